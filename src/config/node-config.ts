@@ -1,0 +1,150 @@
+import { parseArgs } from "node:util";
+import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
+import { parseChoice, parseDuration, parseHost, parseInteger, parsePositive } from "./parse-values.ts";
+
+/** Everything an edge node is started with, after flags, environment and defaults are merged. */
+export interface NodeConfig {
+  ip: string;
+  bind: string;
+  port: number;
+  gossipPort: number;
+  capacity: number;
+  bootstrap: string[];
+  name: string;
+  dataDir: string;
+  profile: ProfileName;
+  timing: Timing;
+  logLevel: string;
+  logFormat: "json" | "pretty";
+  leaveGraceMs: number;
+}
+
+interface FlagSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly arg: string;
+  readonly help: string;
+  /** Apply a raw string value to the config being built. */
+  readonly apply: (c: NodeConfig, v: string) => void;
+}
+
+const timingFlag = (flag: string, key: keyof Timing, help: string, parse: (v: string) => number = parseDuration): FlagSpec => ({
+  flag,
+  env: envName(flag),
+  arg: parse === parseDuration ? "DURATION" : "N",
+  help,
+  apply: (c, v) => {
+    c.timing[key] = parse(v);
+  },
+});
+
+function envName(flag: string): string {
+  return `DSEF_${flag.replace(/-/g, "_").toUpperCase()}`;
+}
+
+const flags: FlagSpec[] = [
+  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at (default 127.0.0.1)", apply: (c, v) => void (c.ip = parseHost(v)) },
+  { flag: "port", env: "DSEF_PORT", arg: "PORT", help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)", apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)) },
+  { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
+  { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
+  { flag: "promised_capacity", env: "DSEF_PROMISED_CAPACITY", arg: "UNITS", help: "work units per second this node can process (default 1000); also --promised-capacity", apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)) },
+  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v)) },
+  { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name (default ip:port)", apply: (c, v) => void (c.name = v.slice(0, 128)) },
+  { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key (default .dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
+  {
+    flag: "profile",
+    env: "DSEF_PROFILE",
+    arg: "NAME",
+    help: `timing profile: ${profileNames.join(", ")} (default lan: probe 1s, ack timeout 500ms)`,
+    apply: (c, v) => {
+      c.profile = parseChoice(v, profileNames);
+    },
+  },
+  timingFlag("probe-interval", "probeIntervalMs", "time between probes (profile default)"),
+  timingFlag("probe-timeout", "probeTimeoutMs", "direct ack timeout before asking relays"),
+  timingFlag("indirect-checks", "indirectChecks", "relays asked with ping-req (default 3)", (v) => parseInteger(v, 0, 16)),
+  timingFlag("suspicion-mult", "suspicionMult", "suspicion floor = mult x log10(n) x probe interval", (v) => parsePositive(v, 100)),
+  timingFlag("gossip-interval", "gossipIntervalMs", "time between gossip rounds"),
+  timingFlag("gossip-fanout", "gossipFanout", "nodes gossiped to per round (default 3)", (v) => parseInteger(v, 1, 64)),
+  timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
+  timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
+  { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
+  { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
+  { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
+];
+
+function splitList(v: string): string[] {
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export class UsageError extends Error {}
+
+export function helpText(): string {
+  const rows = flags.map((f) => `  --${f.flag} ${f.arg}`.padEnd(34) + `${f.help}  [${f.env}]`);
+  return [
+    "D-SEF edge node",
+    "",
+    "usage: bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000 [--bootstrap http://127.0.0.1:5000]",
+    "",
+    ...rows,
+    "  --help".padEnd(34) + "show this help",
+  ].join("\n");
+}
+
+/** Merge defaults < environment < flags. Throws UsageError with a one-line reason. */
+export function parseNodeConfig(argv: string[], env: Record<string, string | undefined>, isTTY = false): NodeConfig | "help" {
+  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
+  for (const f of flags) options[f.flag] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+  if (values.help) return "help";
+  if (values["promised-capacity"] !== undefined) values.promised_capacity ??= values["promised-capacity"];
+
+  const c: NodeConfig = {
+    ip: "127.0.0.1",
+    bind: "",
+    port: 5000,
+    gossipPort: 0,
+    capacity: 1000,
+    bootstrap: [],
+    name: "",
+    dataDir: "",
+    profile: "lan",
+    timing: { ...profiles.lan },
+    logLevel: "info",
+    logFormat: isTTY ? "pretty" : "json",
+    leaveGraceMs: 500,
+  };
+  // The profile decides the timing defaults that individual flags then override.
+  const profileFlag = flags.find((f) => f.flag === "profile")!;
+  const profileRaw = (values.profile as string | undefined) ?? env[profileFlag.env];
+  if (profileRaw !== undefined) applyOne(c, profileFlag, profileRaw, values.profile !== undefined);
+  c.timing = { ...profiles[c.profile] };
+  for (const f of flags) {
+    if (f === profileFlag) continue;
+    const fromFlag = values[f.flag] as string | undefined;
+    const raw = fromFlag ?? env[f.env];
+    if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
+  }
+  c.bind ||= c.ip;
+  c.gossipPort ||= c.port;
+  c.name ||= `${c.ip}:${c.port}`;
+  c.dataDir ||= `.dsef/${c.port}`;
+  if (c.timing.probeTimeoutMs >= c.timing.probeIntervalMs) throw new UsageError("--probe-timeout must be shorter than --probe-interval");
+  return c;
+}
+
+function applyOne(c: NodeConfig, f: FlagSpec, raw: string, fromFlag: boolean): void {
+  try {
+    f.apply(c, raw);
+  } catch (e) {
+    throw new UsageError(`${fromFlag ? `--${f.flag}` : f.env}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Server } from "bun";
+import type { EdgeNode } from "../runtime/edge-node.ts";
+import { snapshotFromJson, syncRequestSchema, snapshotToJson } from "../wire/sync-schema.ts";
+import { json, problem, readJson } from "./json.ts";
+import { peerView } from "./peer-view.ts";
+
+const MAX_SYNC_BODY = 4 * 1024 * 1024;
+
+/** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
+export function startHttpServer(node: EdgeNode): Server<undefined> {
+  const selfId = node.identity.id;
+  const peers = () => node.swim.members().map((m) => peerView(m, selfId));
+  const status = () => {
+    const me = node.swim.member(selfId)!;
+    return {
+      ...peerView(me, selfId),
+      ready: node.ready,
+      health_score: node.swim.healthScore,
+      members: countByState(node),
+      uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
+      protocol: node.swim.stats,
+      transport: node.transport?.stats,
+    };
+  };
+
+  return Bun.serve({
+    hostname: node.config.bind,
+    port: node.config.port,
+    maxRequestBodySize: MAX_SYNC_BODY,
+    routes: {
+      "/health": { GET: () => json({ status: "ok" }) },
+      "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
+      "/peers": { GET: () => json(peers()) },
+      "/peer": { GET: () => json(peers()) },
+      "/status": { GET: () => json(status()) },
+      "/sync": {
+        POST: async (req) => {
+          const body = await readJson(req, syncRequestSchema, MAX_SYNC_BODY);
+          if (!body.ok) return body.response;
+          const members = node.serveSync(body.value.members.map(snapshotFromJson), body.value.join);
+          return json({ members: members.map(snapshotToJson) });
+        },
+      },
+    },
+    fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
+    error: (err) => {
+      node.log.error({ err: err.message }, "http handler failed");
+      return problem(500, "internal error");
+    },
+  });
+}
+
+function countByState(node: EdgeNode): Record<string, number> {
+  const c: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+  for (const m of node.swim.members()) c[m.state] = (c[m.state] ?? 0) + 1;
+  return c;
+}

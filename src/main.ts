@@ -1,0 +1,72 @@
+#!/usr/bin/env bun
+/**
+ * D-SEF edge node. Seed-compatible command line:
+ *   bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000
+ *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
+ */
+import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
+import { startHttpServer } from "./http/server.ts";
+import { loadOrCreateIdentity } from "./identity/node-identity.ts";
+import { createLogger } from "./log/logger.ts";
+import { EdgeNode } from "./runtime/edge-node.ts";
+import { runJoin } from "./runtime/join.ts";
+
+function configOrExit(): NodeConfig {
+  try {
+    const c = parseNodeConfig(process.argv.slice(2), process.env, process.stdout.isTTY === true);
+    if (c === "help") {
+      console.log(helpText());
+      process.exit(0);
+    }
+    return c;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`dsef: ${e.message} (see --help)`);
+    process.exit(2);
+  }
+}
+
+const config = configOrExit();
+const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
+
+let identity: ReturnType<typeof loadOrCreateIdentity>["identity"];
+try {
+  const loaded = loadOrCreateIdentity(config.dataDir);
+  identity = loaded.identity;
+  log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
+} catch (e) {
+  log.fatal({ err: (e as Error).message }, "cannot load node identity");
+  process.exit(1);
+}
+
+const node = new EdgeNode(config, identity, log.child({ id: identity.id }));
+let server: ReturnType<typeof startHttpServer>;
+try {
+  // HTTP first: a listening port is what tells others we have not crashed.
+  server = startHttpServer(node);
+  await node.start();
+} catch (e) {
+  log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
+  process.exit(1);
+}
+log.info(
+  { http: node.swim.self.http, gossip: node.swim.self.gossip, capacity: config.capacity, profile: config.profile, bootstrap: config.bootstrap },
+  "edge node started",
+);
+
+const joining = new AbortController();
+void runJoin(node, joining.signal);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "leaving the cluster");
+  joining.abort();
+  await node.leave();
+  server.stop(true);
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

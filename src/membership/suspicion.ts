@@ -1,0 +1,46 @@
+import type { NodeId } from "./types.ts";
+
+/**
+ * Lifeguard's dynamic suspicion timeout: it starts at `maxMs` and falls logarithmically
+ * towards `minMs` as independent confirmations arrive; `k` confirmations reach the floor.
+ */
+export function suspicionTimeout(minMs: number, maxMs: number, k: number, confirmations: number): number {
+  if (k < 1) return minMs;
+  const frac = Math.log(confirmations + 1) / Math.log(k + 1);
+  return Math.max(minMs, Math.floor(maxMs - frac * (maxMs - minMs)));
+}
+
+/** One open suspicion of one member at one incarnation. */
+export class Suspicion {
+  readonly #confirmers = new Set<NodeId>();
+  #deadline: number;
+
+  constructor(
+    readonly incarnation: number,
+    readonly startedAt: number,
+    private readonly minMs: number,
+    private readonly maxMs: number,
+    /** Confirmations needed to reach the floor. */
+    private readonly k: number,
+    firstSuspector: NodeId,
+  ) {
+    this.#confirmers.add(firstSuspector);
+    this.#deadline = startedAt + suspicionTimeout(minMs, maxMs, k, 0);
+  }
+
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  get confirmations(): number {
+    return this.#confirmers.size - 1;
+  }
+
+  /** Record an independent suspicion; returns true if it was new (worth re-gossiping). */
+  confirm(from: NodeId): boolean {
+    if (this.#confirmers.has(from)) return false;
+    this.#confirmers.add(from);
+    this.#deadline = this.startedAt + suspicionTimeout(this.minMs, this.maxMs, this.k, this.confirmations);
+    return true;
+  }
+}

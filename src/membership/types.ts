@@ -1,0 +1,122 @@
+/**
+ * Vocabulary of the sans-IO membership core. Nothing here touches a socket or a clock:
+ * addresses are plain strings, time is a number of milliseconds handed in by the caller.
+ */
+
+/** "host:port" of a UDP or HTTP endpoint. */
+export type Address = string;
+/** Fingerprint of a node's public key (hex); stable across restarts. */
+export type NodeId = string;
+
+export type MemberState = "alive" | "suspect" | "dead" | "left";
+
+/** What a node says about itself; travels with every `alive` claim. */
+export interface NodeInfo {
+  readonly id: NodeId;
+  readonly name: string;
+  /** UDP gossip endpoint. */
+  readonly gossip: Address;
+  /** HTTP endpoint (API, anti-entropy, refused-connection probe). */
+  readonly http: Address;
+  /** Promised capacity in work units per second. */
+  readonly capacity: number;
+}
+
+/** Load figures a node shares about itself; a higher version always wins. */
+export interface LoadFigures {
+  readonly version: number;
+  /** Backlog in work units. */
+  readonly backlog: number;
+}
+
+export interface Member {
+  info: NodeInfo;
+  state: MemberState;
+  incarnation: number;
+  /** Local time of the last state change, for reaping and "last change" display. */
+  changedAt: number;
+  load?: LoadFigures;
+}
+
+/** A claim about one member, piggybacked on protocol messages and exchanged in full syncs. */
+export type Update =
+  | { readonly kind: "alive"; readonly incarnation: number; readonly info: NodeInfo }
+  | { readonly kind: "suspect"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
+  | { readonly kind: "dead"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
+  | { readonly kind: "left"; readonly id: NodeId; readonly incarnation: number }
+  | { readonly kind: "load"; readonly id: NodeId; readonly load: LoadFigures };
+
+/** One member's whole state as exchanged by anti-entropy (join and periodic full sync). */
+export interface MemberSnapshot {
+  readonly info: NodeInfo;
+  readonly state: MemberState;
+  readonly incarnation: number;
+  readonly load?: LoadFigures;
+}
+
+/** Datagrams of the SWIM protocol. `from` is the sender's node id. */
+export type Message =
+  | { readonly type: "ping"; readonly seq: number; readonly from: NodeId; readonly to: NodeId; readonly updates: readonly Update[] }
+  | { readonly type: "ack"; readonly seq: number; readonly from: NodeId; readonly updates: readonly Update[] }
+  | {
+      readonly type: "ping-req";
+      readonly seq: number;
+      readonly from: NodeId;
+      readonly target: NodeId;
+      readonly targetGossip: Address;
+      readonly targetHttp: Address;
+      readonly updates: readonly Update[];
+    }
+  | { readonly type: "nack"; readonly seq: number; readonly from: NodeId; readonly refused: boolean }
+  | { readonly type: "gossip"; readonly from: NodeId; readonly updates: readonly Update[] };
+
+/** Inputs the runtime (or the simulator) feeds into the core. */
+export type Input =
+  /** Nothing happened but time passed (a wake-up the core asked for). */
+  | { readonly type: "tick" }
+  /** An authenticated, decoded datagram. `source` is the UDP source address. */
+  | { readonly type: "message"; readonly source: Address; readonly message: Message }
+  /** Result of a refused-connection check the core asked for (`check-http`). */
+  | { readonly type: "http-check"; readonly target: NodeId; readonly refused: boolean }
+  /** A remote full state, from a join, a periodic sync, or a sync request served over HTTP. */
+  | { readonly type: "sync"; readonly members: readonly MemberSnapshot[]; readonly join: boolean }
+  /** The outcome of a sync the core asked for failed (peer unreachable). */
+  | { readonly type: "sync-failed"; readonly target: NodeId }
+  /** This node's current load figures, to share with the cluster. */
+  | { readonly type: "load"; readonly backlog: number }
+  /** Leave the cluster gracefully. */
+  | { readonly type: "leave" };
+
+export type MemberEventType = "joined" | "suspect" | "alive" | "dead" | "left" | "rejoined" | "refuted" | "updated";
+
+/** Something an operator wants to see in the log: one per membership change. */
+export interface MemberEvent {
+  readonly type: MemberEventType;
+  readonly at: number;
+  readonly member: MemberSnapshot;
+  /** Who reported it, when known (suspect / dead). */
+  readonly by?: NodeId;
+  /** Why, when it is not obvious ("refused", "timeout", "replaced", ...). */
+  readonly reason?: string;
+}
+
+/** Side effects the runtime must carry out for the core. */
+export type Effect =
+  /** Is anything listening on this member's HTTP port? Reply with an `http-check` input. */
+  | { readonly type: "check-http"; readonly target: NodeId; readonly http: Address }
+  /** Exchange full state with this member over HTTP; reply with `sync` or `sync-failed`. */
+  | { readonly type: "sync"; readonly target: NodeId; readonly http: Address; readonly members: readonly MemberSnapshot[] };
+
+export interface Outbound {
+  readonly to: Address;
+  readonly message: Message;
+}
+
+/** Everything one call into the core produced. */
+export interface Output {
+  readonly send: Outbound[];
+  readonly effects: Effect[];
+  readonly events: MemberEvent[];
+  /** Absolute time at which the core wants the next `tick`. */
+  readonly wakeAt: number;
+}

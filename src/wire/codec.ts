@@ -1,0 +1,130 @@
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { z } from "zod";
+import type { Message, Update } from "../membership/types.ts";
+
+/**
+ * The datagram format: msgpack maps with one-letter keys (bytes matter at one packet per
+ * probe), decoded with hard size limits and checked against a strict schema. Nothing that
+ * fails here reaches the membership core; the caller counts the drop by its reason.
+ */
+
+/** Larger datagrams are dropped before decoding. */
+export const MAX_DATAGRAM_BYTES = 2048;
+const MAX_UPDATES = 64;
+
+const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
+const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
+const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const seq = z.number().int().nonnegative().max(0xffffffff);
+
+const wireUpdate = z.discriminatedUnion("k", [
+  z.strictObject({ k: z.literal(0), i: uint, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9) }),
+  z.strictObject({ k: z.literal(1), id, i: uint, f: id }),
+  z.strictObject({ k: z.literal(2), id, i: uint, f: id }),
+  z.strictObject({ k: z.literal(3), id, i: uint }),
+  z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12) }),
+]);
+type WireUpdate = z.infer<typeof wireUpdate>;
+const updates = z.array(wireUpdate).max(MAX_UPDATES);
+
+const wireMessage = z.discriminatedUnion("t", [
+  z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, u: updates }),
+  z.strictObject({ t: z.literal(1), s: seq, f: id, u: updates }),
+  z.strictObject({ t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, u: updates }),
+  z.strictObject({ t: z.literal(3), s: seq, f: id, r: z.boolean() }),
+  z.strictObject({ t: z.literal(4), f: id, u: updates }),
+]);
+type WireMessage = z.infer<typeof wireMessage>;
+
+function toWireUpdate(u: Update): WireUpdate {
+  switch (u.kind) {
+    case "alive":
+      return { k: 0, i: u.incarnation, id: u.info.id, n: u.info.name, g: u.info.gossip, h: u.info.http, c: u.info.capacity };
+    case "suspect":
+      return { k: 1, id: u.id, i: u.incarnation, f: u.from };
+    case "dead":
+      return { k: 2, id: u.id, i: u.incarnation, f: u.from };
+    case "left":
+      return { k: 3, id: u.id, i: u.incarnation };
+    case "load":
+      return { k: 4, id: u.id, v: u.load.version, b: u.load.backlog };
+  }
+}
+
+function fromWireUpdate(w: WireUpdate): Update {
+  switch (w.k) {
+    case 0:
+      return { kind: "alive", incarnation: w.i, info: { id: w.id, name: w.n, gossip: w.g, http: w.h, capacity: w.c } };
+    case 1:
+      return { kind: "suspect", id: w.id, incarnation: w.i, from: w.f };
+    case 2:
+      return { kind: "dead", id: w.id, incarnation: w.i, from: w.f };
+    case 3:
+      return { kind: "left", id: w.id, incarnation: w.i };
+    case 4:
+      return { kind: "load", id: w.id, load: { version: w.v, backlog: w.b } };
+  }
+}
+
+function toWire(m: Message): WireMessage {
+  switch (m.type) {
+    case "ping":
+      return { t: 0, s: m.seq, f: m.from, o: m.to, u: m.updates.map(toWireUpdate) };
+    case "ack":
+      return { t: 1, s: m.seq, f: m.from, u: m.updates.map(toWireUpdate) };
+    case "ping-req":
+      return { t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, u: m.updates.map(toWireUpdate) };
+    case "nack":
+      return { t: 3, s: m.seq, f: m.from, r: m.refused };
+    case "gossip":
+      return { t: 4, f: m.from, u: m.updates.map(toWireUpdate) };
+  }
+}
+
+function fromWire(w: WireMessage): Message {
+  switch (w.t) {
+    case 0:
+      return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: w.u.map(fromWireUpdate) };
+    case 1:
+      return { type: "ack", seq: w.s, from: w.f, updates: w.u.map(fromWireUpdate) };
+    case 2:
+      return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: w.u.map(fromWireUpdate) };
+    case 3:
+      return { type: "nack", seq: w.s, from: w.f, refused: w.r };
+    case 4:
+      return { type: "gossip", from: w.f, updates: w.u.map(fromWireUpdate) };
+  }
+}
+
+const encoder = new Encoder();
+const decoder = new Decoder({
+  maxStrLength: 255,
+  maxBinLength: 0,
+  maxArrayLength: MAX_UPDATES,
+  maxMapLength: 8,
+  maxExtLength: 0,
+});
+
+export function encodeMessage(m: Message): Uint8Array {
+  return encoder.encode(toWire(m));
+}
+
+/** Encoded size of one update: what it costs in a datagram's budget. */
+export function encodedSize(u: Update): number {
+  return encoder.encode(toWireUpdate(u)).byteLength;
+}
+
+export type DropReason = "oversized" | "malformed" | "schema" | "unauthenticated" | "replayed";
+export type Decoded = { readonly ok: true; readonly message: Message } | { readonly ok: false; readonly reason: DropReason };
+
+export function decodeMessage(bytes: Uint8Array): Decoded {
+  if (bytes.byteLength > MAX_DATAGRAM_BYTES) return { ok: false, reason: "oversized" };
+  let raw: unknown;
+  try {
+    raw = decoder.decode(bytes);
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  const parsed = wireMessage.safeParse(raw);
+  return parsed.success ? { ok: true, message: fromWire(parsed.data) } : { ok: false, reason: "schema" };
+}

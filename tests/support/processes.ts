@@ -1,0 +1,145 @@
+/**
+ * Real edge-node processes on loopback for tests and benchmarks: spawn, wait, kill, inspect.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const BUN = process.execPath;
+
+export interface PeerRow {
+  id: string;
+  name: string;
+  ip: string;
+  port: number;
+  state: "alive" | "suspect" | "dead" | "left";
+  incarnation: number;
+  promised_capacity: number;
+  self: boolean;
+  [k: string]: unknown;
+}
+
+export interface NodeProcess {
+  readonly port: number;
+  readonly url: string;
+  readonly dataDir: string;
+  proc: Subprocess;
+  /** Everything the node printed (JSON log lines). */
+  readonly output: string[];
+  peers(): Promise<PeerRow[]>;
+  status(): Promise<Record<string, any>>;
+  kill(signal?: NodeJS.Signals | number): void;
+  /** Start again with the same flags and data dir (same identity). */
+  restart(): Promise<void>;
+  exited: Promise<number>;
+}
+
+/** Free-ish port ranges per test file avoid clashes when files run one after another. */
+let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+export function allocPorts(n: number): number[] {
+  const ports = Array.from({ length: n }, (_, i) => nextPort + i);
+  nextPort += n + 1;
+  return ports;
+}
+
+export interface SpawnOptions {
+  port: number;
+  capacity?: number;
+  bootstrap?: string;
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `dsef-${o.port}-`));
+  const argv = [
+    BUN,
+    join(ROOT, "src/main.ts"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(o.port),
+    "--promised_capacity",
+    String(o.capacity ?? 1000),
+    "--data-dir",
+    dataDir,
+    "--log-format",
+    "json",
+    ...(o.bootstrap ? ["--bootstrap", o.bootstrap] : []),
+    ...(o.args ?? []),
+  ];
+  const output: string[] = [];
+  const url = `http://127.0.0.1:${o.port}`;
+  const launch = () => {
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...o.env } });
+    for (const stream of [proc.stdout, proc.stderr]) {
+      void (async () => {
+        const dec = new TextDecoder();
+        for await (const chunk of stream as ReadableStream<Uint8Array>) output.push(...dec.decode(chunk).split("\n").filter(Boolean));
+      })();
+    }
+    return proc;
+  };
+  const node: NodeProcess = {
+    port: o.port,
+    url,
+    dataDir,
+    output,
+    proc: launch(),
+    get exited() {
+      return this.proc.exited;
+    },
+    peers: async () => (await fetch(`${url}/peers`, { signal: AbortSignal.timeout(2000) })).json() as Promise<PeerRow[]>,
+    status: async () => (await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) })).json() as Promise<Record<string, any>>,
+    kill(signal = "SIGKILL") {
+      this.proc.kill(signal);
+    },
+    async restart() {
+      this.proc = launch();
+      await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000);
+    },
+  };
+  await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000, () => `node ${o.port} did not start:\n${output.join("\n")}`);
+  return node;
+}
+
+/** Poll `cond` every 50 ms until it holds; errors inside count as "not yet". */
+export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, describe?: () => string): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    try {
+      if (await cond()) return performance.now() - start;
+    } catch {
+      // not up yet
+    }
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms${describe ? `: ${describe()}` : ""}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** Start a cluster on loopback: the first node, then the rest bootstrapping from it. */
+export async function startCluster(n: number, opts: { capacities?: number[]; args?: string[] } = {}): Promise<NodeProcess[]> {
+  const ports = allocPorts(n);
+  const nodes: NodeProcess[] = [];
+  for (const [i, port] of ports.entries()) {
+    nodes.push(
+      await spawnNode({ port, capacity: opts.capacities?.[i] ?? 1000, bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args: opts.args }),
+    );
+  }
+  await waitUntil(() => allSee(nodes, nodes, "alive"), 15_000, () => "cluster did not converge");
+  return nodes;
+}
+
+/** Does every observer list every one of `targets` in `state`? */
+export async function allSee(observers: NodeProcess[], targets: NodeProcess[], state: PeerRow["state"]): Promise<boolean> {
+  const views = await Promise.all(observers.map((o) => o.peers()));
+  return views.every((v) => targets.every((t) => v.some((p) => p.port === t.port && p.state === state)));
+}
+
+export async function stopAll(nodes: NodeProcess[]): Promise<void> {
+  for (const n of nodes) n.proc.kill("SIGKILL");
+  await Promise.all(nodes.map((n) => n.proc.exited));
+}
