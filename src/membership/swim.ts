@@ -414,6 +414,7 @@ export class Swim {
       const m = this.#members.get(u.id);
       if (!m || m === this.#self || (m.load && m.load.version >= u.load.version)) return;
       m.load = u.load;
+      m.loadProof = u.proof;
       this.#queue.enqueue(u);
       return;
     }
@@ -430,7 +431,7 @@ export class Swim {
     if (!supersedes(cur, { state: u.kind, incarnation: u.incarnation })) return;
     switch (u.kind) {
       case "alive":
-        this.#setAlive(now, u.info, u.incarnation, cur);
+        this.#setAlive(now, u, cur);
         break;
       case "suspect":
         this.#suspect(now, cur!, u.incarnation, u.from);
@@ -451,12 +452,12 @@ export class Swim {
    */
   #applySnapshot(now: number, s: MemberSnapshot): void {
     const id = s.info.id;
-    if (s.state === "alive") this.#apply(now, { kind: "alive", incarnation: s.incarnation, info: s.info });
+    if (s.state === "alive") this.#apply(now, { kind: "alive", incarnation: s.incarnation, info: s.info, proof: s.proof });
     else if (s.state === "left") this.#apply(now, { kind: "left", id, incarnation: s.incarnation });
     else if (id === this.#self.info.id || this.#members.has(id)) {
       this.#apply(now, { kind: "suspect", id, incarnation: s.incarnation, from: this.#self.info.id });
     }
-    if (s.load) this.#apply(now, { kind: "load", id, load: s.load });
+    if (s.load) this.#apply(now, { kind: "load", id, load: s.load, proof: s.loadProof });
   }
 
   /** Someone made a claim about us. Anything but "alive, as we know it" is refuted. */
@@ -465,6 +466,7 @@ export class Swim {
     if (kind === "alive" ? incarnation <= this.#self.incarnation : incarnation < this.#self.incarnation) return;
     this.#self.incarnation = incarnation + 1;
     this.#self.changedAt = now;
+    this.#self.proof = undefined;
     this.stats.refutations++;
     if (kind !== "alive") this.#awareness.apply(1);
     this.#queue.enqueue(this.#aliveUpdate());
@@ -472,7 +474,8 @@ export class Swim {
     this.#event(now, "refuted", this.#self, { reason: `refuted ${kind} at incarnation ${incarnation}` });
   }
 
-  #setAlive(now: number, info: NodeInfo, incarnation: number, cur: Member | undefined): void {
+  #setAlive(now: number, u: Extract<Update, { kind: "alive" }>, cur: Member | undefined): void {
+    const { info, incarnation } = u;
     const holder = this.#byGossip.get(info.gossip);
     if (holder !== undefined && holder !== info.id) {
       // A new identity on an address: only one process can own a UDP port, so the old one is gone.
@@ -482,9 +485,9 @@ export class Swim {
         if (old.state === "alive" || old.state === "suspect") this.#event(now, "left", { ...old, state: "left" }, { reason: `replaced by ${info.id}` });
       }
     }
-    this.#queue.enqueue({ kind: "alive", incarnation, info });
+    this.#queue.enqueue(u);
     if (!cur) {
-      const m: Member = { info, state: "alive", incarnation, changedAt: now };
+      const m: Member = { info, state: "alive", incarnation, changedAt: now, proof: u.proof };
       this.#addMember(m);
       this.#event(now, "joined", m);
       return;
@@ -493,6 +496,7 @@ export class Swim {
     this.#suspicions.delete(info.id);
     if (cur.info.gossip !== info.gossip) this.#byGossip.delete(cur.info.gossip);
     cur.info = info;
+    cur.proof = u.proof;
     this.#byGossip.set(info.gossip, info.id);
     const type: MemberEventType = prev === "alive" ? "updated" : prev === "suspect" ? "alive" : "rejoined";
     this.#transition(now, cur, "alive", incarnation, type);
@@ -537,6 +541,7 @@ export class Swim {
   #publishLoad(now: number, backlog: number): void {
     const load = { version: now, backlog };
     this.#self.load = load;
+    this.#self.loadProof = undefined;
     this.#queue.enqueue({ kind: "load", id: this.#self.info.id, load });
   }
 
@@ -545,6 +550,7 @@ export class Swim {
     this.#leaving = true;
     this.#self.incarnation++;
     this.#self.state = "left";
+    this.#self.proof = undefined;
     this.#self.changedAt = now;
     this.#probe = undefined;
     this.#queue.clear();
@@ -643,5 +649,9 @@ export class Swim {
 }
 
 function toSnapshot(m: Member): MemberSnapshot {
-  return m.load ? { info: m.info, state: m.state, incarnation: m.incarnation, load: m.load } : { info: m.info, state: m.state, incarnation: m.incarnation };
+  const s: { -readonly [K in keyof MemberSnapshot]: MemberSnapshot[K] } = { info: m.info, state: m.state, incarnation: m.incarnation };
+  if (m.proof) s.proof = m.proof;
+  if (m.load) s.load = m.load;
+  if (m.loadProof) s.loadProof = m.loadProof;
+  return s;
 }

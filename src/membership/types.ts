@@ -29,29 +29,41 @@ export interface LoadFigures {
   readonly backlog: number;
 }
 
+/**
+ * Opaque signature over a claim only its subject may make (its `alive` and its load figures).
+ * The core carries it along untouched so others can check it; the identity layer makes and
+ * verifies it at the edges. Absent in open mode and on this node's own claims until sent.
+ */
+export type Proof = Uint8Array;
+
 export interface Member {
   info: NodeInfo;
   state: MemberState;
   incarnation: number;
   /** Local time of the last state change, for reaping and "last change" display. */
   changedAt: number;
+  /** Proof of the `alive` claim we hold for this member. */
+  proof?: Proof;
   load?: LoadFigures;
+  loadProof?: Proof;
 }
 
 /** A claim about one member, piggybacked on protocol messages and exchanged in full syncs. */
 export type Update =
-  | { readonly kind: "alive"; readonly incarnation: number; readonly info: NodeInfo }
+  | { readonly kind: "alive"; readonly incarnation: number; readonly info: NodeInfo; readonly proof?: Proof }
   | { readonly kind: "suspect"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
   | { readonly kind: "dead"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
   | { readonly kind: "left"; readonly id: NodeId; readonly incarnation: number }
-  | { readonly kind: "load"; readonly id: NodeId; readonly load: LoadFigures };
+  | { readonly kind: "load"; readonly id: NodeId; readonly load: LoadFigures; readonly proof?: Proof };
 
 /** One member's whole state as exchanged by anti-entropy (join and periodic full sync). */
 export interface MemberSnapshot {
   readonly info: NodeInfo;
   readonly state: MemberState;
   readonly incarnation: number;
+  readonly proof?: Proof;
   readonly load?: LoadFigures;
+  readonly loadProof?: Proof;
 }
 
 /** Datagrams of the SWIM protocol. `from` is the sender's node id. */

@@ -11,18 +11,20 @@ import type { Message, Update } from "../membership/types.ts";
 /** Larger datagrams are dropped before decoding. */
 export const MAX_DATAGRAM_BYTES = 2048;
 const MAX_UPDATES = 64;
+const MAX_PROOF_BYTES = 128;
 
 const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
 const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const seq = z.number().int().nonnegative().max(0xffffffff);
+const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();
 
 const wireUpdate = z.discriminatedUnion("k", [
-  z.strictObject({ k: z.literal(0), i: uint, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9) }),
+  z.strictObject({ k: z.literal(0), i: uint, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
   z.strictObject({ k: z.literal(1), id, i: uint, f: id }),
   z.strictObject({ k: z.literal(2), id, i: uint, f: id }),
   z.strictObject({ k: z.literal(3), id, i: uint }),
-  z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12) }),
+  z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
 ]);
 type WireUpdate = z.infer<typeof wireUpdate>;
 const updates = z.array(wireUpdate).max(MAX_UPDATES);
@@ -36,10 +38,18 @@ const wireMessage = z.discriminatedUnion("t", [
 ]);
 type WireMessage = z.infer<typeof wireMessage>;
 
+function withProof<T extends object>(w: T, p: Uint8Array | undefined): T {
+  return p ? { ...w, p } : w;
+}
+
+function withProofField<T extends object>(u: T, p: Uint8Array | undefined): T {
+  return p ? { ...u, proof: p } : u;
+}
+
 function toWireUpdate(u: Update): WireUpdate {
   switch (u.kind) {
     case "alive":
-      return { k: 0, i: u.incarnation, id: u.info.id, n: u.info.name, g: u.info.gossip, h: u.info.http, c: u.info.capacity };
+      return withProof({ k: 0, i: u.incarnation, id: u.info.id, n: u.info.name, g: u.info.gossip, h: u.info.http, c: u.info.capacity }, u.proof);
     case "suspect":
       return { k: 1, id: u.id, i: u.incarnation, f: u.from };
     case "dead":
@@ -47,14 +57,14 @@ function toWireUpdate(u: Update): WireUpdate {
     case "left":
       return { k: 3, id: u.id, i: u.incarnation };
     case "load":
-      return { k: 4, id: u.id, v: u.load.version, b: u.load.backlog };
+      return withProof({ k: 4, id: u.id, v: u.load.version, b: u.load.backlog }, u.proof);
   }
 }
 
 function fromWireUpdate(w: WireUpdate): Update {
   switch (w.k) {
     case 0:
-      return { kind: "alive", incarnation: w.i, info: { id: w.id, name: w.n, gossip: w.g, http: w.h, capacity: w.c } };
+      return withProofField({ kind: "alive", incarnation: w.i, info: { id: w.id, name: w.n, gossip: w.g, http: w.h, capacity: w.c } }, w.p);
     case 1:
       return { kind: "suspect", id: w.id, incarnation: w.i, from: w.f };
     case 2:
@@ -62,7 +72,7 @@ function fromWireUpdate(w: WireUpdate): Update {
     case 3:
       return { kind: "left", id: w.id, incarnation: w.i };
     case 4:
-      return { kind: "load", id: w.id, load: { version: w.v, backlog: w.b } };
+      return withProofField({ kind: "load", id: w.id, load: { version: w.v, backlog: w.b } }, w.p);
   }
 }
 
@@ -99,7 +109,7 @@ function fromWire(w: WireMessage): Message {
 const encoder = new Encoder();
 const decoder = new Decoder({
   maxStrLength: 255,
-  maxBinLength: 0,
+  maxBinLength: MAX_PROOF_BYTES,
   maxArrayLength: MAX_UPDATES,
   maxMapLength: 8,
   maxExtLength: 0,

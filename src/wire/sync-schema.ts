@@ -3,6 +3,8 @@ import type { MemberSnapshot } from "../membership/types.ts";
 
 /** Anti-entropy over HTTP: JSON, because a full member table outgrows a datagram. */
 const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
+/** Proofs travel as base64 in JSON. */
+const b64 = z.string().regex(/^[A-Za-z0-9+/=]{1,200}$/);
 const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
 
 export const snapshotSchema = z.strictObject({
@@ -13,7 +15,9 @@ export const snapshotSchema = z.strictObject({
   capacity: z.number().nonnegative().max(1e9),
   state: z.enum(["alive", "suspect", "dead", "left"]),
   incarnation: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  proof: b64.optional(),
   load: z.strictObject({ version: z.number().int().nonnegative(), backlog: z.number().nonnegative().max(1e12) }).optional(),
+  load_proof: b64.optional(),
 });
 export type SnapshotJson = z.infer<typeof snapshotSchema>;
 
@@ -22,11 +26,22 @@ export const syncRequestSchema = z.strictObject({ join: z.boolean(), members: z.
 export const syncResponseSchema = z.strictObject({ members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS) });
 
 export function snapshotToJson(s: MemberSnapshot): SnapshotJson {
-  const { info, state, incarnation, load } = s;
-  return { id: info.id, name: info.name, gossip: info.gossip, http: info.http, capacity: info.capacity, state, incarnation, ...(load ? { load } : {}) };
+  const { info, state, incarnation } = s;
+  const j: SnapshotJson = { id: info.id, name: info.name, gossip: info.gossip, http: info.http, capacity: info.capacity, state, incarnation };
+  if (s.proof) j.proof = Buffer.from(s.proof).toString("base64");
+  if (s.load) j.load = s.load;
+  if (s.loadProof) j.load_proof = Buffer.from(s.loadProof).toString("base64");
+  return j;
 }
 
 export function snapshotFromJson(j: SnapshotJson): MemberSnapshot {
   const info = { id: j.id, name: j.name, gossip: j.gossip, http: j.http, capacity: j.capacity };
-  return j.load ? { info, state: j.state, incarnation: j.incarnation, load: j.load } : { info, state: j.state, incarnation: j.incarnation };
+  return {
+    info,
+    state: j.state,
+    incarnation: j.incarnation,
+    ...(j.proof ? { proof: new Uint8Array(Buffer.from(j.proof, "base64")) } : {}),
+    ...(j.load ? { load: j.load } : {}),
+    ...(j.load_proof ? { loadProof: new Uint8Array(Buffer.from(j.load_proof, "base64")) } : {}),
+  };
 }
