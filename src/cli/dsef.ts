@@ -4,7 +4,7 @@
  * here with one line: `name: () => import("./x-command.ts")`, the module exporting
  * `run(argv: string[]): Promise<number>` (the exit code) and `summary: string`.
  */
-type Command = { run(argv: string[]): Promise<number>; summary: string };
+export type Command = { run(argv: string[]): Promise<number>; summary: string };
 
 const commands: Record<string, () => Promise<Command>> = {
   node: () => import("./node-command.ts"),
