@@ -1,0 +1,175 @@
+/**
+ * The measured scenarios. Each forms a fresh cluster of one system, measures, and tears it down.
+ */
+import type { Agent, Driver } from "./agents.ts";
+import { Cluster, TimeoutError } from "./cluster.ts";
+import { addUdpLoss, removeUdpLoss, udpBytesOut } from "./netns.ts";
+import { CLK_TCK, cpuTicks, rssBytes } from "./proc-stats.ts";
+
+export interface PortRange {
+  first: number;
+  last: number;
+}
+
+export interface MembershipSample {
+  /** spawn → every other node knows the newcomer (two joins per run). */
+  joinMs: number[];
+  /** D-SEF only: spawn → "edge node started" (process start-up share of joinMs). */
+  startMs: number[];
+  crashFirstSuspectMs: number;
+  crashAllDeadMs: number;
+  silentFirstSuspectMs: number;
+  silentAllDeadMs: number;
+  idleCpuPct: number;
+  idleCpuPctMax: number;
+  rssMB: number;
+  rssMBMax: number;
+  /** From the namespace's iptables counter: IP+UDP headers included. */
+  udpBytesPerSec: number;
+  /** D-SEF only: UDP payload bytes/s from the nodes' own /status counters. */
+  udpPayloadBytesPerSec?: number;
+}
+
+export interface Timings {
+  settleMs: number;
+  idleWindowMs: number;
+  detectTimeoutMs: number;
+}
+
+export async function membershipRun(driver: Driver, n: number, ports: PortRange, t: Timings, extraArgs: readonly string[]): Promise<MembershipSample> {
+  const c = new Cluster(driver, ports.first, ports.last, extraArgs);
+  try {
+    await c.form(n - 1);
+    const joinMs: number[] = [];
+    const startMs: number[] = [];
+    const join = async () => {
+      const seed = c.live[Math.floor(Math.random() * c.live.length)]!;
+      const a = c.spawn(seed);
+      await c.waitViews([a], "alive", 30_000, `join of ${a.port}`);
+      joinMs.push(c.lastReport(a, "alive", a.spawnedAt) - a.spawnedAt);
+      if (driver.name === "dsef" && a.upAt) startMs.push(a.upAt - a.spawnedAt);
+    };
+    await join();
+
+    await Bun.sleep(t.settleMs);
+    const idle = await measureIdle(c, t.idleWindowMs);
+
+    const crash = await detect(c, "SIGKILL", t.detectTimeoutMs);
+    // Replace the crashed node so the silent failure is measured at size n as well.
+    await join();
+    await Bun.sleep(2000);
+    const silent = await detect(c, "SIGSTOP", t.detectTimeoutMs);
+
+    return {
+      joinMs,
+      startMs,
+      crashFirstSuspectMs: crash.firstSuspectMs,
+      crashAllDeadMs: crash.allDeadMs,
+      silentFirstSuspectMs: silent.firstSuspectMs,
+      silentAllDeadMs: silent.allDeadMs,
+      ...idle,
+    };
+  } finally {
+    await c.stop();
+  }
+}
+
+/** Kill (or freeze) a random non-seed agent; time to the first suspicion anywhere and to all survivors saying dead. */
+async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: number): Promise<{ firstSuspectMs: number; allDeadMs: number }> {
+  const victim = c.pickVictim();
+  const t0 = c.kill(victim, signal);
+  let allDeadMs = Number.NaN;
+  try {
+    await c.waitViews([victim], "dead", timeoutMs, `${signal} detection of ${victim.port}`);
+    allDeadMs = c.lastReport(victim, "dead", t0) - t0;
+  } catch (e) {
+    if (!(e instanceof TimeoutError)) throw e;
+  }
+  const s = c.log.first(victim.port, ["suspect", "suspect-origin", "dead"], t0);
+  if (signal === "SIGSTOP") victim.proc.kill("SIGKILL");
+  return { firstSuspectMs: s ? s.at - t0 : Number.NaN, allDeadMs };
+}
+
+/** CPU, memory and UDP traffic of an idle, converged cluster over a window. */
+async function measureIdle(c: Cluster, windowMs: number) {
+  const agents = c.live;
+  const ticks0 = agents.map((a) => cpuTicks(a.proc.pid!) ?? Number.NaN);
+  const udp0 = udpBytesOut();
+  const payload0 = c.driver.name === "dsef" ? await payloadBytes(agents) : undefined;
+  const t0 = performance.now();
+  await Bun.sleep(windowMs);
+  const secs = (performance.now() - t0) / 1000;
+  const udp1 = udpBytesOut();
+  const payload1 = c.driver.name === "dsef" ? await payloadBytes(agents) : undefined;
+  const cpu = agents.map((a, i) => ((cpuTicks(a.proc.pid!) ?? Number.NaN) - ticks0[i]!) / CLK_TCK / secs * 100);
+  const rss = agents.map((a) => (rssBytes(a.proc.pid!) ?? Number.NaN) / 2 ** 20);
+  return {
+    idleCpuPct: avg(cpu),
+    idleCpuPctMax: Math.max(...cpu),
+    rssMB: avg(rss),
+    rssMBMax: Math.max(...rss),
+    udpBytesPerSec: (udp1 - udp0) / secs / agents.length,
+    udpPayloadBytesPerSec: payload0 !== undefined && payload1 !== undefined ? (payload1 - payload0) / secs / agents.length : undefined,
+  };
+}
+
+/** Sum of the nodes' own UDP bytesOut counters (GET /status). */
+async function payloadBytes(agents: Agent[]): Promise<number> {
+  const all = await Promise.all(
+    agents.map(async (a) => ((await (await fetch(`${a.url}/status`, { signal: AbortSignal.timeout(3000) })).json()) as { transport?: { bytesOut?: number } }).transport?.bytesOut ?? 0),
+  );
+  return all.reduce((a, b) => a + b, 0);
+}
+
+const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export interface LossSample {
+  lossPct: number;
+  durationS: number;
+  /** Members declared dead by anyone (none were actually down). */
+  falseDeadMembers: number;
+  /** Dead reports across all observers. */
+  deadReports: number;
+  /** Suspicions raised by a node's own failed probe. */
+  suspicions: number;
+  refutations: number;
+  /** Everyone alive in every view again shortly after the loss ended. */
+  healed: boolean;
+}
+
+/** N nodes, then drop a fraction of all UDP datagrams for a while: nobody should die. */
+export async function lossRun(driver: Driver, n: number, lossPct: number, durationMs: number, ports: PortRange, extraArgs: readonly string[]): Promise<LossSample> {
+  const c = new Cluster(driver, ports.first, ports.last, extraArgs);
+  const p = lossPct / 100;
+  try {
+    await c.form(n);
+    await Bun.sleep(3000);
+    const t0 = performance.now();
+    addUdpLoss(p);
+    try {
+      await Bun.sleep(durationMs);
+    } finally {
+      removeUdpLoss(p);
+    }
+    let healed = true;
+    try {
+      await c.waitViews(c.live, "alive", 30_000, "recovery after loss");
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      healed = false;
+    }
+    const ev = c.log.since(t0);
+    const dead = ev.filter((e) => e.type === "dead");
+    return {
+      lossPct,
+      durationS: durationMs / 1000,
+      falseDeadMembers: new Set(dead.map((e) => e.member)).size,
+      deadReports: dead.length,
+      suspicions: ev.filter((e) => e.type === "suspect-origin").length,
+      refutations: ev.filter((e) => e.type === "refuted").length,
+      healed,
+    };
+  } finally {
+    await c.stop();
+  }
+}
