@@ -134,6 +134,7 @@ const SERF_LINES: [RegExp, EventType][] = [
   [/serf: EventMemberFailed: n(\d+) /, "dead"],
   [/serf: EventMemberLeave: n(\d+) /, "left"],
   [/memberlist: Suspect n(\d+) has failed/, "suspect-origin"],
+  [/memberlist: Was able to connect to n(\d+) but other probes failed/, "tcp-fallback"],
 ];
 
 export const serf: Driver = {

@@ -4,8 +4,11 @@
  */
 
 export type ViewState = "alive" | "suspect" | "dead" | "left";
-/** `suspect-origin`: the observer itself suspected the member (its own probe failed). */
-export type EventType = ViewState | "suspect-origin" | "refuted";
+/**
+ * `suspect-origin`: the observer itself suspected the member (its own probe failed);
+ * `tcp-fallback`: Serf's probe failed over UDP but a TCP ping got through, so it did not suspect.
+ */
+export type EventType = ViewState | "suspect-origin" | "refuted" | "tcp-fallback";
 
 export interface BenchEvent {
   readonly at: number;
@@ -20,7 +23,7 @@ export class EventLog {
 
   record(e: BenchEvent): void {
     this.events.push(e);
-    if (e.type === "suspect-origin" || e.type === "refuted") return;
+    if (e.type === "suspect-origin" || e.type === "refuted" || e.type === "tcp-fallback") return;
     let v = this.#views.get(e.observer);
     if (!v) this.#views.set(e.observer, (v = new Map()));
     v.set(e.member, e.type);

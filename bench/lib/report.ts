@@ -23,7 +23,8 @@ const ratioTarget = (limit: number) => (o: number, s: number) => (Number.isFinit
 function rows(n: number): Row[] {
   return [
     { label: "join: spawn → all know", pick: (s) => s.joinMs, fmt: ms, target: ratioTarget(1) },
-    { label: "  of which process start", pick: (s) => s.startMs, fmt: ms },
+    { label: "  spawn → up (process start)", pick: (s) => s.startMs, fmt: ms },
+    { label: "  up → all know (protocol)", pick: (s) => s.joinFromUpMs, fmt: ms },
     { label: "crash: kill -9 → first suspect", pick: (s) => [s.crashFirstSuspectMs], fmt: ms },
     {
       label: "crash: kill -9 → all say dead",
@@ -79,9 +80,9 @@ export function printMembership(results: Results): void {
 export function printLoss(samples: { system: SystemName; n: number; sample: LossSample }[]): void {
   if (samples.length === 0) return;
   console.log("\nFalse-death check: UDP loss inside the benchmark's namespace (iptables statistic DROP on INPUT)");
-  const table = [["system", "N", "loss", "duration", "false deaths (members)", "dead reports", "suspicions", "refutations", "healed"]];
+  const table = [["system", "N", "loss", "duration", "false deaths (members)", "dead reports", "suspicions", "refutations", "serf TCP fallbacks", "healed"]];
   for (const { system, n, sample: s } of samples) {
-    table.push([system, String(n), `${s.lossPct} %`, `${s.durationS} s`, String(s.falseDeadMembers), String(s.deadReports), String(s.suspicions), String(s.refutations), s.healed ? "yes" : "NO"]);
+    table.push([system, String(n), `${s.lossPct} %`, `${s.durationS} s`, String(s.falseDeadMembers), String(s.deadReports), String(s.suspicions), String(s.refutations), system === "serf" ? String(s.tcpFallbacks) : "-", s.healed ? "yes" : "NO"]);
   }
   printTable(table);
   const bad = samples.filter((x) => x.system === "dsef" && x.sample.falseDeadMembers > 0);

@@ -14,8 +14,10 @@ export interface PortRange {
 export interface MembershipSample {
   /** spawn → every other node knows the newcomer (two joins per run). */
   joinMs: number[];
-  /** D-SEF only: spawn → "edge node started" (process start-up share of joinMs). */
+  /** spawn → the agent says it is up (D-SEF "edge node started", Serf "agent running"): start-up share of joinMs. */
   startMs: number[];
+  /** up → every other node knows the newcomer: the protocol's share of joinMs. */
+  joinFromUpMs: number[];
   crashFirstSuspectMs: number;
   crashAllDeadMs: number;
   silentFirstSuspectMs: number;
@@ -42,12 +44,17 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
     await c.form(n - 1);
     const joinMs: number[] = [];
     const startMs: number[] = [];
+    const joinFromUpMs: number[] = [];
     const join = async () => {
       const seed = c.live[Math.floor(Math.random() * c.live.length)]!;
       const a = c.spawn(seed);
       await c.waitViews([a], "alive", 30_000, `join of ${a.port}`);
-      joinMs.push(c.lastReport(a, "alive", a.spawnedAt) - a.spawnedAt);
-      if (driver.name === "dsef" && a.upAt) startMs.push(a.upAt - a.spawnedAt);
+      const known = c.lastReport(a, "alive", a.spawnedAt);
+      joinMs.push(known - a.spawnedAt);
+      if (a.upAt) {
+        startMs.push(a.upAt - a.spawnedAt);
+        joinFromUpMs.push(known - a.upAt);
+      }
     };
     await join();
 
@@ -63,6 +70,7 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
     return {
       joinMs,
       startMs,
+      joinFromUpMs,
       crashFirstSuspectMs: crash.firstSuspectMs,
       crashAllDeadMs: crash.allDeadMs,
       silentFirstSuspectMs: silent.firstSuspectMs,
@@ -133,6 +141,8 @@ export interface LossSample {
   /** Suspicions raised by a node's own failed probe. */
   suspicions: number;
   refutations: number;
+  /** Serf only: probes that failed over UDP but succeeded over its TCP fallback. */
+  tcpFallbacks: number;
   /** Everyone alive in every view again shortly after the loss ended. */
   healed: boolean;
 }
@@ -167,6 +177,7 @@ export async function lossRun(driver: Driver, n: number, lossPct: number, durati
       deadReports: dead.length,
       suspicions: ev.filter((e) => e.type === "suspect-origin").length,
       refutations: ev.filter((e) => e.type === "refuted").length,
+      tcpFallbacks: ev.filter((e) => e.type === "tcp-fallback").length,
       healed,
     };
   } finally {
