@@ -9,9 +9,11 @@
  * It needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN) and `ip`/`iptables`: everything runs in a
  * network namespace of its own, so the loss rule and byte counters never touch the host.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { dsef, type Driver, serf, type SystemName } from "./lib/agents.ts";
+import { dsef, type Driver, type LaunchOptions, serf, type SystemName } from "./lib/agents.ts";
 import { activeClusters } from "./lib/cluster.ts";
 import { createNamespace, deleteNamespace, installUdpCounter, namespaceName, NETNS_ENV, removeStaleNamespaces, sh } from "./lib/netns.ts";
 import { printLoss, printMembership, type Results } from "./lib/report.ts";
@@ -29,6 +31,9 @@ const USAGE = `usage: npx bun bench/membership.ts [options]
   --settle-seconds S    quiet time before the idle window (default 5)
   --detect-timeout S    give up waiting for a detection after S seconds (default 90)
   --dsef-args "ARGS"    extra flags for every D-SEF node (e.g. "--profile local")
+  --bun-args "ARGS"     Bun runtime flags for every D-SEF node (e.g. "--smol")
+  --node-env "K=V ..."  environment for every D-SEF node (e.g. "BUN_GC_TIMER_DISABLE=1")
+  --bundle              run the nodes from a \`bun build --minify\` bundle of src/main.ts
   --json FILE           also write the raw samples as JSON`;
 
 /** Port ranges inside the namespace (the benchmark's assigned range, 47000-49999). */
@@ -51,6 +56,9 @@ function options() {
       "settle-seconds": { type: "string", default: "5" },
       "detect-timeout": { type: "string", default: "90" },
       "dsef-args": { type: "string", default: "" },
+      "bun-args": { type: "string", default: "" },
+      "node-env": { type: "string", default: "" },
+      bundle: { type: "boolean" },
       json: { type: "string" },
       help: { type: "boolean" },
     },
@@ -81,7 +89,12 @@ function options() {
       settleMs: num(values["settle-seconds"], "settle-seconds") * 1000,
       detectTimeoutMs: num(values["detect-timeout"], "detect-timeout") * 1000,
     },
-    dsefArgs: values["dsef-args"].split(/\s+/).filter(Boolean),
+    launch: {
+      args: words(values["dsef-args"]),
+      bunArgs: words(values["bun-args"]),
+      env: Object.fromEntries(words(values["node-env"]).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+    } as LaunchOptions,
+    bundle: values.bundle === true,
     json: values.json,
   };
 }
@@ -122,8 +135,13 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
 
   installUdpCounter();
+  if (o.bundle) o.launch.entry = buildBundle();
   console.log(`D-SEF membership benchmark: sizes ${o.sizes.join(", ")}; ${o.runs} run(s); systems: ${drivers.map((d) => d.name).join(", ")}`);
   console.log(`namespace ${process.env[NETNS_ENV]}; ${navigatorInfo()}`);
+  const l = o.launch;
+  if (l.args.length || l.bunArgs.length || Object.keys(l.env).length || l.entry) {
+    console.log(`D-SEF nodes: bun ${[...l.bunArgs, l.entry ?? "src/main.ts", ...l.args].join(" ")}${Object.keys(l.env).length ? ` with ${Object.entries(l.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`);
+  }
   if (!o.serf) console.log("serf not measured (install with `apt-get install -y serf`, or drop --no-serf)");
 
   const results: Results = new Map();
@@ -134,7 +152,7 @@ async function main(): Promise<void> {
       const order = run % 2 ? drivers : [...drivers].reverse();
       for (const d of order) {
         process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] N=${n} run ${run}/${o.runs}: ${d.name}...`);
-        const s = await membershipRun(d, n, PORTS[d.name], o.timings, d.name === "dsef" ? o.dsefArgs : []);
+        const s = await membershipRun(d, n, PORTS[d.name], o.timings, o.launch);
         (results.get(n)![d.name] ??= []).push(s);
         process.stderr.write(` crash→all dead ${Math.round(s.crashAllDeadMs)} ms, silent→all dead ${Math.round(s.silentAllDeadMs)} ms\n`);
       }
@@ -146,17 +164,28 @@ async function main(): Promise<void> {
   for (const pct of o.loss) {
     for (const d of drivers) {
       process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] loss ${pct} % N=${o.lossN}: ${d.name}...`);
-      const sample = await lossRun(d, o.lossN, pct, o.lossMs, PORTS[d.name], d.name === "dsef" ? o.dsefArgs : []);
+      const sample = await lossRun(d, o.lossN, pct, o.lossMs, PORTS[d.name], o.launch);
       loss.push({ system: d.name, n: o.lossN, sample });
       process.stderr.write(` ${sample.falseDeadMembers} false deaths\n`);
     }
   }
   printLoss(loss);
 
+  if (o.launch.entry) rmSync(dirname(o.launch.entry), { recursive: true, force: true });
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ sizes: Object.fromEntries(results), loss }, null, 2));
     console.log(`\nraw samples written to ${o.json}`);
   }
+}
+
+const words = (v: string) => v.split(/\s+/).filter(Boolean);
+
+/** Bundle src/main.ts into one minified file (fewer modules to load: less memory, faster start). */
+function buildBundle(): string {
+  const out = join(mkdtempSync(join(tmpdir(), "dsef-bench-bundle-")), "dsef.js");
+  const r = sh([process.execPath, "build", join(import.meta.dir, "..", "src/main.ts"), "--target=bun", "--minify", "--outfile", out]);
+  if (!r.ok) throw new Error(`bun build failed: ${r.out}`);
+  return out;
 }
 
 function navigatorInfo(): string {

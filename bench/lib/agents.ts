@@ -28,11 +28,20 @@ export interface Agent {
   gone: boolean;
 }
 
+/** How to start D-SEF nodes (ignored for Serf): extra flags, Bun runtime flags, environment, entry file. */
+export interface LaunchOptions {
+  args: readonly string[];
+  bunArgs: readonly string[];
+  env: Record<string, string>;
+  /** Defaults to src/main.ts; a `bun build` bundle of it also works. */
+  entry?: string;
+}
+
 export interface Driver {
   readonly name: SystemName;
   /** Ports one agent occupies (Serf also needs an RPC port). */
   readonly portsPerAgent: number;
-  spawn(port: number, seed: number | undefined, log: EventLog, extraArgs: readonly string[]): Agent;
+  spawn(port: number, seed: number | undefined, log: EventLog, launch: LaunchOptions): Agent;
 }
 
 /** Feed a process's output, line by line, to `onLine` with the arrival time. */
@@ -75,11 +84,12 @@ const DSEF_EVENTS: Record<string, EventType> = {
 export const dsef: Driver = {
   name: "dsef",
   portsPerAgent: 1,
-  spawn(port, seed, log, extraArgs) {
+  spawn(port, seed, log, launch) {
     const dataDir = mkdtempSync(join(tmpdir(), `dsef-bench-${port}-`));
     const argv = [
       process.execPath,
-      join(ROOT, "src/main.ts"),
+      ...launch.bunArgs,
+      launch.entry ?? join(ROOT, "src/main.ts"),
       "--ip",
       "127.0.0.1",
       "--port",
@@ -91,9 +101,9 @@ export const dsef: Driver = {
       "--log-format",
       "json",
       ...(seed ? ["--bootstrap", `http://127.0.0.1:${seed}`] : []),
-      ...extraArgs,
+      ...launch.args,
     ];
-    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT });
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...launch.env } });
     const agent: Agent = {
       system: "dsef",
       port,
@@ -140,7 +150,7 @@ const SERF_LINES: [RegExp, EventType][] = [
 export const serf: Driver = {
   name: "serf",
   portsPerAgent: 2,
-  spawn(port, seed, log, extraArgs) {
+  spawn(port, seed, log) {
     const argv = [
       "serf",
       "agent",
@@ -153,7 +163,6 @@ export const serf: Driver = {
       "-log-level",
       "info",
       ...(seed ? ["-join", `127.0.0.1:${seed}`] : []),
-      ...extraArgs,
     ];
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
     const agent: Agent = { system: "serf", port, proc, spawnedAt: performance.now(), output: [], cleanup: () => {}, gone: false };

@@ -2,7 +2,7 @@
  * A cluster of agents of one system inside the benchmark's namespace: start, wait for views to
  * converge, kill, stop, and tear everything down.
  */
-import type { Agent, Driver } from "./agents.ts";
+import type { Agent, Driver, LaunchOptions } from "./agents.ts";
 import { EventLog, type ViewState } from "./event-log.ts";
 
 /** Agents started at once while forming a cluster (2 cores: more only slows each start). */
@@ -20,7 +20,7 @@ export class Cluster {
     readonly driver: Driver,
     firstPort: number,
     private readonly lastPort: number,
-    private readonly extraArgs: readonly string[] = [],
+    private readonly launch: LaunchOptions,
   ) {
     this.#nextPort = firstPort;
     activeClusters.add(this);
@@ -39,7 +39,7 @@ export class Cluster {
     const port = this.#nextPort;
     this.#nextPort += this.driver.portsPerAgent;
     if (this.#nextPort > this.lastPort) throw new Error(`out of ports for ${this.driver.name}`);
-    const a = this.driver.spawn(port, seed?.port, this.log, this.extraArgs);
+    const a = this.driver.spawn(port, seed?.port, this.log, this.launch);
     this.agents.push(a);
     void a.proc.exited.then((code) => {
       if (!a.gone) process.stderr.write(`${a.system} agent ${a.port} exited unexpectedly (${code}):\n${a.output.slice(-10).join("\n")}\n`);

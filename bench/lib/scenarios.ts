@@ -1,7 +1,7 @@
 /**
  * The measured scenarios. Each forms a fresh cluster of one system, measures, and tears it down.
  */
-import type { Agent, Driver } from "./agents.ts";
+import type { Agent, Driver, LaunchOptions } from "./agents.ts";
 import { Cluster, TimeoutError } from "./cluster.ts";
 import { addUdpLoss, removeUdpLoss, udpBytesOut } from "./netns.ts";
 import { CLK_TCK, cpuTicks, rssBytes } from "./proc-stats.ts";
@@ -38,8 +38,8 @@ export interface Timings {
   detectTimeoutMs: number;
 }
 
-export async function membershipRun(driver: Driver, n: number, ports: PortRange, t: Timings, extraArgs: readonly string[]): Promise<MembershipSample> {
-  const c = new Cluster(driver, ports.first, ports.last, extraArgs);
+export async function membershipRun(driver: Driver, n: number, ports: PortRange, t: Timings, launch: LaunchOptions): Promise<MembershipSample> {
+  const c = new Cluster(driver, ports.first, ports.last, launch);
   try {
     await c.form(n - 1);
     const joinMs: number[] = [];
@@ -148,8 +148,8 @@ export interface LossSample {
 }
 
 /** N nodes, then drop a fraction of all UDP datagrams for a while: nobody should die. */
-export async function lossRun(driver: Driver, n: number, lossPct: number, durationMs: number, ports: PortRange, extraArgs: readonly string[]): Promise<LossSample> {
-  const c = new Cluster(driver, ports.first, ports.last, extraArgs);
+export async function lossRun(driver: Driver, n: number, lossPct: number, durationMs: number, ports: PortRange, launch: LaunchOptions): Promise<LossSample> {
+  const c = new Cluster(driver, ports.first, ports.last, launch);
   const p = lossPct / 100;
   try {
     await c.form(n);
