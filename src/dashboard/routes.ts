@@ -4,6 +4,7 @@
  * (read by other nodes' dashboards).
  */
 import type { Server } from "bun";
+import { Gauge } from "prom-client";
 import { json } from "../http/json.ts";
 import { metricsFor } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
@@ -16,6 +17,7 @@ export { CORS } from "./sse.ts";
 export function dashboardRoutes(node: EdgeNode) {
   const metrics = metricsFor(node);
   const hub = new EventHub(node, metrics);
+  new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
   return {
     "/": page,
     "/events": { GET: (req: Request, server: Server<undefined>) => sseResponse(req, server, hub) },
