@@ -35,7 +35,7 @@ export class NodeMetrics {
   readonly #rtt = new ProbeRtt();
   readonly #probeRtt: Histogram;
   readonly #requestTotal: Counter<"outcome">;
-  readonly #requestSeconds: Histogram<"outcome">;
+  readonly #requestSeconds: Histogram;
   readonly #requestListeners = new Set<RequestListener>();
   #backlog: (() => number) | undefined;
 
@@ -114,8 +114,7 @@ export class NodeMetrics {
     for (const o of ["accepted", "forwarded", "rejected"] as const) this.#requestTotal.inc({ outcome: o }, 0);
     this.#requestSeconds = new Histogram({
       name: "dsef_request_duration_seconds",
-      help: "Time to answer POST /handle_request, by outcome.",
-      labelNames: ["outcome"],
+      help: "Time to answer POST /handle_request (any outcome).",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
@@ -134,7 +133,7 @@ export class NodeMetrics {
   recordRequest(outcome: RequestOutcome, r: RequestRecord = {}): void {
     this.requests.record(outcome, Date.now(), r.deviceId);
     this.#requestTotal.inc({ outcome });
-    if (r.seconds !== undefined && Number.isFinite(r.seconds) && r.seconds >= 0) this.#requestSeconds.observe({ outcome }, r.seconds);
+    if (r.seconds !== undefined && Number.isFinite(r.seconds) && r.seconds >= 0) this.#requestSeconds.observe(r.seconds);
     for (const fn of this.#requestListeners) fn(outcome, r);
   }
 
