@@ -39,7 +39,8 @@ export class EventHub {
       this.#queueSnapshot();
     });
     metrics.onRequest((outcome, r) => {
-      if (outcome === "forwarded") this.#forwards.add(r.to ?? "a peer");
+      // Tallied only while someone watches: the tally is flushed by the watchers' ticks.
+      if (outcome === "forwarded" && this.#subscribers.size > 0) this.#forwards.add((r.to ?? "a peer").slice(0, 300));
     });
   }
 
@@ -63,7 +64,7 @@ export class EventHub {
     };
   }
 
-  /** Add an entry of this node's own making (e.g. from another module) to the timeline. */
+  /** Keep an entry for later clients and send it to the current ones. */
   #publish(entry: TimelineEntry): void {
     this.#recent.push(entry);
     this.#broadcast("timeline", entry);
