@@ -16,6 +16,8 @@ export interface TimelineEntry {
   name: string;
   addr: string;
   text: string;
+  /** Member events: the member's incarnation (with kind and id it names the fact, whoever saw it). */
+  incarnation?: number;
 }
 
 const VERB: Record<MemberEvent["type"], string> = {
@@ -38,6 +40,7 @@ export function memberEntry(e: MemberEvent, now: number): TimelineEntry {
     id: m.info.id,
     name: m.info.name,
     addr: m.info.http,
+    incarnation: m.incarnation,
     text: `${m.info.name} ${VERB[e.type]} (incarnation ${m.incarnation}${extra ? `; ${extra}` : ""})`,
   };
 }

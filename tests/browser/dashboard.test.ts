@@ -34,6 +34,9 @@ test.skipIf(!existsSync(CHROMIUM))(
     await waitUntil(async () => (await aliveRows()) === 3, 10_000, () => "page never showed 3 alive rows");
     expect(await page.locator("#conn").getAttribute("data-state")).toBe("live");
 
+    // For the README picture, let the charts gather some history first.
+    if (process.env.DSEF_SCREENSHOT) await page.waitForTimeout(25_000);
+
     // Kill a node that is not serving the page; watch the page and the serving node's /peers.
     const victim = nodes[2]!;
     const victimId = ids[2]!;

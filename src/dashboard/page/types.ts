@@ -34,6 +34,7 @@ export interface TimelineEntry {
   name: string;
   addr: string;
   text: string;
+  incarnation?: number;
 }
 
 export interface Hello {

@@ -57,15 +57,18 @@ export function renderMembers(tbody: HTMLElement, s: Snapshot): void {
 
 const MAX_ENTRIES = 300;
 
-/** Newest first; entries already shown (same time, kind and text) are skipped. */
+/**
+ * Newest first. A membership fact (kind, member, incarnation) is shown once, even when a
+ * reconnect brings the same fact as seen by another node.
+ */
 export function addTimeline(ol: HTMLElement, e: TimelineEntry, seen: Set<string>): void {
-  const key = `${e.at}|${e.kind}|${e.text}`;
+  const key = e.incarnation === undefined ? `${e.at}|${e.kind}|${e.text}` : `${e.kind}|${e.id}|${e.incarnation}`;
   if (seen.has(key)) return;
   seen.add(key);
   const time = new Date(e.at).toLocaleTimeString([], { hour12: false });
   const li = h("li", { class: e.kind, "data-kind": e.kind, "data-id": e.id, "data-at": String(e.at) }, h("time", {}, time), e.text);
   // Keep newest first even when a reconnect brings in older entries.
-  const after = [...ol.children].find((c) => Number((c as HTMLElement).dataset.at) < e.at);
+  const after = [...ol.children].find((c) => Number((c as HTMLElement).dataset.at) <= e.at);
   ol.insertBefore(li, after ?? null);
   while (ol.children.length > MAX_ENTRIES) ol.lastElementChild?.remove();
 }
