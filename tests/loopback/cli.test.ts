@@ -40,7 +40,7 @@ test("dsef members prints the members /peers lists, as a table and as JSON; dsef
   expect(status.out).toContain("members:      3 alive");
   const statusJson = JSON.parse((await dsef("status", "--node", a.url, "--json")).out);
   expect(statusJson.id).toBe(peers.find((p) => p.self)!.id);
-});
+}, 60_000);
 
 test("dsef members fails clearly: nothing listening (exit 1), bad flags (exit 2)", async () => {
   const [free] = allocPorts(1);
@@ -52,4 +52,4 @@ test("dsef members fails clearly: nothing listening (exit 1), bad flags (exit 2)
   expect(bad.err).toContain("--frobnicate");
   const badState = await dsef("members", "--state", "zombie");
   expect(badState.code).toBe(2);
-});
+}, 30_000);
