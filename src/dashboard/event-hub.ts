@@ -35,7 +35,7 @@ export class EventHub {
     private readonly intervalMs = 1000,
   ) {
     node.onEvent((e) => {
-      this.#publish(memberEntry(e, Date.now()));
+      this.#publish(memberEntry(e, Date.now(), (id) => node.swim.member(id)?.info.name));
       this.#queueSnapshot();
     });
     metrics.onRequest((outcome, r) => {

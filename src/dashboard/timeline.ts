@@ -31,9 +31,10 @@ const VERB: Record<MemberEvent["type"], string> = {
   updated: "updated its claim",
 };
 
-export function memberEntry(e: MemberEvent, now: number): TimelineEntry {
+/** `nameOf` turns the reporter's node id into its name when known. */
+export function memberEntry(e: MemberEvent, now: number, nameOf: (id: string) => string | undefined = () => undefined): TimelineEntry {
   const m = e.member;
-  const extra = [e.by ? `by ${e.by}` : "", e.reason ?? ""].filter(Boolean).join(", ");
+  const extra = [e.by ? `by ${nameOf(e.by) ?? e.by}` : "", e.reason ?? ""].filter(Boolean).join(", ");
   return {
     at: now,
     kind: e.type,

@@ -71,6 +71,7 @@ describe("timeline", () => {
     const e = memberEntry({ type: "dead", at: 0, member, by: "n2", reason: "refused" }, 123);
     expect(e).toMatchObject({ at: 123, kind: "dead", id: "n1", name: "edge-1" });
     expect(e.text).toBe("edge-1 is dead (incarnation 4; by n2, refused)");
+    expect(memberEntry({ type: "suspect", at: 0, member, by: "n2" }, 1, (id) => (id === "n2" ? "edge-2" : undefined)).text).toBe("edge-1 is suspected (incarnation 4; by edge-2)");
   });
   test("forwards are summed per destination", () => {
     const t = new ForwardTally();
