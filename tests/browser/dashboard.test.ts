@@ -10,7 +10,8 @@ import { dirname, join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { type NodeProcess, ROOT, startCluster, stopAll, waitUntil } from "../support/processes.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.DSEF_CHROMIUM ?? "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
 const nodes: NodeProcess[] = [];
 let browser: Browser | undefined;
 
@@ -19,7 +20,12 @@ afterAll(async () => {
   await stopAll(nodes);
 });
 
-test.skipIf(!existsSync(CHROMIUM))(
+// .ci/run installs Chromium: in CI a missing browser is a failure, not a skip.
+test.if(process.env.CI === "true" && !haveChromium)("Chromium is installed for the browser test", () => {
+  throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+});
+
+test.skipIf(!haveChromium)(
   "dashboard shows a node dying live, logs it, and survives the death of its own node",
   async () => {
     nodes.push(...(await startCluster(3, { capacities: [1000, 800, 500] })));
