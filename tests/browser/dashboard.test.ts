@@ -30,7 +30,7 @@ test.skipIf(!haveChromium)(
   async () => {
     nodes.push(...(await startCluster(3, { capacities: [1000, 800, 500] })));
     const ids = await Promise.all(nodes.map(async (n) => (await n.status()).id as string));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1250 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
