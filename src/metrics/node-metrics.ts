@@ -3,9 +3,10 @@
  * figures are read from the core's and the socket's own counters at scrape time; request
  * figures and round trips are pushed in as they happen.
  *
- * Plugging in the request path (load sharing) takes one line per outcome:
+ * Plugging in the request path (load sharing) takes one line per answered request:
  *   metricsFor(node).recordRequest("accepted", { seconds, deviceId });
  *   metricsFor(node).recordRequest("forwarded", { seconds, deviceId, to: "ip:port" });
+ * (`requestOutcome(status, body, selfHttp)` classifies a reply into these.)
  * and, if the work queue knows its backlog better than the last gossiped figure:
  *   metricsFor(node).useBacklog(() => queue.backlog);
  */
@@ -15,7 +16,7 @@ import type { EdgeNode } from "../runtime/edge-node.ts";
 import { ProbeRtt } from "./probe-rtt.ts";
 import { type RequestOutcome, RequestStats } from "./request-stats.ts";
 
-export type { RequestOutcome } from "./request-stats.ts";
+export { type RequestOutcome, requestOutcome } from "./request-stats.ts";
 
 export interface RequestRecord {
   /** Time from receiving the request to answering it. */

@@ -43,3 +43,13 @@ export class RequestStats {
     return [...this.#devices.keys()];
   }
 }
+
+/**
+ * Classify a /handle_request reply: 503 is a rejection, work taken here is accepted, work that
+ * another node took is forwarded; an acknowledged duplicate is not a new request (undefined).
+ */
+export function requestOutcome(status: number, body: { handled_by?: unknown; duplicate?: unknown }, selfHttp: string): RequestOutcome | undefined {
+  if (status === 503) return "rejected";
+  if (status !== 200 || body.duplicate === true) return undefined;
+  return body.handled_by === selfHttp ? "accepted" : "forwarded";
+}

@@ -7,7 +7,7 @@ import { formatTable } from "../../src/cli/table.ts";
 import { RateTracker } from "../../src/dashboard/cluster-stats.ts";
 import { ForwardTally, memberEntry, RecentEntries } from "../../src/dashboard/timeline.ts";
 import { ProbeRtt } from "../../src/metrics/probe-rtt.ts";
-import { RequestStats } from "../../src/metrics/request-stats.ts";
+import { RequestStats, requestOutcome } from "../../src/metrics/request-stats.ts";
 
 describe("ProbeRtt", () => {
   test("measures from ping to first ack, once", () => {
@@ -40,6 +40,15 @@ describe("RequestStats", () => {
     for (const d of ["c", "d", "e", "f"]) s.record("accepted", 1500, d);
     expect(s.activeDevices(1500)).toHaveLength(3);
   });
+});
+
+test("requestOutcome classifies /handle_request replies", () => {
+  const self = "10.0.0.1:5000";
+  expect(requestOutcome(200, { handled_by: self }, self)).toBe("accepted");
+  expect(requestOutcome(200, { handled_by: "10.0.0.2:5000" }, self)).toBe("forwarded");
+  expect(requestOutcome(503, {}, self)).toBe("rejected");
+  expect(requestOutcome(200, { handled_by: self, duplicate: true }, self)).toBeUndefined();
+  expect(requestOutcome(400, {}, self)).toBeUndefined();
 });
 
 describe("RateTracker", () => {
