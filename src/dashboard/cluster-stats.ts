@@ -19,26 +19,30 @@ export interface NodeRate {
 }
 
 export interface ClusterFigures {
+  /** Requests entering the cluster per second: each is accepted or rejected by exactly one node (forwards are not counted twice). */
   requests_per_s: number;
   devices_active: number;
   nodes: Record<string, NodeRate>;
 }
 
-const sum = (t: RequestTotals) => t.accepted + t.forwarded + t.rejected;
+const answered = (t: RequestTotals) => t.accepted + t.forwarded + t.rejected;
+const settled = (t: RequestTotals) => t.accepted + t.rejected;
 
 /** Turns successive totals per node, each observed when fresh, into rates. Pure. */
 export class RateTracker {
-  #nodes = new Map<string, { at: number; stats: NodeStats; rps: number }>();
+  #nodes = new Map<string, { at: number; stats: NodeStats; rps: number; settledPs: number }>();
 
   observe(now: number, s: NodeStats): void {
     const prev = this.#nodes.get(s.id);
     let rps = prev?.rps ?? 0;
+    let settledPs = prev?.settledPs ?? 0;
     if (prev && now > prev.at) {
-      const d = sum(s.requests) - sum(prev.stats.requests);
       // A restarted node's counters start again from zero: a fall is a fresh start, not a negative rate.
-      rps = d >= 0 ? (d * 1000) / (now - prev.at) : 0;
+      const rate = (f: (t: RequestTotals) => number) => Math.max(0, ((f(s.requests) - f(prev.stats.requests)) * 1000) / (now - prev.at));
+      rps = rate(answered);
+      settledPs = rate(settled);
     }
-    this.#nodes.set(s.id, { at: now, stats: s, rps });
+    this.#nodes.set(s.id, { at: now, stats: s, rps, settledPs });
   }
 
   /** Figures over the given nodes (the alive ones); others are forgotten. */
@@ -50,7 +54,7 @@ export class RateTracker {
     let rps = 0;
     for (const [id, n] of this.#nodes) {
       nodes[id] = { rps: n.rps, ...n.stats.requests };
-      rps += n.rps;
+      rps += n.settledPs;
       for (const d of n.stats.devices) devices.add(d);
     }
     return { requests_per_s: rps, devices_active: devices.size, nodes };

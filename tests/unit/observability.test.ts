@@ -65,6 +65,17 @@ describe("RateTracker", () => {
     expect(f.requests_per_s).toBe(150);
     expect(f.devices_active).toBe(3);
   });
+  test("cluster requests/s counts a forwarded request once (where it was accepted)", () => {
+    const r = new RateTracker();
+    const t = (id: string, accepted: number, forwarded: number) => ({ id, requests: { accepted, forwarded, rejected: 0 }, devices: [] });
+    r.observe(0, t("a", 0, 0));
+    r.observe(0, t("b", 0, 0));
+    r.observe(1000, t("a", 10, 5)); // 10 taken here, 5 sent on to b
+    r.observe(1000, t("b", 5, 0));
+    const f = r.figures(["a", "b"]);
+    expect(f.nodes.a!.rps).toBe(15);
+    expect(f.requests_per_s).toBe(15);
+  });
   test("a restarted node (counter falls) gives no negative rate; gone nodes are dropped", () => {
     const r = new RateTracker();
     r.observe(0, st("a", 500));
