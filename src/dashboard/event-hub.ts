@@ -77,7 +77,8 @@ export class EventHub {
 
   #tick(): void {
     const now = Date.now();
-    for (const e of this.#forwards.flush(now, this.#self())) this.#publish(e);
+    const nameOf = (addr: string) => this.node.swim.members().find((m) => m.info.http === addr)?.info.name;
+    for (const e of this.#forwards.flush(now, this.#self(), nameOf)) this.#publish(e);
     this.#rates.observe(now, this.#ownStats(now));
     const alive = this.node.swim.members().filter((m) => m.state === "alive" || m.info.id === this.node.identity.id);
     this.#cluster = this.#rates.figures(alive.map((m) => m.info.id));

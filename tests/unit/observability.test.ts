@@ -97,8 +97,8 @@ describe("timeline", () => {
     const t = new ForwardTally();
     for (let i = 0; i < 5; i++) t.add("h:3");
     t.add("h:4");
-    const out = t.flush(9, { id: "s", name: "self", addr: "h:2" });
-    expect(out.map((e) => e.text)).toEqual(["self forwarded 5 requests to h:3", "self forwarded 1 request to h:4"]);
+    const out = t.flush(9, { id: "s", name: "self", addr: "h:2" }, (a) => (a === "h:3" ? "edge-3" : undefined));
+    expect(out.map((e) => e.text)).toEqual(["self forwarded 5 requests to edge-3", "self forwarded 1 request to h:4"]);
     expect(t.flush(10, { id: "s", name: "self", addr: "h:2" })).toEqual([]);
   });
   test("recent entries are bounded", () => {
