@@ -127,7 +127,7 @@ export const dsef: Driver = {
       const type = typeof o.event === "string" ? DSEF_EVENTS[o.event] : undefined;
       if (!type || typeof o.addr !== "string") return;
       const member = portOf(o.addr);
-      log.record({ at, observer: port, member, type });
+      log.record({ at, observer: port, member, type, ...(typeof o.reason === "string" ? { reason: o.reason } : {}) });
       // A suspicion this node raised itself carries its own id in `by`.
       if (type === "suspect" && o.by === o.id) log.record({ at, observer: port, member, type: "suspect-origin" });
     };
@@ -173,6 +173,8 @@ export const serf: Driver = {
         const m = line.match(re);
         if (m) log.record({ at, observer: port, member: Number(m[1]), type });
       }
+      const declared = line.match(/memberlist: Marking n(\d+) as failed, (.*)$/);
+      if (declared) log.record({ at, observer: port, member: Number(declared[1]), type: "dead", reason: declared[2] });
       if (line.includes("memberlist: Refuting a ")) log.record({ at, observer: port, member: port, type: "refuted" });
     };
     follow(proc.stdout as ReadableStream<Uint8Array>, onLine);

@@ -15,6 +15,8 @@ export interface BenchEvent {
   readonly observer: number;
   readonly member: number;
   readonly type: EventType;
+  /** Why, when the agent says (D-SEF: "connection refused", "suspicion timeout", …). */
+  readonly reason?: string;
 }
 
 export class EventLog {

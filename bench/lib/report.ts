@@ -74,6 +74,11 @@ export function printMembership(results: Results): void {
       table.push(line);
     }
     printTable(table);
+    for (const [sys, samples] of [["dsef", ours], ["serf", theirs]] as const) {
+      const reasons = new Map<string, number>();
+      for (const x of samples) if (x.crashDeadReason) reasons.set(x.crashDeadReason, (reasons.get(x.crashDeadReason) ?? 0) + 1);
+      if (reasons.size) console.log(`${sys} crash declared dead by: ${[...reasons].map(([r, k]) => `${r} ×${k}`).join(", ")}`);
+    }
   }
 }
 

@@ -20,6 +20,8 @@ export interface MembershipSample {
   joinFromUpMs: number[];
   crashFirstSuspectMs: number;
   crashAllDeadMs: number;
+  /** How the first node to declare the crashed member dead decided it. */
+  crashDeadReason?: string;
   silentFirstSuspectMs: number;
   silentAllDeadMs: number;
   idleCpuPct: number;
@@ -73,6 +75,7 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
       joinFromUpMs,
       crashFirstSuspectMs: crash.firstSuspectMs,
       crashAllDeadMs: crash.allDeadMs,
+      crashDeadReason: crash.deadReason,
       silentFirstSuspectMs: silent.firstSuspectMs,
       silentAllDeadMs: silent.allDeadMs,
       ...idle,
@@ -83,7 +86,7 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
 }
 
 /** Kill (or freeze) a random non-seed agent; time to the first suspicion anywhere and to all survivors saying dead. */
-async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: number): Promise<{ firstSuspectMs: number; allDeadMs: number }> {
+async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: number): Promise<{ firstSuspectMs: number; allDeadMs: number; deadReason?: string }> {
   const victim = c.pickVictim();
   const t0 = c.kill(victim, signal);
   let allDeadMs = Number.NaN;
@@ -95,7 +98,8 @@ async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: numb
   }
   const s = c.log.first(victim.port, ["suspect", "suspect-origin", "dead"], t0);
   if (signal === "SIGSTOP") victim.proc.kill("SIGKILL");
-  return { firstSuspectMs: s ? s.at - t0 : Number.NaN, allDeadMs };
+  const declared = c.log.events.find((e) => e.at >= t0 && e.member === victim.port && e.type === "dead" && e.reason !== undefined);
+  return { firstSuspectMs: s ? s.at - t0 : Number.NaN, allDeadMs, deadReason: declared?.reason };
 }
 
 /** CPU, memory and UDP traffic of an idle, converged cluster over a window. */
