@@ -17,7 +17,7 @@ import { dsef, type Driver, type LaunchOptions, serf, type SystemName } from "./
 import { activeClusters } from "./lib/cluster.ts";
 import { createNamespace, deleteNamespace, installUdpCounter, namespaceName, NETNS_ENV, removeStaleNamespaces, sh } from "./lib/netns.ts";
 import { printLoss, printMembership, type Results } from "./lib/report.ts";
-import { type LossSample, lossRun, membershipRun, type PortRange } from "./lib/scenarios.ts";
+import { type LossSample, lossRun, type MembershipSample, membershipRun, type PortRange } from "./lib/scenarios.ts";
 
 const USAGE = `usage: npx bun bench/membership.ts [options]
   --sizes LIST          cluster sizes (default 5,10,20,50)
@@ -145,6 +145,7 @@ async function main(): Promise<void> {
   if (!o.serf) console.log("serf not measured (install with `apt-get install -y serf`, or drop --no-serf)");
 
   const results: Results = new Map();
+  const failures: string[] = [];
   for (const n of o.sizes) {
     results.set(n, {});
     for (let run = 1; run <= o.runs; run++) {
@@ -152,7 +153,15 @@ async function main(): Promise<void> {
       const order = run % 2 ? drivers : [...drivers].reverse();
       for (const d of order) {
         process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] N=${n} run ${run}/${o.runs}: ${d.name}...`);
-        const s = await membershipRun(d, n, PORTS[d.name], o.timings, o.launch);
+        let s: MembershipSample;
+        try {
+          s = await membershipRun(d, n, PORTS[d.name], o.timings, o.launch);
+        } catch (e) {
+          // One broken run (a port taken, a machine hiccup) should not cost the others.
+          failures.push(`N=${n} run ${run} ${d.name}: ${(e as Error).message}`);
+          process.stderr.write(` FAILED: ${(e as Error).message}\n`);
+          continue;
+        }
         (results.get(n)![d.name] ??= []).push(s);
         process.stderr.write(` crash→all dead ${Math.round(s.crashAllDeadMs)} ms, silent→all dead ${Math.round(s.silentAllDeadMs)} ms\n`);
       }
@@ -164,12 +173,18 @@ async function main(): Promise<void> {
   for (const pct of o.loss) {
     for (const d of drivers) {
       process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] loss ${pct} % N=${o.lossN}: ${d.name}...`);
-      const sample = await lossRun(d, o.lossN, pct, o.lossMs, PORTS[d.name], o.launch);
-      loss.push({ system: d.name, n: o.lossN, sample });
-      process.stderr.write(` ${sample.falseDeadMembers} false deaths\n`);
+      try {
+        const sample = await lossRun(d, o.lossN, pct, o.lossMs, PORTS[d.name], o.launch);
+        loss.push({ system: d.name, n: o.lossN, sample });
+        process.stderr.write(` ${sample.falseDeadMembers} false deaths\n`);
+      } catch (e) {
+        failures.push(`loss ${pct} % ${d.name}: ${(e as Error).message}`);
+        process.stderr.write(` FAILED: ${(e as Error).message}\n`);
+      }
     }
   }
   printLoss(loss);
+  if (failures.length) console.log(`\n${failures.length} run(s) failed and are not in the figures:\n  ${failures.join("\n  ")}`);
 
   if (o.launch.entry) rmSync(dirname(o.launch.entry), { recursive: true, force: true });
   if (o.json) {

@@ -31,6 +31,8 @@ export function createNamespace(name: string): void {
   must(["ip", "netns", "add", name]);
   try {
     must(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"]);
+    // Keep ephemeral ports (outgoing TCP, e.g. HTTP syncs) out of the agents' port range (per-namespace sysctl).
+    must(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=50000 65000"]);
   } catch (e) {
     deleteNamespace(name);
     throw e;
