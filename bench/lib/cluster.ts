@@ -66,8 +66,17 @@ export class Cluster {
   /** Wait until every live agent sees each of `targets` in `state`; returns when (ms clock). */
   async waitViews(targets: Agent[], state: ViewState, timeoutMs: number, what: string): Promise<number> {
     const ports = targets.map((a) => a.port);
-    await waitFor(() => this.log.allSee(this.live.map((a) => a.port), ports, state), timeoutMs, () => `${this.driver.name}: ${what} did not converge in ${timeoutMs} ms`);
+    await waitFor(() => this.log.allSee(this.live.map((a) => a.port), ports, state), timeoutMs, () => `${this.driver.name}: ${what} did not converge in ${timeoutMs} ms (${this.#missing(ports, state)})`);
     return performance.now();
+  }
+
+  /** Which observers do not (yet) see which members in `state`, for error messages. */
+  #missing(ports: number[], state: ViewState): string {
+    const gaps: string[] = [];
+    for (const o of this.live) {
+      for (const m of ports) if (m !== o.port && this.log.state(o.port, m) !== state) gaps.push(`${o.port} sees ${m} as ${this.log.state(o.port, m) ?? "unknown"}`);
+    }
+    return `${gaps.length} gaps: ${gaps.slice(0, 5).join(", ")}`;
   }
 
   /** When (arrival clock) the slowest live observer first reported `member` in `state` after `since`. */
