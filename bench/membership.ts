@@ -34,7 +34,8 @@ const USAGE = `usage: npx bun bench/membership.ts [options]
   --bun-args "ARGS"     Bun runtime flags for every D-SEF node (e.g. "--smol")
   --node-env "K=V ..."  environment for every D-SEF node (e.g. "BUN_GC_TIMER_DISABLE=1")
   --bundle              run the nodes from a \`bun build --minify\` bundle of src/main.ts
-  --json FILE           also write the raw samples as JSON`;
+  --json FILE           also write the raw samples as JSON
+  --trace               print every detection's event timeline (who suspected / declared, when)`;
 
 /** Port ranges inside the namespace (the benchmark's assigned range, 47000-49999). */
 const PORTS: Record<SystemName, PortRange> = { dsef: { first: 47000, last: 47999 }, serf: { first: 48000, last: 49999 } };
@@ -60,6 +61,7 @@ function options() {
       "node-env": { type: "string", default: "" },
       bundle: { type: "boolean" },
       json: { type: "string" },
+      trace: { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -88,6 +90,7 @@ function options() {
       idleWindowMs: num(values["idle-seconds"], "idle-seconds") * 1000,
       settleMs: num(values["settle-seconds"], "settle-seconds") * 1000,
       detectTimeoutMs: num(values["detect-timeout"], "detect-timeout") * 1000,
+      trace: values.trace === true,
     },
     launch: {
       args: words(values["dsef-args"]),

@@ -38,6 +38,8 @@ export interface Timings {
   settleMs: number;
   idleWindowMs: number;
   detectTimeoutMs: number;
+  /** Print each detection's event timeline to stderr. */
+  trace?: boolean;
 }
 
 export async function membershipRun(driver: Driver, n: number, ports: PortRange, t: Timings, launch: LaunchOptions): Promise<MembershipSample> {
@@ -63,11 +65,11 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
     await Bun.sleep(t.settleMs);
     const idle = await measureIdle(c, t.idleWindowMs);
 
-    const crash = await detect(c, "SIGKILL", t.detectTimeoutMs);
+    const crash = await detect(c, "SIGKILL", t.detectTimeoutMs, t.trace);
     // Replace the crashed node so the silent failure is measured at size n as well.
     await join();
     await Bun.sleep(2000);
-    const silent = await detect(c, "SIGSTOP", t.detectTimeoutMs);
+    const silent = await detect(c, "SIGSTOP", t.detectTimeoutMs, t.trace);
 
     return {
       joinMs,
@@ -86,7 +88,7 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
 }
 
 /** Kill (or freeze) a random non-seed agent; time to the first suspicion anywhere and to all survivors saying dead. */
-async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: number): Promise<{ firstSuspectMs: number; allDeadMs: number; deadReason?: string }> {
+async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: number, trace = false): Promise<{ firstSuspectMs: number; allDeadMs: number; deadReason?: string }> {
   const victim = c.pickVictim();
   const t0 = c.kill(victim, signal);
   let allDeadMs = Number.NaN;
@@ -98,6 +100,10 @@ async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: numb
   }
   const s = c.log.first(victim.port, ["suspect", "suspect-origin", "dead"], t0);
   if (signal === "SIGSTOP") victim.proc.kill("SIGKILL");
+  if (trace) {
+    const lines = c.log.since(t0).filter((e) => e.member === victim.port && e.type !== "alive");
+    process.stderr.write(`\n  ${c.driver.name} ${signal} ${victim.port}:\n${lines.map((e) => `    +${Math.round(e.at - t0)} ms ${e.observer} ${e.type}${e.reason ? ` (${e.reason})` : ""}`).join("\n")}\n`);
+  }
   const declared = c.log.events.find((e) => e.at >= t0 && e.member === victim.port && e.type === "dead" && e.reason !== undefined);
   return { firstSuspectMs: s ? s.at - t0 : Number.NaN, allDeadMs, deadReason: declared?.reason };
 }
