@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     for (const d of drivers) {
       process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] loss ${pct} % N=${o.lossN}: ${d.name}...`);
       try {
-        const sample = await lossRun(d, o.lossN, pct, o.lossMs, PORTS[d.name], o.launch);
+        const sample = await lossRun(d, o.lossN, pct, o.lossMs, PORTS[d.name], o.launch, o.timings.trace);
         loss.push({ system: d.name, n: o.lossN, sample });
         process.stderr.write(` ${sample.falseDeadMembers} false deaths\n`);
       } catch (e) {

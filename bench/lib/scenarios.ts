@@ -158,7 +158,7 @@ export interface LossSample {
 }
 
 /** N nodes, then drop a fraction of all UDP datagrams for a while: nobody should die. */
-export async function lossRun(driver: Driver, n: number, lossPct: number, durationMs: number, ports: PortRange, launch: LaunchOptions): Promise<LossSample> {
+export async function lossRun(driver: Driver, n: number, lossPct: number, durationMs: number, ports: PortRange, launch: LaunchOptions, trace = false): Promise<LossSample> {
   const c = new Cluster(driver, ports.first, ports.last, launch);
   const p = lossPct / 100;
   try {
@@ -180,6 +180,12 @@ export async function lossRun(driver: Driver, n: number, lossPct: number, durati
     }
     const ev = c.log.since(t0);
     const dead = ev.filter((e) => e.type === "dead");
+    if (trace) {
+      for (const m of new Set(dead.map((e) => e.member))) {
+        const lines = ev.filter((e) => e.member === m && e.type !== "alive" && e.type !== "tcp-fallback");
+        process.stderr.write(`\n  ${driver.name} false death of ${m}:\n${lines.map((e) => `    +${Math.round(e.at - t0)} ms ${e.observer} ${e.type}${e.reason ? ` (${e.reason})` : ""}`).join("\n")}\n`);
+      }
+    }
     return {
       lossPct,
       durationS: durationMs / 1000,
