@@ -85,9 +85,9 @@ export function printMembership(results: Results): void {
 export function printLoss(samples: { system: SystemName; n: number; sample: LossSample }[]): void {
   if (samples.length === 0) return;
   console.log("\nFalse-death check: UDP loss inside the benchmark's namespace (iptables statistic DROP on INPUT)");
-  const table = [["system", "N", "loss", "duration", "false deaths (members)", "dead reports", "suspicions", "refutations", "serf TCP fallbacks", "healed"]];
+  const table = [["system", "N", "loss", "duration", "false deaths (members)", "dead reports", "suspicions", "refutations", "serf TCP fallbacks", "UDP out/node", "healed"]];
   for (const { system, n, sample: s } of samples) {
-    table.push([system, String(n), `${s.lossPct} %`, `${s.durationS} s`, String(s.falseDeadMembers), String(s.deadReports), String(s.suspicions), String(s.refutations), system === "serf" ? String(s.tcpFallbacks) : "-", s.healed ? "yes" : "NO"]);
+    table.push([system, String(n), `${s.lossPct} %`, `${s.durationS} s`, String(s.falseDeadMembers), String(s.deadReports), String(s.suspicions), String(s.refutations), system === "serf" ? String(s.tcpFallbacks) : "-", bps(s.udpBytesPerSec), s.healed ? "yes" : "NO"]);
   }
   printTable(table);
   const bad = samples.filter((x) => x.system === "dsef" && x.sample.falseDeadMembers > 0);

@@ -153,6 +153,8 @@ export interface LossSample {
   refutations: number;
   /** Serf only: probes that failed over UDP but succeeded over its TCP fallback. */
   tcpFallbacks: number;
+  /** UDP sent per node per second during the loss (iptables counter, headers included). */
+  udpBytesPerSec: number;
   /** Everyone alive in every view again shortly after the loss ended. */
   healed: boolean;
 }
@@ -165,12 +167,14 @@ export async function lossRun(driver: Driver, n: number, lossPct: number, durati
     await c.form(n);
     await Bun.sleep(3000);
     const t0 = performance.now();
+    const udp0 = udpBytesOut();
     addUdpLoss(p);
     try {
       await Bun.sleep(durationMs);
     } finally {
       removeUdpLoss(p);
     }
+    const udpBytesPerSec = (udpBytesOut() - udp0) / ((performance.now() - t0) / 1000) / c.live.length;
     let healed = true;
     try {
       await c.waitViews(c.live, "alive", 30_000, "recovery after loss");
@@ -194,6 +198,7 @@ export async function lossRun(driver: Driver, n: number, lossPct: number, durati
       suspicions: ev.filter((e) => e.type === "suspect-origin").length,
       refutations: ev.filter((e) => e.type === "refuted").length,
       tcpFallbacks: ev.filter((e) => e.type === "tcp-fallback").length,
+      udpBytesPerSec,
       healed,
     };
   } finally {
