@@ -6,6 +6,7 @@
  */
 import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
 import { startHttpServer } from "./http/server.ts";
+import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
 import { createLogger } from "./log/logger.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
@@ -40,10 +41,11 @@ try {
 }
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }));
+const load = loadServiceFor(node);
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node);
+  server = startHttpServer(node, load);
   await node.start();
 } catch (e) {
   log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
@@ -54,6 +56,7 @@ log.info(
   "edge node started",
 );
 
+load.start();
 const joining = new AbortController();
 void runJoin(node, joining.signal);
 
@@ -63,6 +66,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, "leaving the cluster");
   joining.abort();
+  load.stop();
   await node.leave();
   server.stop(true);
   log.info("stopped");

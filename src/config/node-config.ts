@@ -17,6 +17,10 @@ export interface NodeConfig {
   logLevel: string;
   logFormat: "json" | "pretty";
   leaveGraceMs: number;
+  /** Load model (docs/LOAD.md): saturation limit, forwarding threshold, forward timeout. */
+  maxBacklogMs: number;
+  forwardAboveMs: number;
+  forwardTimeoutMs: number;
 }
 
 interface FlagSpec {
@@ -69,6 +73,9 @@ const flags: FlagSpec[] = [
   timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
   timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
   { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
+  { flag: "max-backlog", env: "DSEF_MAX_BACKLOG", arg: "DURATION", help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)", apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)) },
+  { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
+  { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
   { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
 ];
@@ -121,6 +128,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     logLevel: "info",
     logFormat: isTTY ? "pretty" : "json",
     leaveGraceMs: 500,
+    maxBacklogMs: 5000,
+    forwardAboveMs: 500,
+    forwardTimeoutMs: 1000,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

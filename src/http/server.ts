@@ -1,13 +1,15 @@
 import type { Server } from "bun";
+import type { LoadService } from "../load/load-service.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { snapshotFromJson, syncRequestSchema, snapshotToJson } from "../wire/sync-schema.ts";
+import { loadRoutes } from "./handle-request.ts";
 import { json, problem, readJson } from "./json.ts";
 import { peerView } from "./peer-view.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode): Server<undefined> {
+export function startHttpServer(node: EdgeNode, load?: LoadService): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -20,6 +22,7 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
       uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
       protocol: node.swim.stats,
       transport: node.transport?.stats,
+      ...(load ? { load: load.stats() } : {}),
     };
   };
 
@@ -41,6 +44,7 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
           return json({ members: members.map(snapshotToJson) });
         },
       },
+      ...(load ? loadRoutes(load) : {}),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
