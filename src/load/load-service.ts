@@ -119,7 +119,7 @@ export class LoadService {
     const decision = route({
       hop,
       ownRatio: (this.queue.backlog(now) + units) / this.opts.capacity,
-      peers: this.peers.candidates(now, this.host.members(), this.opts.selfId),
+      peers: () => this.peers.candidates(now, this.host.members(), this.opts.selfId),
       policy: this.opts.policy,
       random: this.random,
     });

@@ -21,8 +21,8 @@ export interface RouteInput {
   readonly hop: number;
   /** This node's load ratio with the new packet counted. */
   readonly ownRatio: number;
-  /** Alive, non-suspect peers with estimated ratios. */
-  readonly peers: readonly Candidate[];
+  /** Alive, non-suspect peers with estimated ratios (a function: the common case never needs them). */
+  readonly peers: () => readonly Candidate[];
   readonly policy: RoutePolicy;
   readonly random: () => number;
 }
@@ -32,9 +32,10 @@ export function route(i: RouteInput): Route {
   const { ownRatio, policy } = i;
   const hasRoom = ownRatio <= policy.maxBacklog;
   // Hop limit 1: a forwarded packet is never forwarded again, so no ping-pong.
-  if (i.hop >= 1) return hasRoom ? { kind: "local" } : reject(ownRatio, i.peers, policy);
+  if (i.hop >= 1) return hasRoom ? { kind: "local" } : reject(ownRatio, i.peers(), policy);
   if (ownRatio <= policy.forwardAbove) return { kind: "local" };
-  const open = i.peers.filter((p) => p.ratio < policy.maxBacklog);
+  const peers = i.peers();
+  const open = peers.filter((p) => p.ratio < policy.maxBacklog);
   const pick = pickTwoChoices(open, i.random);
   if (pick && pick.ratio + policy.margin < ownRatio) {
     const second = rankCandidates(
@@ -46,7 +47,7 @@ export function route(i: RouteInput): Route {
   }
   if (hasRoom) return { kind: "local" };
   if (open.length > 0) return { kind: "forward", targets: rankCandidates(open, 2, i.random) };
-  return reject(ownRatio, i.peers, policy);
+  return reject(ownRatio, peers, policy);
 }
 
 /** Retry-After: roughly when the least loaded node will be back under the limit. */

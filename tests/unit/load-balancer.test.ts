@@ -48,36 +48,36 @@ describe("route", () => {
   const random = seededRandom(4);
 
   test("keeps the work while the node has room", () => {
-    expect(route({ hop: 0, ownRatio: 0.4, peers: [c("a", 1000, 0)], policy, random }).kind).toBe("local");
+    expect(route({ hop: 0, ownRatio: 0.4, peers: () => [c("a", 1000, 0)], policy, random }).kind).toBe("local");
   });
 
   test("forwards to a clearly less loaded peer, with a second candidate to fall back on", () => {
-    const r = route({ hop: 0, ownRatio: 2, peers: [c("a", 1000, 0.1), c("b", 1000, 0.2)], policy, random });
+    const r = route({ hop: 0, ownRatio: 2, peers: () => [c("a", 1000, 0.1), c("b", 1000, 0.2)], policy, random });
     expect(r.kind).toBe("forward");
     if (r.kind === "forward") expect(r.targets).toHaveLength(2);
   });
 
   test("keeps the work when no peer is clearly better", () => {
-    expect(route({ hop: 0, ownRatio: 2, peers: [c("a", 1000, 1.9)], policy, random }).kind).toBe("local");
+    expect(route({ hop: 0, ownRatio: 2, peers: () => [c("a", 1000, 1.9)], policy, random }).kind).toBe("local");
   });
 
   test("a forwarded packet is never forwarded again (hop limit)", () => {
-    expect(route({ hop: 1, ownRatio: 4, peers: [c("a", 1000, 0)], policy, random }).kind).toBe("local");
-    expect(route({ hop: 1, ownRatio: 6, peers: [c("a", 1000, 0)], policy, random }).kind).toBe("reject");
+    expect(route({ hop: 1, ownRatio: 4, peers: () => [c("a", 1000, 0)], policy, random }).kind).toBe("local");
+    expect(route({ hop: 1, ownRatio: 6, peers: () => [c("a", 1000, 0)], policy, random }).kind).toBe("reject");
   });
 
   test("saturated but a peer has room: forward even if not by the margin", () => {
-    const r = route({ hop: 0, ownRatio: 5.1, peers: [c("a", 1000, 4.95)], policy, random });
+    const r = route({ hop: 0, ownRatio: 5.1, peers: () => [c("a", 1000, 4.95)], policy, random });
     expect(r.kind).toBe("forward");
   });
 
   test("everyone saturated: reject with a Retry-After of at least 1 s", () => {
-    const r = route({ hop: 0, ownRatio: 9, peers: [c("a", 1000, 7), c("b", 1000, 12)], policy, random });
+    const r = route({ hop: 0, ownRatio: 9, peers: () => [c("a", 1000, 7), c("b", 1000, 12)], policy, random });
     expect(r).toEqual({ kind: "reject", retryAfterS: 2 });
-    expect(route({ hop: 0, ownRatio: 5.5, peers: [], policy, random })).toEqual({ kind: "reject", retryAfterS: 1 });
+    expect(route({ hop: 0, ownRatio: 5.5, peers: () => [], policy, random })).toEqual({ kind: "reject", retryAfterS: 1 });
   });
 
   test("a lone node keeps everything up to the limit", () => {
-    expect(route({ hop: 0, ownRatio: 4.9, peers: [], policy, random }).kind).toBe("local");
+    expect(route({ hop: 0, ownRatio: 4.9, peers: () => [], policy, random }).kind).toBe("local");
   });
 });
