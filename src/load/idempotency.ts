@@ -2,7 +2,8 @@
  * Which packet ids this node has seen recently and where each one went. Bounded twice: entries
  * expire after `ttlMs`, and the oldest are dropped beyond `maxEntries`, so a flood of unique
  * ids costs bounded memory. Map iteration order is insertion order, so expiry is a scan from
- * the front that stops at the first live entry.
+ * the front that stops at the first live entry; it runs at most every `sweepMs` (the hot path
+ * must not pay for an iterator per request), and lookups check the age themselves.
  */
 export interface PacketRecord {
   /** "ip:port" of the node that has (or is getting) the work. */
@@ -12,11 +13,15 @@ export interface PacketRecord {
 
 export class IdempotencyWindow {
   readonly #entries = new Map<string, PacketRecord>();
+  readonly #sweepMs: number;
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly ttlMs: number,
     readonly maxEntries: number,
-  ) {}
+  ) {
+    this.#sweepMs = Math.min(1000, ttlMs / 10);
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -25,7 +30,8 @@ export class IdempotencyWindow {
   /** The record for `id`, if seen within the window. */
   get(now: number, id: string): PacketRecord | undefined {
     this.#expire(now);
-    return this.#entries.get(id);
+    const r = this.#entries.get(id);
+    return r && now - r.at < this.ttlMs ? r : undefined;
   }
 
   /**
@@ -35,7 +41,8 @@ export class IdempotencyWindow {
   claim(now: number, id: string, handledBy: string): PacketRecord | undefined {
     this.#expire(now);
     const seen = this.#entries.get(id);
-    if (seen) return seen;
+    if (seen && now - seen.at < this.ttlMs) return seen;
+    if (seen) this.#entries.delete(id); // expired: re-insert at the back
     this.#entries.set(id, { handledBy, at: now });
     if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     return undefined;
@@ -53,6 +60,8 @@ export class IdempotencyWindow {
   }
 
   #expire(now: number): void {
+    if (now - this.#sweptAt < this.#sweepMs) return;
+    this.#sweptAt = now;
     for (const [id, r] of this.#entries) {
       if (now - r.at < this.ttlMs) return;
       this.#entries.delete(id);
