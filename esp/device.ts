@@ -30,6 +30,8 @@ export class Device {
 
   constructor(
     readonly id: string,
+    /** Differs per run, so packet ids never repeat across runs with the same --seed. */
+    private readonly run: string,
     private readonly env: DeviceEnv,
     private readonly random: () => number,
   ) {}
@@ -38,7 +40,7 @@ export class Device {
   sendNext(): Promise<void> {
     const e = this.env;
     const load = Math.round(e.minLoad + this.random() * (e.maxLoad - e.minLoad));
-    const p: Packet = { packet_id: `${this.id}-${++this.#seq}`, device_id: this.id, processing_load: Math.max(e.minLoad, load) };
+    const p: Packet = { packet_id: `${this.id}-${this.run}-${++this.#seq}`, device_id: this.id, processing_load: Math.max(e.minLoad, load) };
     const job = this.#deliver(p).finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
     return job;

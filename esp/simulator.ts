@@ -4,6 +4,7 @@
  *   bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 --interval 5
  * Many devices in one process: --devices 1000 --interval 1 --duration 60 --report-json out.json
  */
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { parseSimArgs, type SimConfig, UsageError, usage } from "./args.ts";
 import { Device } from "./device.ts";
@@ -33,7 +34,8 @@ const tally = newTally();
 const stop = { stopping: false, giveUpAt: Number.POSITIVE_INFINITY };
 const verbose = c.verbose || c.devices <= 3;
 const env = { directory, tally, timeoutMs: c.timeoutMs, minLoad: c.minLoad, maxLoad: c.maxLoad, stop, log: verbose ? (l: string) => console.log(l) : undefined };
-const devices = Array.from({ length: c.devices }, (_, i) => new Device(`esp-${c.seed}-${i}`, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
+const run = randomBytes(4).toString("hex");
+const devices = Array.from({ length: c.devices }, (_, i) => new Device(`esp-${c.seed}-${i}`, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
 const startedAt = performance.now();
 
 if (!(await directory.refresh(random))) console.error(`esp-simulator: no node answered /peers yet (${c.bootstrap.join(", ")}); will keep trying`);
