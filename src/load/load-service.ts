@@ -11,6 +11,7 @@ import { PeerLoads } from "./peer-loads.ts";
 import { type Published, shouldPublish } from "./publish-policy.ts";
 import type { PacketRequest } from "./request-body.ts";
 import { route, type RoutePolicy } from "./router.ts";
+import type { Candidate } from "./balancer.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 export interface LoadOptions {
@@ -106,31 +107,39 @@ export class LoadService {
     this.host.publish(Math.round(backlog));
   }
 
-  /** The request path. `hop` counts the nodes the packet passed through before this one. */
-  async handle(req: PacketRequest, hop: number): Promise<Reply> {
+  /**
+   * The request path. `hop` counts the nodes the packet passed through before this one.
+   * Synchronous when the packet is simply taken here (the common case, kept cheap); a promise
+   * when other nodes must be asked or a forward made.
+   */
+  handle(req: PacketRequest, hop: number): Reply | Promise<Reply> {
     const id = req.packet_id;
-    const self = this.opts.selfHttp;
+    const now = this.now();
     if (id !== undefined) {
-      const seen = this.window.claim(this.now(), id, self);
+      const seen = this.window.claim(now, id, this.opts.selfHttp);
       if (seen) return this.#duplicate(id, seen.handledBy);
     }
-    const units = req.processing_load;
-    const now = this.now();
     const decision = route({
       hop,
-      ownRatio: (this.queue.backlog(now) + units) / this.opts.capacity,
+      ownRatio: (this.queue.backlog(now) + req.processing_load) / this.opts.capacity,
       peers: () => this.peers.candidates(now, this.host.members(), this.opts.selfId),
       policy: this.opts.policy,
       random: this.random,
     });
     if (decision.kind === "reject") return this.#reject(id, decision.retryAfterS);
-    if (decision.kind === "local") return this.#acceptLocal(req, req.tried ?? []);
+    if (decision.kind === "local") return id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
+    return this.#forward(req, hop, decision.targets);
+  }
 
-    // Forward: one hop only; unclear outcomes go along so the taker can check them.
+  /** Forward: one hop only; unclear outcomes go along so the taker can check them. */
+  async #forward(req: PacketRequest, hop: number, targets: readonly Candidate[]): Promise<Reply> {
+    const id = req.packet_id;
+    const self = this.opts.selfHttp;
+    const units = req.processing_load;
     const unclear = [...(req.tried ?? [])];
     if (id !== undefined) this.#pending.add(id);
     try {
-      for (const t of decision.targets) {
+      for (const t of targets) {
         if (id !== undefined) this.window.update(id, t.http);
         const body: PacketRequest = { ...req, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
         const out = await forwardPacket(t.http, body, hop + 1, this.opts.forwardTimeoutMs);
@@ -154,7 +163,7 @@ export class LoadService {
     }
     if (id !== undefined) this.window.update(id, self);
     if ((this.queue.backlog(this.now()) + units) / this.opts.capacity > this.opts.policy.maxBacklog) return this.#reject(id, 1);
-    return this.#acceptLocal(req, unclear);
+    return id !== undefined && unclear.length > 0 ? this.#checkThenAccept(req, unclear) : this.#accept(req);
   }
 
   /**
@@ -185,22 +194,25 @@ export class LoadService {
     };
   }
 
-  async #acceptLocal(req: PacketRequest, tried: readonly string[]): Promise<Reply> {
-    const id = req.packet_id;
-    if (id !== undefined && tried.length > 0) {
-      const elsewhere = await this.#findElsewhere(id, tried);
-      if (elsewhere) {
-        this.window.update(id, elsewhere);
-        return this.#duplicate(id, elsewhere, false);
-      }
+  /** Before taking a retried packet, make sure no node it was tried at already has it. */
+  async #checkThenAccept(req: PacketRequest, tried: readonly string[]): Promise<Reply> {
+    const id = req.packet_id!;
+    const elsewhere = await this.#findElsewhere(id, tried);
+    if (elsewhere) {
+      this.window.update(id, elsewhere);
+      return this.#duplicate(id, elsewhere, false);
     }
+    return this.#accept(req);
+  }
+
+  #accept(req: PacketRequest): Reply {
     const now = this.now();
     this.queue.add(now, req.processing_load);
     this.counters.accepted++;
-    this.host.log.debug({ packet_id: id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
+    this.host.log.debug({ packet_id: req.packet_id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
     return {
       status: 200,
-      body: { status: "accepted", handled_by: this.opts.selfHttp, packet_id: id, load_ratio: round(this.queue.backlog(now) / this.opts.capacity, 4) },
+      body: { status: "accepted", handled_by: this.opts.selfHttp, packet_id: req.packet_id, load_ratio: round(this.queue.backlog(now) / this.opts.capacity, 4) },
     };
   }
 
