@@ -25,6 +25,7 @@ export function loadRoutes(load: LoadService): Routes {
   return {
     "/handle_request": {
       POST: async (req: Request): Promise<Response> => {
+        const t0 = performance.now();
         let text: string | undefined;
         try {
           text = await boundedText(req);
@@ -41,6 +42,7 @@ export function loadRoutes(load: LoadService): Routes {
         const hop = Math.min(8, Number.parseInt(req.headers.get(HOP_HEADER) ?? "0", 10) || 0);
         const pending = load.handle(parsed.value, Math.max(0, hop));
         const r = pending instanceof Promise ? await pending : pending;
+        load.answered(r, (performance.now() - t0) / 1000, parsed.value.device_id);
         // Response.json without options is twice as fast; this is the hot path.
         return r.status === 200 && !r.headers ? Response.json(r.body) : json(r.body, r.status, r.headers);
       },

@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import type { LoadService } from "../load/load-service.ts";
+import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { snapshotFromJson, syncRequestSchema, snapshotToJson } from "../wire/sync-schema.ts";
 import { loadRoutes } from "./handle-request.ts";
@@ -30,11 +31,14 @@ export function startHttpServer(node: EdgeNode, load?: LoadService): Server<unde
     hostname: node.config.bind,
     port: node.config.port,
     maxRequestBodySize: MAX_SYNC_BODY,
+    // Bundle the dashboard once, minified, without the dev-mode reload client.
+    development: false,
     routes: {
+      ...dashboardRoutes(node),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
-      "/peers": { GET: () => json(peers()) },
-      "/peer": { GET: () => json(peers()) },
+      "/peers": { GET: () => json(peers(), 200, CORS) },
+      "/peer": { GET: () => json(peers(), 200, CORS) },
       "/status": { GET: () => json(status()) },
       "/sync": {
         POST: async (req) => {

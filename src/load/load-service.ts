@@ -35,6 +35,8 @@ export interface LoadHost {
   members(): readonly Readonly<Member>[];
   publish(backlog: number): void;
   readonly log: Logger;
+  /** Told about every answered packet request (metrics). */
+  answered?(status: number, body: Record<string, unknown>, seconds: number, deviceId?: string): void;
 }
 
 export interface Reply {
@@ -174,6 +176,16 @@ export class LoadService {
     this.counters.claims_served++;
     const seen = this.window.claim(this.now(), id, claimant);
     return seen ? { seen: true, handled_by: seen.handledBy } : { seen: false };
+  }
+
+  /** Report an answered request (status and body as sent, time taken) to whoever listens. */
+  answered(r: Reply, seconds: number, deviceId?: string): void {
+    this.host.answered?.(r.status, r.body, seconds, deviceId);
+  }
+
+  /** Units queued right now. */
+  backlog(): number {
+    return this.queue.backlog(this.now());
   }
 
   countBadRequest(): void {
