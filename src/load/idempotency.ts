@@ -1,15 +1,29 @@
 /**
- * Which packet ids this node has seen recently and where each one went. Bounded twice: entries
- * expire after `ttlMs`, and the oldest are dropped beyond `maxEntries`, so a flood of unique
- * ids costs bounded memory. Map iteration order is insertion order, so expiry is a scan from
- * the front that stops at the first live entry; it runs at most every `sweepMs` (the hot path
- * must not pay for an iterator per request), and lookups check the age themselves.
+ * What this node knows about recently seen packet ids. Bounded twice: entries expire after
+ * `ttlMs`, and the oldest are dropped beyond `maxEntries`, so a flood of unique ids costs bounded
+ * memory. Map iteration order is insertion order, so expiry is a scan from the front that stops
+ * at the first live entry; it runs at most every `sweepMs` (the hot path must not pay for an
+ * iterator per request), and lookups check the age themselves.
+ *
+ * A record is one of:
+ * - `pending`: a request for it is being handled here right now (checking other nodes or
+ *   forwarding); its outcome is not known yet;
+ * - `done`: the work went to `handledBy` (this node or the peer it was forwarded to) — a fact;
+ * - `asked`: never requested here, but other nodes asked about it (a device retried there after
+ *   trying here). If the original still arrives here, those nodes are checked before taking it.
  */
+export type PacketState = "pending" | "done" | "asked";
+
 export interface PacketRecord {
-  /** "ip:port" of the node that has (or is getting) the work. */
+  state: PacketState;
+  /** `done`: where the work is; `pending`: this node. */
   handledBy: string;
+  /** `asked`: the nodes that asked. */
+  askers?: string[];
   at: number;
 }
+
+const MAX_ASKERS = 8;
 
 export class IdempotencyWindow {
   readonly #entries = new Map<string, PacketRecord>();
@@ -27,7 +41,7 @@ export class IdempotencyWindow {
     return this.#entries.size;
   }
 
-  /** The record for `id`, if seen within the window. */
+  /** The record for `id`, if any within the window. */
   get(now: number, id: string): PacketRecord | undefined {
     this.#expire(now);
     const r = this.#entries.get(id);
@@ -35,28 +49,53 @@ export class IdempotencyWindow {
   }
 
   /**
-   * Record `id` unless already present. Returns the existing record when it was a duplicate,
-   * undefined when `id` is new (and now recorded).
+   * A request for `id` arrives. Unless it is already pending or done (returned: a duplicate),
+   * it becomes pending here; a previous `asked` record is returned so the caller can check the
+   * askers first. Undefined means the id is new.
    */
-  claim(now: number, id: string, handledBy: string): PacketRecord | undefined {
-    this.#expire(now);
-    const seen = this.#entries.get(id);
-    if (seen && now - seen.at < this.ttlMs) return seen;
-    if (seen) this.#entries.delete(id); // expired: re-insert at the back
-    this.#entries.set(id, { handledBy, at: now });
-    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-    return undefined;
+  begin(now: number, id: string, self: string): PacketRecord | undefined {
+    const r = this.get(now, id);
+    if (r && r.state !== "asked") return r;
+    if (r === undefined) this.#entries.delete(id); // an expired leftover: re-insert at the back
+    this.#entries.set(id, { state: "pending", handledBy: self, at: now });
+    this.#bound();
+    return r;
   }
 
-  /** Drop `id` (the packet was refused, so a retry must be processed). */
+  /** The work for `id` went to `handledBy`. */
+  settle(id: string, handledBy: string): void {
+    const r = this.#entries.get(id);
+    if (r) {
+      r.state = "done";
+      r.handledBy = handledBy;
+      r.askers = undefined;
+    }
+  }
+
+  /** Drop `id` (the packet was refused here, so a retry must be processed). */
   forget(id: string): void {
     this.#entries.delete(id);
   }
 
-  /** Change where a recorded packet went (a forward landed elsewhere). Keeps its age. */
-  update(id: string, handledBy: string): void {
-    const r = this.#entries.get(id);
-    if (r) r.handledBy = handledBy;
+  /**
+   * Another node asks about `id`. Returns what we know (pending or done); if we know nothing,
+   * remembers the asker and returns undefined.
+   */
+  ask(now: number, id: string, asker: string): PacketRecord | undefined {
+    const r = this.get(now, id);
+    if (r && r.state !== "asked") return r;
+    if (r) {
+      if (!r.askers!.includes(asker) && r.askers!.length < MAX_ASKERS) r.askers!.push(asker);
+      return undefined;
+    }
+    this.#entries.delete(id);
+    this.#entries.set(id, { state: "asked", handledBy: "", askers: [asker], at: now });
+    this.#bound();
+    return undefined;
+  }
+
+  #bound(): void {
+    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
   }
 
   #expire(now: number): void {

@@ -6,7 +6,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { Member } from "../membership/types.ts";
 import { IdempotencyWindow } from "./idempotency.ts";
-import { claimAt, forwardPacket } from "./peer-client.ts";
+import { type AskOutcome, askPeer, forwardPacket } from "./peer-client.ts";
 import { PeerLoads } from "./peer-loads.ts";
 import { type Published, shouldPublish } from "./publish-policy.ts";
 import type { PacketRequest } from "./request-body.ts";
@@ -53,6 +53,8 @@ export interface LoadCounters {
   bad_requests: number;
   forward_failures: number;
   claims_served: number;
+  /** 503s because a copy of the packet was being handled at that moment. */
+  in_progress: number;
   units_accepted: number;
   load_published: number;
 }
@@ -69,13 +71,16 @@ export class LoadService {
     bad_requests: 0,
     forward_failures: 0,
     claims_served: 0,
+    in_progress: 0,
     units_accepted: 0,
     load_published: 0,
   };
-  /** Packet ids whose forward is still under way (a copy arriving now must not be acknowledged yet). */
-  readonly #pending = new Set<string>();
   #published: Published | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #heart: ReturnType<typeof setInterval> | undefined;
+  /** Last heartbeat of this process's event loop, and until when to double-check packets after a stall. */
+  #lastBeat = Number.NEGATIVE_INFINITY;
+  #recheckUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly opts: LoadOptions,
@@ -89,11 +94,27 @@ export class LoadService {
 
   start(): void {
     this.#timer ??= setInterval(() => this.tick(), this.opts.publishEveryMs);
+    this.#lastBeat = this.now();
+    this.#heart ??= setInterval(() => this.#stalled(this.now()), BEAT_MS);
   }
 
   stop(): void {
     clearInterval(this.#timer);
-    this.#timer = undefined;
+    clearInterval(this.#heart);
+    this.#timer = this.#heart = undefined;
+  }
+
+  /**
+   * Was this process frozen (SIGSTOP, VM pause, a long GC)? Requests that waited in the socket
+   * meanwhile may have been retried on another node by devices that timed out, so for a while
+   * after a stall every packet is checked cluster-wide before it is taken. Called by a
+   * heartbeat timer and by every request, whichever the event loop runs first after a stall.
+   */
+  #stalled(now: number): boolean {
+    if (this.#heart === undefined) return false;
+    if (now - this.#lastBeat > STALL_MS) this.#recheckUntil = now + RECHECK_MS;
+    this.#lastBeat = Math.max(this.#lastBeat, now);
+    return now < this.#recheckUntil;
   }
 
   /** Periodic: refresh peer estimates and publish our backlog if peers' picture of it is off. */
@@ -117,10 +138,25 @@ export class LoadService {
   handle(req: PacketRequest, hop: number): Reply | Promise<Reply> {
     const id = req.packet_id;
     const now = this.now();
-    if (id !== undefined) {
-      const seen = this.window.claim(now, id, this.opts.selfHttp);
-      if (seen) return this.#duplicate(id, seen.handledBy);
-    }
+    if (id === undefined) return this.#route(req, hop, now);
+    const prior = this.window.begin(now, id, this.opts.selfHttp);
+    if (prior?.state === "done") return this.#duplicate(id, prior.handledBy);
+    if (prior?.state === "pending") return this.#inProgress(id);
+    // Nodes that asked about this id had a retry of it: check with them before taking it.
+    const tried = prior?.askers ? [...(req.tried ?? []), ...prior.askers] : req.tried;
+    if (this.#stalled(now)) return this.#checkFirst({ ...req, tried }, hop);
+    return this.#route(tried === req.tried ? req : { ...req, tried }, hop, now);
+  }
+
+  /** Just after a stall: ask every node about the packet first, then route it as usual. */
+  async #checkFirst(req: PacketRequest, hop: number): Promise<Reply> {
+    const id = req.packet_id!;
+    const found = await this.#findElsewhere(id, req.tried ?? [], true);
+    if (found.kind !== "none") return this.#settleFound(id, found);
+    return this.#route({ ...req, tried: undefined }, hop, this.now());
+  }
+
+  #route(req: PacketRequest, hop: number, now: number): Reply | Promise<Reply> {
     const decision = route({
       hop,
       ownRatio: (this.queue.backlog(now) + req.processing_load) / this.opts.capacity,
@@ -128,54 +164,48 @@ export class LoadService {
       policy: this.opts.policy,
       random: this.random,
     });
-    if (decision.kind === "reject") return this.#reject(id, decision.retryAfterS);
-    if (decision.kind === "local") return id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
+    if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS);
+    if (decision.kind === "local") return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
     return this.#forward(req, hop, decision.targets);
   }
 
   /** Forward: one hop only; unclear outcomes go along so the taker can check them. */
   async #forward(req: PacketRequest, hop: number, targets: readonly Candidate[]): Promise<Reply> {
     const id = req.packet_id;
-    const self = this.opts.selfHttp;
     const units = req.processing_load;
     const unclear = [...(req.tried ?? [])];
-    if (id !== undefined) this.#pending.add(id);
-    try {
-      for (const t of targets) {
-        if (id !== undefined) this.window.update(id, t.http);
-        const body: PacketRequest = { ...req, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
-        const out = await forwardPacket(t.http, body, hop + 1, this.opts.forwardTimeoutMs);
-        if (out.kind === "accepted") {
-          const by = out.reply.handled_by;
-          if (id !== undefined) this.window.update(id, by);
-          if (out.reply.duplicate) {
-            this.counters.duplicates++;
-          } else {
-            this.counters.forwarded++;
-            this.peers.sent(t.id, units);
-          }
-          return { status: 200, body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) } };
+    for (const t of targets) {
+      const body: PacketRequest = { ...req, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
+      const out = await forwardPacket(t.http, body, hop + 1, this.opts.forwardTimeoutMs);
+      if (out.kind === "accepted") {
+        const by = out.reply.handled_by;
+        if (id !== undefined) this.window.settle(id, by);
+        if (out.reply.duplicate) {
+          this.counters.duplicates++;
+        } else {
+          this.counters.forwarded++;
+          this.peers.sent(t.id, units);
         }
-        this.counters.forward_failures++;
-        this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
-        if (out.kind === "unclear") unclear.push(t.http);
+        return { status: 200, body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) } };
       }
-    } finally {
-      if (id !== undefined) this.#pending.delete(id);
+      this.counters.forward_failures++;
+      this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
+      if (out.kind === "unclear") unclear.push(t.http);
     }
-    if (id !== undefined) this.window.update(id, self);
     if ((this.queue.backlog(this.now()) + units) / this.opts.capacity > this.opts.policy.maxBacklog) return this.#reject(id, 1);
     return id !== undefined && unclear.length > 0 ? this.#checkThenAccept(req, unclear) : this.#accept(req);
   }
 
   /**
-   * Another node asks whether we have seen `id`. If not, we record that `claimant` has it now,
-   * so a late copy of the original arriving here is acknowledged instead of processed.
+   * Another node asks whether we have seen `id` (a device retried there after trying here).
+   * If we know nothing we remember the asker, so a late copy of the original arriving here is
+   * checked with it before being taken.
    */
-  claim(id: string, claimant: string): { seen: boolean; handled_by?: string } {
+  claim(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean } {
     this.counters.claims_served++;
-    const seen = this.window.claim(this.now(), id, claimant);
-    return seen ? { seen: true, handled_by: seen.handledBy } : { seen: false };
+    const r = this.window.ask(this.now(), id, asker);
+    if (!r) return { seen: false };
+    return r.state === "pending" ? { seen: true, handled_by: r.handledBy, pending: true } : { seen: true, handled_by: r.handledBy };
   }
 
   /** Report an answered request (status and body as sent, time taken) to whoever listens. */
@@ -209,18 +239,15 @@ export class LoadService {
   /** Before taking a retried packet, make sure no node it was tried at already has it. */
   async #checkThenAccept(req: PacketRequest, tried: readonly string[]): Promise<Reply> {
     const id = req.packet_id!;
-    const elsewhere = await this.#findElsewhere(id, tried);
-    if (elsewhere) {
-      this.window.update(id, elsewhere);
-      return this.#duplicate(id, elsewhere, false);
-    }
-    return this.#accept(req);
+    const found = await this.#findElsewhere(id, tried);
+    return found.kind === "none" ? this.#accept(req) : this.#settleFound(id, found);
   }
 
   #accept(req: PacketRequest): Reply {
     const now = this.now();
     this.queue.add(now, req.processing_load);
     this.counters.accepted++;
+    if (req.packet_id !== undefined) this.window.settle(req.packet_id, this.opts.selfHttp);
     this.host.log.debug({ packet_id: req.packet_id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
     return {
       status: 200,
@@ -232,30 +259,42 @@ export class LoadService {
    * Did an earlier attempt of this packet land somewhere? Ask the nodes it was tried at; if any
    * of them cannot answer (crashed), a forward it made may live on any node, so ask them all.
    * A node that crashed took its queue with it: taking the packet again is then not a duplicate
-   * but the only way it gets done.
+   * but the only way the work gets done. A node still handling it (pending) wins: we step back
+   * with a 503 and the device's next retry finds the outcome, so nothing is taken twice.
    */
-  async #findElsewhere(id: string, tried: readonly string[]): Promise<string | undefined> {
+  async #findElsewhere(id: string, tried: readonly string[], everyone = false): Promise<Found> {
     const self = this.opts.selfHttp;
     const alive = new Set(this.host.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
     const ask = [...new Set(tried)].filter((a) => a !== self && alive.has(a));
-    let unknown = tried.some((a) => a !== self && !alive.has(a));
-    const first = await Promise.all(ask.map((a) => claimAt(a, id, self, this.opts.claimTimeoutMs)));
-    for (const r of first) if (r.kind === "seen") return r.handledBy;
+    let unknown = everyone || tried.some((a) => a !== self && !alive.has(a));
+    const first = await Promise.all(ask.map((a) => askPeer(a, id, self, this.opts.claimTimeoutMs)));
+    const f1 = judge(first, self);
+    if (f1.kind !== "none") return f1;
     unknown ||= first.some((r) => r.kind === "unreachable");
-    if (!unknown) return undefined;
+    if (!unknown) return f1;
     const rest = [...alive].filter((a) => a !== self && !ask.includes(a));
-    const second = await Promise.all(rest.map((a) => claimAt(a, id, self, this.opts.claimTimeoutMs)));
-    for (const r of second) if (r.kind === "seen") return r.handledBy;
-    return undefined;
+    return judge(await Promise.all(rest.map((a) => askPeer(a, id, self, this.opts.claimTimeoutMs))), self);
   }
 
-  #duplicate(id: string, handledBy: string, local = true): Reply {
-    if (local && this.#pending.has(id)) {
-      // The first copy is still being forwarded; its outcome is not known yet.
-      return { status: 503, body: { error: "packet in progress, retry", packet_id: id }, headers: { "retry-after": "1" } };
+  #settleFound(id: string, found: Found): Reply {
+    if (found.kind === "in-progress") {
+      this.window.forget(id);
+      return this.#inProgress(id);
     }
+    const at = found.kind === "found" ? found.at : this.opts.selfHttp;
+    this.window.settle(id, at);
+    return this.#duplicate(id, at);
+  }
+
+  #duplicate(id: string, handledBy: string): Reply {
     this.counters.duplicates++;
     return { status: 200, body: { status: "accepted", duplicate: true, handled_by: handledBy, packet_id: id } };
+  }
+
+  /** A copy of this packet is being handled right now (here or elsewhere): ask to retry shortly. */
+  #inProgress(id: string): Reply {
+    this.counters.in_progress++;
+    return { status: 503, body: { error: "packet in progress, retry", packet_id: id }, headers: { "retry-after": "1" } };
   }
 
   #reject(id: string | undefined, retryAfterS: number): Reply {
@@ -264,6 +303,21 @@ export class LoadService {
     return { status: 503, body: { error: "all nodes are saturated, retry later", retry_after_s: retryAfterS }, headers: { "retry-after": String(retryAfterS) } };
   }
 }
+
+type Found = { kind: "found"; at: string } | { kind: "in-progress" } | { kind: "none" };
+
+/** A definite record elsewhere wins, then one still in progress; our own record echoed back is neither. */
+function judge(answers: readonly AskOutcome[], self: string): Found {
+  for (const r of answers) if (r.kind === "seen" && !r.pending && r.handledBy !== self) return { kind: "found", at: r.handledBy };
+  for (const r of answers) if (r.kind === "seen" && r.pending && r.handledBy !== self) return { kind: "in-progress" };
+  return { kind: "none" };
+}
+
+/** Heartbeat period; a gap longer than STALL_MS means the process was frozen. */
+const BEAT_MS = 100;
+const STALL_MS = 250;
+/** How long after a stall packets are checked cluster-wide (covers requests queued meanwhile). */
+const RECHECK_MS = 2000;
 
 function round(n: number, digits = 1): number {
   const f = 10 ** digits;

@@ -47,26 +47,30 @@ export async function forwardPacket(http: string, body: PacketRequest, hop: numb
   return { kind: "unclear", reason: `HTTP ${res.status}` };
 }
 
-export type ClaimOutcome = { kind: "seen"; handledBy: string } | { kind: "new" } | { kind: "unreachable" };
+export type AskOutcome =
+  /** `pending`: the peer is handling a request for it right now, outcome unknown. */
+  | { kind: "seen"; handledBy: string; pending: boolean }
+  | { kind: "new" }
+  | { kind: "unreachable" };
 
 /**
- * Ask `http` about `packetId`. If it has not seen it, it records that `claimant` now has it, so
- * a late copy of the original arriving there is acknowledged instead of processed.
+ * Ask the node at `http` about `packetId`. A node that knows nothing remembers that `asker`
+ * asked, so if the original arrives there later it checks with `asker` before taking it.
  */
-export async function claimAt(http: string, packetId: string, claimant: string, timeoutMs: number): Promise<ClaimOutcome> {
+export async function askPeer(http: string, packetId: string, asker: string, timeoutMs: number): Promise<AskOutcome> {
   try {
     const res = await fetch(`http://${http}/packets/claim`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ packet_id: packetId, claimant }),
+      body: JSON.stringify({ packet_id: packetId, claimant: asker }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) {
       void res.body?.cancel();
       return { kind: "unreachable" };
     }
-    const r = (await res.json()) as { seen?: boolean; handled_by?: string };
-    return r.seen && typeof r.handled_by === "string" ? { kind: "seen", handledBy: r.handled_by } : { kind: "new" };
+    const r = (await res.json()) as { seen?: boolean; handled_by?: string; pending?: boolean };
+    return r.seen && typeof r.handled_by === "string" ? { kind: "seen", handledBy: r.handled_by, pending: r.pending === true } : { kind: "new" };
   } catch {
     return { kind: "unreachable" };
   }

@@ -45,11 +45,14 @@ test("a duplicate is acknowledged and not queued again", async () => {
   expect(svc.stats()).toMatchObject({ accepted: 1, duplicates: 1, units_accepted: 10 });
 });
 
-test("a claim records the claimant; the late original is then a duplicate", async () => {
+test("asked about an unknown id: not seen; once taken here: seen, handled here", async () => {
   const { svc } = lone();
   expect(svc.claim("p", "10.0.0.2:5000")).toEqual({ seen: false });
-  expect(svc.claim("p", "10.0.0.3:5000")).toEqual({ seen: true, handled_by: "10.0.0.2:5000" });
-  expect((await svc.handle({ processing_load: 10, packet_id: "p" }, 0)).body).toMatchObject({ duplicate: true, handled_by: "10.0.0.2:5000" });
+  expect(svc.claim("p", "10.0.0.3:5000")).toEqual({ seen: false });
+  // The original arrives: the askers are not members here, so nothing to check; it is taken.
+  const r = await svc.handle({ processing_load: 10, packet_id: "p" }, 0);
+  expect(r.body).toMatchObject({ status: "accepted", handled_by: "127.0.0.1:1" });
+  expect(svc.claim("p", "10.0.0.2:5000")).toEqual({ seen: true, handled_by: "127.0.0.1:1" });
 });
 
 test("load is published only when peers' picture is off by more than the threshold", async () => {
