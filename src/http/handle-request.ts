@@ -1,11 +1,11 @@
-/** HTTP routes of the load model: POST /handle_request (devices and forwarding peers) and POST /packets/claim (peers). */
+/** HTTP routes of the load model: POST /handle_request (devices and forwarding peers) and POST /packets/ask (peers). */
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
 import { json, problem } from "./json.ts";
 
-const CLAIM_ID = /^[\x21-\x7e]{1,128}$/;
-const CLAIMANT = /^[A-Za-z0-9.\-_:[\]]{1,300}$/;
+const ASK_ID = /^[\x21-\x7e]{1,128}$/;
+const ASKER = /^[A-Za-z0-9.\-_:[\]]{1,300}$/;
 
 /** Read at most MAX_BODY_BYTES; undefined when the body is larger (413). */
 async function boundedText(req: Request): Promise<string | undefined> {
@@ -47,9 +47,9 @@ export function loadRoutes(load: LoadService): Routes {
         return r.status === 200 && !r.headers ? Response.json(r.body) : json(r.body, r.status, r.headers);
       },
     },
-    "/packets/claim": {
+    "/packets/ask": {
       POST: async (req: Request): Promise<Response> => {
-        let body: { packet_id?: unknown; claimant?: unknown };
+        let body: { packet_id?: unknown; asker?: unknown };
         try {
           const text = await boundedText(req);
           if (text === undefined) return tooLarge();
@@ -57,9 +57,9 @@ export function loadRoutes(load: LoadService): Routes {
         } catch {
           return problem(400, "body is not valid JSON");
         }
-        if (typeof body?.packet_id !== "string" || !CLAIM_ID.test(body.packet_id)) return problem(400, "packet_id must be 1-128 printable ASCII characters");
-        if (typeof body.claimant !== "string" || !CLAIMANT.test(body.claimant)) return problem(400, 'claimant must be "host:port"');
-        return json(load.claim(body.packet_id, body.claimant));
+        if (typeof body?.packet_id !== "string" || !ASK_ID.test(body.packet_id)) return problem(400, "packet_id must be 1-128 printable ASCII characters");
+        if (typeof body.asker !== "string" || !ASKER.test(body.asker)) return problem(400, 'asker must be "host:port"');
+        return json(load.answerAsk(body.packet_id, body.asker));
       },
     },
   };

@@ -14,7 +14,7 @@ export function loadServiceFor(node: EdgeNode): LoadService {
       capacity: c.capacity,
       policy: { forwardAbove: c.forwardAboveMs / 1000, margin: c.forwardAboveMs / 2000, maxBacklog: c.maxBacklogMs / 1000 },
       forwardTimeoutMs: c.forwardTimeoutMs,
-      claimTimeoutMs: Math.min(500, c.forwardTimeoutMs),
+      askTimeoutMs: Math.min(500, c.forwardTimeoutMs),
       windowTtlMs: 10 * 60_000,
       windowMaxEntries: 500_000,
       publishEveryMs: c.timing.probeIntervalMs,

@@ -21,7 +21,7 @@ export interface LoadOptions {
   readonly capacity: number;
   readonly policy: RoutePolicy;
   readonly forwardTimeoutMs: number;
-  readonly claimTimeoutMs: number;
+  readonly askTimeoutMs: number;
   readonly windowTtlMs: number;
   readonly windowMaxEntries: number;
   /** How often to consider publishing the backlog (the probe interval). */
@@ -52,7 +52,7 @@ export interface LoadCounters {
   duplicates: number;
   bad_requests: number;
   forward_failures: number;
-  claims_served: number;
+  asks_served: number;
   /** 503s because a copy of the packet was being handled at that moment. */
   in_progress: number;
   units_accepted: number;
@@ -70,7 +70,7 @@ export class LoadService {
     duplicates: 0,
     bad_requests: 0,
     forward_failures: 0,
-    claims_served: 0,
+    asks_served: 0,
     in_progress: 0,
     units_accepted: 0,
     load_published: 0,
@@ -201,8 +201,8 @@ export class LoadService {
    * If we know nothing we remember the asker, so a late copy of the original arriving here is
    * checked with it before being taken.
    */
-  claim(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean } {
-    this.counters.claims_served++;
+  answerAsk(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean } {
+    this.counters.asks_served++;
     const r = this.window.ask(this.now(), id, asker);
     if (!r) return { seen: false };
     return r.state === "pending" ? { seen: true, handled_by: r.handledBy, pending: true } : { seen: true, handled_by: r.handledBy };
@@ -267,13 +267,13 @@ export class LoadService {
     const alive = new Set(this.host.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
     const ask = [...new Set(tried)].filter((a) => a !== self && alive.has(a));
     let unknown = everyone || tried.some((a) => a !== self && !alive.has(a));
-    const first = await Promise.all(ask.map((a) => askPeer(a, id, self, this.opts.claimTimeoutMs)));
+    const first = await Promise.all(ask.map((a) => askPeer(a, id, self, this.opts.askTimeoutMs)));
     const f1 = judge(first, self);
     if (f1.kind !== "none") return f1;
     unknown ||= first.some((r) => r.kind === "unreachable");
     if (!unknown) return f1;
     const rest = [...alive].filter((a) => a !== self && !ask.includes(a));
-    return judge(await Promise.all(rest.map((a) => askPeer(a, id, self, this.opts.claimTimeoutMs))), self);
+    return judge(await Promise.all(rest.map((a) => askPeer(a, id, self, this.opts.askTimeoutMs))), self);
   }
 
   #settleFound(id: string, found: Found): Reply {

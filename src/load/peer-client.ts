@@ -59,10 +59,10 @@ export type AskOutcome =
  */
 export async function askPeer(http: string, packetId: string, asker: string, timeoutMs: number): Promise<AskOutcome> {
   try {
-    const res = await fetch(`http://${http}/packets/claim`, {
+    const res = await fetch(`http://${http}/packets/ask`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ packet_id: packetId, claimant: asker }),
+      body: JSON.stringify({ packet_id: packetId, asker: asker }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) {

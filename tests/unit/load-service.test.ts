@@ -12,7 +12,7 @@ function lone(capacity = 100) {
       capacity,
       policy: { forwardAbove: 0.5, margin: 0.25, maxBacklog: 2 },
       forwardTimeoutMs: 100,
-      claimTimeoutMs: 100,
+      askTimeoutMs: 100,
       windowTtlMs: 60_000,
       windowMaxEntries: 1000,
       publishEveryMs: 1000,
@@ -47,12 +47,12 @@ test("a duplicate is acknowledged and not queued again", async () => {
 
 test("asked about an unknown id: not seen; once taken here: seen, handled here", async () => {
   const { svc } = lone();
-  expect(svc.claim("p", "10.0.0.2:5000")).toEqual({ seen: false });
-  expect(svc.claim("p", "10.0.0.3:5000")).toEqual({ seen: false });
+  expect(svc.answerAsk("p", "10.0.0.2:5000")).toEqual({ seen: false });
+  expect(svc.answerAsk("p", "10.0.0.3:5000")).toEqual({ seen: false });
   // The original arrives: the askers are not members here, so nothing to check; it is taken.
   const r = await svc.handle({ processing_load: 10, packet_id: "p" }, 0);
   expect(r.body).toMatchObject({ status: "accepted", handled_by: "127.0.0.1:1" });
-  expect(svc.claim("p", "10.0.0.2:5000")).toEqual({ seen: true, handled_by: "127.0.0.1:1" });
+  expect(svc.answerAsk("p", "10.0.0.2:5000")).toEqual({ seen: true, handled_by: "127.0.0.1:1" });
 });
 
 test("load is published only when peers' picture is off by more than the threshold", async () => {
