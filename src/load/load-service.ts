@@ -5,13 +5,13 @@
  */
 import type { Logger } from "../log/logger.ts";
 import type { Member } from "../membership/types.ts";
+import type { Candidate } from "./balancer.ts";
 import { IdempotencyWindow } from "./idempotency.ts";
 import { type AskOutcome, askPeer, forwardPacket } from "./peer-client.ts";
 import { PeerLoads } from "./peer-loads.ts";
 import { type Published, shouldPublish } from "./publish-policy.ts";
 import type { PacketRequest } from "./request-body.ts";
 import { route, type RoutePolicy } from "./router.ts";
-import type { Candidate } from "./balancer.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 export interface LoadOptions {
@@ -55,7 +55,6 @@ export interface LoadCounters {
   asks_served: number;
   /** 503s because a copy of the packet was being handled at that moment. */
   in_progress: number;
-  units_accepted: number;
   load_published: number;
 }
 
@@ -72,7 +71,6 @@ export class LoadService {
     forward_failures: 0,
     asks_served: 0,
     in_progress: 0,
-    units_accepted: 0,
     load_published: 0,
   };
   #published: Published | undefined;
