@@ -1,13 +1,14 @@
 import type { Server } from "bun";
+import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { snapshotFromJson, syncRequestSchema, snapshotToJson } from "../wire/sync-schema.ts";
-import { json, problem, readJson } from "./json.ts";
+import { json, problem } from "./json.ts";
 import { peerView } from "./peer-view.ts";
+import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode): Server<undefined> {
+export function startHttpServer(node: EdgeNode, security?: Security): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -20,6 +21,7 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
       uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
       protocol: node.swim.stats,
       transport: node.transport?.stats,
+      security: security?.status() ?? { mode: "open" },
     };
   };
 
@@ -33,14 +35,8 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
       "/peers": { GET: () => json(peers()) },
       "/peer": { GET: () => json(peers()) },
       "/status": { GET: () => json(status()) },
-      "/sync": {
-        POST: async (req) => {
-          const body = await readJson(req, syncRequestSchema, MAX_SYNC_BODY);
-          if (!body.ok) return body.response;
-          const members = node.serveSync(body.value.members.map(snapshotFromJson), body.value.join);
-          return json({ members: members.map(snapshotToJson) });
-        },
-      },
+      "/sync": { POST: syncRoute(node, security) },
+      ...joinRoutes(security),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

@@ -1,7 +1,6 @@
 import type { Address } from "../membership/types.ts";
 import { resolveBootstrap } from "./bootstrap.ts";
 import type { EdgeNode } from "./edge-node.ts";
-import { exchangeState } from "./sync-client.ts";
 
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -56,11 +55,13 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
 
 async function trySync(node: EdgeNode, seed: Address, join: boolean): Promise<boolean> {
   try {
-    const members = await exchangeState(seed, node.swim.snapshot(), join);
+    const members = await node.exchange(seed, node.snapshot(), join);
     node.dispatch({ type: "sync", members, join });
     return true;
   } catch (e) {
-    node.log.debug({ seed, err: (e as Error).message }, "bootstrap sync failed");
+    // A refused join (identity layer) is worth a warning; an unreachable seed is routine.
+    if ((e as { refused?: boolean }).refused) node.log.warn({ seed, err: (e as Error).message }, "join refused");
+    else node.log.debug({ seed, err: (e as Error).message }, "bootstrap sync failed");
     return false;
   }
 }
