@@ -25,7 +25,8 @@ const b64 = (max: number) => z.string().regex(/^[A-Za-z0-9+/=]+$/).max(max);
 const key32 = b64(44);
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`));
 
-export const helloSchema = z.strictObject({ v: z.literal(1), key: key32, nonce: key32, eph: key32, cert: certificateSchema.optional() });
+/** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
+export const helloSchema = z.strictObject({ v: z.literal(1), key: key32, nonce: key32, eph: key32, cert: certificateSchema.optional(), kid: hex(8).optional() });
 export const helloReplySchema = z.strictObject({
   session: hex(32),
   key: key32,
@@ -106,6 +107,13 @@ export function checkPeer(creds: Credentials, role: Role, t: Buffer, key: Buffer
   }
 }
 
+/** Secret mode: does the peer announce a cluster key we accept? Throws a Refusal. */
+export function checkKid(creds: Credentials, kid: string | undefined): void {
+  if (!creds.secret) return;
+  if (!kid) throw new Refusal(401, "proof of the cluster key is required");
+  if (!creds.keyring.get(kid)) throw new Refusal(403, "cluster key not accepted (wrong or retired secret)");
+}
+
 /** CA mode: is `cert` a valid certificate for `key`? Throws a Refusal. */
 export function checkCert(creds: Credentials, key: Buffer, cert: unknown, nowS: number): void {
   if (!creds.caKey) return;
@@ -147,6 +155,7 @@ export function wrapKey(own: Ephemeral, peerRaw: string, t: Buffer, direction: "
 export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials): Hello {
   const h: Hello = { v: 1, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
   if (creds.cert) h.cert = creds.cert;
+  if (creds.secret && creds.keyring.sendKey) h.kid = creds.keyring.sendKey.kid;
   return h;
 }
 

@@ -4,6 +4,7 @@ import type { Address, Member, MemberSnapshot, NodeId } from "../membership/type
 import { snapshotFromJson, snapshotToJson } from "../wire/sync-schema.ts";
 import {
   checkCert,
+  checkKid,
   checkPeer,
   credentialFields,
   type Credentials,
@@ -72,6 +73,7 @@ export class JoinServer {
       if (joinerId === this.identity.id) throw new Refusal(409, "the joiner has this seed's own identity key (copied data dir?)");
       // Check the certificate at once: a stranger learns nothing more from an early refusal.
       checkCert(this.creds, Buffer.from(hello.key, "base64"), hello.cert, now / 1000);
+      checkKid(this.creds, hello.kid);
     } catch (e) {
       throw this.#refuse(e, joinerId, from);
     }

@@ -133,7 +133,7 @@ describe("self-claims", () => {
     const g = new ClaimGuard(alice, () => undefined, () => {});
     const m = g.signMessage({ type: "gossip", from: alice.id, updates: [{ kind: "alive", incarnation: 3, info }, { kind: "suspect", id: "x", incarnation: 1, from: alice.id }] });
     expect(m.type === "gossip" && m.updates[0]!.kind === "alive" && m.updates[0]!.proof?.byteLength).toBe(96);
-    expect(guard().admitUpdates((m as { updates: Update[] }).updates)).toHaveLength(2);
+    expect(guard().admitUpdates((m as { updates: readonly Update[] }).updates)).toHaveLength(2);
   });
 });
 
