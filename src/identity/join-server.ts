@@ -95,13 +95,20 @@ export class JoinServer {
     this.#pending.delete(finish.session);
     try {
       checkPeer(this.creds, "joiner", p.t, Buffer.from(p.hello.key, "base64"), finish.sig, p.hello.cert, finish.kid, finish.mac, Date.now() / 1000);
-      const members = this.host.verified(finish.members.map(snapshotFromJson));
-      const self = members.find((m) => m.info.id === p.joinerId);
-      if (!self || self.state !== "alive") throw new Refusal(400, "the joiner's own signed alive claim is missing from its state");
+      const claimed = finish.members.map(snapshotFromJson);
+      const said = claimed.find((m) => m.info.id === p.joinerId && m.state === "alive");
       const known = this.host.member(p.joinerId);
-      if (known && (known.state === "alive" || known.state === "suspect") && known.info.gossip !== self.info.gossip && (await stillThere(known.info.http, p.joinerId))) {
-        throw new Refusal(409, `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`);
+      // One identity, two live places: refuse the newcomer (the known one still answers), or
+      // ask it to wait until the old entry is declared dead (it moved faster than detection).
+      if (said && known && (known.state === "alive" || known.state === "suspect") && known.info.gossip !== said.info.gossip) {
+        if (await stillThere(known.info.http, p.joinerId)) {
+          throw new Refusal(409, `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`);
+        }
+        throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
       }
+      const members = this.host.verified(claimed);
+      const self = members.find((m) => m.info.id === p.joinerId);
+      if (!self || self.state !== "alive") throw new Refusal(400, "the joiner's own alive claim is missing or not validly signed");
       let keys: string | undefined;
       if (this.creds.shareKeys) {
         const toSeed = wrapKey(p.eph, p.hello.eph, p.t, "to-seed");
