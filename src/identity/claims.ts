@@ -12,11 +12,13 @@ import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTE
 export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 
 const enc = new TextEncoder();
+const aliveText = (incarnation: number, info: NodeInfo) => JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
+const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
 export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {
-  return enc.encode(JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]));
+  return enc.encode(aliveText(incarnation, info));
 }
 export function loadStatement(id: NodeId, load: LoadFigures): Uint8Array {
-  return enc.encode(JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]));
+  return enc.encode(loadText(id, load));
 }
 
 export function signAlive(identity: NodeIdentity, incarnation: number, info: NodeInfo): Uint8Array {
@@ -70,6 +72,13 @@ export class ClaimGuard implements ClaimHooks {
   #aliveCache: { incarnation: number; info: NodeInfo; proof: Uint8Array } | undefined;
   #loadCache: { load: LoadFigures; proof: Uint8Array } | undefined;
   readonly #warned = new Map<string, number>();
+  /**
+   * The last claim verified per member (statement + proof). The same claim comes back many
+   * times (gossip retransmits, every periodic sync carries the whole table), and checking
+   * that it is byte-identical is far cheaper than verifying a signature again.
+   */
+  readonly #verifiedAlive = new Map<NodeId, string>();
+  readonly #verifiedLoad = new Map<NodeId, string>();
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -90,7 +99,9 @@ export class ClaimGuard implements ClaimHooks {
   }
 
   #aliveOk(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): boolean {
-    const key = checkAlive(incarnation, info, proof);
+    const memo = proof ? `${aliveText(incarnation, info)}|${Buffer.from(proof).toString("base64")}` : "";
+    const seen = memo !== "" && this.#verifiedAlive.get(info.id) === memo;
+    const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof);
     if (typeof key === "string") return this.#reject(key);
     if (info.id === this.identity.id) {
       if (info.gossip !== this.lookup(info.id)?.info.gossip) {
@@ -104,8 +115,9 @@ export class ClaimGuard implements ClaimHooks {
         return this.#reject("identityConflict");
       }
     }
-    if (this.#keys.size > 100_000) this.#keys.clear();
+    if (this.#keys.size > 100_000) (this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear());
     this.#keys.set(info.id, key);
+    this.#verifiedAlive.set(info.id, memo);
     this.stats.verified++;
     return true;
   }
@@ -114,7 +126,11 @@ export class ClaimGuard implements ClaimHooks {
     if (!proof) return this.#reject("unsigned");
     const key = this.#keys.get(id);
     if (!key) return this.#reject("unknownKey");
-    if (!verifyRaw(key, loadStatement(id, load), proof)) return this.#reject("badSignature");
+    const memo = `${loadText(id, load)}|${Buffer.from(proof).toString("base64")}`;
+    if (this.#verifiedLoad.get(id) !== memo) {
+      if (!verifyRaw(key, loadStatement(id, load), proof)) return this.#reject("badSignature");
+      this.#verifiedLoad.set(id, memo);
+    }
     this.stats.verified++;
     return true;
   }
