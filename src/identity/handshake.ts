@@ -22,7 +22,8 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
  * signers of T can know.
  */
 const b64 = (max: number) => z.string().regex(/^[A-Za-z0-9+/=]+$/).max(max);
-const key32 = b64(44);
+/** Exactly 32 bytes in base64 (keys and nonces). */
+const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`));
 
 /** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */

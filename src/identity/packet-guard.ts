@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import type { DropReason } from "../wire/codec.ts";
+import { type DropReason, MAX_DATAGRAM_BYTES } from "../wire/codec.ts";
 import type { PacketGuard } from "../runtime/udp-transport.ts";
 import type { Keyring } from "./keyring.ts";
 import { ReplayWindow } from "./replay-window.ts";
@@ -70,6 +70,8 @@ export class AeadGuard implements PacketGuard {
   open(datagram: Uint8Array): Uint8Array | DropReason {
     const r = this.stats.refused;
     if (datagram.byteLength < SEAL_OVERHEAD) return (r.short++, "unauthenticated");
+    // Too big to hold a valid datagram: refuse before spending a decryption on it.
+    if (datagram.byteLength > MAX_DATAGRAM_BYTES + SEAL_OVERHEAD) return "oversized";
     const d = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
     if (d[0] !== VERSION) return (r.version++, "unauthenticated");
     const key = this.keyring.get(d.toString("hex", 1, 5));
