@@ -10,7 +10,10 @@ export async function exchangeState(http: Address, members: readonly MemberSnaps
     body: JSON.stringify({ join, members: members.map(snapshotToJson) }),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  if (!res.ok) throw new Error(`${http} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  if (!res.ok) {
+    // 401/403: this cluster wants a credential we lack; the join loop says so at warn level.
+    throw Object.assign(new Error(`${http} answered ${res.status}: ${(await res.text()).slice(0, 200)}`), { refused: res.status === 401 || res.status === 403 });
+  }
   const parsed = syncResponseSchema.safeParse(await res.json());
   if (!parsed.success) throw new Error(`${http} sent a malformed member table`);
   return parsed.data.members.map(snapshotFromJson);
