@@ -8,6 +8,8 @@ export type Command = { run(argv: string[]): Promise<number>; summary: string };
 
 const commands: Record<string, () => Promise<Command>> = {
   node: () => import("./node-command.ts"),
+  members: () => import("./members-command.ts"),
+  status: () => import("./status-command.ts"),
   ca: () => import("./ca-command.ts"),
 };
 

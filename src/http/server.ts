@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { json, problem } from "./json.ts";
@@ -29,11 +30,14 @@ export function startHttpServer(node: EdgeNode, security?: Security): Server<und
     hostname: node.config.bind,
     port: node.config.port,
     maxRequestBodySize: MAX_SYNC_BODY,
+    // Bundle the dashboard once, minified, without the dev-mode reload client.
+    development: false,
     routes: {
+      ...dashboardRoutes(node),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
-      "/peers": { GET: () => json(peers()) },
-      "/peer": { GET: () => json(peers()) },
+      "/peers": { GET: () => json(peers(), 200, CORS) },
+      "/peer": { GET: () => json(peers(), 200, CORS) },
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(security),

@@ -3,7 +3,7 @@ import { type ClaimHooks, openClaims } from "../identity/claims.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Logger } from "../log/logger.ts";
 import { Swim } from "../membership/swim.ts";
-import type { Effect, Input, MemberEvent, MemberSnapshot, Output } from "../membership/types.ts";
+import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
 import { joinAddress } from "./address.ts";
 import { isRefused } from "./http-check.ts";
@@ -24,6 +24,7 @@ export class EdgeNode {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
   #listeners = new Set<(e: MemberEvent) => void>();
+  #taps = new Set<(dir: "in" | "out", peer: Address, message: Message) => void>();
   #stopped = false;
   /** Joined a cluster (or is the first node of one). */
   ready = false;
@@ -72,11 +73,21 @@ export class EdgeNode {
     return () => this.#listeners.delete(fn);
   }
 
+  /** Watch every decoded datagram in and out (metrics: probe round trips); returns the unsubscribe function. */
+  onTraffic(fn: (dir: "in" | "out", peer: Address, message: Message) => void): () => void {
+    this.#taps.add(fn);
+    return () => this.#taps.delete(fn);
+  }
+
   /** Feed one input to the core and carry out its output. */
   dispatch(input: Input): Output {
+    if (input.type === "message") for (const fn of this.#taps) fn("in", input.source, input.message);
     const out = this.swim.handle(monotonicNow(), this.#admit(input));
     if (this.#stopped) return out;
-    for (const s of out.send) this.#transport?.send(s.to, this.claims.signMessage(s.message));
+    for (const s of out.send) {
+      this.#transport?.send(s.to, this.claims.signMessage(s.message));
+      for (const fn of this.#taps) fn("out", s.to, s.message);
+    }
     for (const e of out.effects) this.#perform(e);
     for (const e of out.events) this.#report(e);
     this.#schedule(out.wakeAt);
