@@ -42,3 +42,23 @@ test("CA mode: keys handed over in the handshake; gossip authenticated; simultan
   await Bun.sleep(3000);
   expect(await allSee(pair, pair, "alive")).toBe(true);
 }, 90_000);
+
+test("secret+ca mode: a joiner needs both the secret and a certificate", async () => {
+  const ca = makeCa();
+  const other = makeCa();
+  const SECRET = "secret-plus-ca-test-secret-0001";
+  const args = ["--ca-pubkey", ca.pubFile, "--cluster-key", SECRET];
+  const cluster = await startSecuredCluster(2, (i) => ({ args, dataDir: certifiedDataDir(ca.authority, `sc${i}`) }));
+  nodes.push(...cluster);
+  expect((await cluster[0]!.status()).security.mode).toBe("secret+ca");
+  const [p1, p2] = allocPorts(2);
+  const outsiders = await Promise.all([
+    spawnNode({ port: p1!, bootstrap: cluster[0]!.url, args: ["--ca-pubkey", ca.pubFile], dataDir: certifiedDataDir(ca.authority, "cert-only") }),
+    spawnNode({ port: p2!, bootstrap: cluster[0]!.url, args: ["--ca-pubkey", other.pubFile, "--cluster-key", SECRET], dataDir: certifiedDataDir(other.authority, "secret-only") }),
+  ]);
+  nodes.push(...outsiders);
+  await Bun.sleep(4000);
+  for (const o of outsiders) expect((await o.status()).ready).toBe(false);
+  const seen = new Set((await cluster[0]!.peers()).map((p) => p.port));
+  expect(seen).toEqual(new Set(cluster.map((n) => n.port)));
+}, 60_000);
