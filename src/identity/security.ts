@@ -102,7 +102,18 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     attach(node) {
       claims = new ClaimGuard(identity, (id) => node.swim.member(id), (f, m) => node.log.error(f, m));
       node.claims = claims;
-      node.exchange = (http, members, join) => (join ? joinVia(http, identity, creds, members) : authenticatedExchange(http, members, false, syncAuth));
+      node.exchange = async (http, members, join) => {
+        if (join) return joinVia(http, identity, creds, members);
+        try {
+          return await authenticatedExchange(http, members, false, syncAuth);
+        } catch (e) {
+          // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
+          // handshake proves both sides and hands the keys over, where a sync cannot.
+          const noKey = !creds.keyring.sendKey || (e as { refused?: boolean }).refused === true;
+          if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
+          throw e;
+        }
+      };
       joinServer = new JoinServer(identity, creds, { member: (id) => node.swim.member(id), verified: (m) => claims!.admitSnapshots(m), admit: (m) => node.serveSync(m, true) }, node.log);
     },
     reload() {

@@ -62,3 +62,20 @@ test("secret+ca mode: a joiner needs both the secret and a certificate", async (
   const seen = new Set((await cluster[0]!.peers()).map((p) => p.port));
   expect(seen).toEqual(new Set(cluster.map((n) => n.port)));
 }, 60_000);
+
+test("CA mode: a member that crashed and restarts without a bootstrap gets the keys back by handshake", async () => {
+  const ca = makeCa();
+  const args = ["--ca-pubkey", ca.pubFile, "--profile", "local"];
+  const cluster = await startSecuredCluster(3, (i) => ({ args, dataDir: certifiedDataDir(ca.authority, `r${i}`) }));
+  nodes.push(...cluster);
+  const founder = cluster[0]!;
+  founder.kill("SIGKILL");
+  await founder.exited;
+  await waitUntil(() => allSee(cluster.slice(1), [founder], "dead"), 20_000);
+  await founder.restart();
+  // Its old gossip key is gone; the survivors' reconnect sync is refused (403), so they fall
+  // back to the handshake, which hands the cluster keys to the restarted node.
+  await waitUntil(() => allSee(cluster, cluster, "alive"), 30_000);
+  const kids = new Set((await Promise.all(cluster.map((n) => n.status()))).map((s) => s.security.keys.sending));
+  expect(kids.size).toBe(1);
+}, 90_000);
