@@ -28,7 +28,7 @@ export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array 
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict";
+export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict";
 
 /** Verify an alive proof; returns the subject's raw key, or why it fails. */
 export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): Uint8Array | ClaimRejection {
@@ -66,7 +66,7 @@ export interface ClaimStats {
  * valid claims, but from another address than the live holder.
  */
 export class ClaimGuard implements ClaimHooks {
-  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0 } };
+  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0 } };
   /** Raw public keys learned from verified alive claims, for checking load claims. */
   readonly #keys = new Map<NodeId, Uint8Array>();
   #aliveCache: { incarnation: number; info: NodeInfo; proof: Uint8Array } | undefined;
@@ -84,6 +84,8 @@ export class ClaimGuard implements ClaimHooks {
     private readonly identity: NodeIdentity,
     private readonly lookup: (id: NodeId) => Readonly<Member> | undefined,
     private readonly warn: (fields: Record<string, unknown>, msg: string) => void,
+    /** The member whose gossip address this is (only asked when a claim names a new address). */
+    private readonly holderOf: (gossip: string) => Readonly<Member> | undefined = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.#keys.set(identity.id, identity.publicKeyRaw);
@@ -103,16 +105,25 @@ export class ClaimGuard implements ClaimHooks {
     const seen = memo !== "" && this.#verifiedAlive.get(info.id) === memo;
     const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof);
     if (typeof key === "string") return this.#reject(key);
+    const cur = this.lookup(info.id);
     if (info.id === this.identity.id) {
-      if (info.gossip !== this.lookup(info.id)?.info.gossip) {
+      if (info.gossip !== cur?.info.gossip) {
         this.#conflict(info, "another process is using THIS node's identity key (copied data dir?); its claims are refused");
         return this.#reject("identityConflict");
       }
     } else {
-      const cur = this.lookup(info.id);
       if (cur && (cur.state === "alive" || cur.state === "suspect") && cur.info.gossip !== info.gossip) {
         this.#conflict(info, "two live processes claim one node id (copied data dir?); refusing the newcomer until the known one is gone");
         return this.#reject("identityConflict");
+      }
+    }
+    if (cur?.info.gossip !== info.gossip) {
+      // The core lets a new identity on an address replace the old holder (a restart with a
+      // fresh key). Signed or not, that must not let one member evict another that still lives.
+      const holder = this.holderOf(info.gossip);
+      if (holder && holder.info.id !== info.id && (holder.state === "alive" || holder.state === "suspect")) {
+        this.#conflict(info, `claim for an address held by live member ${holder.info.id} refused until that member is gone`);
+        return this.#reject("addressConflict");
       }
     }
     if (this.#keys.size > 100_000) (this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear());

@@ -37,6 +37,8 @@ interface Pending {
 /** What the seed side needs of the running node. */
 export interface JoinHost {
   member(id: NodeId): Readonly<Member> | undefined;
+  /** The member at this gossip address, if any. */
+  holderOf(gossip: Address): Readonly<Member> | undefined;
   /** Verify claims, merge the joiner's state, answer with ours (signed). */
   admit(members: MemberSnapshot[]): MemberSnapshot[];
   /** Claims in the joiner's state that verify. */
@@ -105,6 +107,13 @@ export class JoinServer {
           throw new Refusal(409, `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`);
         }
         throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
+      }
+      const holder = said && this.host.holderOf(said.info.gossip);
+      if (holder && holder.info.id !== p.joinerId && (holder.state === "alive" || holder.state === "suspect")) {
+        if (holder.info.id === this.identity.id || (await stillThere(holder.info.http, holder.info.id))) {
+          throw new Refusal(409, `address ${said!.info.gossip} is in use by live member ${holder.info.id}`);
+        }
+        throw new Refusal(409, `address ${said!.info.gossip} is still listed for member ${holder.info.id}; retry once that entry is declared dead`);
       }
       const members = this.host.verified(claimed);
       const self = members.find((m) => m.info.id === p.joinerId);

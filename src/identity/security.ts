@@ -100,7 +100,8 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       return joinServer;
     },
     attach(node) {
-      claims = new ClaimGuard(identity, (id) => node.swim.member(id), (f, m) => node.log.error(f, m));
+      const holderOf = (gossip: string) => node.swim.members().find((m) => m.info.gossip === gossip);
+      claims = new ClaimGuard(identity, (id) => node.swim.member(id), (f, m) => node.log.error(f, m), holderOf);
       node.claims = claims;
       node.exchange = async (http, members, join) => {
         if (join) return joinVia(http, identity, creds, members);
@@ -114,7 +115,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
           throw e;
         }
       };
-      joinServer = new JoinServer(identity, creds, { member: (id) => node.swim.member(id), verified: (m) => claims!.admitSnapshots(m), admit: (m) => node.serveSync(m, true) }, node.log);
+      joinServer = new JoinServer(identity, creds, { member: (id) => node.swim.member(id), holderOf, verified: (m) => claims!.admitSnapshots(m), admit: (m) => node.serveSync(m, true) }, node.log);
     },
     reload() {
       if (!config.clusterKeyFile) return "no --cluster-key-file to reload";

@@ -30,10 +30,14 @@ test("forged alive/metadata/load for another member are rejected, over UDP and o
   // The victim's real public key (it travels in every alive proof) with the insider's signature.
   const spliced = new Uint8Array(signAlive(mallory, inc, info));
   spliced.set(loadOrCreateIdentity(b.dataDir).identity.publicKeyRaw, 0);
+  const evil: NodeInfo = { id: mallory.id, name: "evil", gossip: `127.0.0.1:${b.port}`, http: `127.0.0.1:${b.port}`, capacity: 1 };
   const forged: Update[] = [
     { kind: "alive", incarnation: inc, info }, // unsigned
     { kind: "alive", incarnation: inc, info, proof: signAlive(mallory, inc, info) }, // signed by the insider's own key
     { kind: "alive", incarnation: inc, info, proof: spliced }, // the victim's key, not its signature
+    // A validly self-signed claim for the insider's own id, but at the victim's address: the
+    // core would let a new identity replace the old holder of an address, evicting the victim.
+    { kind: "alive", incarnation: 1, info: evil, proof: signAlive(mallory, 1, evil) },
     { kind: "load", id: victim.id, load: { version: Date.now() * 2, backlog: 123_456 }, proof: signLoad(mallory, { version: Date.now() * 2, backlog: 123_456 }) },
   ];
 
@@ -64,4 +68,6 @@ test("forged alive/metadata/load for another member are rejected, over UDP and o
   expect(rejected.unsigned).toBeGreaterThanOrEqual(5);
   expect(rejected.wrongKey).toBeGreaterThanOrEqual(6);
   expect(rejected.badSignature).toBeGreaterThanOrEqual(10); // spliced alive + foreign-signed load
+  expect(rejected.addressConflict).toBeGreaterThanOrEqual(5);
+  for (const n of nodes) expect((await n.peers()).some((p) => p.id === mallory.id)).toBe(false);
 }, 60_000);

@@ -129,6 +129,15 @@ describe("self-claims", () => {
     expect(g.admitUpdates([{ kind: "alive", incarnation: 2, info: elsewhere, proof: signAlive(alice, 2, elsewhere) }])).toHaveLength(1);
     table.clear();
   });
+  test("a member cannot take over the address of another live member", () => {
+    const bob: Member = { info: { ...info, id: "b0b0b0b0b0b0b0b0", gossip: "127.0.0.9:9" }, state: "alive", incarnation: 1, changedAt: 0 };
+    const g = new ClaimGuard(generateIdentity(), () => undefined, () => {}, (gossip) => (gossip === bob.info.gossip ? bob : undefined));
+    const takeover = { ...info, gossip: bob.info.gossip };
+    expect(g.admitUpdates([{ kind: "alive", incarnation: 2, info: takeover, proof: signAlive(alice, 2, takeover) }])).toEqual([]);
+    expect(g.stats.rejected.addressConflict).toBe(1);
+    bob.state = "dead";
+    expect(g.admitUpdates([{ kind: "alive", incarnation: 2, info: takeover, proof: signAlive(alice, 2, takeover) }])).toHaveLength(1);
+  });
   test("outbound: only this node's own claims get signed", () => {
     const g = new ClaimGuard(alice, () => undefined, () => {});
     const m = g.signMessage({ type: "gossip", from: alice.id, updates: [{ kind: "alive", incarnation: 3, info }, { kind: "suspect", id: "x", incarnation: 1, from: alice.id }] });
