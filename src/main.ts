@@ -11,6 +11,7 @@ import { loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
 import { runJoin } from "./runtime/join.ts";
+import { rememberPeers } from "./runtime/peer-memory.ts";
 
 function configOrExit(): NodeConfig {
   try {
@@ -66,6 +67,7 @@ log.info(
 
 const joining = new AbortController();
 void runJoin(node, joining.signal);
+rememberPeers(node);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
