@@ -182,7 +182,7 @@ export class LoadService {
           this.counters.duplicates++;
         } else {
           this.counters.forwarded++;
-          this.peers.sent(t.id, units);
+          this.peers.sent(this.now(), t.id, t.capacity, units);
         }
         return { status: 200, body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) } };
       }

@@ -29,8 +29,11 @@ describe("PeerLoads", () => {
     const ms = [member("a", 2000, 1)];
     expect(p.candidates(0, ms, "self")[0]!.ratio).toBe(2);
     expect(p.candidates(500, ms, "self")[0]!.ratio).toBe(1.5);
-    p.sent("a", 1000);
+    p.sent(500, "a", 1000, 1000);
     expect(p.candidates(500, ms, "self")[0]!.ratio).toBe(2.5);
+    // Work sent later drains from when it was sent, not from when the figure arrived.
+    p.sent(5000, "a", 1000, 1000);
+    expect(p.candidates(5000, ms, "self")[0]!.ratio).toBe(1);
     // A new figure replaces the estimate.
     expect(p.candidates(600, [member("a", 100, 2)], "self")[0]!.ratio).toBe(0.1);
   });
