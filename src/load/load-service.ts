@@ -118,11 +118,11 @@ export class LoadService {
   /** Periodic: refresh peer estimates and publish our backlog if peers' picture of it is off. */
   tick(): void {
     const now = this.now();
-    this.peers.candidates(now, this.host.members(), this.opts.selfId);
+    this.peers.candidates(this.host.members(), this.opts.selfId);
     const live = new Set(this.host.members().map((m) => m.info.id));
     this.peers.prune((id) => live.has(id));
     const backlog = this.queue.backlog(now);
-    if (!shouldPublish(backlog, this.#published, this.opts.capacity, now, this.opts.publishThresholdS * this.opts.capacity)) return;
+    if (!shouldPublish(backlog, this.#published, this.opts.publishThresholdS * this.opts.capacity)) return;
     this.#published = { backlog, at: now };
     this.counters.load_published++;
     this.host.publish(Math.round(backlog));
@@ -158,7 +158,7 @@ export class LoadService {
     const decision = route({
       hop,
       ownRatio: (this.queue.backlog(now) + req.processing_load) / this.opts.capacity,
-      peers: () => this.peers.candidates(now, this.host.members(), this.opts.selfId),
+      peers: () => this.peers.candidates(this.host.members(), this.opts.selfId),
       policy: this.opts.policy,
       random: this.random,
     });
@@ -182,7 +182,7 @@ export class LoadService {
           this.counters.duplicates++;
         } else {
           this.counters.forwarded++;
-          this.peers.sent(this.now(), t.id, t.capacity, units);
+          this.peers.sent(t.id, units);
         }
         return { status: 200, body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) } };
       }
