@@ -4,11 +4,18 @@ import { type Candidate, pickTwoChoices, rankCandidates } from "./balancer.ts";
 export interface RoutePolicy {
   /** Below this the node has room and keeps the work. */
   readonly forwardAbove: number;
-  /** A peer must be at least this much less loaded to be "clearly better". */
+  /** A peer must be at least this much less loaded to be "clearly better"… */
   readonly margin: number;
   /** Beyond this a node is saturated: it takes no more work. */
   readonly maxBacklog: number;
 }
+
+/**
+ * …and at least this fraction of our own load less. Peers' figures are up to a probe interval
+ * old; when every node's queue grows alike (overload), ours always looks a little higher than
+ * theirs, and a fixed margin alone would forward most packets for nothing.
+ */
+const RELATIVE_MARGIN = 0.25;
 
 export type Route =
   | { readonly kind: "local" }
@@ -37,7 +44,7 @@ export function route(i: RouteInput): Route {
   const peers = i.peers();
   const open = peers.filter((p) => p.ratio < policy.maxBacklog);
   const pick = pickTwoChoices(open, i.random);
-  if (pick && pick.ratio + policy.margin < ownRatio) {
+  if (pick && pick.ratio + Math.max(policy.margin, RELATIVE_MARGIN * ownRatio) < ownRatio) {
     const second = rankCandidates(
       open.filter((p) => p !== pick),
       1,
