@@ -59,6 +59,9 @@ describe("route", () => {
 
   test("keeps the work when no peer is clearly better", () => {
     expect(route({ hop: 0, ownRatio: 2, peers: () => [c("a", 1000, 1.9)], policy, random }).kind).toBe("local");
+    // Clearly = by the fixed margin and by a quarter of our own load.
+    expect(route({ hop: 0, ownRatio: 2, peers: () => [c("a", 1000, 1.6)], policy, random }).kind).toBe("local");
+    expect(route({ hop: 0, ownRatio: 2, peers: () => [c("a", 1000, 1.4)], policy, random }).kind).toBe("forward");
   });
 
   test("a forwarded packet is never forwarded again (hop limit)", () => {
