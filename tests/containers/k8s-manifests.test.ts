@@ -113,6 +113,16 @@ describe(`k8s manifests (rendered by ${rendered.by})`, () => {
     expect(viaF.filter((o) => o.kind === "Kustomization")).toEqual([]);
     expect(existsSync(join(K8S, "Kustomization"))).toBe(true);
     expect(new Map(viaF.map((o) => [key(o), o]))).toEqual(new Map(objs.map((o) => [key(o), o])));
+    // kubectl's own -f reader, offline (--local): it must see exactly these objects and no
+    // Kustomization (it would read a kustomization.yaml as an object a cluster rejects).
+    const kubectl = Bun.which("kubectl");
+    if (kubectl) {
+      const p = Bun.spawnSync([kubectl, "label", "--local", "-f", K8S, "dsef-check=1", "-o", "name"], { stderr: "pipe" });
+      expect(p.exitCode, p.stderr.toString()).toBe(0);
+      const names = p.stdout.toString().trim().split("\n").sort();
+      expect(names.filter((n) => /kustomiz/i.test(n))).toEqual([]);
+      expect(names.map((n) => n.split("/")[1]).sort()).toEqual(viaF.map((o) => o.metadata.name).sort());
+    }
     expect(objs.map(key).sort()).toEqual([
       "Deployment/dsef-esp",
       "PodDisruptionBudget/dsef-edge",
