@@ -98,4 +98,28 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     expect(await docker("inspect", "-f", "{{.State.StartedAt}}", id)).toBe(startedAt);
     expect((await peersOf(id)).find((p) => p.self)!.id).toBe(ids[cut]!);
   }, 150_000);
+
+  it("docker stop (SIGTERM to the exec-form entrypoint) → the node leaves gracefully: others see it left", async () => {
+    const leaver = 3;
+    const others = [0, 1, 2, 4];
+    const id = nodes[leaver]!.getId();
+    const t0 = Date.now();
+    await docker("stop", "-t", "10", id);
+    const stopMs = Date.now() - t0;
+    expect(await docker("inspect", "-f", "{{.State.ExitCode}}", id)).toBe("0");
+    expect(stopMs).toBeLessThan(5_000); // it exited on SIGTERM, not on Docker's SIGKILL after 10 s
+    expect(await docker("logs", id)).toContain("leaving the cluster");
+    await waitUntil("the others see it left (not dead)", () => allSee(others, [leaver], "left"), 10_000);
+    await docker("start", id);
+    await waitUntil("it is back, alive everywhere", () => allSee(everyone, everyone, "alive"), 30_000);
+  }, 60_000);
+
+  it("the image's HEALTHCHECK reports the nodes healthy", async () => {
+    await waitUntil(
+      "docker reports healthy",
+      async () => (await docker("inspect", "-f", "{{.State.Health.Status}}", nodes[0]!.getId())) === "healthy",
+      30_000,
+      1_000,
+    );
+  }, 40_000);
 });
