@@ -34,8 +34,8 @@ export interface SwimConfig {
 
 /** Bytes reserved for a message's own fields before piggybacked updates. */
 const HEADER_BYTES = 64;
-/** Independent confirmations that bring a suspicion timeout down to its floor. */
-const SUSPICION_K = 3;
+/** Independent confirmations that bring a suspicion timeout down to its floor (memberlist: SuspicionMult - 2). */
+const SUSPICION_K = 2;
 /** A relay sends its nack once this fraction of the probe timeout has passed without an ack. */
 const NACK_FRACTION = 0.8;
 
@@ -310,7 +310,9 @@ export class Swim {
     // Lifeguard: missing nacks mean our own network or process is the likely culprit.
     this.#awareness.apply(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1);
     const m = this.#members.get(p.target);
-    if (m && m.state === "alive") this.#suspect(now, m, m.incarnation, this.#self.info.id, "probe timeout");
+    if (m?.state === "alive") this.#suspect(now, m, m.incarnation, this.#self.info.id, "probe timeout");
+    // Already suspected by someone else: our failed probe is an independent confirmation.
+    else if (m?.state === "suspect") this.#apply(now, { kind: "suspect", id: m.info.id, incarnation: m.incarnation, from: this.#self.info.id });
   }
 
   #onHttpCheck(target: NodeId, refused: boolean, now: number): void {

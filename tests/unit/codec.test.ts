@@ -1,0 +1,55 @@
+import { describe, expect, test } from "bun:test";
+import { encode } from "@msgpack/msgpack";
+import type { Message } from "../../src/membership/types.ts";
+import { decodeMessage, encodeMessage, MAX_DATAGRAM_BYTES } from "../../src/wire/codec.ts";
+
+const info = { id: "0123456789abcdef", name: "edge-1", gossip: "10.0.0.1:5000", http: "10.0.0.1:5000", capacity: 800 };
+const messages: Message[] = [
+  { type: "ping", seq: 1, from: "a1", to: "b2", updates: [{ kind: "alive", incarnation: 5, info }] },
+  { type: "ack", seq: 2, from: "b2", updates: [{ kind: "suspect", id: "c3", incarnation: 1, from: "a1" }] },
+  { type: "ping-req", seq: 3, from: "a1", target: "c3", targetGossip: "10.0.0.3:5000", targetHttp: "10.0.0.3:5000", updates: [] },
+  { type: "nack", seq: 4, from: "b2", refused: true },
+  { type: "gossip", from: "a1", updates: [{ kind: "dead", id: "c3", incarnation: 1, from: "a1" }, { kind: "left", id: "d4", incarnation: 9 }, { kind: "load", id: "a1", load: { version: 10, backlog: 12.5 } }] },
+];
+
+describe("wire codec", () => {
+  test("every message round-trips", () => {
+    for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, message: m });
+  });
+
+  test("a ping with no updates stays small", () => {
+    expect(encodeMessage({ type: "ping", seq: 123456, from: "0123456789abcdef", to: "fedcba9876543210", updates: [] }).byteLength).toBeLessThan(60);
+  });
+
+  test("oversized datagrams are dropped before decoding", () => {
+    expect(decodeMessage(new Uint8Array(MAX_DATAGRAM_BYTES + 1))).toEqual({ ok: false, reason: "oversized" });
+  });
+
+  test("garbage and truncated bytes are malformed", () => {
+    expect(decodeMessage(new Uint8Array([0xc1]))).toEqual({ ok: false, reason: "malformed" });
+    const full = encodeMessage(messages[0]!);
+    expect(decodeMessage(full.slice(0, full.length - 3)).ok).toBe(false);
+  });
+
+  test("valid msgpack of the wrong shape fails the schema", () => {
+    const cases: unknown[] = [
+      42,
+      "ping",
+      [1, 2, 3],
+      { t: 0 },
+      { t: 0, s: -1, f: "a", o: "b", u: [] },
+      { t: 0, s: 1, f: "a", o: "b", u: [], extra: 1 },
+      { t: 9, f: "a", u: [] },
+      { t: 4, f: "a", u: [{ k: 0, i: 1, id: "x", n: "x", g: "not an address", h: "1.2.3.4:5", c: 1 }] },
+      { t: 4, f: "a", u: [{ k: 2, id: "x", i: 1.5, f: "y" }] },
+      { t: 4, f: "bad id with spaces", u: [] },
+    ];
+    for (const c of cases) expect(decodeMessage(encode(c)).ok).toBe(false);
+  });
+
+  test("limits on collection and string sizes hold", () => {
+    const many = { t: 4, f: "a", u: Array.from({ length: 65 }, () => ({ k: 3, id: "x", i: 1 })) };
+    expect(decodeMessage(encode(many)).ok).toBe(false);
+    expect(decodeMessage(encode({ t: 4, f: "a".repeat(300), u: [] })).ok).toBe(false);
+  });
+});

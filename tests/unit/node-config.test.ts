@@ -1,0 +1,94 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { parseNodeConfig, UsageError } from "../../src/config/node-config.ts";
+import { parseBootstrapEntry, resolveBootstrap } from "../../src/runtime/bootstrap.ts";
+
+const parse = (argv: string[], env: Record<string, string> = {}) => parseNodeConfig(argv, env);
+
+describe("node flags", () => {
+  test("the seed's command lines work as they are", () => {
+    const c = parse(["--ip", "127.0.0.1", "--port", "5001", "--promised_capacity", "800", "--bootstrap", "http://127.0.0.1:5000"]);
+    if (c === "help") throw new Error("unexpected help");
+    expect(c.port).toBe(5001);
+    expect(c.gossipPort).toBe(5001);
+    expect(c.capacity).toBe(800);
+    expect(c.bootstrap).toEqual(["http://127.0.0.1:5000"]);
+    expect(c.timing.probeIntervalMs).toBe(1000);
+    expect(c.timing.probeTimeoutMs).toBe(500);
+  });
+
+  test("every flag has a DSEF_ twin; flags beat the environment", () => {
+    const c = parse(["--port", "7000"], { DSEF_PORT: "6000", DSEF_PROMISED_CAPACITY: "300", DSEF_PROFILE: "local", DSEF_GOSSIP_PORT: "7001" });
+    if (c === "help") throw new Error("unexpected help");
+    expect(c.port).toBe(7000);
+    expect(c.capacity).toBe(300);
+    expect(c.gossipPort).toBe(7001);
+    expect(c.profile).toBe("local");
+    expect(c.timing.probeIntervalMs).toBe(500);
+  });
+
+  test("a profile sets defaults that single flags override", () => {
+    const c = parse(["--profile", "wan", "--probe-interval", "2s", "--probe-timeout", "800ms"]);
+    if (c === "help") throw new Error("unexpected help");
+    expect(c.timing.probeIntervalMs).toBe(2000);
+    expect(c.timing.probeTimeoutMs).toBe(800);
+    expect(c.timing.suspicionMult).toBe(6);
+  });
+
+  test("bad flags give a one-line UsageError", () => {
+    const bad = [
+      ["--port", "99999"],
+      ["--port", "abc"],
+      ["--promised_capacity", "-5"],
+      ["--profile", "moon"],
+      ["--nope"],
+      ["--probe-interval", "fast"],
+      ["--probe-interval", "500ms", "--probe-timeout", "600ms"],
+      ["positional"],
+    ];
+    for (const argv of bad) {
+      expect(() => parse(argv)).toThrow(UsageError);
+      try {
+        parse(argv);
+      } catch (e) {
+        expect((e as Error).message).not.toContain("\n");
+      }
+    }
+    expect(() => parse([], { DSEF_PORT: "0" })).toThrow(/DSEF_PORT/);
+  });
+
+  test("--help is recognised", () => {
+    expect(parse(["--help"])).toBe("help");
+  });
+});
+
+describe("bootstrap entries", () => {
+  test("URL, host:port, bare host and IPv6 forms", () => {
+    expect(parseBootstrapEntry("http://127.0.0.1:5000")).toEqual({ host: "127.0.0.1", port: 5000 });
+    expect(parseBootstrapEntry("http://edge-0.dsef:5001/")).toEqual({ host: "edge-0.dsef", port: 5001 });
+    expect(parseBootstrapEntry("10.1.3.199:5002")).toEqual({ host: "10.1.3.199", port: 5002 });
+    expect(parseBootstrapEntry("dsef-headless")).toEqual({ host: "dsef-headless", port: 5000 });
+    expect(parseBootstrapEntry("[::1]:6000")).toEqual({ host: "::1", port: 6000 });
+    expect(() => parseBootstrapEntry("http://")).toThrow();
+    expect(() => parseBootstrapEntry("a b")).toThrow();
+    expect(() => parseBootstrapEntry("host:99999")).toThrow();
+  });
+
+  test("lists and DNS names resolve to every address", async () => {
+    const got = await resolveBootstrap(["127.0.0.1:5000", "http://localhost:5001", "no-such-host.invalid:5000"]);
+    expect(got).toContain("127.0.0.1:5000");
+    expect(got.some((a) => a.endsWith(":5001"))).toBe(true);
+    expect(got).toHaveLength(got.filter((a) => !a.includes("invalid")).length);
+  });
+
+  test("a bad bootstrap flag is a usage error at start", () => {
+    expect(() => parse(["--bootstrap", "http://"])).toThrow(UsageError);
+  });
+});
+
+test("help lists every flag with its environment twin", async () => {
+  const { helpText } = await import(join("../../src/config/node-config.ts"));
+  const text: string = helpText();
+  for (const f of ["--ip", "--port", "--promised_capacity", "--bootstrap", "--gossip-port", "--profile", "--data-dir"]) expect(text).toContain(f);
+  expect(text).toContain("DSEF_BOOTSTRAP");
+});
