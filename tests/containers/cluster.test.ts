@@ -27,6 +27,20 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     return true;
   };
   const everyone = [...Array(N).keys()];
+  /** Every node's view, for failure messages. */
+  const views = async () =>
+    (
+      await Promise.all(
+        everyone.map(async (i) => {
+          try {
+            const v = await view(i);
+            return `edge${i} (${ips[i]}): ${ips.map((ip, j) => `edge${j}=${v.get(ip) ?? "unknown"}`).join(" ")}`;
+          } catch (e) {
+            return `edge${i}: ${(e as Error).message}`;
+          }
+        }),
+      )
+    ).join("\n");
 
   beforeAll(async () => {
     const image = await testImage();
@@ -53,7 +67,7 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
   }, 30_000);
 
   it("converges: every node's /peers lists all 5 alive", async () => {
-    await waitUntil("all 5 nodes see all 5 alive", () => allSee(everyone, everyone, "alive"), 30_000);
+    await waitUntil("all 5 nodes see all 5 alive", () => allSee(everyone, everyone, "alive"), 30_000, 500, views);
     for (const i of everyone) {
       const peers = await peersOf(nodes[i]!.getId());
       expect(peers).toHaveLength(N);
@@ -68,11 +82,11 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     const others = [0, 1, 2, 3];
     await docker("kill", nodes[victim]!.getId());
     const killedAt = Date.now();
-    await waitUntil("the others mark the killed node dead", () => allSee(others, [victim], "dead"), 30_000);
+    await waitUntil("the others mark the killed node dead", () => allSee(others, [victim], "dead"), 30_000, 500, views);
     console.log(`  killed node declared dead by all in ${Date.now() - killedAt} ms`);
 
     await docker("start", nodes[victim]!.getId());
-    await waitUntil("everyone sees all alive again", () => allSee(everyone, everyone, "alive"), 30_000);
+    await waitUntil("everyone sees all alive again", () => allSee(everyone, everyone, "alive"), 30_000, 500, views);
     const peers = await peersOf(nodes[victim]!.getId());
     expect(peers.find((p) => p.self)!.id).toBe(ids[victim]!);
     // Nobody holds a second entry for it under a new id.
@@ -87,12 +101,12 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     const id = nodes[cut]!.getId();
     const startedAt = await docker("inspect", "-f", "{{.State.StartedAt}}", id);
     await docker("network", "disconnect", network, id);
-    await waitUntil("the majority marks the cut-off node dead", () => allSee(others, [cut], "dead"), 30_000);
-    await waitUntil("the cut-off node marks everyone else dead", () => allSee([cut], others, "dead"), 30_000);
+    await waitUntil("the majority marks the cut-off node dead", () => allSee(others, [cut], "dead"), 30_000, 500, views);
+    await waitUntil("the cut-off node marks everyone else dead", () => allSee([cut], others, "dead"), 30_000, 500, views);
 
     await docker("network", "connect", "--ip", ips[cut]!, "--alias", ALIAS, network, id);
     const healedAt = Date.now();
-    await waitUntil("views merge: all see all alive", () => allSee(everyone, everyone, "alive"), 60_000);
+    await waitUntil("views merge: all see all alive", () => allSee(everyone, everyone, "alive"), 60_000, 500, views);
     console.log(`  partition healed (all alive everywhere) ${Date.now() - healedAt} ms after reconnect`);
     // Same process throughout: it healed, it was not restarted.
     expect(await docker("inspect", "-f", "{{.State.StartedAt}}", id)).toBe(startedAt);
@@ -109,9 +123,9 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     expect(await docker("inspect", "-f", "{{.State.ExitCode}}", id)).toBe("0");
     expect(stopMs).toBeLessThan(5_000); // it exited on SIGTERM, not on Docker's SIGKILL after 10 s
     expect(await docker("logs", id)).toContain("leaving the cluster");
-    await waitUntil("the others see it left (not dead)", () => allSee(others, [leaver], "left"), 10_000);
+    await waitUntil("the others see it left (not dead)", () => allSee(others, [leaver], "left"), 10_000, 500, views);
     await docker("start", id);
-    await waitUntil("it is back, alive everywhere", () => allSee(everyone, everyone, "alive"), 30_000);
+    await waitUntil("it is back, alive everywhere", () => allSee(everyone, everyone, "alive"), 30_000, 500, views);
   }, 60_000);
 
   it("the image's HEALTHCHECK reports the nodes healthy", async () => {

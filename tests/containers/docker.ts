@@ -92,7 +92,7 @@ export async function httpInside<T = unknown>(containerId: string, path: string,
 
 export const peersOf = (id: string) => httpInside<PeerRow[]>(id, "/peers");
 
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<void> {
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 500, explain?: () => Promise<string>): Promise<void> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -103,7 +103,8 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     }
     await Bun.sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+  const detail = explain ? await explain().catch((e: Error) => `(could not explain: ${e.message})`) : "";
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ""}${detail ? `\n${detail}` : ""}`);
 }
 
 /** Container IPv4 address on a given network. */
