@@ -36,6 +36,7 @@ const procs = nodes.map((n) =>
 console.log(`\nD-SEF demo: 3 edge nodes
   peers:      curl http://127.0.0.1:5000/peers
   status:     curl http://127.0.0.1:5001/status
+  dashboard:  http://127.0.0.1:5000/  (metrics: /metrics, CLI: npx dsef members)
   Ctrl-C stops the cluster.\n`);
 
 let stopping = false;

@@ -7,9 +7,11 @@
 import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
 import { startHttpServer } from "./http/server.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
+import { loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
 import { runJoin } from "./runtime/join.ts";
+import { rememberPeers } from "./runtime/peer-memory.ts";
 
 function configOrExit(): NodeConfig {
   try {
@@ -39,11 +41,20 @@ try {
   process.exit(1);
 }
 
-const node = new EdgeNode(config, identity, log.child({ id: identity.id }));
+let security: Security;
+try {
+  security = loadSecurity(config, identity, log);
+} catch (e) {
+  log.fatal({ err: (e as Error).message }, "cannot load cluster credentials");
+  process.exit(1);
+}
+
+const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
+security.attach(node);
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node);
+  server = startHttpServer(node, security);
   await node.start();
 } catch (e) {
   log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
@@ -56,6 +67,7 @@ log.info(
 
 const joining = new AbortController();
 void runJoin(node, joining.signal);
+rememberPeers(node);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -70,3 +82,10 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGHUP", () => {
+  try {
+    log.info(security.reload());
+  } catch (e) {
+    log.error({ err: (e as Error).message }, "cannot reload cluster keys; keeping the current ones");
+  }
+});

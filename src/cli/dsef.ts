@@ -8,6 +8,9 @@ export type Command = { run(argv: string[]): Promise<number>; summary: string };
 
 const commands: Record<string, () => Promise<Command>> = {
   node: () => import("./node-command.ts"),
+  members: () => import("./members-command.ts"),
+  status: () => import("./status-command.ts"),
+  ca: () => import("./ca-command.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,13 @@ export interface NodeConfig {
   logLevel: string;
   logFormat: "json" | "pretty";
   leaveGraceMs: number;
+  /** Shared cluster secrets; the first sends, all are accepted (rotation). */
+  clusterKeys: string[];
+  clusterKeyFile: string;
+  /** PEM file of the cluster authority's public key (CA mode). */
+  caPubkey: string;
+  /** This node's certificate (default <data-dir>/node.cert). */
+  certFile: string;
 }
 
 interface FlagSpec {
@@ -71,6 +78,10 @@ const flags: FlagSpec[] = [
   timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
   timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
   { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
+  { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
+  { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
+  { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
+  { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
   { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
 ];
@@ -123,6 +134,10 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     logLevel: "info",
     logFormat: isTTY ? "pretty" : "json",
     leaveGraceMs: 500,
+    clusterKeys: [],
+    clusterKeyFile: "",
+    caPubkey: "",
+    certFile: "",
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

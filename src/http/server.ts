@@ -1,13 +1,15 @@
 import type { Server } from "bun";
+import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
+import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { snapshotFromJson, syncRequestSchema, snapshotToJson } from "../wire/sync-schema.ts";
-import { json, problem, readJson } from "./json.ts";
+import { json, problem } from "./json.ts";
 import { peerView } from "./peer-view.ts";
+import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode): Server<undefined> {
+export function startHttpServer(node: EdgeNode, security?: Security): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -20,6 +22,7 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
       uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
       protocol: node.swim.stats,
       transport: node.transport?.stats,
+      security: security?.status() ?? { mode: "open" },
     };
   };
 
@@ -27,20 +30,17 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
     hostname: node.config.bind,
     port: node.config.port,
     maxRequestBodySize: MAX_SYNC_BODY,
+    // Bundle the dashboard once, minified, without the dev-mode reload client.
+    development: false,
     routes: {
+      ...dashboardRoutes(node),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
-      "/peers": { GET: () => json(peers()) },
-      "/peer": { GET: () => json(peers()) },
+      "/peers": { GET: () => json(peers(), 200, CORS) },
+      "/peer": { GET: () => json(peers(), 200, CORS) },
       "/status": { GET: () => json(status()) },
-      "/sync": {
-        POST: async (req) => {
-          const body = await readJson(req, syncRequestSchema, MAX_SYNC_BODY);
-          if (!body.ok) return body.response;
-          const members = node.serveSync(body.value.members.map(snapshotFromJson), body.value.join);
-          return json({ members: members.map(snapshotToJson) });
-        },
-      },
+      "/sync": { POST: syncRoute(node, security) },
+      ...joinRoutes(security),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

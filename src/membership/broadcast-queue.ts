@@ -1,10 +1,9 @@
 import type { Update } from "./types.ts";
 
 interface Entry {
+  readonly key: string;
   readonly update: Update;
   readonly size: number;
-  /** Insertion order: newer first among equally sent updates. */
-  readonly seq: number;
   transmits: number;
 }
 
@@ -15,41 +14,64 @@ function keyOf(u: Update): string {
 
 /**
  * memberlist's TransmitLimitedQueue: each update is piggybacked up to `limit` times, least-sent
- * first, newest first among equals, as many as fit in the byte budget of one datagram.
+ * first, as many as fit in the byte budget of one datagram. Entries sit in buckets by transmit
+ * count, so taking a packet's worth costs about what it takes, not a sort of the whole queue.
  */
 export class BroadcastQueue {
-  readonly #entries = new Map<string, Entry>();
-  #seq = 0;
+  readonly #byKey = new Map<string, Entry>();
+  /** buckets[t] holds the entries sent t times, in insertion order. */
+  readonly #buckets: Set<Entry>[] = [];
 
   constructor(private readonly sizeOf: (u: Update) => number) {}
 
   get length(): number {
-    return this.#entries.size;
+    return this.#byKey.size;
   }
 
   enqueue(update: Update): void {
-    this.#entries.set(keyOf(update), { update, size: this.sizeOf(update), seq: this.#seq++, transmits: 0 });
+    const key = keyOf(update);
+    const old = this.#byKey.get(key);
+    if (old) this.#buckets[old.transmits]!.delete(old);
+    const e: Entry = { key, update, size: this.sizeOf(update), transmits: 0 };
+    this.#byKey.set(key, e);
+    this.#bucket(0).add(e);
   }
 
   /** Take updates that fit in `budget` bytes; each taken one counts a transmission. */
   take(budget: number, limit: number): Update[] {
-    if (this.#entries.size === 0 || budget <= 0) return [];
-    const ordered = [...this.#entries.entries()].sort(([, a], [, b]) => a.transmits - b.transmits || b.seq - a.seq);
-    const out: Update[] = [];
+    if (this.#byKey.size === 0 || budget <= 0) return [];
+    const taken: Entry[] = [];
     let left = budget;
-    for (const [key, e] of ordered) {
-      if (e.size > left) continue;
-      left -= e.size;
-      out.push(e.update);
-      e.transmits++;
-      if (e.transmits >= limit) this.#entries.delete(key);
-      if (left < 16) break;
+    scan: for (const bucket of this.#buckets) {
+      if (!bucket) continue;
+      for (const e of bucket) {
+        if (e.size > left) continue;
+        left -= e.size;
+        taken.push(e);
+        if (left < 16) break scan;
+      }
     }
-    return out;
+    for (const e of taken) {
+      this.#buckets[e.transmits]!.delete(e);
+      e.transmits++;
+      if (e.transmits >= limit) this.#byKey.delete(e.key);
+      else this.#bucket(e.transmits).add(e);
+    }
+    return taken.map((e) => e.update);
   }
 
   /** Drop everything (used after leaving, when only the `left` claim matters). */
   clear(): void {
-    this.#entries.clear();
+    this.#byKey.clear();
+    this.#buckets.length = 0;
+  }
+
+  #bucket(t: number): Set<Entry> {
+    let b = this.#buckets[t];
+    if (!b) {
+      b = new Set();
+      this.#buckets[t] = b;
+    }
+    return b;
   }
 }

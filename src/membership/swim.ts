@@ -29,6 +29,8 @@ export interface SwimConfig {
   readonly sizeOf: (u: Update) => number;
   /** Start above any incarnation a previous run of this identity may have used. */
   readonly initialIncarnation?: number;
+  /** Members already known at start, taken as settled: no events, nothing to re-gossip (simulator warm start). */
+  readonly initialMembers?: readonly MemberSnapshot[];
   readonly now: number;
 }
 
@@ -105,7 +107,8 @@ export class Swim {
   #probeOrder: NodeId[] = [];
   #probeIndex = 0;
   #live_: Member[] | undefined;
-  readonly #dead = new Set<Member>();
+  /** Dead and left members: reaped after their retention, dead ones retried now and then. */
+  readonly #gone = new Set<Member>();
   #nextProbeAt: number;
   #nextGossipAt: number;
   #nextSyncAt: number;
@@ -119,6 +122,9 @@ export class Swim {
     this.#awareness = new Awareness(cfg.timing.maxAwareness);
     this.#self = { info: cfg.self, state: "alive", incarnation: cfg.initialIncarnation ?? 0, changedAt: cfg.now };
     this.#addMember(this.#self);
+    for (const s of cfg.initialMembers ?? []) {
+      if (s.info.id !== cfg.self.id) this.#addMember({ info: s.info, state: s.state, incarnation: s.incarnation, changedAt: cfg.now });
+    }
     this.#queue.enqueue(this.#aliveUpdate());
     const jitter = () => Math.floor(this.#random() * this.#t.probeIntervalMs);
     this.#nextProbeAt = cfg.now + jitter();
@@ -227,7 +233,7 @@ export class Swim {
     }
     if (now >= this.#nextReconnectAt) {
       this.#nextReconnectAt = now + this.#t.reconnectIntervalMs;
-      const m = this.#pick([...this.#dead], 1)[0];
+      const m = this.#pick([...this.#gone].filter((g) => g.state === "dead"), 1)[0];
       if (m) this.#requestSync(m);
     }
   }
@@ -535,8 +541,8 @@ export class Swim {
     m.state = state;
     m.incarnation = incarnation;
     if (liveBefore !== liveAfter) this.#live_ = undefined;
-    if (state === "dead") this.#dead.add(m);
-    else this.#dead.delete(m);
+    if (state === "dead" || state === "left") this.#gone.add(m);
+    else this.#gone.delete(m);
     this.#event(now, type, m, extra);
   }
 
@@ -567,7 +573,7 @@ export class Swim {
 
   #gossip(now: number): void {
     let pool = this.#live();
-    const recentDead = [...this.#dead].filter((m) => now - m.changedAt < this.#t.gossipToDeadMs);
+    const recentDead = [...this.#gone].filter((m) => m.state === "dead" && now - m.changedAt < this.#t.gossipToDeadMs);
     if (recentDead.length > 0) pool = [...pool, ...recentDead];
     const targets = this.#pick(pool, this.#t.gossipFanout);
     for (const m of targets) {
@@ -603,14 +609,13 @@ export class Swim {
     this.#members.delete(m.info.id);
     if (this.#byGossip.get(m.info.gossip) === m.info.id) this.#byGossip.delete(m.info.gossip);
     this.#suspicions.delete(m.info.id);
-    this.#dead.delete(m);
+    this.#gone.delete(m);
     this.#live_ = undefined;
   }
 
   #reap(now: number): void {
-    for (const m of this.#members.values()) {
-      if (m === this.#self) continue;
-      const keep = m.state === "dead" ? this.#t.deadRetentionMs : m.state === "left" ? this.#t.leftRetentionMs : Number.POSITIVE_INFINITY;
+    for (const m of this.#gone) {
+      const keep = m.state === "dead" ? this.#t.deadRetentionMs : this.#t.leftRetentionMs;
       if (now - m.changedAt > keep) this.#removeMember(m);
     }
   }

@@ -1,6 +1,6 @@
 import { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
-import type { Effect, Input, MemberEvent, MemberState, Output } from "../membership/types.ts";
+import type { Effect, Input, MemberEvent, MemberSnapshot, MemberState, NodeInfo, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
 import { seededRandom } from "./random.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
@@ -57,14 +57,17 @@ export class SimCluster {
     this.random = seededRandom(opts.seed);
     this.network = new SimNetwork(seededRandom(opts.seed ^ 0x5eed), opts.network);
     this.timing = { ...profiles.lan, ...opts.timing };
+    const everyone: MemberSnapshot[] = [];
     for (let i = 0; i < opts.n; i++) {
       this.#byAddress.set(gossipOf(i), i);
       this.#byAddress.set(httpOf(i), i);
-      this.nodes.push({ index: i, id: idOf(i), swim: this.#newSwim(i, 0), status: "up", nextWake: Number.POSITIVE_INFINITY, backlog: [] });
+      everyone.push({ info: infoOf(i), state: "alive", incarnation: 0 });
+    }
+    for (let i = 0; i < opts.n; i++) {
+      const swim = this.#newSwim(i, 0, opts.preload ? everyone : undefined);
+      this.nodes.push({ index: i, id: idOf(i), swim, status: "up", nextWake: Number.POSITIVE_INFINITY, backlog: [] });
     }
     if (opts.preload) {
-      const all = this.nodes.map((n) => n.swim.snapshot()[0]!);
-      for (const n of this.nodes) n.swim.handle(0, { type: "sync", members: all, join: true });
       for (const n of this.nodes) this.#input(n, { type: "tick" });
     } else {
       this.#input(this.nodes[0]!, { type: "tick" });
@@ -142,9 +145,10 @@ export class SimCluster {
     return observers.every((o) => o === target || this.stateOf(o, target) === state);
   }
 
-  #newSwim(i: number, now: number): Swim {
+  #newSwim(i: number, now: number, initialMembers?: MemberSnapshot[]): Swim {
     return new Swim({
-      self: { id: idOf(i), name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 },
+      self: infoOf(i),
+      initialMembers,
       timing: this.timing,
       random: seededRandom(this.opts.seed * 7919 + i * 104729 + now),
       sizeOf: encodedSize,
@@ -222,5 +226,6 @@ export class SimCluster {
 }
 
 export const idOf = (i: number) => `n${i}`;
+const infoOf = (i: number): NodeInfo => ({ id: idOf(i), name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 });
 const gossipOf = (i: number) => `10.0.${i >> 8}.${i & 255}:7946`;
 const httpOf = (i: number) => `10.0.${i >> 8}.${i & 255}:5000`;

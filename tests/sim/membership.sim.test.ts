@@ -23,7 +23,7 @@ describe("simulation: detection", () => {
     expect(refutations.n).toBeGreaterThan(0); // suspicions did happen and were refuted
     // At any instant a few suspicions are in flight; none of them ever ended in a death.
     for (const o of c.upNodes()) for (const t of c.upNodes()) expect(["alive", "suspect"]).toContain(c.stateOf(o, t)!);
-  });
+  }, 60_000);
 
   test("a crash under 10% loss is known dead by every survivor within 10 s", () => {
     const c = new SimCluster({ n: 100, seed: 1002, preload: true, network: { loss: 0.1 } });
@@ -72,7 +72,7 @@ describe("simulation: healing", () => {
     // ...and find each other again with no restart.
     const took = c.runUntil(() => c.upNodes().every((o) => c.allSee(o, "alive")), 30_000, 100);
     expect(took).toBeDefined();
-  });
+  }, 30_000);
 
   test("a graceful leave is seen as left by everyone within 1 s", () => {
     const c = new SimCluster({ n: 30, seed: 2002, preload: true });
@@ -117,5 +117,5 @@ describe("simulation: determinism", () => {
     expect(a.length).toBeGreaterThan(100);
     expect(trace(31337)).toEqual(a);
     expect(trace(31338)).not.toEqual(a);
-  });
+  }, 30_000);
 });

@@ -1,0 +1,64 @@
+/** `dsef members`: the cluster as one node sees it (like `serf members`). */
+import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
+import { formatTable } from "./table.ts";
+
+export const summary = "list the cluster's members as a node sees them (--node URL, --json)";
+
+interface Peer {
+  id: string;
+  name: string;
+  ip: string;
+  port: number;
+  state: string;
+  incarnation: number;
+  promised_capacity: number;
+  last_change: string;
+  self: boolean;
+  current_load?: number;
+  load_ratio?: number;
+}
+
+const STATES = ["alive", "suspect", "dead", "left"];
+const ORDER: Record<string, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
+
+const help = ["usage: dsef members [--node URL] [--json] [--state STATE]", "", ...commonHelp, "  --state STATE   only members in this state (alive, suspect, dead, left)"].join("\n");
+
+export function run(argv: string[]): Promise<number> {
+  return runCli(async () => {
+    const o = parseClientArgs(argv, process.env, { state: { type: "string" } });
+    if (o === "help") return (console.log(help), 0);
+    const state = o.rest.state as string | undefined;
+    if (state !== undefined && !STATES.includes(state)) throw new CliError(`--state: expected one of ${STATES.join(", ")}`, 2);
+    const body = await getJson(o.node, "/peers", o.timeoutMs);
+    if (!Array.isArray(body)) throw new CliError(`${o.node}/peers did not answer a list of members`);
+    const peers = (body as Peer[]).filter((p) => state === undefined || p.state === state);
+    if (o.json) console.log(JSON.stringify(peers, null, 2));
+    else console.log(membersTable(peers, Date.now()));
+    return 0;
+  });
+}
+
+/** The table `dsef members` prints. Pure. */
+export function membersTable(peers: readonly Peer[], now: number): string {
+  const rows = [...peers]
+    .sort((a, b) => (ORDER[a.state] ?? 9) - (ORDER[b.state] ?? 9) || a.name.localeCompare(b.name))
+    .map((p) => [
+      p.self ? `${p.name} *` : p.name,
+      `${p.ip}:${p.port}`,
+      p.state,
+      String(p.incarnation),
+      String(p.promised_capacity),
+      p.current_load === undefined ? "-" : String(Math.round(p.current_load)),
+      p.load_ratio === undefined ? "-" : p.load_ratio.toFixed(2),
+      since(p.last_change, now),
+      p.id,
+    ]);
+  return formatTable(["NAME", "ADDRESS", "STATE", "INCARNATION", "CAPACITY", "LOAD", "RATIO", "CHANGED", "ID"], rows);
+}
+
+function since(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return "?";
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ago`;
+}

@@ -1,0 +1,88 @@
+/**
+ * What the operator commands share: the --node/--json/--timeout options and a GET against a
+ * node's HTTP API that fails with one clear line instead of a stack trace.
+ */
+import { parseArgs } from "node:util";
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  node: string;
+  json: boolean;
+  timeoutMs: number;
+  rest: Record<string, string | boolean | undefined>;
+}
+
+export const DEFAULT_NODE = "http://127.0.0.1:5000";
+
+export const commonHelp = [
+  "  --node URL      node to ask (default $DSEF_NODE or http://127.0.0.1:5000)",
+  "  --json          print the node's JSON answer, for scripts",
+  "  --timeout MS    give up after this long (default 3000)",
+];
+
+/** Parse the shared options plus `extra`; throws CliError(2) on bad usage, returns "help" for --help. */
+export function parseClientArgs(argv: string[], env: Record<string, string | undefined>, extra: Record<string, { type: "string" | "boolean" }> = {}): ClientOptions | "help" {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { node: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" }, ...extra },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new CliError(`${(e as Error).message.split("\n")[0]!} (see --help)`, 2);
+  }
+  if (values.help) return "help";
+  const timeoutMs = values.timeout === undefined ? 3000 : Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new CliError("--timeout: expected milliseconds between 1 and 600000", 2);
+  return { node: normaliseNode(String(values.node ?? env.DSEF_NODE ?? DEFAULT_NODE)), json: values.json === true, timeoutMs, rest: values };
+}
+
+/** Accept "host:port" as well as a URL; drop a trailing slash. */
+export function normaliseNode(raw: string): string {
+  const withScheme = /^https?:\/\//.test(raw) ? raw : `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new CliError(`--node: "${raw}" is not a URL (expected http://host:port)`, 2);
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+export async function getJson(node: string, path: string, timeoutMs: number): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${node}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err.code === "ConnectionRefused" ? "connection refused (is a node running there?)" : err.message;
+    throw new CliError(`cannot reach ${node}: ${why}`);
+  }
+  if (!res.ok) throw new CliError(`${node}${path} answered HTTP ${res.status}`);
+  try {
+    return await res.json();
+  } catch {
+    throw new CliError(`${node}${path} did not answer JSON (is this a D-SEF node?)`);
+  }
+}
+
+/** Run a command body: CliError becomes a message on stderr and its exit code. */
+export async function runCli(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    console.error(`dsef: ${e.message}`);
+    return e.code;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Dashboard and observability routes, mounted next to the node API: the page at /, its live
+ * feed at /events, Prometheus metrics at /metrics, and this node's request figures at /stats
+ * (read by other nodes' dashboards).
+ */
+import type { Server } from "bun";
+import { Gauge } from "prom-client";
+import { json } from "../http/json.ts";
+import { metricsFor } from "../metrics/node-metrics.ts";
+import type { EdgeNode } from "../runtime/edge-node.ts";
+import { EventHub } from "./event-hub.ts";
+import page from "./page/index.html";
+import { CORS, sseResponse } from "./sse.ts";
+
+export { CORS } from "./sse.ts";
+
+export function dashboardRoutes(node: EdgeNode) {
+  const metrics = metricsFor(node);
+  const hub = new EventHub(node, metrics);
+  new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
+  return {
+    "/": page,
+    "/events": { GET: (req: Request, server: Server<undefined>) => sseResponse(req, server, hub) },
+    "/metrics": { GET: async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } }) },
+    "/stats": { GET: () => json(hub.stats(), 200, CORS) },
+  } as const;
+}
