@@ -54,7 +54,7 @@ describe.skipIf(!engine || !hasSimulator)("ESP simulators in containers", () => 
         .withLabels({ "dsef.test": "1" })
         // The image's HEALTHCHECK is the edge node's /health; a simulator serves no HTTP.
         // (testcontainers' exec-based waits hang under Bun: wait on its first line instead.)
-        .withHealthCheck({ test: ["NONE"] })
+        .withHealthCheck({ test: ["NONE"] as unknown as ["CMD"] }) // Docker's "no healthcheck"
         .withWaitStrategy(Wait.forLogMessage(/esp-simulator/))
         .start();
       esps.push(c.getId());
