@@ -3,14 +3,16 @@
  * docker CLI helpers, and reading a node's views from inside its container.
  *
  * Without an engine every container test skips (describe.skipIf(!engine)); CI starts one.
- * Image: DSEF_TEST_IMAGE if set (CI builds it first), else `docker build -t dsef:test .`.
+ * Image: DSEF_TEST_IMAGE if set (CI builds it first), else built once with .ci/build-image.sh.
  */
 import { join } from "node:path";
+import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 
 // This machine has no registry: no Ryuk reaper image, and no alpine for host-IP probing.
-// Set only when unset, so a developer's own settings win. Read lazily by testcontainers.
+// Set only when unset, so a developer's own settings win. testcontainers reads them at its
+// first container operation, not at import, so setting them here (after imports) is in time.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 process.env.TESTCONTAINERS_HOST_OVERRIDE ??= "localhost";
 
@@ -130,7 +132,6 @@ export async function removeQuietly(containers: string[], networks: string[] = [
 }
 
 // ---- containers through testcontainers ----
-import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 
 /**
  * A container on exactly one user network, with DNS aliases and a fixed address there.
