@@ -6,6 +6,7 @@
  */
 import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
 import { startHttpServer } from "./http/server.ts";
+import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
 import { loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
@@ -51,10 +52,11 @@ try {
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
 security.attach(node);
+const load = loadServiceFor(node);
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node, security);
+  server = startHttpServer(node, security, load);
   await node.start();
 } catch (e) {
   log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
@@ -65,6 +67,7 @@ log.info(
   "edge node started",
 );
 
+load.start();
 const joining = new AbortController();
 void runJoin(node, joining.signal);
 rememberPeers(node);
@@ -75,6 +78,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, "leaving the cluster");
   joining.abort();
+  load.stop();
   await node.leave();
   server.stop(true);
   log.info("stopped");

@@ -19,6 +19,10 @@ export interface NodeConfig {
   logLevel: string;
   logFormat: "json" | "pretty";
   leaveGraceMs: number;
+  /** Load model (docs/LOAD.md): saturation limit, forwarding threshold, forward timeout. */
+  maxBacklogMs: number;
+  forwardAboveMs: number;
+  forwardTimeoutMs: number;
   /** Shared cluster secrets; the first sends, all are accepted (rotation). */
   clusterKeys: string[];
   clusterKeyFile: string;
@@ -78,6 +82,9 @@ const flags: FlagSpec[] = [
   timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
   timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
   { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
+  { flag: "max-backlog", env: "DSEF_MAX_BACKLOG", arg: "DURATION", help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)", apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)) },
+  { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
+  { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
   { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
   { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
   { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
@@ -134,6 +141,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     logLevel: "info",
     logFormat: isTTY ? "pretty" : "json",
     leaveGraceMs: 500,
+    maxBacklogMs: 5000,
+    forwardAboveMs: 500,
+    forwardTimeoutMs: 1000,
     clusterKeys: [],
     clusterKeyFile: "",
     caPubkey: "",

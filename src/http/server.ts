@@ -1,15 +1,17 @@
 import type { Server } from "bun";
+import type { LoadService } from "../load/load-service.ts";
 import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { json, problem } from "./json.ts";
+import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode, security?: Security): Server<undefined> {
+export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -23,6 +25,7 @@ export function startHttpServer(node: EdgeNode, security?: Security): Server<und
       protocol: node.swim.stats,
       transport: node.transport?.stats,
       security: security?.status() ?? { mode: "open" },
+      ...(load ? { load: load.stats() } : {}),
     };
   };
 
@@ -41,6 +44,7 @@ export function startHttpServer(node: EdgeNode, security?: Security): Server<und
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(security),
+      ...(load ? loadRoutes(load) : {}),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

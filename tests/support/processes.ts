@@ -36,8 +36,17 @@ export interface NodeProcess {
   exited: Promise<number>;
 }
 
-/** Free-ish port ranges per test file avoid clashes when files run one after another. */
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+/**
+ * Free-ish port ranges per test file avoid clashes when files run one after another. They stay
+ * below Linux's ephemeral range (32768+), where outgoing connections could already hold a port.
+ */
+let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
+
+/** Every process a test started, killed when the test runner exits, whatever happened. */
+const spawned = new Set<Subprocess>();
+process.on("exit", () => {
+  for (const p of spawned) p.kill("SIGKILL");
+});
 export function allocPorts(n: number): number[] {
   const ports = Array.from({ length: n }, (_, i) => nextPort + i);
   nextPort += n + 1;
@@ -75,6 +84,8 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   const url = `http://127.0.0.1:${o.port}`;
   const launch = () => {
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...o.env } });
+    spawned.add(proc);
+    void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
       void (async () => {
         const dec = new TextDecoder();
@@ -124,12 +135,18 @@ export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutM
 export async function startCluster(n: number, opts: { capacities?: number[]; args?: string[] } = {}): Promise<NodeProcess[]> {
   const ports = allocPorts(n);
   const nodes: NodeProcess[] = [];
-  for (const [i, port] of ports.entries()) {
-    nodes.push(
-      await spawnNode({ port, capacity: opts.capacities?.[i] ?? 1000, bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args: opts.args }),
-    );
+  try {
+    for (const [i, port] of ports.entries()) {
+      nodes.push(
+        await spawnNode({ port, capacity: opts.capacities?.[i] ?? 1000, bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args: opts.args }),
+      );
+    }
+    await waitUntil(() => allSee(nodes, nodes, "alive"), 30_000);
+  } catch (e) {
+    const views = await Promise.all(nodes.map(async (v) => `${v.port}: ${(await v.peers().catch(() => [])).map((p) => `${p.port}=${p.state}`).join(" ")}`));
+    await stopAll(nodes);
+    throw new Error(`cluster of ${n} did not converge (${(e as Error).message}); views:\n${views.join("\n")}`);
   }
-  await waitUntil(() => allSee(nodes, nodes, "alive"), 15_000, () => "cluster did not converge");
   return nodes;
 }
 
