@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
 import { parseBootstrapEntry } from "./bootstrap-entry.ts";
+import { detectIp } from "./detect-ip.ts";
 import { parseChoice, parseDuration, parseHost, parseInteger, parsePositive } from "./parse-values.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
@@ -55,7 +56,7 @@ function envName(flag: string): string {
 }
 
 const flags: FlagSpec[] = [
-  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at (default 127.0.0.1)", apply: (c, v) => void (c.ip = parseHost(v)) },
+  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at; auto = this host's non-loopback address, as in the image (default 127.0.0.1)", apply: (c, v) => void (c.ip = v === "auto" ? detectIp() : parseHost(v)) },
   { flag: "port", env: "DSEF_PORT", arg: "PORT", help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)", apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)) },
   { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
   { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
