@@ -72,15 +72,8 @@ export function testImage(): Promise<string> {
   return image;
 }
 
-export interface PeerRow {
-  id: string;
-  name: string;
-  ip: string;
-  port: number;
-  state: "alive" | "suspect" | "dead" | "left";
-  self: boolean;
-  [k: string]: unknown;
-}
+export type { PeerRow } from "../support/processes.ts";
+import type { PeerRow } from "../support/processes.ts";
 
 /**
  * GET a route of the node inside a container, from inside it: works whatever the container's

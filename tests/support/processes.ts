@@ -5,21 +5,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import type { PeerView } from "../../src/http/peer-view.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
 
-export interface PeerRow {
-  id: string;
-  name: string;
-  ip: string;
-  port: number;
-  state: "alive" | "suspect" | "dead" | "left";
-  incarnation: number;
-  promised_capacity: number;
-  self: boolean;
-  [k: string]: unknown;
-}
+/** A row of /peers. */
+export type PeerRow = PeerView;
 
 export interface NodeProcess {
   readonly port: number;
