@@ -51,7 +51,10 @@ export type AskOutcome =
   /** `pending`: the peer is handling a request for it right now, outcome unknown. */
   | { kind: "seen"; handledBy: string; pending: boolean }
   | { kind: "new" }
-  | { kind: "unreachable" };
+  /** Connection refused: no process listens there, so no queue either (it crashed or left). */
+  | { kind: "gone" }
+  /** Timeout, reset or a bad reply: the peer may be frozen or slow and may well have the packet. */
+  | { kind: "silent" };
 
 /**
  * Ask the node at `http` about `packetId`. A node that knows nothing remembers that `asker`
@@ -67,12 +70,13 @@ export async function askPeer(http: string, packetId: string, asker: string, tim
     });
     if (!res.ok) {
       void res.body?.cancel();
-      return { kind: "unreachable" };
+      return { kind: "silent" };
     }
     const r = (await res.json()) as { seen?: boolean; handled_by?: string; pending?: boolean };
-    return r.seen && typeof r.handled_by === "string" ? { kind: "seen", handledBy: r.handled_by, pending: r.pending === true } : { kind: "new" };
-  } catch {
-    return { kind: "unreachable" };
+    if (r?.seen === false) return { kind: "new" };
+    return r?.seen === true && typeof r.handled_by === "string" ? { kind: "seen", handledBy: r.handled_by, pending: r.pending === true } : { kind: "silent" };
+  } catch (e) {
+    return isRefusal(e) ? { kind: "gone" } : { kind: "silent" };
   }
 }
 
