@@ -155,7 +155,7 @@ export class LoadService {
   async #checkFirst(req: PacketRequest, hop: number): Promise<Reply> {
     const id = req.packet_id!;
     const found = await this.#findElsewhere(id, req.tried ?? [], true);
-    if (found.kind !== "none") return this.#settleFound(id, found, req.tried ?? []);
+    if (found.kind !== "none") return this.#settleFound(id, found, req.tried);
     return this.#route({ ...req, tried: undefined }, hop, this.now());
   }
 
@@ -290,10 +290,10 @@ export class LoadService {
     return found;
   }
 
-  #settleFound(id: string, found: Found, maybeAt: readonly string[]): Reply {
+  #settleFound(id: string, found: Found, tried: readonly string[] = []): Reply {
     if (found.kind === "in-progress" || found.kind === "unknown") {
       // Step back without an outcome; a retry here checks again with the nodes that may have it.
-      this.window.release(this.now(), id, maybeAt.filter((a) => a !== this.opts.selfHttp));
+      this.window.release(this.now(), id, [...found.maybeAt, ...tried].filter((a) => a !== this.opts.selfHttp));
       if (found.kind === "unknown") this.counters.unanswered_checks++;
       return this.#inProgress(id);
     }
@@ -321,7 +321,7 @@ export class LoadService {
 }
 
 /** `unknown`: a live node that may have the packet did not answer, so taking it could take it twice. */
-type Found = { kind: "found"; at: string } | { kind: "in-progress" } | { kind: "unknown" } | { kind: "none" };
+type Found = { kind: "found"; at: string } | { kind: "in-progress" | "unknown"; maybeAt: string[] } | { kind: "none" };
 type Answer = { at: string; r: AskOutcome };
 
 /**
@@ -332,8 +332,10 @@ type Answer = { at: string; r: AskOutcome };
  */
 function judge(answers: readonly Answer[], self: string, alive: ReadonlySet<string>): Found {
   for (const { r } of answers) if (r.kind === "seen" && !r.pending && r.handledBy !== self) return { kind: "found", at: r.handledBy };
-  for (const { r } of answers) if (r.kind === "seen" && r.pending && r.handledBy !== self) return { kind: "in-progress" };
-  if (answers.some(({ at, r }) => r.kind === "silent" && alive.has(at))) return { kind: "unknown" };
+  const pending = answers.filter(({ r }) => r.kind === "seen" && r.pending && r.handledBy !== self);
+  if (pending.length > 0) return { kind: "in-progress", maybeAt: pending.map(({ at }) => at) };
+  const silent = answers.filter(({ at, r }) => r.kind === "silent" && alive.has(at));
+  if (silent.length > 0) return { kind: "unknown", maybeAt: silent.map(({ at }) => at) };
   return { kind: "none" };
 }
 

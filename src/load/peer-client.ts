@@ -51,9 +51,12 @@ export type AskOutcome =
   /** `pending`: the peer is handling a request for it right now, outcome unknown. */
   | { kind: "seen"; handledBy: string; pending: boolean }
   | { kind: "new" }
-  /** Connection refused: no process listens there, so no queue either (it crashed or left). */
+  /**
+   * It cannot answer, and waiting will not change that: connection refused (no process listens
+   * there, so no queue either: it crashed or left) or a 4xx (it does not know the question).
+   */
   | { kind: "gone" }
-  /** Timeout, reset or a bad reply: the peer may be frozen or slow and may well have the packet. */
+  /** Timeout, reset, 5xx or a bad reply: the peer may be frozen or slow and may well have the packet. */
   | { kind: "silent" };
 
 /**
@@ -70,7 +73,7 @@ export async function askPeer(http: string, packetId: string, asker: string, tim
     });
     if (!res.ok) {
       void res.body?.cancel();
-      return { kind: "silent" };
+      return res.status >= 400 && res.status < 500 ? { kind: "gone" } : { kind: "silent" };
     }
     const r = (await res.json()) as { seen?: boolean; handled_by?: string; pending?: boolean };
     if (r?.seen === false) return { kind: "new" };

@@ -12,24 +12,26 @@ import type { Member, MemberState } from "../../src/membership/types.ts";
 
 type Mode = "silent" | { seen: false } | { seen: true; handled_by: string; pending?: boolean };
 
+interface Peer {
+  mode: Mode;
+  asked: number;
+  server: ReturnType<typeof Bun.serve>;
+  http: string;
+}
+
 /** A peer answering POST /packets/ask as told; "silent" never answers (a frozen process). */
-function peer() {
-  const p = {
-    mode: { seen: false } as Mode,
-    asked: 0,
-    server: Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch: async () => {
-        p.asked++;
-        if (p.mode === "silent") await new Promise(() => {});
-        return Response.json(p.mode);
-      },
-    }),
-    get http() {
-      return `127.0.0.1:${p.server.port}`;
+function peer(): Peer {
+  const p = { mode: { seen: false }, asked: 0 } as Peer;
+  p.server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (): Promise<Response> => {
+      p.asked++;
+      if (p.mode === "silent") await new Promise(() => {});
+      return Response.json(p.mode);
     },
-  };
+  });
+  p.http = `127.0.0.1:${p.server.port}`;
   return p;
 }
 
@@ -41,7 +43,7 @@ function closedPort(): string {
   return `127.0.0.1:${port}`;
 }
 
-const servers: ReturnType<typeof peer>[] = [];
+const servers: Peer[] = [];
 afterAll(() => {
   for (const p of servers) p.server.stop(true);
 });
@@ -71,7 +73,7 @@ function setup() {
     { members: () => members, publish: () => {}, log: pino({ level: "silent" }) },
     () => now,
   );
-  return { svc, b, c, members, advance: (ms: number) => void (now += ms) };
+  return { svc, b, c, members, clock: () => now, advance: (ms: number) => void (now += ms) };
 }
 
 test("a retry is not taken while a live node it was tried at does not answer; the answer settles it", async () => {
@@ -115,7 +117,7 @@ test("silence from a node declared dead, or a refused connection, does not block
 });
 
 test("after a freeze, a queued first attempt is not taken while a peer that may have it is silent", async () => {
-  const { svc, b, c, advance } = setup();
+  const { svc, b, c, clock, advance } = setup();
   svc.start();
   try {
     // The device timed out on us while we were frozen and retried at b, which took it; b is
@@ -126,6 +128,8 @@ test("after a freeze, a queued first attempt is not taken while a peer that may 
     expect(r.status).toBe(503);
     expect(c.asked).toBe(1);
     expect(svc.stats()).toMatchObject({ accepted: 0, unanswered_checks: 1 });
+    // The silent node is remembered: any later copy of "f" here is checked with it first.
+    expect(svc.window.get(clock(), "f")).toMatchObject({ state: "asked", askers: [b.http] });
 
     // The check window lasts as long as the freeze did (6 s), not just 2 s: the event loop
     // runs smoothly again (no new stall), and 5 s later packets are still checked.
