@@ -202,12 +202,17 @@ export class LoadService {
   /**
    * Another node asks whether we have seen `id` (a device retried there after trying here).
    * If we know nothing we remember the asker, so a late copy of the original arriving here is
-   * checked with it before being taken.
+   * checked with it before being taken. Nodes that may have it by what we know (others that
+   * asked, or ones we stepped back for, e.g. a forward that went unanswered) go back as
+   * `maybe_at`, so the asker checks them too: a forward is invisible to the device's `tried`.
    */
-  answerAsk(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean } {
+  answerAsk(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean; maybe_at?: string[] } {
     this.counters.asks_served++;
-    const r = this.window.ask(this.now(), id, asker);
-    if (!r) return { seen: false };
+    const now = this.now();
+    const before = this.window.get(now, id);
+    const maybeAt = before?.state === "asked" ? before.askers!.filter((a) => a !== asker) : [];
+    const r = this.window.ask(now, id, asker);
+    if (!r) return maybeAt.length > 0 ? { seen: false, maybe_at: maybeAt } : { seen: false };
     return r.state === "pending" ? { seen: true, handled_by: r.handledBy, pending: true } : { seen: true, handled_by: r.handledBy };
   }
 
@@ -274,18 +279,22 @@ export class LoadService {
     // holds its queue. Addresses that are not members are never contacted (they come from devices).
     const ask = [...new Set(tried)].filter((a) => a !== self && known.has(a));
     const askAll = (addrs: readonly string[]) => Promise.all(addrs.map(async (at) => ({ at, r: await askPeer(at, id, self, this.opts.askTimeoutMs) })));
-    const first = await askAll(ask);
-    const f1 = judge(first, self, alive);
-    if (f1.kind === "found" || f1.kind === "in-progress") return this.#checked(id, first, f1);
+    let answers = await askAll(ask);
+    const definite = (f: Found) => f.kind === "found" || f.kind === "in-progress";
+    let found = judge(answers, self, alive);
     // A tried node that is gone or silent may have forwarded the packet anywhere: ask everyone.
-    const wide = everyone || tried.some((a) => a !== self && !alive.has(a)) || first.some(({ r }) => r.kind === "gone" || r.kind === "silent");
-    if (!wide) return this.#checked(id, first, f1);
-    const rest = [...alive].filter((a) => a !== self && !ask.includes(a));
-    const all = [...first, ...(await askAll(rest))];
-    return this.#checked(id, all, judge(all, self, alive));
-  }
-
-  #checked(id: string, answers: readonly Answer[], found: Found): Found {
+    const wide = everyone || tried.some((a) => a !== self && !alive.has(a)) || answers.some(({ r }) => r.kind === "gone" || r.kind === "silent");
+    if (!definite(found) && wide) {
+      answers = [...answers, ...(await askAll([...alive].filter((a) => a !== self && !ask.includes(a))))];
+      found = judge(answers, self, alive);
+    }
+    // Nodes the answers named (`maybe_at`) and not asked yet: once more, no further.
+    const hinted = new Set(answers.flatMap(({ r }) => (r.kind === "new" ? (r.maybeAt ?? []) : [])));
+    const more = [...hinted].filter((a) => a !== self && known.has(a) && !answers.some(({ at }) => at === a));
+    if (!definite(found) && more.length > 0) {
+      answers = [...answers, ...(await askAll(more))];
+      found = judge(answers, self, alive);
+    }
     if (answers.length > 0) this.host.log.debug({ packet_id: id, answers: answers.map(({ at, r }) => `${at}:${r.kind === "seen" ? (r.pending ? "pending" : `done@${r.handledBy}`) : r.kind}`), verdict: found.kind }, "packet checked");
     return found;
   }

@@ -146,3 +146,23 @@ test("after a freeze, a queued first attempt is not taken while a peer that may 
     svc.stop();
   }
 });
+
+test("a node that stepped back points askers at the node it could not rule out (a forward is invisible to the device)", async () => {
+  const { svc, b, c, members } = setup();
+  // We forwarded (or were told) and b went silent: we step back and remember b.
+  b.mode = "silent";
+  expect((await svc.handle({ processing_load: 10, packet_id: "h", tried: [b.http] }, 0)).status).toBe(503);
+  // The device retries at c, whose `tried` names only us: our answer sends c on to b.
+  expect(svc.answerAsk("h", c.http)).toEqual({ seen: false, maybe_at: [b.http] });
+
+  // The asking side: an answer naming d makes us ask d too, and d had taken it.
+  const d = peer();
+  servers.push(d);
+  members.push(member(d.http));
+  c.mode = { seen: false, maybe_at: [d.http, "10.9.9.9:1"] } as Mode; // not a member: never contacted
+  d.mode = { seen: true, handled_by: d.http };
+  const r = await svc.handle({ processing_load: 10, packet_id: "m", tried: [c.http] }, 0);
+  expect(r.body).toMatchObject({ duplicate: true, handled_by: d.http });
+  expect(d.asked).toBe(1);
+  expect(svc.stats().accepted).toBe(0);
+});
