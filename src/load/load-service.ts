@@ -265,10 +265,11 @@ export class LoadService {
 
   /**
    * Did an earlier attempt of this packet land somewhere? Ask the nodes it was tried at; if any
-   * of them cannot answer (crashed), a forward it made may live on any node, so ask them all.
-   * A node that crashed took its queue with it: taking the packet again is then not a duplicate
-   * but the only way the work gets done. A node still handling it (pending) wins: we step back
-   * with a 503 and the device's next retry finds the outcome, so nothing is taken twice.
+   * of them cannot answer, a forward it made may live on any node, so ask them all. A node that
+   * crashed (refused, or declared dead) took its queue with it: taking the packet again is then
+   * not a duplicate but the only way the work gets done. A live node that stays silent, or one
+   * still handling it (pending), wins: we step back with a 503 and the device's next retry finds
+   * the outcome, so nothing is taken twice.
    */
   async #findElsewhere(id: string, tried: readonly string[], everyone = false): Promise<Found> {
     const self = this.opts.selfHttp;
