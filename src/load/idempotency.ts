@@ -72,6 +72,19 @@ export class IdempotencyWindow {
     }
   }
 
+  /**
+   * We stepped back from `id` without an outcome (503: a copy in progress elsewhere, or a node
+   * that may have it did not answer). A retry must be processed here, but first checked with
+   * `maybeAt` (kept as askers), so what we learned is not lost with the pending record.
+   */
+  release(now: number, id: string, maybeAt: readonly string[]): void {
+    const askers = [...new Set(maybeAt)].slice(0, MAX_ASKERS);
+    if (askers.length === 0) return this.forget(id);
+    this.#entries.delete(id);
+    this.#entries.set(id, { state: "asked", handledBy: "", askers, at: now });
+    this.#bound();
+  }
+
   /** Drop `id` (the packet was refused here, so a retry must be processed). */
   forget(id: string): void {
     this.#entries.delete(id);

@@ -55,6 +55,8 @@ export interface LoadCounters {
   asks_served: number;
   /** 503s because a copy of the packet was being handled at that moment. */
   in_progress: number;
+  /** 503s because a live node that may have the packet did not answer in time (frozen or slow). */
+  unanswered_checks: number;
   load_published: number;
 }
 
@@ -71,6 +73,7 @@ export class LoadService {
     forward_failures: 0,
     asks_served: 0,
     in_progress: 0,
+    unanswered_checks: 0,
     load_published: 0,
   };
   #published: Published | undefined;
@@ -110,7 +113,9 @@ export class LoadService {
    */
   #stalled(now: number): boolean {
     if (this.#heart === undefined) return false;
-    if (now - this.#lastBeat > STALL_MS) this.#recheckUntil = now + RECHECK_MS;
+    const gap = now - this.#lastBeat;
+    // A longer freeze queued more requests: check for at least as long as it lasted (bounded).
+    if (gap > STALL_MS) this.#recheckUntil = Math.max(this.#recheckUntil, now + Math.min(Math.max(RECHECK_MS, gap), MAX_RECHECK_MS));
     this.#lastBeat = Math.max(this.#lastBeat, now);
     return now < this.#recheckUntil;
   }
@@ -150,7 +155,7 @@ export class LoadService {
   async #checkFirst(req: PacketRequest, hop: number): Promise<Reply> {
     const id = req.packet_id!;
     const found = await this.#findElsewhere(id, req.tried ?? [], true);
-    if (found.kind !== "none") return this.#settleFound(id, found);
+    if (found.kind !== "none") return this.#settleFound(id, found, req.tried);
     return this.#route({ ...req, tried: undefined }, hop, this.now());
   }
 
@@ -197,12 +202,17 @@ export class LoadService {
   /**
    * Another node asks whether we have seen `id` (a device retried there after trying here).
    * If we know nothing we remember the asker, so a late copy of the original arriving here is
-   * checked with it before being taken.
+   * checked with it before being taken. Nodes that may have it by what we know (others that
+   * asked, or ones we stepped back for, e.g. a forward that went unanswered) go back as
+   * `maybe_at`, so the asker checks them too: a forward is invisible to the device's `tried`.
    */
-  answerAsk(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean } {
+  answerAsk(id: string, asker: string): { seen: boolean; handled_by?: string; pending?: boolean; maybe_at?: string[] } {
     this.counters.asks_served++;
-    const r = this.window.ask(this.now(), id, asker);
-    if (!r) return { seen: false };
+    const now = this.now();
+    const before = this.window.get(now, id);
+    const maybeAt = before?.state === "asked" ? before.askers!.filter((a) => a !== asker) : [];
+    const r = this.window.ask(now, id, asker);
+    if (!r) return maybeAt.length > 0 ? { seen: false, maybe_at: maybeAt } : { seen: false };
     return r.state === "pending" ? { seen: true, handled_by: r.handledBy, pending: true } : { seen: true, handled_by: r.handledBy };
   }
 
@@ -238,7 +248,7 @@ export class LoadService {
   async #checkThenAccept(req: PacketRequest, tried: readonly string[]): Promise<Reply> {
     const id = req.packet_id!;
     const found = await this.#findElsewhere(id, tried);
-    return found.kind === "none" ? this.#accept(req) : this.#settleFound(id, found);
+    return found.kind === "none" ? this.#accept(req) : this.#settleFound(id, found, tried);
   }
 
   #accept(req: PacketRequest): Reply {
@@ -255,28 +265,46 @@ export class LoadService {
 
   /**
    * Did an earlier attempt of this packet land somewhere? Ask the nodes it was tried at; if any
-   * of them cannot answer (crashed), a forward it made may live on any node, so ask them all.
-   * A node that crashed took its queue with it: taking the packet again is then not a duplicate
-   * but the only way the work gets done. A node still handling it (pending) wins: we step back
-   * with a 503 and the device's next retry finds the outcome, so nothing is taken twice.
+   * of them cannot answer, a forward it made may live on any node, so ask them all. A node that
+   * crashed (refused, or declared dead) took its queue with it: taking the packet again is then
+   * not a duplicate but the only way the work gets done. A live node that stays silent, or one
+   * still handling it (pending), wins: we step back with a 503 and the device's next retry finds
+   * the outcome, so nothing is taken twice.
    */
   async #findElsewhere(id: string, tried: readonly string[], everyone = false): Promise<Found> {
     const self = this.opts.selfHttp;
-    const alive = new Set(this.host.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
-    const ask = [...new Set(tried)].filter((a) => a !== self && alive.has(a));
-    let unknown = everyone || tried.some((a) => a !== self && !alive.has(a));
-    const first = await Promise.all(ask.map((a) => askPeer(a, id, self, this.opts.askTimeoutMs)));
-    const f1 = judge(first, self);
-    if (f1.kind !== "none") return f1;
-    unknown ||= first.some((r) => r.kind === "unreachable");
-    if (!unknown) return f1;
-    const rest = [...alive].filter((a) => a !== self && !ask.includes(a));
-    return judge(await Promise.all(rest.map((a) => askPeer(a, id, self, this.opts.askTimeoutMs))), self);
+    const members = this.host.members();
+    const known = new Set(members.map((m) => m.info.http));
+    const alive = new Set(members.filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
+    // Tried members are asked even if declared dead: one frozen past its suspicion timeout still
+    // holds its queue. Addresses that are not members are never contacted (they come from devices).
+    const ask = [...new Set(tried)].filter((a) => a !== self && known.has(a));
+    const askAll = (addrs: readonly string[]) => Promise.all(addrs.map(async (at) => ({ at, r: await askPeer(at, id, self, this.opts.askTimeoutMs) })));
+    let answers = await askAll(ask);
+    const definite = (f: Found) => f.kind === "found" || f.kind === "in-progress";
+    let found = judge(answers, self, alive);
+    // A tried node that is gone or silent may have forwarded the packet anywhere: ask everyone.
+    const wide = everyone || tried.some((a) => a !== self && !alive.has(a)) || answers.some(({ r }) => r.kind === "gone" || r.kind === "silent");
+    if (!definite(found) && wide) {
+      answers = [...answers, ...(await askAll([...alive].filter((a) => a !== self && !ask.includes(a))))];
+      found = judge(answers, self, alive);
+    }
+    // Nodes the answers named (`maybe_at`) and not asked yet: once more, no further.
+    const hinted = new Set(answers.flatMap(({ r }) => (r.kind === "new" ? (r.maybeAt ?? []) : [])));
+    const more = [...hinted].filter((a) => a !== self && known.has(a) && !answers.some(({ at }) => at === a));
+    if (!definite(found) && more.length > 0) {
+      answers = [...answers, ...(await askAll(more))];
+      found = judge(answers, self, alive);
+    }
+    if (answers.length > 0) this.host.log.debug({ packet_id: id, answers: answers.map(({ at, r }) => `${at}:${r.kind === "seen" ? (r.pending ? "pending" : `done@${r.handledBy}`) : r.kind}`), verdict: found.kind }, "packet checked");
+    return found;
   }
 
-  #settleFound(id: string, found: Found): Reply {
-    if (found.kind === "in-progress") {
-      this.window.forget(id);
+  #settleFound(id: string, found: Found, tried: readonly string[] = []): Reply {
+    if (found.kind === "in-progress" || found.kind === "unknown") {
+      // Step back without an outcome; a retry here checks again with the nodes that may have it.
+      this.window.release(this.now(), id, [...found.maybeAt, ...tried].filter((a) => a !== this.opts.selfHttp));
+      if (found.kind === "unknown") this.counters.unanswered_checks++;
       return this.#inProgress(id);
     }
     const at = found.kind === "found" ? found.at : this.opts.selfHttp;
@@ -302,12 +330,22 @@ export class LoadService {
   }
 }
 
-type Found = { kind: "found"; at: string } | { kind: "in-progress" } | { kind: "none" };
+/** `unknown`: a live node that may have the packet did not answer, so taking it could take it twice. */
+type Found = { kind: "found"; at: string } | { kind: "in-progress" | "unknown"; maybeAt: string[] } | { kind: "none" };
+type Answer = { at: string; r: AskOutcome };
 
-/** A definite record elsewhere wins, then one still in progress; our own record echoed back is neither. */
-function judge(answers: readonly AskOutcome[], self: string): Found {
-  for (const r of answers) if (r.kind === "seen" && !r.pending && r.handledBy !== self) return { kind: "found", at: r.handledBy };
-  for (const r of answers) if (r.kind === "seen" && r.pending && r.handledBy !== self) return { kind: "in-progress" };
+/**
+ * A definite record elsewhere wins, then one still in progress; our own record echoed back is
+ * neither. Silence from a live (alive or suspect) member is not "not seen": it may be frozen or
+ * slow with the packet queued, so the verdict is unknown. Silence from a member declared dead
+ * counts as gone, so a packet never waits forever on a node that will not come back.
+ */
+function judge(answers: readonly Answer[], self: string, alive: ReadonlySet<string>): Found {
+  for (const { r } of answers) if (r.kind === "seen" && !r.pending && r.handledBy !== self) return { kind: "found", at: r.handledBy };
+  const pending = answers.filter(({ r }) => r.kind === "seen" && r.pending && r.handledBy !== self);
+  if (pending.length > 0) return { kind: "in-progress", maybeAt: pending.map(({ at }) => at) };
+  const silent = answers.filter(({ at, r }) => r.kind === "silent" && alive.has(at));
+  if (silent.length > 0) return { kind: "unknown", maybeAt: silent.map(({ at }) => at) };
   return { kind: "none" };
 }
 
@@ -316,6 +354,7 @@ const BEAT_MS = 100;
 const STALL_MS = 250;
 /** How long after a stall packets are checked cluster-wide (covers requests queued meanwhile). */
 const RECHECK_MS = 2000;
+const MAX_RECHECK_MS = 10_000;
 
 function round(n: number, digits = 1): number {
   const f = 10 ** digits;

@@ -50,8 +50,15 @@ export async function forwardPacket(http: string, body: PacketRequest, hop: numb
 export type AskOutcome =
   /** `pending`: the peer is handling a request for it right now, outcome unknown. */
   | { kind: "seen"; handledBy: string; pending: boolean }
-  | { kind: "new" }
-  | { kind: "unreachable" };
+  /** Not seen there; `maybeAt`: nodes that, by what the peer knows, may have it. */
+  | { kind: "new"; maybeAt?: string[] }
+  /**
+   * It cannot answer, and waiting will not change that: connection refused (no process listens
+   * there, so no queue either: it crashed or left) or a 4xx (it does not know the question).
+   */
+  | { kind: "gone" }
+  /** Timeout, reset, 5xx or a bad reply: the peer may be frozen or slow and may well have the packet. */
+  | { kind: "silent" };
 
 /**
  * Ask the node at `http` about `packetId`. A node that knows nothing remembers that `asker`
@@ -67,12 +74,16 @@ export async function askPeer(http: string, packetId: string, asker: string, tim
     });
     if (!res.ok) {
       void res.body?.cancel();
-      return { kind: "unreachable" };
+      return res.status >= 400 && res.status < 500 ? { kind: "gone" } : { kind: "silent" };
     }
-    const r = (await res.json()) as { seen?: boolean; handled_by?: string; pending?: boolean };
-    return r.seen && typeof r.handled_by === "string" ? { kind: "seen", handledBy: r.handled_by, pending: r.pending === true } : { kind: "new" };
-  } catch {
-    return { kind: "unreachable" };
+    const r = (await res.json()) as { seen?: boolean; handled_by?: string; pending?: boolean; maybe_at?: unknown };
+    if (r?.seen === false) {
+      const hints = Array.isArray(r.maybe_at) ? r.maybe_at.filter((a): a is string => typeof a === "string").slice(0, 8) : [];
+      return hints.length > 0 ? { kind: "new", maybeAt: hints } : { kind: "new" };
+    }
+    return r?.seen === true && typeof r.handled_by === "string" ? { kind: "seen", handledBy: r.handled_by, pending: r.pending === true } : { kind: "silent" };
+  } catch (e) {
+    return isRefusal(e) ? { kind: "gone" } : { kind: "silent" };
   }
 }
 

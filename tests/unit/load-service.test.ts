@@ -48,7 +48,8 @@ test("a duplicate is acknowledged and not queued again", async () => {
 test("asked about an unknown id: not seen; once taken here: seen, handled here", async () => {
   const { svc } = lone();
   expect(svc.answerAsk("p", "10.0.0.2:5000")).toEqual({ seen: false });
-  expect(svc.answerAsk("p", "10.0.0.3:5000")).toEqual({ seen: false });
+  // The second asker learns of the first: it had a retry of "p" too and may have taken it.
+  expect(svc.answerAsk("p", "10.0.0.3:5000")).toEqual({ seen: false, maybe_at: ["10.0.0.2:5000"] });
   // The original arrives: the askers are not members here, so nothing to check; it is taken.
   const r = await svc.handle({ processing_load: 10, packet_id: "p" }, 0);
   expect(r.body).toMatchObject({ status: "accepted", handled_by: "127.0.0.1:1" });
