@@ -6,7 +6,7 @@ import { Swim } from "../membership/swim.ts";
 import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
 import { joinAddress } from "./address.ts";
-import { isRefused } from "./http-check.ts";
+import { checkHealth } from "./http-check.ts";
 import { exchangeState } from "./sync-client.ts";
 import { openGuard, type PacketGuard, UdpTransport } from "./udp-transport.ts";
 
@@ -145,7 +145,7 @@ export class EdgeNode {
   #perform(e: Effect): void {
     switch (e.type) {
       case "check-http":
-        void isRefused(e.http).then((refused) => this.dispatch({ type: "http-check", target: e.target, refused }));
+        void checkHealth(e.http, e.timeoutMs).then((result) => this.dispatch({ type: "http-check", target: e.target, result }));
         return;
       case "sync":
         this.exchange(e.http, this.claims.signSnapshots(e.members), false).then(

@@ -89,10 +89,26 @@ describe("swim core", () => {
     const out = s.handle(t + 600, { type: "tick" });
     const reqs = out.send.filter((o) => o.message.type === "ping-req");
     expect(reqs).toHaveLength(3);
-    expect(out.effects).toContainEqual({ type: "check-http", target: ping!.to, http: info(Number(ping!.to.slice(1))).http });
-    s.handle(t + 601, { type: "http-check", target: ping!.to, refused: true });
+    expect(out.effects).toContainEqual(expect.objectContaining({ type: "check-http", target: ping!.to, http: info(Number(ping!.to.slice(1))).http }));
+    s.handle(t + 601, { type: "http-check", target: ping!.to, result: "refused" });
     const confirmed = s.handle(t + 602, { type: "message", source: reqs[0]!.to, message: { type: "nack", seq: ping!.seq, from: "n9", refused: true } });
     expect(eventTypes(confirmed)).toEqual([`suspect:${ping!.to}`, `dead:${ping!.to}`]);
+  });
+
+  test("a probe lost over UDP but answered over HTTP suspects nobody (memberlist's TCP fallback)", () => {
+    const s = core([info(2), info(3), info(4), info(5)]);
+    let t = 0;
+    let target: string | undefined;
+    while (!target && t < 5000) {
+      const p = s.handle((t += 10), { type: "tick" }).send.find((o) => o.message.type === "ping");
+      if (p?.message.type === "ping") target = p.message.to;
+    }
+    s.handle(t + 600, { type: "tick" });
+    s.handle(t + 610, { type: "http-check", target: target!, result: "answered" });
+    const after = s.handle(t + 2000, { type: "tick" });
+    expect(after.events).toEqual([]);
+    expect(s.member(target!)!.state).toBe("alive");
+    expect(s.stats.fallbackAcks).toBe(1);
   });
 
   test("leaving announces `left` to every live member directly and stops probing", () => {
