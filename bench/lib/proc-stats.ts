@@ -1,0 +1,28 @@
+/** CPU time and resident memory of a process, straight from /proc (Linux). */
+import { readFileSync } from "node:fs";
+import { spawnSync } from "bun";
+
+/** Clock ticks per second for /proc/PID/stat times. */
+export const CLK_TCK = Number(spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** utime + stime in ticks, or undefined if the process is gone. */
+export function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size in bytes (VmRSS), or undefined if the process is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
