@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, type NodeProcess, ROOT, startCluster, stopAll, waitUntil } from "../support/processes.ts";
+import { acceptedPacketCounts, BUN, type NodeProcess, ROOT, startCluster, stopAll, waitUntil } from "../support/processes.ts";
 
 const CAPACITIES = [1000, 800, 500, 600, 600];
 const KILLED = [1, 2];
@@ -53,13 +53,7 @@ test(
     for (const [i, s] of end.entries()) expect(s.load.accepted - atKill[i]!.load.accepted).toBeGreaterThan(500);
 
     // No packet processed twice: every node logs each packet it takes.
-    const taken = new Map<string, number>();
-    for (const n of nodes)
-      for (const line of n.output) {
-        if (!line.includes('"packet accepted"')) continue;
-        const id = JSON.parse(line).packet_id as string;
-        taken.set(id, (taken.get(id) ?? 0) + 1);
-      }
+    const taken = acceptedPacketCounts(nodes);
     const twice = [...taken].filter(([, c]) => c > 1);
     expect(twice).toEqual([]);
     expect(taken.size).toBe(r.sent);

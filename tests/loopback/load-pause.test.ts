@@ -6,7 +6,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, type NodeProcess, ROOT, startCluster, stopAll, waitUntil } from "../support/processes.ts";
+import { acceptedPacketCounts, BUN, type NodeProcess, ROOT, startCluster, stopAll, waitUntil } from "../support/processes.ts";
 
 let nodes: NodeProcess[] = [];
 afterAll(async () => {
@@ -35,13 +35,7 @@ test("SIGSTOP 3 s: lost 0, and requests queued at the frozen node are not proces
 
   await waitUntil(async () => (await nodes[1]!.status()).ready === true, 5000);
   await Bun.sleep(500);
-  const taken = new Map<string, number>();
-  for (const n of nodes)
-    for (const line of n.output) {
-      if (!line.includes('"packet accepted"')) continue;
-      const id = JSON.parse(line).packet_id as string;
-      taken.set(id, (taken.get(id) ?? 0) + 1);
-    }
+  const taken = acceptedPacketCounts(nodes);
   expect([...taken].filter(([, c]) => c > 1)).toEqual([]);
   expect(taken.size).toBe(r.sent);
   const s1 = await nodes[1]!.status();

@@ -152,3 +152,15 @@ export async function stopAll(nodes: NodeProcess[]): Promise<void> {
   for (const n of nodes) n.proc.kill("SIGKILL");
   await Promise.all(nodes.map((n) => n.proc.exited));
 }
+
+/** How many times each packet id was taken, over the nodes' logs (needs --log-level debug). */
+export function acceptedPacketCounts(nodes: NodeProcess[]): Map<string, number> {
+  const taken = new Map<string, number>();
+  for (const n of nodes)
+    for (const line of n.output) {
+      if (!line.includes('"packet accepted"')) continue;
+      const id = JSON.parse(line).packet_id as string;
+      taken.set(id, (taken.get(id) ?? 0) + 1);
+    }
+  return taken;
+}
