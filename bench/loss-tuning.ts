@@ -3,7 +3,7 @@
  * False deaths under heavy UDP loss in the deterministic simulator, for candidate timing
  * settings: the evidence behind the `lan` profile's retransmission and anti-entropy figures.
  *   npx bun bench/loss-tuning.ts [--n 10] [--loss 0.3] [--seconds 600] [--seeds 10]
- * Sync (anti-entropy) travels over TCP in the real node, so the simulator does not drop it.
+ * The HTTP fallback probe loses TCP segments at the same rate; the anti-entropy sync is not dropped.
  */
 import { parseArgs } from "node:util";
 import type { Timing } from "../src/membership/timing.ts";

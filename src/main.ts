@@ -6,10 +6,13 @@
  */
 import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
 import { startHttpServer } from "./http/server.ts";
+import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
+import { loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
 import { runJoin } from "./runtime/join.ts";
+import { rememberPeers } from "./runtime/peer-memory.ts";
 
 function configOrExit(): NodeConfig {
   try {
@@ -39,11 +42,21 @@ try {
   process.exit(1);
 }
 
-const node = new EdgeNode(config, identity, log.child({ id: identity.id }));
+let security: Security;
+try {
+  security = loadSecurity(config, identity, log);
+} catch (e) {
+  log.fatal({ err: (e as Error).message }, "cannot load cluster credentials");
+  process.exit(1);
+}
+
+const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
+security.attach(node);
+const load = loadServiceFor(node);
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node);
+  server = startHttpServer(node, security, load);
   await node.start();
 } catch (e) {
   log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
@@ -54,8 +67,10 @@ log.info(
   "edge node started",
 );
 
+load.start();
 const joining = new AbortController();
 void runJoin(node, joining.signal);
+rememberPeers(node);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -63,6 +78,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, "leaving the cluster");
   joining.abort();
+  load.stop();
   await node.leave();
   server.stop(true);
   log.info("stopped");
@@ -70,3 +86,10 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGHUP", () => {
+  try {
+    log.info(security.reload());
+  } catch (e) {
+    log.error({ err: (e as Error).message }, "cannot reload cluster keys; keeping the current ones");
+  }
+});

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   node: () => import("./node-command.ts"),
   members: () => import("./members-command.ts"),
   status: () => import("./status-command.ts"),
+  ca: () => import("./ca-command.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

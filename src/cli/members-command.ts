@@ -1,22 +1,10 @@
 /** `dsef members`: the cluster as one node sees it (like `serf members`). */
 import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
 import { formatTable } from "./table.ts";
+import type { PeerView as Peer } from "../http/peer-view.ts";
 
 export const summary = "list the cluster's members as a node sees them (--node URL, --json)";
 
-interface Peer {
-  id: string;
-  name: string;
-  ip: string;
-  port: number;
-  state: string;
-  incarnation: number;
-  promised_capacity: number;
-  last_change: string;
-  self: boolean;
-  current_load?: number;
-  load_ratio?: number;
-}
 
 const STATES = ["alive", "suspect", "dead", "left"];
 const ORDER: Record<string, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
 import { parseBootstrapEntry } from "./bootstrap-entry.ts";
+import { detectIp } from "./detect-ip.ts";
 import { parseChoice, parseDuration, parseHost, parseInteger, parsePositive } from "./parse-values.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
@@ -18,6 +19,17 @@ export interface NodeConfig {
   logLevel: string;
   logFormat: "json" | "pretty";
   leaveGraceMs: number;
+  /** Load model (docs/LOAD.md): saturation limit, forwarding threshold, forward timeout. */
+  maxBacklogMs: number;
+  forwardAboveMs: number;
+  forwardTimeoutMs: number;
+  /** Shared cluster secrets; the first sends, all are accepted (rotation). */
+  clusterKeys: string[];
+  clusterKeyFile: string;
+  /** PEM file of the cluster authority's public key (CA mode). */
+  caPubkey: string;
+  /** This node's certificate (default <data-dir>/node.cert). */
+  certFile: string;
 }
 
 interface FlagSpec {
@@ -44,7 +56,7 @@ function envName(flag: string): string {
 }
 
 const flags: FlagSpec[] = [
-  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at (default 127.0.0.1)", apply: (c, v) => void (c.ip = parseHost(v)) },
+  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at; auto = this host's non-loopback address, as in the image (default 127.0.0.1)", apply: (c, v) => void (c.ip = v === "auto" ? detectIp() : parseHost(v)) },
   { flag: "port", env: "DSEF_PORT", arg: "PORT", help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)", apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)) },
   { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
   { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
@@ -70,6 +82,13 @@ const flags: FlagSpec[] = [
   timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
   timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
   { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
+  { flag: "max-backlog", env: "DSEF_MAX_BACKLOG", arg: "DURATION", help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)", apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)) },
+  { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
+  { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
+  { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
+  { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
+  { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
+  { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
   { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
 ];
@@ -122,6 +141,13 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     logLevel: "info",
     logFormat: isTTY ? "pretty" : "json",
     leaveGraceMs: 500,
+    maxBacklogMs: 5000,
+    forwardAboveMs: 500,
+    forwardTimeoutMs: 1000,
+    clusterKeys: [],
+    clusterKeyFile: "",
+    caPubkey: "",
+    certFile: "",
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

@@ -1,14 +1,17 @@
 import type { Server } from "bun";
+import type { LoadService } from "../load/load-service.ts";
 import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
+import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { snapshotFromJson, syncRequestSchema, snapshotToJson } from "../wire/sync-schema.ts";
-import { json, problem, readJson } from "./json.ts";
+import { json, problem } from "./json.ts";
+import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
+import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode): Server<undefined> {
+export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -21,6 +24,8 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
       uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
       protocol: node.swim.stats,
       transport: node.transport?.stats,
+      security: security?.status() ?? { mode: "open" },
+      ...(load ? { load: load.stats() } : {}),
     };
   };
 
@@ -37,14 +42,9 @@ export function startHttpServer(node: EdgeNode): Server<undefined> {
       "/peers": { GET: () => json(peers(), 200, CORS) },
       "/peer": { GET: () => json(peers(), 200, CORS) },
       "/status": { GET: () => json(status()) },
-      "/sync": {
-        POST: async (req) => {
-          const body = await readJson(req, syncRequestSchema, MAX_SYNC_BODY);
-          if (!body.ok) return body.response;
-          const members = node.serveSync(body.value.members.map(snapshotFromJson), body.value.join);
-          return json({ members: members.map(snapshotToJson) });
-        },
-      },
+      "/sync": { POST: syncRoute(node, security) },
+      ...joinRoutes(security),
+      ...(load ? loadRoutes(load) : {}),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

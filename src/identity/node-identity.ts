@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -9,7 +9,14 @@ export interface NodeIdentity {
   readonly publicKey: KeyObject;
   /** SPKI DER of the public key, as it travels in handshakes. */
   readonly publicKeyDer: Buffer;
+  /** The raw 32-byte Ed25519 public key, as it travels in proofs and certificates. */
+  readonly publicKeyRaw: Buffer;
 }
+
+/** SPKI DER of an Ed25519 key is this fixed prefix followed by the raw 32-byte key. */
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+export const RAW_PUBLIC_KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
 
 export const KEY_FILE = "node.key";
 
@@ -21,7 +28,44 @@ export function fingerprint(publicKeyDer: Uint8Array): string {
 export function identityFromPrivateKey(privateKey: KeyObject): NodeIdentity {
   const publicKey = createPublicKey(privateKey);
   const publicKeyDer = publicKey.export({ type: "spki", format: "der" });
-  return { id: fingerprint(publicKeyDer), privateKey, publicKey, publicKeyDer };
+  if (publicKeyDer.byteLength !== ED25519_SPKI_PREFIX.byteLength + RAW_PUBLIC_KEY_BYTES || !publicKeyDer.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) {
+    throw new Error("the node key is not an Ed25519 key");
+  }
+  return { id: fingerprint(publicKeyDer), privateKey, publicKey, publicKeyDer, publicKeyRaw: Buffer.from(publicKeyDer.subarray(12)) };
+}
+
+/** Node id of a raw Ed25519 public key (same as `fingerprint` over its SPKI form). */
+export function fingerprintRaw(raw: Uint8Array): string {
+  return fingerprint(Buffer.concat([ED25519_SPKI_PREFIX, raw]));
+}
+
+const keyCache = new Map<string, KeyObject>();
+
+/** A public key object from its raw bytes; cached, since members verify the same keys often. */
+export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
+  if (raw.byteLength !== RAW_PUBLIC_KEY_BYTES) throw new Error("not a raw Ed25519 public key");
+  const k = Buffer.from(raw).toString("hex");
+  let key = keyCache.get(k);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: "der", type: "spki" });
+    if (keyCache.size >= 4096) keyCache.clear();
+    keyCache.set(k, key);
+  }
+  return key;
+}
+
+export function signWith(privateKey: KeyObject, data: Uint8Array): Buffer {
+  return sign(null, data, privateKey);
+}
+
+/** Never throws: a malformed key or signature is simply "not valid". */
+export function verifyRaw(raw: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  if (raw.byteLength !== RAW_PUBLIC_KEY_BYTES || signature.byteLength !== SIGNATURE_BYTES) return false;
+  try {
+    return verify(null, data, publicKeyFromRaw(raw), signature);
+  } catch {
+    return false;
+  }
 }
 
 /** A fresh Ed25519 identity, kept only in memory (tests, simulator). */

@@ -5,6 +5,7 @@ import { Suspicion } from "./suspicion.ts";
 import { retransmitLimit, suspicionMinMs, syncIntervalFor, type Timing } from "./timing.ts";
 import type {
   Address,
+  CheckResult,
   Effect,
   Input,
   Member,
@@ -73,6 +74,8 @@ export interface SwimStats {
   deaths: number;
   messagesIn: number;
   misdirected: number;
+  /** Probes that failed over UDP but were answered over HTTP (not suspected). */
+  fallbackAcks: number;
 }
 
 /**
@@ -99,6 +102,7 @@ export class Swim {
     deaths: 0,
     messagesIn: 0,
     misdirected: 0,
+    fallbackAcks: 0,
   };
 
   #leaving = false;
@@ -178,7 +182,7 @@ export class Swim {
         this.#onMessage(now, input.source, input.message);
         break;
       case "http-check":
-        this.#onHttpCheck(input.target, input.refused, now);
+        this.#onHttpCheck(now, input.target, input.result);
         break;
       case "sync":
         for (const s of input.members) this.#applySnapshot(now, s);
@@ -272,7 +276,10 @@ export class Swim {
       refusedBySelf: false,
       refusedByRelays: 0,
     };
-    this.#send(target.info.gossip, (updates) => ({ type: "ping", seq, from: this.#self.info.id, to: target.info.id, updates }));
+    // Lifeguard's buddy system: a ping to a suspect carries the suspicion, so it can refute (or
+    // resend its refutation) in the ack, even if the gossip about it missed one of us.
+    const buddy: Update[] = target.state === "suspect" ? [{ kind: "suspect", id: target.info.id, incarnation: target.incarnation, from: this.#self.info.id }] : [];
+    this.#send(target.info.gossip, (updates) => ({ type: "ping", seq, from: this.#self.info.id, to: target.info.id, updates: [...buddy, ...updates] }));
   }
 
   /** Round-robin over a shuffled list, reshuffled each round; dead and left members are skipped. */
@@ -293,7 +300,8 @@ export class Swim {
     p.indirect = true;
     const target = this.#members.get(p.target);
     if (!target) return;
-    this.#out.effects.push({ type: "check-http", target: p.target, http: target.info.http });
+    // memberlist's TCP fallback: an answer over HTTP clears a probe that UDP loss failed.
+    this.#out.effects.push({ type: "check-http", target: p.target, http: target.info.http, timeoutMs: Math.floor((p.endAt - p.ackDeadline) * NACK_FRACTION) });
     const relays = this.#pick(this.#live(), this.#t.indirectChecks, p.target);
     p.expectedNacks = relays.length;
     for (const r of relays) {
@@ -321,14 +329,27 @@ export class Swim {
     else if (m?.state === "suspect") this.#apply(now, { kind: "suspect", id: m.info.id, incarnation: m.incarnation, from: this.#self.info.id });
   }
 
-  #onHttpCheck(target: NodeId, refused: boolean, now: number): void {
+  #onHttpCheck(now: number, target: NodeId, result: CheckResult): void {
     const p = this.#probe;
     if (p && p.target === target && !p.acked) {
-      p.refusedBySelf = refused;
-      this.#checkRefusedEvidence(now, p);
+      if (result === "answered") {
+        p.acked = true;
+        this.stats.fallbackAcks++;
+      } else if (result === "refused") {
+        p.refusedBySelf = true;
+        this.#checkRefusedEvidence(now, p);
+      }
     }
-    if (!refused) return;
-    for (const r of this.#relays.values()) if (r.target === target && !r.nacked) this.#sendNack(r, true);
+    if (result === "silent") return;
+    for (const [seq, r] of this.#relays) {
+      if (r.target !== target || r.nacked) continue;
+      if (result === "refused") this.#sendNack(r, true);
+      else {
+        // The target answers over HTTP: vouch for it as if its UDP ack had come.
+        this.#relays.delete(seq);
+        this.#out.send.push({ to: r.requester, message: { type: "ack", seq: r.requesterSeq, from: this.#self.info.id, updates: [] } });
+      }
+    }
   }
 
   /**
@@ -392,7 +413,7 @@ export class Swim {
           nacked: false,
         });
         this.#out.send.push({ to: msg.targetGossip, message: { type: "ping", seq, from: this.#self.info.id, to: msg.target, updates: [] } });
-        this.#out.effects.push({ type: "check-http", target: msg.target, http: msg.targetHttp });
+        this.#out.effects.push({ type: "check-http", target: msg.target, http: msg.targetHttp, timeoutMs: Math.floor(this.#t.probeTimeoutMs * NACK_FRACTION) });
         return;
       }
       case "nack": {
@@ -436,7 +457,14 @@ export class Swim {
       if (this.#suspicions.get(id)?.confirm(u.from)) this.#queue.enqueue(u);
       return;
     }
-    if (!supersedes(cur, { state: u.kind, incarnation: u.incarnation })) return;
+    if (!supersedes(cur, { state: u.kind, incarnation: u.incarnation })) {
+      // Someone still spreads a suspicion the member has refuted: they missed the refutation,
+      // so spread it again (epidemic bursts can miss a node under heavy loss).
+      if ((u.kind === "suspect" || u.kind === "dead") && cur?.state === "alive" && u.incarnation < cur.incarnation) {
+        this.#queue.enqueue({ kind: "alive", incarnation: cur.incarnation, info: cur.info, proof: cur.proof });
+      }
+      return;
+    }
     switch (u.kind) {
       case "alive":
         this.#setAlive(now, u, cur);
@@ -471,7 +499,11 @@ export class Swim {
   /** Someone made a claim about us. Anything but "alive, as we know it" is refuted. */
   #aboutSelf(now: number, kind: MemberState, incarnation: number): void {
     if (this.#leaving) return;
-    if (kind === "alive" ? incarnation <= this.#self.incarnation : incarnation < this.#self.incarnation) return;
+    if (kind === "alive" ? incarnation <= this.#self.incarnation : incarnation < this.#self.incarnation) {
+      // A stale suspicion: its sender missed our refutation. Resend it (rides on our next ack).
+      if (kind !== "alive") this.#queue.enqueue(this.#aliveUpdate());
+      return;
+    }
     this.#self.incarnation = incarnation + 1;
     this.#self.changedAt = now;
     this.#self.proof = undefined;

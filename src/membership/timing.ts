@@ -38,10 +38,9 @@ const lan: Timing = {
   indirectChecks: 3,
   suspicionMult: 3,
   suspicionMaxMult: 6,
-  // memberlist uses 4, but Serf also rescues UDP-failed probes with a TCP ping; we do not, so
-  // under loss refutations must spread harder. In the simulator (N=10, 30 % loss, 400 virtual
-  // min) 4 gave 39 false deaths, 6 gave 5, 8 gave none (bench/loss-tuning.ts). Idle traffic is
-  // unchanged: the queue is empty when nothing changes.
+  // memberlist uses 4. Under heavy loss an update's whole burst of re-sends can miss a node; in the
+  // simulator (N=10, 30-50 % loss on UDP and TCP alike, 400 virtual minutes) 4 still gave false
+  // deaths, 8 none. Idle traffic is unchanged: the queue is empty when nothing changes.
   retransmitMult: 8,
   gossipIntervalMs: 200,
   gossipFanout: 3,

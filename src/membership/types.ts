@@ -82,14 +82,20 @@ export type Message =
   | { readonly type: "nack"; readonly seq: number; readonly from: NodeId; readonly refused: boolean }
   | { readonly type: "gossip"; readonly from: NodeId; readonly updates: readonly Update[] };
 
+/**
+ * What a probe over the member's HTTP port found: it answered (the process runs: UDP was lost),
+ * the connection was refused (a crashed process on a live host), or nothing (proves nothing).
+ */
+export type CheckResult = "answered" | "refused" | "silent";
+
 /** Inputs the runtime (or the simulator) feeds into the core. */
 export type Input =
   /** Nothing happened but time passed (a wake-up the core asked for). */
   | { readonly type: "tick" }
   /** An authenticated, decoded datagram. `source` is the UDP source address. */
   | { readonly type: "message"; readonly source: Address; readonly message: Message }
-  /** Result of a refused-connection check the core asked for (`check-http`). */
-  | { readonly type: "http-check"; readonly target: NodeId; readonly refused: boolean }
+  /** Result of a fallback probe the core asked for (`check-http`). */
+  | { readonly type: "http-check"; readonly target: NodeId; readonly result: CheckResult }
   /** A remote full state, from a join, a periodic sync, or a sync request served over HTTP. */
   | { readonly type: "sync"; readonly members: readonly MemberSnapshot[]; readonly join: boolean }
   /** The outcome of a sync the core asked for failed (peer unreachable). */
@@ -114,8 +120,8 @@ export interface MemberEvent {
 
 /** Side effects the runtime must carry out for the core. */
 export type Effect =
-  /** Is anything listening on this member's HTTP port? Reply with an `http-check` input. */
-  | { readonly type: "check-http"; readonly target: NodeId; readonly http: Address }
+  /** Probe this member over HTTP (TCP) within `timeoutMs`; reply with an `http-check` input. */
+  | { readonly type: "check-http"; readonly target: NodeId; readonly http: Address; readonly timeoutMs: number }
   /** Exchange full state with this member over HTTP; reply with `sync` or `sync-failed`. */
   | { readonly type: "sync"; readonly target: NodeId; readonly http: Address; readonly members: readonly MemberSnapshot[] };
 

@@ -1,11 +1,12 @@
 import type { NodeConfig } from "../config/node-config.ts";
+import { type ClaimHooks, openClaims } from "../identity/claims.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Logger } from "../log/logger.ts";
 import { Swim } from "../membership/swim.ts";
 import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
 import { joinAddress } from "./address.ts";
-import { isRefused } from "./http-check.ts";
+import { checkHealth } from "./http-check.ts";
 import { exchangeState } from "./sync-client.ts";
 import { openGuard, type PacketGuard, UdpTransport } from "./udp-transport.ts";
 
@@ -28,6 +29,10 @@ export class EdgeNode {
   /** Joined a cluster (or is the first node of one). */
   ready = false;
   readonly startedAt = Date.now();
+  /** Verifies others' self-claims and signs ours (identity layer; pass-through in open mode). */
+  claims: ClaimHooks = openClaims;
+  /** Full-state exchange with a member; `join` goes through the admission handshake when secured. */
+  exchange: (http: string, members: readonly MemberSnapshot[], join: boolean) => Promise<MemberSnapshot[]> = exchangeState;
 
   constructor(
     readonly config: NodeConfig,
@@ -77,10 +82,10 @@ export class EdgeNode {
   /** Feed one input to the core and carry out its output. */
   dispatch(input: Input): Output {
     if (input.type === "message") for (const fn of this.#taps) fn("in", input.source, input.message);
-    const out = this.swim.handle(monotonicNow(), input);
+    const out = this.swim.handle(monotonicNow(), this.#admit(input));
     if (this.#stopped) return out;
     for (const s of out.send) {
-      this.#transport?.send(s.to, s.message);
+      this.#transport?.send(s.to, this.claims.signMessage(s.message));
       for (const fn of this.#taps) fn("out", s.to, s.message);
     }
     for (const e of out.effects) this.#perform(e);
@@ -92,7 +97,20 @@ export class EdgeNode {
   /** Serve a sync request: merge the remote state, answer with ours. */
   serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[] {
     this.dispatch({ type: "sync", members, join });
-    return this.swim.snapshot();
+    return this.snapshot();
+  }
+
+  /** Our full state as others receive it (our own claims signed). */
+  snapshot(): MemberSnapshot[] {
+    return this.claims.signSnapshots(this.swim.snapshot());
+  }
+
+  /** Claims that fail verification never reach the core. */
+  #admit(input: Input): Input {
+    if (input.type === "sync") return { ...input, members: this.claims.admitSnapshots(input.members) };
+    if (input.type !== "message" || input.message.type === "nack") return input;
+    const updates = this.claims.admitUpdates(input.message.updates);
+    return updates === input.message.updates ? input : { ...input, message: { ...input.message, updates } };
   }
 
   /** Announce `left`, give it time to spread, then stop. */
@@ -127,10 +145,10 @@ export class EdgeNode {
   #perform(e: Effect): void {
     switch (e.type) {
       case "check-http":
-        void isRefused(e.http).then((refused) => this.dispatch({ type: "http-check", target: e.target, refused }));
+        void checkHealth(e.http, e.timeoutMs).then((result) => this.dispatch({ type: "http-check", target: e.target, result }));
         return;
       case "sync":
-        exchangeState(e.http, e.members, false).then(
+        this.exchange(e.http, this.claims.signSnapshots(e.members), false).then(
           (members) => this.dispatch({ type: "sync", members, join: false }),
           (err: Error) => {
             this.log.debug({ peer: e.http, err: err.message }, "sync failed");

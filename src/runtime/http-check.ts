@@ -1,22 +1,17 @@
-import { connect } from "node:net";
-import type { Address } from "../membership/types.ts";
-import { splitAddress } from "./address.ts";
+import type { Address, CheckResult } from "../membership/types.ts";
 
 /**
- * Does the member's HTTP port refuse connections? A refusal means the host is up and nothing
- * listens: the process crashed. A timeout or success proves nothing and counts as "not refused".
+ * The fallback probe: ask the member's HTTP port for /health. An answer (any status) proves the
+ * process runs, as memberlist's TCP ping does when UDP is lossy; a refused connection means the
+ * host is up and nothing listens: the process crashed. Silence proves nothing.
  */
-export function isRefused(address: Address, timeoutMs = 300): Promise<boolean> {
-  const { host, port } = splitAddress(address);
-  return new Promise((resolve) => {
-    const sock = connect({ host, port });
-    const done = (refused: boolean) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(refused);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.once("connect", () => done(false));
-    sock.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED"));
-  });
+export async function checkHealth(address: Address, timeoutMs: number): Promise<CheckResult> {
+  try {
+    const res = await fetch(`http://${address}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return "answered";
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return code === "ConnectionRefused" || code === "ECONNREFUSED" ? "refused" : "silent";
+  }
 }

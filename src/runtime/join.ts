@@ -1,7 +1,7 @@
 import type { Address } from "../membership/types.ts";
 import { resolveBootstrap } from "./bootstrap.ts";
 import type { EdgeNode } from "./edge-node.ts";
-import { exchangeState } from "./sync-client.ts";
+import { loadRememberedPeers } from "./peer-memory.ts";
 
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -9,19 +9,29 @@ const MAX_BACKOFF_MS = 10_000;
 /**
  * Join through the bootstrap list, retrying with backoff until a seed answers (nodes may start
  * in any order). With no bootstrap, or one that resolves only to this node, it is the first
- * node. Afterwards it keeps re-resolving the list now and then, so two halves that formed
- * separately (a headless Service that listed only some pods at first) still find each other.
+ * node. Peers remembered from a previous run are tried too, so a restarted first node finds
+ * its cluster again. Afterwards it keeps re-resolving the list now and then, so two halves that
+ * formed separately (a headless Service that listed only some pods at first) still find each other.
  */
 export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void> {
   const self = node.swim.self.http;
   const entries = node.config.bootstrap;
+  const remembered = loadRememberedPeers(node.config.dataDir).filter((a) => a !== self);
+  const candidates = async () => [...new Set([...(await resolveBootstrap(entries)), ...remembered])].filter((a) => a !== self);
   if (entries.length === 0) {
+    // The first node of a cluster: rejoin what it knew before a restart, else start anew.
+    for (const seed of shuffle([...remembered])) {
+      if (await trySync(node, seed, true)) {
+        node.log.info({ seed }, "rejoined the cluster this node knew before its restart");
+        break;
+      }
+    }
     node.ready = true;
-    return;
+    if (remembered.length === 0) return;
   }
   let backoff = FIRST_BACKOFF_MS;
   while (!signal.aborted && !node.ready) {
-    const seeds = (await resolveBootstrap(entries)).filter((a) => a !== self);
+    const seeds = await candidates();
     if (seeds.length === 0 && (await resolvesToSelfOnly(entries, self))) {
       node.ready = true;
       node.log.info("bootstrap resolves only to this node: starting a new cluster");
@@ -48,7 +58,7 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
     await sleep(node.config.timing.syncIntervalMs, signal);
     if (signal.aborted) return;
     const known = new Set<Address>(node.swim.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
-    const unknown = (await resolveBootstrap(entries)).filter((a) => !known.has(a));
+    const unknown = (await candidates()).filter((a) => !known.has(a));
     const seed = unknown[Math.floor(Math.random() * unknown.length)];
     if (seed) await trySync(node, seed, true);
   }
@@ -56,11 +66,13 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
 
 async function trySync(node: EdgeNode, seed: Address, join: boolean): Promise<boolean> {
   try {
-    const members = await exchangeState(seed, node.swim.snapshot(), join);
+    const members = await node.exchange(seed, node.snapshot(), join);
     node.dispatch({ type: "sync", members, join });
     return true;
   } catch (e) {
-    node.log.debug({ seed, err: (e as Error).message }, "bootstrap sync failed");
+    // A refused join (identity layer) is worth a warning; an unreachable seed is routine.
+    if ((e as { refused?: boolean }).refused) node.log.warn({ seed, err: (e as Error).message }, "join refused");
+    else node.log.debug({ seed, err: (e as Error).message }, "bootstrap sync failed");
     return false;
   }
 }

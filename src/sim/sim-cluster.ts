@@ -35,8 +35,7 @@ export interface SimOptions {
   joinSpreadMs?: number;
 }
 
-/** How long an HTTP check or sync waits for a silent peer before giving up. */
-const CHECK_TIMEOUT_MS = 300;
+/** How long a sync waits for a silent peer before giving up. */
 const SYNC_TIMEOUT_MS = 3000;
 const SOCKET_BUFFER = 256;
 
@@ -206,9 +205,12 @@ export class SimCluster {
     const reply = (delay: number, input: Input) => this.clock.after(delay, () => n.swim === swim && this.#input(n, input));
     switch (e.type) {
       case "check-http": {
-        // A crashed process on a reachable host refuses; a paused one accepts (the kernel does).
-        if (!reachable) return reply(CHECK_TIMEOUT_MS, { type: "http-check", target: e.target, refused: false });
-        return reply(2 * this.network.latency(), { type: "http-check", target: e.target, refused: target.status === "crashed" });
+        // A crashed process on a reachable host refuses; a paused one accepts the connection (the
+        // kernel does) but never answers; a lost segment makes TCP miss the deadline.
+        const silent = { type: "http-check", target: e.target, result: "silent" } as const;
+        if (!reachable || target.status === "paused") return reply(e.timeoutMs, silent);
+        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return reply(e.timeoutMs, silent);
+        return reply(2 * this.network.latency(), { type: "http-check", target: e.target, result: target.status === "crashed" ? "refused" : "answered" });
       }
       case "sync": {
         if (!reachable || target.status !== "up") return reply(SYNC_TIMEOUT_MS, { type: "sync-failed", target: e.target });

@@ -46,6 +46,16 @@ export class SimNetwork {
     return this.latency();
   }
 
+  /**
+   * Does a short TCP exchange (handshake, request, response: four segments) get through before a
+   * sub-second deadline? Any lost segment waits for a retransmission timeout of 200 ms to 1 s.
+   */
+  tcpExchangeInTime(a: number, b: number): boolean {
+    if (!this.canReach(a, b)) return false;
+    for (let i = 0; i < 4; i++) if (this.conditions.loss > 0 && this.random() < this.conditions.loss) return false;
+    return true;
+  }
+
   latency(): number {
     return this.conditions.latencyMs + this.random() * this.conditions.jitterMs;
   }

@@ -106,6 +106,18 @@ describe("loopback cluster", () => {
   }, 10_000);
 });
 
+describe("restarts", () => {
+  test("the first node, stopped with SIGTERM and started again without --bootstrap, finds its cluster through the peers it remembered", async () => {
+    const founder = nodes[0]!;
+    const live = nodes.filter((n) => n !== nodes[2]);
+    founder.kill("SIGTERM");
+    expect(await founder.exited).toBe(0);
+    await waitUntil(() => allSee(others(founder).filter((n) => n !== nodes[2]), [founder], "left"), 5000);
+    await founder.restart();
+    await waitUntil(() => allSee(live, live, "alive"), 10_000);
+  }, 30_000);
+});
+
 describe("command line", () => {
   const run = (args: string[]) => Bun.spawnSync([process.execPath, "src/main.ts", ...args], { cwd: `${import.meta.dir}/../..` });
 

@@ -5,21 +5,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import type { PeerView } from "../../src/http/peer-view.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
 
-export interface PeerRow {
-  id: string;
-  name: string;
-  ip: string;
-  port: number;
-  state: "alive" | "suspect" | "dead" | "left";
-  incarnation: number;
-  promised_capacity: number;
-  self: boolean;
-  [k: string]: unknown;
-}
+/** A row of /peers. */
+export type PeerRow = PeerView;
 
 export interface NodeProcess {
   readonly port: number;
@@ -36,8 +28,17 @@ export interface NodeProcess {
   exited: Promise<number>;
 }
 
-/** Free-ish port ranges per test file avoid clashes when files run one after another. */
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+/**
+ * Free-ish port ranges per test file avoid clashes when files run one after another. They stay
+ * below Linux's ephemeral range (32768+), where outgoing connections could already hold a port.
+ */
+let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
+
+/** Every process a test started, killed when the test runner exits, whatever happened. */
+const spawned = new Set<Subprocess>();
+process.on("exit", () => {
+  for (const p of spawned) p.kill("SIGKILL");
+});
 export function allocPorts(n: number): number[] {
   const ports = Array.from({ length: n }, (_, i) => nextPort + i);
   nextPort += n + 1;
@@ -75,6 +76,8 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   const url = `http://127.0.0.1:${o.port}`;
   const launch = () => {
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...o.env } });
+    spawned.add(proc);
+    void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
       void (async () => {
         const dec = new TextDecoder();
@@ -124,12 +127,18 @@ export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutM
 export async function startCluster(n: number, opts: { capacities?: number[]; args?: string[] } = {}): Promise<NodeProcess[]> {
   const ports = allocPorts(n);
   const nodes: NodeProcess[] = [];
-  for (const [i, port] of ports.entries()) {
-    nodes.push(
-      await spawnNode({ port, capacity: opts.capacities?.[i] ?? 1000, bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args: opts.args }),
-    );
+  try {
+    for (const [i, port] of ports.entries()) {
+      nodes.push(
+        await spawnNode({ port, capacity: opts.capacities?.[i] ?? 1000, bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args: opts.args }),
+      );
+    }
+    await waitUntil(() => allSee(nodes, nodes, "alive"), 30_000);
+  } catch (e) {
+    const views = await Promise.all(nodes.map(async (v) => `${v.port}: ${(await v.peers().catch(() => [])).map((p) => `${p.port}=${p.state}`).join(" ")}`));
+    await stopAll(nodes);
+    throw new Error(`cluster of ${n} did not converge (${(e as Error).message}); views:\n${views.join("\n")}`);
   }
-  await waitUntil(() => allSee(nodes, nodes, "alive"), 15_000, () => "cluster did not converge");
   return nodes;
 }
 
@@ -142,4 +151,16 @@ export async function allSee(observers: NodeProcess[], targets: NodeProcess[], s
 export async function stopAll(nodes: NodeProcess[]): Promise<void> {
   for (const n of nodes) n.proc.kill("SIGKILL");
   await Promise.all(nodes.map((n) => n.proc.exited));
+}
+
+/** How many times each packet id was taken, over the nodes' logs (needs --log-level debug). */
+export function acceptedPacketCounts(nodes: NodeProcess[]): Map<string, number> {
+  const taken = new Map<string, number>();
+  for (const n of nodes)
+    for (const line of n.output) {
+      if (!line.includes('"packet accepted"')) continue;
+      const id = JSON.parse(line).packet_id as string;
+      taken.set(id, (taken.get(id) ?? 0) + 1);
+    }
+  return taken;
 }

@@ -8,6 +8,7 @@ import { RateTracker } from "../../src/dashboard/cluster-stats.ts";
 import { ForwardTally, memberEntry, RecentEntries } from "../../src/dashboard/timeline.ts";
 import { ProbeRtt } from "../../src/metrics/probe-rtt.ts";
 import { RequestStats, requestOutcome } from "../../src/metrics/request-stats.ts";
+import type { PeerView } from "../../src/http/peer-view.ts";
 
 describe("ProbeRtt", () => {
   test("measures from ping to first ack, once", () => {
@@ -113,7 +114,7 @@ describe("CLI formatting", () => {
     expect(formatTable(["A", "BB"], [["xxx", "y"], ["z", "w"]])).toBe("A    BB\nxxx  y\nz    w");
   });
   test("members table sorts by state and marks this node", () => {
-    const p = (name: string, state: string, self = false) => ({ id: `id-${name}`, name, ip: "10.0.0.1", port: 5000, state, incarnation: 1, promised_capacity: 800, last_change: new Date(0).toISOString(), self, current_load: 40, load_ratio: 0.05 });
+    const p = (name: string, state: PeerView["state"], self = false): PeerView => ({ id: `id-${name}`, name, ip: "10.0.0.1", port: 5000, gossip_port: 5000, state, incarnation: 1, promised_capacity: 800, last_change: new Date(0).toISOString(), self, current_load: 40, load_ratio: 0.05 });
     const out = membersTable([p("b", "dead"), p("a", "alive", true)], 65_000).split("\n");
     expect(out[1]).toMatch(/^a \*\s+10\.0\.0\.1:5000\s+alive\s+1\s+800\s+40\s+0\.05\s+1m ago\s+id-a$/);
     expect(out[2]).toContain("dead");

@@ -1,17 +1,6 @@
-/** What the node sends over /events (see ../event-hub.ts); duplicated as plain types for the page bundle. */
-export interface PeerView {
-  id: string;
-  name: string;
-  ip: string;
-  port: number;
-  state: "alive" | "suspect" | "dead" | "left";
-  incarnation: number;
-  promised_capacity: number;
-  last_change: string;
-  self: boolean;
-  current_load?: number;
-  load_ratio?: number;
-}
+/** What the node sends over /events (see ../event-hub.ts); as plain types for the page bundle (type imports are erased). */
+export type { PeerView } from "../../http/peer-view.ts";
+import type { PeerView } from "../../http/peer-view.ts";
 
 export interface NodeRate {
   rps: number;

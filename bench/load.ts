@@ -1,0 +1,170 @@
+#!/usr/bin/env bun
+/**
+ * Load-sharing benchmark on loopback. Prints figures; record them in docs/BENCHMARKS.md.
+ *   bun bench/load.ts            all parts
+ *   bun bench/load.ts wrk        /handle_request req/s and latency on one node (needs `wrk`)
+ *   bun bench/load.ts balance    per-node utilization spread at 80 % of capacity, gossip bytes/s
+ *   bun bench/load.ts devices    one simulator with 1000 devices at 1 packet/s, 2 nodes killed:
+ *                                lost, failover p99, simulator CPU and RSS
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUN, type NodeProcess, ROOT, startCluster, stopAll } from "../tests/support/processes.ts";
+
+const parts = process.argv.slice(2);
+const want = (p: string) => parts.length === 0 || parts.includes(p);
+const tmp = mkdtempSync(join(tmpdir(), "dsef-bench-load-"));
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+async function wrk(url: string, script: string, seconds: number, connections: number): Promise<{ rps: number; p50: string; p99: string; non2xx: number }> {
+  const proc = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? "?";
+  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? "?";
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  return { rps, p50, p99, non2xx };
+}
+
+async function benchWrk(): Promise<void> {
+  if (Bun.which("wrk") === null) {
+    console.log("wrk: not installed (apt-get install -y wrk); skipped");
+    return;
+  }
+  // A capacity no load can fill: this measures the request path, not the 503 limit.
+  const [node] = await startCluster(1, { capacities: [1e9] });
+  try {
+    const fixed = join(tmp, "fixed.lua");
+    writeFileSync(fixed, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = '{"processing_load": 100}'\n`);
+    const unique = join(tmp, "unique.lua");
+    writeFileSync(
+      unique,
+      `local n = 0\nlocal tid = math.random(1, 1e9)\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, string.format('{"processing_load": 100, "packet_id": "w%d-%d", "device_id": "wrk"}', tid, n))\nend\n`,
+    );
+    const url = `${node!.url}/handle_request`;
+    await wrk(url, fixed, 2, 32); // warm-up
+    for (const [name, script] of [
+      ["no packet_id", fixed],
+      ["unique packet_id each", unique],
+    ] as const) {
+      const r = await wrk(url, script, 10, 64);
+      console.log(`wrk /handle_request (${name}), 2 threads, 64 connections, 10 s: ${Math.round(r.rps)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}`);
+    }
+    const s = await node!.status();
+    console.log(`  node after: accepted ${s.load.accepted}, idempotency window ${s.load.idempotency_window} entries`);
+  } finally {
+    await stopAll([node!]);
+  }
+}
+
+/** Units of work per unit of capacity each node processed between two status snapshots. */
+function utilization(before: any[], after: any[], seconds: number): number[] {
+  return after.map((s, i) => (s.load.units_processed - before[i]!.load.units_processed) / (s.load.capacity * seconds));
+}
+
+function spread(u: number[]): number {
+  const mean = u.reduce((a, b) => a + b, 0) / u.length;
+  return Math.max(...u.map((x) => Math.abs(x / mean - 1)));
+}
+
+function udpBytes(s: any[]): number {
+  return s.reduce((a, x) => a + x.transport.bytesOut, 0);
+}
+
+async function runSim(nodes: NodeProcess[], args: string[]): Promise<{ proc: ReturnType<typeof Bun.spawn>; report: string; done: Promise<string> }> {
+  const report = join(tmp, `report-${Date.now()}.json`);
+  const proc = Bun.spawn([BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--report-json", report, ...args], { stdout: "pipe", stderr: "pipe" });
+  const done = new Response(proc.stdout).text();
+  return { proc, report, done };
+}
+
+async function benchBalance(): Promise<void> {
+  const capacities = [1000, 800, 500, 600, 600];
+  const total = capacities.reduce((a, b) => a + b, 0);
+  const nodes = await startCluster(5, { capacities });
+  try {
+    const snap = () => Promise.all(nodes.map((n) => n.status()));
+    let a = await snap();
+    await Bun.sleep(10_000);
+    let b = await snap();
+    console.log(`gossip while idle: ${Math.round(udpBytes(b) - udpBytes(a)) / 10} UDP bytes/s for the 5 nodes`);
+
+    // 80 %: 50 devices x 5 packets/s = 250 packets/s; mean load = 0.8 x total / 250.
+    const mean = (0.8 * total) / 250;
+    const seconds = 30;
+    const sim = await runSim(nodes, ["--devices", "50", "--interval", "0.2", "--duration", String(seconds + 2), "--min-load", "1", "--max-load", String(2 * mean - 1), "--seed", "1"]);
+    await Bun.sleep(2000);
+    a = await snap();
+    const t0 = performance.now();
+    await Bun.sleep(seconds * 1000);
+    b = await snap();
+    const dt = (performance.now() - t0) / 1000;
+    await sim.proc.exited;
+    const u = utilization(a, b, dt);
+    const r = JSON.parse(readFileSync(sim.report, "utf8"));
+    console.log(`balance at 80 % of ${total} units/s (${r.sent} packets, lost ${r.lost}): utilization ${u.map(pct).join(", ")}; spread ${pct(spread(u))} of the mean`);
+    console.log(
+      `  gossip under 80 % load: ${Math.round((udpBytes(b) - udpBytes(a)) / dt)} UDP bytes/s; load updates published ${b.map((s, i) => s.load.load_published - a[i]!.load.load_published).join("/")}; forwarded ${b.map((s) => s.load.forwarded).join("/")}`,
+    );
+
+    // 120 %: queues grow, figures change every probe interval: the cost of publishing load.
+    const sim2 = await runSim(nodes, ["--devices", "50", "--interval", "0.2", "--duration", "17", "--min-load", "1", "--max-load", String(2 * ((1.2 * total) / 250) - 1), "--seed", "2"]);
+    await Bun.sleep(2000);
+    a = await snap();
+    const t1 = performance.now();
+    await Bun.sleep(15_000);
+    b = await snap();
+    const dt2 = (performance.now() - t1) / 1000;
+    await sim2.proc.exited;
+    const r2 = JSON.parse(readFileSync(sim2.report, "utf8"));
+    const u2 = utilization(a, b, dt2);
+    console.log(
+      `overload at 120 % (${r2.sent} packets, lost ${r2.lost}, 503s ${r2.rejected_503}): utilization ${u2.map(pct).join(", ")}; gossip ${Math.round((udpBytes(b) - udpBytes(a)) / dt2)} UDP bytes/s; load updates published ${b.map((s, i) => s.load.load_published - a[i]!.load.load_published).join("/")} in ${dt2.toFixed(0)} s; forwarded ${b.map((s, i) => s.load.forwarded - a[i]!.load.forwarded).join("/")}`,
+    );
+  } finally {
+    await stopAll(nodes);
+  }
+}
+
+function procStats(pid: number): { cpuS: number; rssMB: number; peakMB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(f[11]) + Number(f[12]);
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuS: ticks / 100, rssMB: kb("VmRSS") / 1024, peakMB: kb("VmHWM") / 1024 };
+}
+
+async function benchDevices(): Promise<void> {
+  // Big capacities: 1000 devices x 1 packet/s x 255 units on average, with room to lose two nodes.
+  const nodes = await startCluster(5, { capacities: [200_000, 200_000, 200_000, 200_000, 200_000] });
+  try {
+    const seconds = 40;
+    const sim = await runSim(nodes, ["--devices", "1000", "--interval", "1", "--duration", String(seconds), "--seed", "3"]);
+    const pid = sim.proc.pid;
+    await Bun.sleep(5000);
+    const s0 = procStats(pid);
+    const t0 = performance.now();
+    await Bun.sleep(10_000);
+    nodes[1]!.kill("SIGKILL");
+    await Bun.sleep(5000);
+    nodes[3]!.kill("SIGKILL");
+    await Bun.sleep(15_000);
+    const s1 = procStats(pid);
+    const cpu = (s1.cpuS - s0.cpuS) / ((performance.now() - t0) / 1000);
+    await sim.proc.exited;
+    const r = JSON.parse(readFileSync(sim.report, "utf8"));
+    console.log(
+      `simulator, 1000 devices at 1 packet/s for ${seconds} s, 2 of 5 nodes killed: sent ${r.sent}, lost ${r.lost}, failovers ${r.failovers}, latency p50/p99 ${r.latency_ms.p50}/${r.latency_ms.p99} ms, failover p99 ${r.failover_ms.p99} ms (max ${r.failover_ms.max}, ${r.failover_ms.count} packets)`,
+    );
+    console.log(`  simulator process: CPU ${(cpu * 100).toFixed(1)} % of one core, RSS ${s1.rssMB.toFixed(0)} MB (peak ${s1.peakMB.toFixed(0)} MB)`);
+  } finally {
+    await stopAll(nodes);
+  }
+}
+
+if (want("wrk")) await benchWrk();
+if (want("balance")) await benchBalance();
+if (want("devices")) await benchDevices();

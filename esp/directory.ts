@@ -1,0 +1,97 @@
+/**
+ * The simulator's list of edge nodes: discovered from any node's /peers, refreshed
+ * periodically, and corrected between refreshes by what devices observe (a refused connection
+ * marks a node down for a while; an accept reply carries the node's current load ratio).
+ */
+import { weightedDraw } from "../src/load/balancer.ts";
+
+export interface NodeEntry {
+  http: string;
+  capacity: number;
+  ratio: number;
+  /** Local time until which devices avoid it (refused or timed out). */
+  downUntil: number;
+}
+
+/** Prefer a lighter node only when it is clearly lighter (stale figures must not herd devices). */
+const CLEARLY_LIGHTER_S = 0.5;
+
+export class Directory {
+  readonly nodes = new Map<string, NodeEntry>();
+
+  constructor(
+    readonly bootstrap: readonly string[],
+    private readonly timeoutMs: number,
+  ) {
+    for (const b of bootstrap) this.nodes.set(b, { http: b, capacity: 1, ratio: 0, downUntil: 0 });
+  }
+
+  /** Re-read the member list from the first node that answers. Returns whether one did. */
+  async refresh(random: () => number): Promise<boolean> {
+    const now = performance.now();
+    const known = [...this.nodes.values()];
+    const order = [...known.filter((n) => n.downUntil <= now), ...known.filter((n) => n.downUntil > now), ...this.bootstrap.map((http) => ({ http }))];
+    const start = Math.floor(random() * Math.max(1, order.length));
+    for (let i = 0; i < order.length; i++) {
+      const n = order[(start + i) % order.length]!;
+      try {
+        const res = await fetch(`http://${n.http}/peers`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        if (!res.ok) continue;
+        const rows = (await res.json()) as { ip: string; port: number; state: string; promised_capacity: number; load_ratio?: number }[];
+        this.#replace(rows);
+        return true;
+      } catch {
+        // try the next one
+      }
+    }
+    return false;
+  }
+
+  #replace(rows: { ip: string; port: number; state: string; promised_capacity: number; load_ratio?: number }[]): void {
+    const seen = new Set<string>();
+    for (const r of rows) {
+      if (r.state !== "alive" || typeof r.ip !== "string" || typeof r.port !== "number") continue;
+      const http = r.ip.includes(":") ? `[${r.ip}]:${r.port}` : `${r.ip}:${r.port}`;
+      seen.add(http);
+      const e = this.nodes.get(http);
+      const capacity = r.promised_capacity > 0 ? r.promised_capacity : 1;
+      if (e) {
+        e.capacity = capacity;
+        e.ratio = r.load_ratio ?? 0;
+      } else this.nodes.set(http, { http, capacity, ratio: r.load_ratio ?? 0, downUntil: 0 });
+    }
+    for (const http of this.nodes.keys()) if (!seen.has(http)) this.nodes.delete(http);
+  }
+
+  /** Two capacity-weighted draws among usable nodes; the clearly lighter one wins. */
+  choose(random: () => number, avoid: ReadonlySet<string>): string | undefined {
+    const now = performance.now();
+    let usable = [...this.nodes.values()].filter((n) => n.downUntil <= now && !avoid.has(n.http));
+    if (usable.length === 0) usable = [...this.nodes.values()].filter((n) => !avoid.has(n.http));
+    if (usable.length === 0) usable = [...this.nodes.values()];
+    const a = weightedDraw(usable, random);
+    const b = weightedDraw(usable, random);
+    if (!a || !b) return (a ?? b)?.http;
+    return b.ratio + CLEARLY_LIGHTER_S < a.ratio ? b.http : a.http;
+  }
+
+  isUsable(http: string): boolean {
+    const n = this.nodes.get(http);
+    return n !== undefined && n.downUntil <= performance.now();
+  }
+
+  markDown(http: string, forMs: number): void {
+    const n = this.nodes.get(http);
+    if (n) n.downUntil = performance.now() + forMs;
+  }
+
+  noteRatio(http: string, ratio: number): void {
+    const n = this.nodes.get(http);
+    if (n && Number.isFinite(ratio)) n.ratio = ratio;
+  }
+
+  /** A node we were pointed at (a redirect) that the list does not have yet. */
+  learn(http: string): void {
+    if (!this.nodes.has(http)) this.nodes.set(http, { http, capacity: 1, ratio: 0, downUntil: 0 });
+  }
+}

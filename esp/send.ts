@@ -1,0 +1,51 @@
+/** One HTTP attempt of a packet, with the outcome classified for failover. */
+export type Attempt =
+  | { kind: "accepted"; handledBy: string; redirected?: string; duplicate: boolean; ratio?: number }
+  /** Nothing listens there: the node is down; it never saw the packet. */
+  | { kind: "refused" }
+  /** Saturated or busy with this packet: try elsewhere after Retry-After. */
+  | { kind: "busy"; retryAfterMs: number }
+  /** Our packet is wrong (4xx): retrying will not help. */
+  | { kind: "client-error"; status: number; error: string }
+  /** Timeout, reset, 5xx: the node may or may not have taken it. */
+  | { kind: "unclear"; reason: string };
+
+export interface Packet {
+  packet_id: string;
+  device_id: string;
+  processing_load: number;
+}
+
+export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number): Promise<Attempt> {
+  let res: Response;
+  try {
+    res = await fetch(`http://${http}/handle_request`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ConnectionRefused" || code === "ECONNREFUSED") return { kind: "refused" };
+    return { kind: "unclear", reason: (e as Error).name === "TimeoutError" ? "timeout" : code || (e as Error).message };
+  }
+  let body: Record<string, unknown> = {};
+  try {
+    body = (await res.json()) as Record<string, unknown>;
+  } catch {
+    // judged by status alone
+  }
+  if (res.status === 200 && body.status === "accepted" && typeof body.handled_by === "string") {
+    return {
+      kind: "accepted",
+      handledBy: body.handled_by,
+      redirected: typeof body.redirected === "string" ? body.redirected : undefined,
+      duplicate: body.duplicate === true,
+      ratio: typeof body.load_ratio === "number" ? body.load_ratio : undefined,
+    };
+  }
+  if (res.status === 503) return { kind: "busy", retryAfterMs: 1000 * (Number(res.headers.get("retry-after")) || 1) };
+  if (res.status >= 400 && res.status < 500) return { kind: "client-error", status: res.status, error: String(body.error ?? "") };
+  return { kind: "unclear", reason: `HTTP ${res.status}` };
+}

@@ -1,0 +1,220 @@
+import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Update } from "../membership/types.ts";
+import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
+
+/**
+ * Self-claims: only a node may say it is alive (with its address, name, capacity) or publish
+ * its load. Each such claim carries the subject's Ed25519 signature in the `proof` field.
+ *
+ * - alive proof = raw public key (32) ‖ signature (64): the receiver checks that the key's
+ *   fingerprint is the claimed id, so no key has to be known in advance;
+ * - load proof  = signature (64), checked with the key learned from the member's alive proof.
+ */
+export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
+
+const enc = new TextEncoder();
+const aliveText = (incarnation: number, info: NodeInfo) => JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
+const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
+export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {
+  return enc.encode(aliveText(incarnation, info));
+}
+export function loadStatement(id: NodeId, load: LoadFigures): Uint8Array {
+  return enc.encode(loadText(id, load));
+}
+
+export function signAlive(identity: NodeIdentity, incarnation: number, info: NodeInfo): Uint8Array {
+  return new Uint8Array(Buffer.concat([identity.publicKeyRaw, signWith(identity.privateKey, aliveStatement(incarnation, info))]));
+}
+export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array {
+  return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
+}
+
+export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict";
+
+/** Verify an alive proof; returns the subject's raw key, or why it fails. */
+export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): Uint8Array | ClaimRejection {
+  if (!proof || proof.byteLength !== ALIVE_PROOF_BYTES) return "unsigned";
+  const key = proof.subarray(0, RAW_PUBLIC_KEY_BYTES);
+  if (fingerprintRaw(key) !== info.id) return "wrongKey";
+  return verifyRaw(key, aliveStatement(incarnation, info), proof.subarray(RAW_PUBLIC_KEY_BYTES)) ? key : "badSignature";
+}
+
+export interface ClaimHooks {
+  /** Inbound updates and snapshots, before the core sees them: keep only what verifies. */
+  admitUpdates(updates: readonly Update[]): readonly Update[];
+  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  /** Outbound: sign this node's own claims. */
+  signMessage(m: Message): Message;
+  signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+}
+
+/** Open mode: claims pass untouched, as before identity existed. */
+export const openClaims: ClaimHooks = {
+  admitUpdates: (u) => u,
+  admitSnapshots: (m) => [...m],
+  signMessage: (m) => m,
+  signSnapshots: (m) => [...m],
+};
+
+export interface ClaimStats {
+  verified: number;
+  rejected: Record<ClaimRejection, number>;
+}
+
+/**
+ * Signs and verifies self-claims at the node's edge. Also refuses an identity seen at two
+ * places at once: a second process with a copy of a member's key (a copied data dir) makes
+ * valid claims, but from another address than the live holder.
+ */
+export class ClaimGuard implements ClaimHooks {
+  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0 } };
+  /** Raw public keys learned from verified alive claims, for checking load claims. */
+  readonly #keys = new Map<NodeId, Uint8Array>();
+  #aliveCache: { incarnation: number; info: NodeInfo; proof: Uint8Array } | undefined;
+  #loadCache: { load: LoadFigures; proof: Uint8Array } | undefined;
+  readonly #warned = new Map<string, number>();
+  /**
+   * The last claim verified per member (statement + proof). The same claim comes back many
+   * times (gossip retransmits, every periodic sync carries the whole table), and checking
+   * that it is byte-identical is far cheaper than verifying a signature again.
+   */
+  readonly #verifiedAlive = new Map<NodeId, string>();
+  readonly #verifiedLoad = new Map<NodeId, string>();
+
+  constructor(
+    private readonly identity: NodeIdentity,
+    private readonly lookup: (id: NodeId) => Readonly<Member> | undefined,
+    private readonly warn: (fields: Record<string, unknown>, msg: string) => void,
+    /** The member whose gossip address this is (only asked when a claim names a new address). */
+    private readonly holderOf: (gossip: string) => Readonly<Member> | undefined = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#keys.set(identity.id, identity.publicKeyRaw);
+  }
+
+  keyOf(id: NodeId): Uint8Array | undefined {
+    return this.#keys.get(id);
+  }
+
+  #reject(r: ClaimRejection): false {
+    this.stats.rejected[r]++;
+    return false;
+  }
+
+  #aliveOk(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): boolean {
+    const memo = proof ? `${aliveText(incarnation, info)}|${Buffer.from(proof).toString("base64")}` : "";
+    const seen = memo !== "" && this.#verifiedAlive.get(info.id) === memo;
+    const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof);
+    if (typeof key === "string") return this.#reject(key);
+    const cur = this.lookup(info.id);
+    if (info.id === this.identity.id) {
+      if (info.gossip !== cur?.info.gossip) {
+        this.#conflict(info, "another process is using THIS node's identity key (copied data dir?); its claims are refused");
+        return this.#reject("identityConflict");
+      }
+    } else {
+      if (cur && (cur.state === "alive" || cur.state === "suspect") && cur.info.gossip !== info.gossip) {
+        this.#conflict(info, "two live processes claim one node id (copied data dir?); refusing the newcomer until the known one is gone");
+        return this.#reject("identityConflict");
+      }
+    }
+    if (cur?.info.gossip !== info.gossip) {
+      // The core lets a new identity on an address replace the old holder (a restart with a
+      // fresh key). Signed or not, that must not let one member evict another that still lives.
+      const holder = this.holderOf(info.gossip);
+      if (holder && holder.info.id !== info.id && (holder.state === "alive" || holder.state === "suspect")) {
+        this.#conflict(info, `claim for an address held by live member ${holder.info.id} refused until that member is gone`);
+        return this.#reject("addressConflict");
+      }
+    }
+    if (this.#keys.size > 100_000) (this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear());
+    this.#keys.set(info.id, key);
+    this.#verifiedAlive.set(info.id, memo);
+    this.stats.verified++;
+    return true;
+  }
+
+  #loadOk(id: NodeId, load: LoadFigures, proof: Uint8Array | undefined): boolean {
+    if (!proof) return this.#reject("unsigned");
+    const key = this.#keys.get(id);
+    if (!key) return this.#reject("unknownKey");
+    const memo = `${loadText(id, load)}|${Buffer.from(proof).toString("base64")}`;
+    if (this.#verifiedLoad.get(id) !== memo) {
+      if (!verifyRaw(key, loadStatement(id, load), proof)) return this.#reject("badSignature");
+      this.#verifiedLoad.set(id, memo);
+    }
+    this.stats.verified++;
+    return true;
+  }
+
+  /** One log line per conflicting address per minute: loud, but not a flood. */
+  #conflict(info: NodeInfo, msg: string): void {
+    const k = `${info.id}@${info.gossip}`;
+    const t = this.now();
+    if ((this.#warned.get(k) ?? 0) > t - 60_000) return;
+    if (this.#warned.size > 1000) this.#warned.clear();
+    this.#warned.set(k, t);
+    this.warn({ member: info.id, claimedAt: info.gossip, knownAt: this.lookup(info.id)?.info.gossip }, msg);
+  }
+
+  admitUpdates(updates: readonly Update[]): readonly Update[] {
+    let out: Update[] | undefined;
+    for (let i = 0; i < updates.length; i++) {
+      const u = updates[i]!;
+      const ok = u.kind === "alive" ? this.#aliveOk(u.incarnation, u.info, u.proof) : u.kind === "load" ? this.#loadOk(u.id, u.load, u.proof) : true;
+      if (ok) out?.push(u);
+      else out ??= updates.slice(0, i);
+    }
+    return out ?? updates;
+  }
+
+  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
+    const out: MemberSnapshot[] = [];
+    for (const s of members) {
+      if (s.state === "alive" && !this.#aliveOk(s.incarnation, s.info, s.proof)) continue;
+      if (s.load && !this.#loadOk(s.info.id, s.load, s.loadProof)) {
+        const { load: _l, loadProof: _p, ...rest } = s;
+        out.push(rest);
+        continue;
+      }
+      out.push(s);
+    }
+    return out;
+  }
+
+  #aliveProof(incarnation: number, info: NodeInfo): Uint8Array {
+    const c = this.#aliveCache;
+    if (c && c.incarnation === incarnation && c.info === info) return c.proof;
+    const proof = signAlive(this.identity, incarnation, info);
+    this.#aliveCache = { incarnation, info, proof };
+    return proof;
+  }
+
+  #loadProof(load: LoadFigures): Uint8Array {
+    const c = this.#loadCache;
+    if (c && c.load === load) return c.proof;
+    const proof = signLoad(this.identity, load);
+    this.#loadCache = { load, proof };
+    return proof;
+  }
+
+  #signUpdate(u: Update): Update {
+    if (u.kind === "alive" && u.info.id === this.identity.id && !u.proof) return { ...u, proof: this.#aliveProof(u.incarnation, u.info) };
+    if (u.kind === "load" && u.id === this.identity.id && !u.proof) return { ...u, proof: this.#loadProof(u.load) };
+    return u;
+  }
+
+  signMessage(m: Message): Message {
+    if (m.type === "nack" || m.updates.length === 0) return m;
+    return { ...m, updates: m.updates.map((u) => this.#signUpdate(u)) } as Message;
+  }
+
+  signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
+    return members.map((s) => {
+      if (s.info.id !== this.identity.id) return s;
+      const signed: { -readonly [K in keyof MemberSnapshot]: MemberSnapshot[K] } = { ...s };
+      if (s.state === "alive" && !s.proof) signed.proof = this.#aliveProof(s.incarnation, s.info);
+      if (s.load && !s.loadProof) signed.loadProof = this.#loadProof(s.load);
+      return signed;
+    });
+  }
+}

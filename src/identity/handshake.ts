@@ -1,0 +1,163 @@
+import { createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { MAX_SYNC_MEMBERS, snapshotSchema } from "../wire/sync-schema.ts";
+import { type Certificate, certificateSchema, checkCertificate } from "./certificate.ts";
+import type { ClusterKey, Keyring } from "./keyring.ts";
+import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-identity.ts";
+
+/**
+ * The join handshake, a mutual challenge-response in two HTTP round trips:
+ *
+ *   joiner → seed  POST /join/hello   {key, nonce_j, eph_j, cert?}
+ *   seed → joiner                     {session, key, nonce_s, eph_s, cert?, sig_s, kid?, mac_s?}
+ *   joiner → seed  POST /join/finish  {session, sig_j, kid?, mac_j?, members, keys?}
+ *   seed → joiner                     {members, keys?}
+ *
+ * Both sides sign the transcript T (both identity keys, both fresh nonces, both ephemeral
+ * X25519 keys) with their identity key, and prove their credential: an HMAC over T with the
+ * cluster's join key (shared secret), and/or a certificate by the cluster CA for their key.
+ * Fresh nonces on both sides make every transcript new, so nothing recorded can be replayed.
+ * In CA mode without a secret the seed hands its cluster keys to the joiner (and takes the
+ * joiner's, if any), encrypted under an ECDH secret of the ephemeral keys, which only the two
+ * signers of T can know.
+ */
+const b64 = (max: number) => z.string().regex(/^[A-Za-z0-9+/=]+$/).max(max);
+/** Exactly 32 bytes in base64 (keys and nonces). */
+const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`));
+
+/** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
+export const helloSchema = z.strictObject({ v: z.literal(1), key: key32, nonce: key32, eph: key32, cert: certificateSchema.optional(), kid: hex(8).optional() });
+export const helloReplySchema = z.strictObject({
+  session: hex(32),
+  key: key32,
+  nonce: key32,
+  eph: key32,
+  cert: certificateSchema.optional(),
+  sig: b64(100),
+  kid: hex(8).optional(),
+  mac: b64(60).optional(),
+});
+export const finishSchema = z.strictObject({
+  session: hex(32),
+  sig: b64(100),
+  kid: hex(8).optional(),
+  mac: b64(60).optional(),
+  members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS),
+  keys: b64(2000).optional(),
+});
+export const finishReplySchema = z.strictObject({ members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS), keys: b64(2000).optional() });
+export type Hello = z.infer<typeof helloSchema>;
+export type HelloReply = z.infer<typeof helloReplySchema>;
+export type Finish = z.infer<typeof finishSchema>;
+
+/** What this node requires of others and presents itself. */
+export interface Credentials {
+  readonly keyring: Keyring;
+  /** Shared-secret mode: the peer must prove it holds an accepted cluster key. */
+  readonly secret: boolean;
+  /** CA mode: the peer must present a valid certificate by this authority. */
+  readonly caKey?: Buffer;
+  /** Our own certificate, shown to peers (CA mode). */
+  readonly cert?: Certificate;
+  /** CA mode without a secret: cluster keys are handed over in the handshake. */
+  readonly shareKeys: boolean;
+}
+
+export type Role = "seed" | "joiner";
+
+export function transcript(hello: Hello, reply: Pick<HelloReply, "key" | "nonce" | "eph">): Buffer {
+  return createHash("sha256").update(JSON.stringify(["dsef/v1 join", hello.key, hello.nonce, hello.eph, reply.key, reply.nonce, reply.eph])).digest();
+}
+
+const roleBytes = (role: Role, t: Buffer) => Buffer.concat([Buffer.from(`dsef/v1 join ${role}\n`), t]);
+const b = (s: string) => Buffer.from(s, "base64");
+
+export function signTranscript(identity: NodeIdentity, role: Role, t: Buffer): string {
+  return signWith(identity.privateKey, roleBytes(role, t)).toString("base64");
+}
+
+export function macTranscript(key: ClusterKey, role: Role, t: Buffer): string {
+  return createHmac("sha256", key.join).update(roleBytes(role, t)).digest("base64");
+}
+
+/** A refusal with the HTTP status that reports it. */
+export class Refusal extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 409 | 503,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Check the other side's proof of identity and credential over T; throws a Refusal.
+ * `key` is the raw identity key the peer announced (its id is the fingerprint).
+ */
+export function checkPeer(creds: Credentials, role: Role, t: Buffer, key: Buffer, sig: string, cert: unknown, kid: string | undefined, mac: string | undefined, nowS: number): void {
+  if (!verifyRaw(key, roleBytes(role, t), b(sig))) throw new Refusal(401, `the ${role}'s signature over the challenge is not valid`);
+  checkCert(creds, key, cert, nowS);
+  if (creds.secret) {
+    if (!kid || !mac) throw new Refusal(401, "proof of the cluster key is required");
+    const k = creds.keyring.get(kid);
+    if (!k) throw new Refusal(403, "cluster key not accepted (wrong or retired secret)");
+    const want = Buffer.from(macTranscript(k, role, t), "base64");
+    const got = b(mac);
+    if (got.byteLength !== want.byteLength || !timingSafeEqual(got, want)) throw new Refusal(403, "cluster key proof is not valid (wrong secret)");
+  }
+}
+
+/** Secret mode: does the peer announce a cluster key we accept? Throws a Refusal. */
+export function checkKid(creds: Credentials, kid: string | undefined): void {
+  if (!creds.secret) return;
+  if (!kid) throw new Refusal(401, "proof of the cluster key is required");
+  if (!creds.keyring.get(kid)) throw new Refusal(403, "cluster key not accepted (wrong or retired secret)");
+}
+
+/** CA mode: is `cert` a valid certificate for `key`? Throws a Refusal. */
+export function checkCert(creds: Credentials, key: Buffer, cert: unknown, nowS: number): void {
+  if (!creds.caKey) return;
+  if (cert === undefined) throw new Refusal(401, "a certificate from the cluster authority is required");
+  const c = checkCertificate(cert, creds.caKey, key, nowS);
+  if (!c.ok) throw new Refusal(403, c.reason);
+}
+
+/** Our half of the credential for T. */
+export function credentialFields(creds: Credentials, role: Role, t: Buffer): { kid?: string; mac?: string } {
+  if (!creds.secret) return {};
+  const k = creds.keyring.sendKey;
+  if (!k) return {};
+  return { kid: k.kid, mac: macTranscript(k, role, t) };
+}
+
+export interface Ephemeral {
+  readonly privateKey: KeyObject;
+  readonly raw: string;
+}
+
+export function ephemeral(): Ephemeral {
+  const { privateKey, publicKey } = generateKeyPairSync("x25519");
+  const x = (publicKey.export({ format: "jwk" }) as { x: string }).x;
+  return { privateKey, raw: Buffer.from(x, "base64url").toString("base64") };
+}
+
+/** Key that wraps cluster keys travelling in `direction`; undefined for a malformed peer key. */
+export function wrapKey(own: Ephemeral, peerRaw: string, t: Buffer, direction: "to-joiner" | "to-seed"): Buffer | undefined {
+  try {
+    const pub = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: b(peerRaw).toString("base64url") }, format: "jwk" });
+    const shared = diffieHellman({ privateKey: own.privateKey, publicKey: pub });
+    return Buffer.from(hkdfSync("sha256", shared, t, `dsef/v1 join wrap ${direction}`, 32));
+  } catch {
+    return undefined;
+  }
+}
+
+export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials): Hello {
+  const h: Hello = { v: 1, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
+  if (creds.cert) h.cert = creds.cert;
+  if (creds.secret && creds.keyring.sendKey) h.kid = creds.keyring.sendKey.kid;
+  return h;
+}
+
+export const idOfKey = (raw: string): string => fingerprintRaw(b(raw));

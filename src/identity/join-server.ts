@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../log/logger.ts";
+import type { Address, Member, MemberSnapshot, NodeId } from "../membership/types.ts";
+import { snapshotFromJson, snapshotToJson } from "../wire/sync-schema.ts";
+import {
+  checkCert,
+  checkKid,
+  checkPeer,
+  credentialFields,
+  type Credentials,
+  type Ephemeral,
+  ephemeral,
+  type Finish,
+  type Hello,
+  type HelloReply,
+  idOfKey,
+  Refusal,
+  signTranscript,
+  transcript,
+  wrapKey,
+} from "./handshake.ts";
+import { deriveClusterKey, randomClusterKey } from "./keyring.ts";
+import type { NodeIdentity } from "./node-identity.ts";
+import { unwrapKeys, wrapKeys } from "./wrap.ts";
+
+const SESSION_TTL_MS = 10_000;
+const MAX_SESSIONS = 1024;
+
+interface Pending {
+  readonly hello: Hello;
+  readonly t: Buffer;
+  readonly eph: Ephemeral;
+  readonly joinerId: NodeId;
+  readonly expires: number;
+}
+
+/** What the seed side needs of the running node. */
+export interface JoinHost {
+  member(id: NodeId): Readonly<Member> | undefined;
+  /** The member at this gossip address, if any. */
+  holderOf(gossip: Address): Readonly<Member> | undefined;
+  /** Verify claims, merge the joiner's state, answer with ours (signed). */
+  admit(members: MemberSnapshot[]): MemberSnapshot[];
+  /** Claims in the joiner's state that verify. */
+  verified(members: readonly MemberSnapshot[]): MemberSnapshot[];
+}
+
+/** Does a live process still answer at `http` with this identity? Then a second one is a copy. */
+async function stillThere(http: Address, id: NodeId): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${http}/status`, { signal: AbortSignal.timeout(1500) });
+    const body = (await res.json()) as { id?: unknown };
+    return body.id === id;
+  } catch {
+    return false;
+  }
+}
+
+/** The seed's side of the handshake: /join/hello and /join/finish. */
+export class JoinServer {
+  readonly #pending = new Map<string, Pending>();
+  readonly stats = { admitted: 0, refused: 0 };
+
+  constructor(
+    private readonly identity: NodeIdentity,
+    private readonly creds: Credentials,
+    private readonly host: JoinHost,
+    private readonly log: Logger,
+  ) {}
+
+  hello(hello: Hello, from: string): HelloReply {
+    const now = Date.now();
+    const joinerId = idOfKey(hello.key);
+    try {
+      if (joinerId === this.identity.id) throw new Refusal(409, "the joiner has this seed's own identity key (copied data dir?)");
+      // Check the certificate at once: a stranger learns nothing more from an early refusal.
+      checkCert(this.creds, Buffer.from(hello.key, "base64"), hello.cert, now / 1000);
+      checkKid(this.creds, hello.kid);
+    } catch (e) {
+      throw this.#refuse(e, joinerId, from);
+    }
+    for (const [k, p] of this.#pending) if (p.expires < now) this.#pending.delete(k);
+    if (this.#pending.size >= MAX_SESSIONS) throw this.#refuse(new Refusal(503, "too many handshakes in progress; retry later"), joinerId, from);
+    const eph = ephemeral();
+    const base = { key: this.identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
+    const t = transcript(hello, base);
+    const session = randomBytes(16).toString("hex");
+    this.#pending.set(session, { hello, t, eph, joinerId, expires: now + SESSION_TTL_MS });
+    const reply: HelloReply = { session, ...base, sig: signTranscript(this.identity, "seed", t), ...credentialFields(this.creds, "seed", t) };
+    if (this.creds.cert) reply.cert = this.creds.cert;
+    return reply;
+  }
+
+  async finish(finish: Finish, from: string): Promise<{ members: ReturnType<typeof snapshotToJson>[]; keys?: string }> {
+    const p = this.#pending.get(finish.session);
+    if (!p || p.expires < Date.now()) throw this.#refuse(new Refusal(401, "unknown or expired handshake session; start again"), "?", from);
+    this.#pending.delete(finish.session);
+    try {
+      checkPeer(this.creds, "joiner", p.t, Buffer.from(p.hello.key, "base64"), finish.sig, p.hello.cert, finish.kid, finish.mac, Date.now() / 1000);
+      const claimed = finish.members.map(snapshotFromJson);
+      const said = claimed.find((m) => m.info.id === p.joinerId && m.state === "alive");
+      const known = this.host.member(p.joinerId);
+      // One identity, two live places: refuse the newcomer (the known one still answers), or
+      // ask it to wait until the old entry is declared dead (it moved faster than detection).
+      if (said && known && (known.state === "alive" || known.state === "suspect") && known.info.gossip !== said.info.gossip) {
+        if (await stillThere(known.info.http, p.joinerId)) {
+          throw new Refusal(409, `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`);
+        }
+        throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
+      }
+      const holder = said && this.host.holderOf(said.info.gossip);
+      if (holder && holder.info.id !== p.joinerId && (holder.state === "alive" || holder.state === "suspect")) {
+        if (holder.info.id === this.identity.id || (await stillThere(holder.info.http, holder.info.id))) {
+          throw new Refusal(409, `address ${said!.info.gossip} is in use by live member ${holder.info.id}`);
+        }
+        throw new Refusal(409, `address ${said!.info.gossip} is still listed for member ${holder.info.id}; retry once that entry is declared dead`);
+      }
+      const members = this.host.verified(claimed);
+      const self = members.find((m) => m.info.id === p.joinerId);
+      if (!self || self.state !== "alive") throw new Refusal(400, "the joiner's own alive claim is missing or not validly signed");
+      let keys: string | undefined;
+      if (this.creds.shareKeys) {
+        const toSeed = wrapKey(p.eph, p.hello.eph, p.t, "to-seed");
+        const theirs = toSeed && finish.keys ? unwrapKeys(toSeed, finish.keys, "keys") : undefined;
+        if (theirs) this.creds.keyring.add(theirs.map(deriveClusterKey));
+        // The first node asked to admit someone creates the cluster's gossip key.
+        if (!this.creds.keyring.sendKey) this.creds.keyring.setSend(randomClusterKey());
+        const toJoiner = wrapKey(p.eph, p.hello.eph, p.t, "to-joiner");
+        if (!toJoiner) throw new Refusal(400, "malformed ephemeral key");
+        const mine = this.creds.keyring.all();
+        const send = this.creds.keyring.sendKey!;
+        keys = wrapKeys(toJoiner, [send, ...mine.filter((k) => k !== send)].map((k) => k.material), "keys");
+      }
+      const table = this.host.admit(members);
+      this.stats.admitted++;
+      this.log.info({ joiner: p.joinerId, name: self.info.name, addr: self.info.http, from }, "admitted a node");
+      return keys ? { members: table.map(snapshotToJson), keys } : { members: table.map(snapshotToJson) };
+    } catch (e) {
+      throw this.#refuse(e, p.joinerId, from);
+    }
+  }
+
+  #refuse(e: unknown, joiner: string, from: string): unknown {
+    if (!(e instanceof Refusal)) return e;
+    this.stats.refused++;
+    this.log.warn({ joiner, from, status: e.status, reason: e.message }, "refused a join");
+    return e;
+  }
+}

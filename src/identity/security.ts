@@ -1,0 +1,137 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NodeConfig } from "../config/node-config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { EdgeNode } from "../runtime/edge-node.ts";
+import { openGuard, type PacketGuard } from "../runtime/udp-transport.ts";
+import { authenticatedExchange } from "../runtime/sync-client.ts";
+import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
+import { ClaimGuard } from "./claims.ts";
+import type { Credentials } from "./handshake.ts";
+import { joinVia } from "./join-client.ts";
+import { JoinServer } from "./join-server.ts";
+import { Keyring, keyFromSecret } from "./keyring.ts";
+import type { NodeIdentity } from "./node-identity.ts";
+import { AeadGuard } from "./packet-guard.ts";
+import { SyncAuth } from "./sync-auth.ts";
+
+/**
+ * Who belongs, and how it is checked, built from the node's flags:
+ * - open      neither credential: anyone who can reach the node can join (demo only);
+ * - secret    --cluster-key / DSEF_CLUSTER_KEY / --cluster-key-file: holders of the secret;
+ * - ca        --ca-pubkey: holders of a valid certificate by the cluster authority; gossip
+ *             keys are handed over inside the handshake;
+ * - secret+ca both: a joiner needs both; gossip uses the secret.
+ */
+export type SecurityMode = "open" | "secret" | "ca" | "secret+ca";
+
+export interface Security {
+  readonly mode: SecurityMode;
+  readonly creds: Credentials;
+  readonly guard: PacketGuard;
+  readonly syncAuth?: SyncAuth;
+  /** Wire the node: verify claims inbound, sign ours outbound, authenticated exchanges. */
+  attach(node: EdgeNode): void;
+  readonly joinServer?: JoinServer;
+  /** Re-read --cluster-key-file (SIGHUP): rotation without a restart. Returns a log message. */
+  reload(): string;
+  status(): Record<string, unknown>;
+}
+
+/** Secrets from a key file: one per line, the first sends; blank lines and # comments ignored. */
+export function readKeyFile(path: string): string[] {
+  const keys = readFileSync(path, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  if (keys.length === 0) throw new Error(`${path} holds no cluster key`);
+  return keys;
+}
+
+function secretsOf(config: NodeConfig): string[] {
+  if (config.clusterKeys.length > 0 && config.clusterKeyFile) throw new Error("give either --cluster-key or --cluster-key-file, not both");
+  return config.clusterKeyFile ? readKeyFile(config.clusterKeyFile) : config.clusterKeys;
+}
+
+/** Build the node's security from its config. Throws a one-line message on bad credentials. */
+export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Logger): Security {
+  const secrets = secretsOf(config);
+  const keyring = new Keyring(secrets.map(keyFromSecret));
+  let caKey: Buffer | undefined;
+  let cert: Certificate | undefined;
+  if (config.caPubkey) {
+    caKey = caPublicKeyFromPem(readFileSync(config.caPubkey, "utf8"));
+    const certFile = config.certFile || join(config.dataDir, "node.cert");
+    if (!existsSync(certFile)) throw new Error(`no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(certFile, "utf8"));
+    } catch {
+      throw new Error(`${certFile} is not a certificate (JSON expected)`);
+    }
+    const parsed = certificateSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`${certFile} is not a certificate`);
+    cert = parsed.data;
+    const check = checkCertificate(cert, caKey, identity.publicKeyRaw, Date.now() / 1000);
+    // Start anyway and let the seeds say no: the operator sees the refusal on both sides.
+    if (!check.ok) log.error({ cert: certFile, reason: check.reason }, "this node's certificate is not valid; seeds will refuse it");
+  }
+  const secret = secrets.length > 0;
+  const mode: SecurityMode = secret && caKey ? "secret+ca" : secret ? "secret" : caKey ? "ca" : "open";
+  const creds: Credentials = { keyring, secret, caKey, cert, shareKeys: mode === "ca" };
+
+  if (mode === "open") {
+    log.warn(
+      "OPEN MODE: no --cluster-key and no --ca-pubkey. Any process that can reach this node can join the cluster, send gossip and change membership. Use this for demos only.",
+    );
+    return { mode, creds, guard: openGuard, attach: () => {}, reload: () => "open mode has no keys to reload", status: () => ({ mode }) };
+  }
+
+  const aead = new AeadGuard(keyring);
+  const syncAuth = new SyncAuth(keyring, creds.shareKeys);
+  let claims: ClaimGuard | undefined;
+  let joinServer: JoinServer | undefined;
+  const sec: Security = {
+    mode,
+    creds,
+    guard: aead,
+    syncAuth,
+    get joinServer() {
+      return joinServer;
+    },
+    attach(node) {
+      const holderOf = (gossip: string) => node.swim.members().find((m) => m.info.gossip === gossip);
+      claims = new ClaimGuard(identity, (id) => node.swim.member(id), (f, m) => node.log.error(f, m), holderOf);
+      node.claims = claims;
+      node.exchange = async (http, members, join) => {
+        if (join) return joinVia(http, identity, creds, members);
+        try {
+          return await authenticatedExchange(http, members, false, syncAuth);
+        } catch (e) {
+          // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
+          // handshake proves both sides and hands the keys over, where a sync cannot.
+          const noKey = !creds.keyring.sendKey || (e as { refused?: boolean }).refused === true;
+          if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
+          throw e;
+        }
+      };
+      joinServer = new JoinServer(identity, creds, { member: (id) => node.swim.member(id), holderOf, verified: (m) => claims!.admitSnapshots(m), admit: (m) => node.serveSync(m, true) }, node.log);
+    },
+    reload() {
+      if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
+      const keys = readKeyFile(config.clusterKeyFile).map(keyFromSecret);
+      keyring.replace(keys);
+      return `cluster keys reloaded: ${keys.length} accepted, sending with key id ${keys[0]!.kid}`;
+    },
+    status: () => ({
+      mode,
+      keys: { accepted: keyring.all().map((k) => k.kid), sending: keyring.sendKey?.kid ?? null },
+      packets: aead.stats,
+      claims: claims?.stats,
+      sync: syncAuth.stats,
+      joins: joinServer?.stats,
+    }),
+  };
+  log.info({ mode, sendKey: keyring.sendKey?.kid, accepted: keyring.size, ca: caKey ? "configured" : undefined }, "cluster admission configured");
+  return sec;
+}

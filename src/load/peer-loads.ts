@@ -1,0 +1,51 @@
+import type { Member } from "../membership/types.ts";
+import type { Candidate } from "./balancer.ts";
+
+/**
+ * Estimates of the other members' backlogs: the last figure each one gossiped, plus whatever we
+ * forwarded to it since. The forwarded work matters: without it a stale low figure draws every
+ * forward until the next update (the herding the seed suffered). Figures are not decayed in
+ * between: a busy peer also gets work from others, and assuming it drains at full capacity
+ * made overloaded peers look idle. Peers publish when their backlog moved (publish-policy), so
+ * a figure is at most about a probe interval old.
+ */
+interface Estimate {
+  version: number;
+  backlog: number;
+}
+
+export class PeerLoads {
+  readonly #seen = new Map<string, Estimate>();
+
+  /** Alive (not suspect, dead or left) members other than `selfId`, with estimated ratios. */
+  candidates(members: readonly Readonly<Member>[], selfId: string): Candidate[] {
+    const out: Candidate[] = [];
+    for (const m of members) {
+      if (m.state !== "alive" || m.info.id === selfId || !(m.info.capacity > 0)) continue;
+      const e = this.#observe(m);
+      out.push({ id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity });
+    }
+    return out;
+  }
+
+  /** Count work we just handed to `id`. */
+  sent(id: string, units: number): void {
+    const e = this.#seen.get(id);
+    if (e) e.backlog += units;
+  }
+
+  /** Forget members that are gone (keeps the map bounded by the member table). */
+  prune(keep: (id: string) => boolean): void {
+    for (const id of this.#seen.keys()) if (!keep(id)) this.#seen.delete(id);
+  }
+
+  #observe(m: Readonly<Member>): Estimate {
+    const version = m.load?.version ?? -1;
+    let e = this.#seen.get(m.info.id);
+    if (!e || e.version !== version) {
+      e = { version, backlog: m.load?.backlog ?? 0 };
+      this.#seen.set(m.info.id, e);
+    }
+    return e;
+  }
+}

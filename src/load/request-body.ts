@@ -1,0 +1,54 @@
+/**
+ * The body of POST /handle_request, checked by hand (it is the hot path): clear one-line errors
+ * for every way it can be wrong, never an exception.
+ */
+export interface PacketRequest {
+  processing_load: number;
+  packet_id?: string;
+  device_id?: string;
+  /** Nodes ("ip:port") an earlier attempt of this packet went to without a clear answer. */
+  tried?: string[];
+}
+
+export const MAX_BODY_BYTES = 16 * 1024;
+/** More than this is not a packet of work but a mistake (the seed's devices send 10–500). */
+export const MAX_UNITS = 1_000_000;
+const MAX_ID = 128;
+const MAX_TRIED = 8;
+const ID = /^[\x21-\x7e]{1,128}$/;
+const ADDRESS = /^[A-Za-z0-9.\-_:[\]]{1,300}$/;
+
+export type Parsed = { ok: true; value: PacketRequest } | { ok: false; status: 400 | 413; error: string };
+
+const bad = (error: string): Parsed => ({ ok: false, status: 400, error });
+
+export function parsePacketRequest(text: string): Parsed {
+  if (text.length > MAX_BODY_BYTES) return { ok: false, status: 413, error: `body larger than ${MAX_BODY_BYTES} bytes` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return bad("body is not valid JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return bad("body must be a JSON object");
+  const o = raw as Record<string, unknown>;
+  const load = o.processing_load;
+  if (load === undefined) return bad("processing_load is required");
+  if (typeof load !== "number") return bad(`processing_load must be a number, got ${typeof load}`);
+  if (!Number.isFinite(load) || load <= 0) return bad("processing_load must be a positive number");
+  if (load > MAX_UNITS) return bad(`processing_load must be at most ${MAX_UNITS}`);
+  const value: PacketRequest = { processing_load: load };
+  for (const key of ["packet_id", "device_id"] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || !ID.test(v)) return bad(`${key} must be 1-${MAX_ID} printable ASCII characters`);
+    value[key] = v;
+  }
+  if (o.tried !== undefined) {
+    if (!Array.isArray(o.tried) || o.tried.length > MAX_TRIED || !o.tried.every((a) => typeof a === "string" && ADDRESS.test(a)))
+      return bad(`tried must be a list of at most ${MAX_TRIED} "host:port" addresses`);
+    if (value.packet_id === undefined) return bad("tried needs a packet_id");
+    value.tried = o.tried as string[];
+  }
+  return { ok: true, value };
+}

@@ -1,0 +1,233 @@
+/**
+ * Kubernetes manifests, checked without a cluster:
+ * - rendered the way `kubectl apply -k k8s` does (`kubectl kustomize k8s`), and read file by
+ *   file the way `kubectl apply -f k8s` does; both must give the same objects;
+ * - every object validated against the official Kubernetes schemas (kubernetes-models), and
+ *   strictly for unknown fields against the API's field lists (@kubernetes/client-node), as a
+ *   real API server with strict field validation would;
+ * - the wiring that matters: probes hit real routes of a real node, ports match the image,
+ *   the bootstrap DNS name is the headless Service, selectors select the pods.
+ */
+import { afterAll, describe, expect, it } from "bun:test";
+import * as clientNode from "@kubernetes/client-node";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { extname, join } from "node:path";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { Secret, Service } from "kubernetes-models/v1";
+import { allocPorts, spawnNode, type NodeProcess } from "../support/processes.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const K8S = join(ROOT, "k8s");
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
+
+const models: Record<string, new (o: any) => { validate(): void }> = {
+  "v1/Secret": Secret,
+  "v1/Service": Service,
+  "apps/v1/StatefulSet": StatefulSet,
+  "apps/v1/Deployment": Deployment,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+};
+/** Top-level API type per kind, for the strict unknown-field walk. */
+const apiTypes: Record<string, string> = {
+  Secret: "V1Secret",
+  Service: "V1Service",
+  StatefulSet: "V1StatefulSet",
+  Deployment: "V1Deployment",
+  PodDisruptionBudget: "V1PodDisruptionBudget",
+};
+
+const docs = (text: string): Obj[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJSON() as Obj)
+    .filter(Boolean);
+const key = (o: Obj) => `${o.kind}/${o.metadata.name}`;
+
+/** What `kubectl apply -f k8s` reads: every .yaml, .yml and .json file in the folder. */
+function applyFileSet(): { file: string; objs: Obj[] }[] {
+  return readdirSync(K8S)
+    .filter((f) => [".yaml", ".yml", ".json"].includes(extname(f)))
+    .sort()
+    .map((file) => ({ file, objs: docs(readFileSync(join(K8S, file), "utf8")) }));
+}
+
+/**
+ * What `kubectl apply -k k8s` applies: `kubectl kustomize` when kubectl is installed (CI
+ * installs it); otherwise the same result for this kustomization's only feature, `resources`.
+ */
+async function kustomize(): Promise<{ objs: Obj[]; by: string }> {
+  const kubectl = Bun.which("kubectl");
+  if (kubectl) {
+    const p = Bun.spawnSync([kubectl, "kustomize", K8S], { stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(`kubectl kustomize failed: ${p.stderr.toString()}`);
+    return { objs: docs(p.stdout.toString()), by: "kubectl kustomize" };
+  }
+  const k = parseYaml(readFileSync(join(K8S, "Kustomization"), "utf8"));
+  const extra = Object.keys(k).filter((f) => !["apiVersion", "kind", "resources"].includes(f));
+  if (extra.length) throw new Error(`no kubectl, and the fallback renderer only knows 'resources' (found ${extra.join(", ")})`);
+  return { objs: (k.resources as string[]).flatMap((r) => docs(readFileSync(join(K8S, r), "utf8"))), by: "resources list (kubectl not installed)" };
+}
+
+/** Unknown fields, walked through the API's own field lists (release-1.36 OpenAPI). */
+function unknownFields(value: unknown, type: string, path: string, out: string[]): string[] {
+  if (value === null || value === undefined) return out;
+  const arr = /^Array<(.+)>$/.exec(type);
+  if (arr) {
+    if (!Array.isArray(value)) out.push(`${path}: expected a list`);
+    else value.forEach((v, i) => unknownFields(v, arr[1]!, `${path}[${i}]`, out));
+    return out;
+  }
+  const cls = (clientNode as Record<string, any>)[type];
+  const attrs: { baseName: string; type: string }[] | undefined = cls?.getAttributeTypeMap?.();
+  if (!attrs) return out; // a primitive, a map, IntOrString, quantities
+  if (typeof value !== "object" || Array.isArray(value)) {
+    out.push(`${path}: expected an object (${type})`);
+    return out;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const a = attrs.find((x) => x.baseName === k);
+    if (!a) out.push(`${path}.${k}: unknown field in ${type}`);
+    else unknownFields(v, a.type, `${path}.${k}`, out);
+  }
+  return out;
+}
+
+const fileSet = applyFileSet();
+const rendered = await kustomize();
+const objs = rendered.objs;
+const find = (kind: string, name?: string) => {
+  const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
+  if (!o) throw new Error(`no ${kind}${name ? ` ${name}` : ""} in the manifests`);
+  return o;
+};
+const sts = find("StatefulSet");
+const edge = sts.spec.template.spec.containers[0];
+const envOf = (c: any, name: string) => c.env?.find((e: any) => e.name === name);
+const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+
+describe(`k8s manifests (rendered by ${rendered.by})`, () => {
+  it("`kubectl apply -f k8s` and `kubectl apply -k k8s` apply the same objects", () => {
+    const viaF = fileSet.flatMap((f) => f.objs);
+    // -f must not meet the kustomization (it is no API object); -k needs it.
+    expect(viaF.filter((o) => o.kind === "Kustomization")).toEqual([]);
+    expect(existsSync(join(K8S, "Kustomization"))).toBe(true);
+    expect(new Map(viaF.map((o) => [key(o), o]))).toEqual(new Map(objs.map((o) => [key(o), o])));
+    // kubectl's own -f reader, offline (--local): it must see exactly these objects and no
+    // Kustomization (it would read a kustomization.yaml as an object a cluster rejects).
+    const kubectl = Bun.which("kubectl");
+    if (kubectl) {
+      const p = Bun.spawnSync([kubectl, "label", "--local", "-f", K8S, "dsef-check=1", "-o", "name"], { stderr: "pipe" });
+      expect(p.exitCode, p.stderr.toString()).toBe(0);
+      const names = p.stdout.toString().trim().split("\n").sort();
+      expect(names.filter((n) => /kustomiz/i.test(n))).toEqual([]);
+      expect(names.map((n) => n.split("/")[1]).sort()).toEqual(viaF.map((o) => o.metadata.name).sort());
+    }
+    expect(objs.map(key).sort()).toEqual([
+      "Deployment/dsef-esp",
+      "PodDisruptionBudget/dsef-edge",
+      "Secret/dsef-cluster-key",
+      "Service/dsef",
+      "Service/dsef-peers",
+      "StatefulSet/dsef-edge",
+    ]);
+  });
+
+  it("every object validates against the official Kubernetes schemas", () => {
+    for (const o of objs) {
+      const Model = models[`${o.apiVersion}/${o.kind}`];
+      expect(Model, `a schema for ${o.apiVersion} ${o.kind}`).toBeDefined();
+      expect(() => new Model!(o).validate(), key(o)).not.toThrow();
+    }
+  });
+
+  it("no object has fields the API does not know (strict field validation)", () => {
+    for (const o of objs) expect(unknownFields(o, apiTypes[o.kind]!, key(o), [])).toEqual([]);
+    // The walk does catch a typo:
+    const typo = structuredClone(sts);
+    typo.spec.template.spec.containers[0].readinessProb = {};
+    expect(unknownFields(typo, "V1StatefulSet", "x", [])).toEqual(["x.spec.template.spec.containers[0].readinessProb: unknown field in V1Container"]);
+  });
+
+  it("ports match the image: HTTP on TCP and gossip on UDP, same number as DSEF_PORT", () => {
+    const exposed = [...dockerfile.matchAll(/^EXPOSE (.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)).sort();
+    const imagePort = Number(/DSEF_PORT=(\d+)/.exec(dockerfile)![1]);
+    expect(exposed).toEqual([`${imagePort}/tcp`, `${imagePort}/udp`]);
+    const ports = edge.ports.map((p: any) => `${p.containerPort}/${p.protocol.toLowerCase()}`).sort();
+    expect(ports).toEqual(exposed);
+    expect(envOf(edge, "DSEF_PORT")?.value ?? String(imagePort)).toBe(String(imagePort));
+    for (const svc of objs.filter((o) => o.kind === "Service"))
+      for (const p of svc.spec.ports) {
+        const target = edge.ports.find((c: any) => c.name === p.targetPort || c.containerPort === p.targetPort);
+        expect(target, `${key(svc)} port ${p.name} targets a container port`).toBeDefined();
+        expect(target.protocol).toBe(p.protocol);
+      }
+  });
+
+  it("bootstrap goes through the headless Service, which lists pods before they are ready", () => {
+    const headless = find("Service", sts.spec.serviceName);
+    expect(headless.spec.clusterIP).toBe("None");
+    expect(headless.spec.publishNotReadyAddresses).toBe(true);
+    const [host, port] = envOf(edge, "DSEF_BOOTSTRAP").value.split(":");
+    expect(host).toBe(headless.metadata.name);
+    expect(Number(port)).toBe(headless.spec.ports.find((p: any) => p.protocol === "TCP").port);
+    expect(envOf(edge, "DSEF_IP").valueFrom.fieldRef.fieldPath).toBe("status.podIP");
+    expect(sts.spec.podManagementPolicy).toBe("Parallel");
+  });
+
+  it("selectors select the pods they are meant for", () => {
+    const podLabels = sts.spec.template.metadata.labels;
+    const selects = (sel: Record<string, string>) => Object.entries(sel).every(([k, v]) => podLabels[k] === v);
+    expect(selects(sts.spec.selector.matchLabels)).toBe(true);
+    for (const svc of objs.filter((o) => o.kind === "Service")) expect(selects(svc.spec.selector), key(svc)).toBe(true);
+    expect(selects(find("PodDisruptionBudget").spec.selector.matchLabels)).toBe(true);
+    const esp = find("Deployment", "dsef-esp");
+    expect(selects(esp.spec.selector.matchLabels)).toBe(false); // simulators are not edge pods
+  });
+
+  it("identity key on a per-pod volume; credential from the Secret; graceful stop fits the grace period", () => {
+    const claim = sts.spec.volumeClaimTemplates[0];
+    const mount = edge.volumeMounts.find((m: any) => m.name === claim.metadata.name);
+    expect(mount).toBeDefined();
+    expect(envOf(edge, "DSEF_DATA_DIR").value.startsWith(mount.mountPath)).toBe(true);
+    expect(sts.spec.template.spec.securityContext.fsGroupChangePolicy).toBe("OnRootMismatch");
+    const ref = envOf(edge, "DSEF_CLUSTER_KEY").valueFrom.secretKeyRef;
+    const secret = find("Secret", ref.name);
+    expect(Object.keys(secret.stringData ?? secret.data)).toContain(ref.key);
+    const preStop = Number(edge.lifecycle.preStop.exec.command[1]);
+    const leave = Number(/^(\d+)s$/.exec(envOf(edge, "DSEF_LEAVE_GRACE").value)![1]);
+    expect(preStop + leave).toBeLessThan(sts.spec.template.spec.terminationGracePeriodSeconds);
+    for (const c of [edge, find("Deployment", "dsef-esp").spec.template.spec.containers[0]]) {
+      expect(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.cpu && c.resources.limits.memory).toBeTruthy();
+    }
+  });
+
+  it("the ESP simulators use the same image and reach the edges through the HTTP Service", () => {
+    const esp = find("Deployment", "dsef-esp").spec.template.spec.containers[0];
+    expect(esp.image).toBe(edge.image);
+    expect(esp.command[0]).toBe("bun");
+    expect(esp.command[1]).toMatch(/^esp\//);
+    if (existsSync(join(ROOT, "esp"))) expect(existsSync(join(ROOT, esp.command[1]))).toBe(true);
+    const url = new URL(esp.args[esp.args.indexOf("--bootstrap") + 1]);
+    const svc = find("Service", url.hostname);
+    expect(svc.spec.clusterIP).not.toBe("None");
+    expect(svc.spec.ports.map((p: any) => p.port)).toContain(Number(url.port));
+  });
+
+  describe("probes hit real routes of a real node", () => {
+    let node: NodeProcess | undefined;
+    afterAll(() => node?.kill("SIGKILL"));
+    it("readiness and liveness paths answer 200 on a running node (and a wrong path would not)", async () => {
+      const [port] = allocPorts(1);
+      node = await spawnNode({ port: port! });
+      for (const probe of [edge.readinessProbe, edge.livenessProbe]) {
+        const res = await fetch(`${node.url}${probe.httpGet.path}`);
+        expect(res.status, probe.httpGet.path).toBe(200);
+        expect(edge.ports.find((p: any) => p.name === probe.httpGet.port)?.protocol).toBe("TCP");
+      }
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(404);
+      expect(dockerfile).toMatch(/HEALTHCHECK .*docker\/healthcheck\.ts/);
+      expect(readFileSync(join(ROOT, "docker/healthcheck.ts"), "utf8")).toContain("/health");
+    }, 30_000);
+  });
+});
