@@ -4,7 +4,7 @@ import type { NodeConfig } from "../config/node-config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { openGuard, type PacketGuard } from "../runtime/udp-transport.ts";
-import { authenticatedExchange } from "../runtime/sync-client.ts";
+import { exchangeState } from "../runtime/sync-client.ts";
 import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
 import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
@@ -106,7 +106,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       node.exchange = async (http, members, join) => {
         if (join) return joinVia(http, identity, creds, members);
         try {
-          return await authenticatedExchange(http, members, false, syncAuth);
+          return await exchangeState(http, members, false, syncAuth);
         } catch (e) {
           // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
           // handshake proves both sides and hands the keys over, where a sync cannot.

@@ -11,7 +11,7 @@ import { generateIdentity, loadOrCreateIdentity } from "../../src/identity/node-
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
 import { SyncAuth } from "../../src/identity/sync-auth.ts";
 import type { NodeInfo, Update } from "../../src/membership/types.ts";
-import { authenticatedExchange } from "../../src/runtime/sync-client.ts";
+import { exchangeState } from "../../src/runtime/sync-client.ts";
 import { encodeMessage } from "../../src/wire/codec.ts";
 import { type NodeProcess, stopAll } from "../support/processes.ts";
 import { startSecuredCluster } from "../support/identity.ts";
@@ -52,7 +52,7 @@ test("forged alive/metadata/load for another member are rejected, over UDP and o
 
   // Over authenticated /sync too: the snapshot claims the victim moved and changed.
   const auth = new SyncAuth(new Keyring([keyFromSecret(SECRET)]), false);
-  await authenticatedExchange(a.url.replace("http://", ""), [{ info, state: "alive", incarnation: inc + 1, proof: signAlive(mallory, inc + 1, info) }], false, auth);
+  await exchangeState(a.url.replace("http://", ""), [{ info, state: "alive", incarnation: inc + 1, proof: signAlive(mallory, inc + 1, info) }], false, auth);
   await Bun.sleep(1500);
 
   for (const n of nodes) {
