@@ -10,7 +10,7 @@ import { parseSimArgs, type SimConfig, UsageError, usage } from "./args.ts";
 import { Device } from "./device.ts";
 import { Directory } from "./directory.ts";
 import { formatSummary, newTally, summary } from "./report.ts";
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../src/util/random.ts";
 
 function configOrExit(): SimConfig {
   try {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { Directory } from "../../esp/directory.ts";
-import { seededRandom } from "../../esp/rng.ts";
+import { seededRandom } from "../../src/util/random.ts";
 
 function dir(entries: [string, number, number][]): Directory {
   const d = new Directory(["seed:1"], 100);
