@@ -6,7 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { parseSimArgs, type SimConfig, UsageError, usage } from "./args.ts";
+import { UsageError } from "../src/util/usage-error.ts";
+import { parseSimArgs, type SimConfig, usage } from "./args.ts";
 import { Device } from "./device.ts";
 import { Directory } from "./directory.ts";
 import { formatSummary, newTally, summary } from "./report.ts";

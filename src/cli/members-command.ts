@@ -1,4 +1,5 @@
 /** `dsef members`: the cluster as one node sees it (like `serf members`). */
+import { UsageError } from "../util/usage-error.ts";
 import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
 import { formatTable } from "./table.ts";
 import type { PeerView as Peer } from "../http/peer-view.ts";
@@ -16,7 +17,7 @@ export function run(argv: string[]): Promise<number> {
     const o = parseClientArgs(argv, process.env, { state: { type: "string" } });
     if (o === "help") return (console.log(help), 0);
     const state = o.rest.state as string | undefined;
-    if (state !== undefined && !STATES.includes(state)) throw new CliError(`--state: expected one of ${STATES.join(", ")}`, 2);
+    if (state !== undefined && !STATES.includes(state)) throw new UsageError(`--state: expected one of ${STATES.join(", ")}`);
     const body = await getJson(o.node, "/peers", o.timeoutMs);
     if (!Array.isArray(body)) throw new CliError(`${o.node}/peers did not answer a list of members`);
     const peers = (body as Peer[]).filter((p) => state === undefined || p.state === state);
