@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { normaliseNode } from "../../src/cli/node-client.ts";
 import { joinAddress, parseHost, parseNodeAddress, splitAddress } from "../../src/util/address.ts";
 import { normalizeNode } from "../../esp/args.ts";
+import { ADDRESS } from "../../src/wire/fields.ts";
 
 describe("parseNodeAddress: one rule set for every way a node is named", () => {
   test("URL, host:port, bare host and IPv6 forms", () => {
@@ -56,4 +57,9 @@ test("joinAddress and splitAddress are inverses, IPv6 in brackets", () => {
     expect(parseNodeAddress(a)).toMatchObject({ host, port });
   }
   expect(joinAddress("::1", 6000)).toBe("[::1]:6000");
+});
+
+test("the wire's address field takes what joinAddress writes and nothing looser", () => {
+  for (const [host, port] of [["10.0.0.1", 5000], ["::1", 6000], ["edge-1.svc", 1], ["2001:db8::7", 65535]] as const) expect(ADDRESS.test(joinAddress(host, port))).toBe(true);
+  for (const s of ["10.0.0.1", "::1:5000", "a b:1", "[x]]:1", "h:1:2", "h:123456", `${"a".repeat(254)}:1`]) expect(ADDRESS.test(s)).toBe(false);
 });
