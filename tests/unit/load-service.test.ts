@@ -57,19 +57,22 @@ test("asked about an unknown id: not seen; once taken here: seen, handled here",
   expect(svc.answerAsk("p", "10.0.0.2:5000")).toEqual({ seen: true, handled_by: "127.0.0.1:1" });
 });
 
-test("load is published only when peers' picture is off by more than the threshold", async () => {
+test("the first figure goes out at once; later ones only when peers' picture is off by more than the threshold", async () => {
   const { svc, published, advance } = lone(100);
   svc.tick();
-  expect(published).toEqual([]);
+  expect(published).toEqual([0]); // peers learn that an idle node's load is 0, not unknown
+  svc.tick();
+  expect(published).toEqual([0]);
   await svc.handle({ processing_load: 50 }, 0);
   svc.tick();
-  expect(published).toEqual([50]);
+  expect(published).toEqual([0, 50]);
   await svc.handle({ processing_load: 5 }, 0); // moved by less than 0.1 s of work: nothing to say
   svc.tick();
-  expect(published).toEqual([50]);
+  expect(published).toEqual([0, 50]);
   advance(1000); // drained: peers must learn it
   svc.tick();
-  expect(published).toEqual([50, 0]);
+  expect(published).toEqual([0, 50, 0]);
+  expect(svc.stats().load_published).toBe(3);
 });
 
 /** A busy node (1 s of work queued, capacity 100) with two idle peers it may forward to. */
