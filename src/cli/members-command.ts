@@ -1,16 +1,21 @@
 /** `dsef members`: the cluster as one node sees it (like `serf members`). */
-import { UsageError } from "../util/usage-error.ts";
-import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
-import { formatTable } from "./table.ts";
+
 import type { PeerView as Peer } from "../http/peer-view.ts";
+import { UsageError } from "../util/usage-error.ts";
+import { CliError, commonHelp, getJson, parseClientArgs, runCli } from "./node-client.ts";
+import { formatTable } from "./table.ts";
 
 export const summary = "list the cluster's members as a node sees them (--node URL, --json)";
-
 
 const STATES = ["alive", "suspect", "dead", "left"];
 const ORDER: Record<string, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 
-const help = ["usage: dsef members [--node URL] [--json] [--state STATE]", "", ...commonHelp, "  --state STATE   only members in this state (alive, suspect, dead, left)"].join("\n");
+const help = [
+  "usage: dsef members [--node URL] [--json] [--state STATE]",
+  "",
+  ...commonHelp,
+  "  --state STATE   only members in this state (alive, suspect, dead, left)",
+].join("\n");
 
 export function run(argv: string[]): Promise<number> {
   return runCli(async () => {

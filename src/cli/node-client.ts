@@ -26,7 +26,11 @@ export const commonHelp = [
 ];
 
 /** Parse the shared options plus `extra`; throws UsageError on bad usage, returns "help" for --help. */
-export function parseClientArgs(argv: string[], env: Record<string, string | undefined>, extra: Record<string, { type: "string" | "boolean" }> = {}): ClientOptions | "help" {
+export function parseClientArgs(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  extra: Record<string, { type: "string" | "boolean" }> = {},
+): ClientOptions | "help" {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -60,7 +64,8 @@ export async function getJson(node: string, path: string, timeoutMs: number): Pr
     res = await fetch(`${node}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (e) {
     const err = e as Error;
-    const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : isConnectionRefused(e) ? "connection refused (is a node running there?)" : err.message;
+    const why =
+      err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : isConnectionRefused(e) ? "connection refused (is a node running there?)" : err.message;
     throw new CliError(`cannot reach ${node}: ${why}`);
   }
   if (!res.ok) throw new CliError(`${node}${path} answered HTTP ${res.status}`);

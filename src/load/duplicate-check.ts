@@ -34,7 +34,12 @@ export interface CheckContext {
  * node that stays silent, or one still handling it (pending), wins: the caller steps back with
  * a 503 and the device's next retry finds the outcome, so nothing is taken twice.
  */
-export async function findElsewhere(ctx: CheckContext, id: string, tried: readonly string[], everyone = false): Promise<{ verdict: Verdict; answers: Answer[] }> {
+export async function findElsewhere(
+  ctx: CheckContext,
+  id: string,
+  tried: readonly string[],
+  everyone = false,
+): Promise<{ verdict: Verdict; answers: Answer[] }> {
   const { self, members } = ctx;
   const known = new Set(members.map((m) => m.info.http));
   const alive = new Set(members.filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));

@@ -194,7 +194,10 @@ export class LoadService {
           this.counters.forwarded++;
           this.peers.sent(t.id, units);
         }
-        return { status: 200, body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) } };
+        return {
+          status: 200,
+          body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) },
+        };
       }
       this.counters.forward_failures++;
       this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
@@ -226,7 +229,12 @@ export class LoadService {
     this.host.log.debug({ packet_id: req.packet_id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
     return {
       status: 200,
-      body: { status: "accepted", handled_by: this.opts.selfHttp, packet_id: req.packet_id, load_ratio: round(this.queue.backlog(now) / this.opts.capacity, 4) },
+      body: {
+        status: "accepted",
+        handled_by: this.opts.selfHttp,
+        packet_id: req.packet_id,
+        load_ratio: round(this.queue.backlog(now) / this.opts.capacity, 4),
+      },
     };
   }
 
@@ -237,7 +245,11 @@ export class LoadService {
       return this.#duplicate(id, found.at);
     }
     // Step back without an outcome; a retry here checks again with the nodes that may have it.
-    this.window.release(this.now(), id, [...found.maybeAt, ...tried].filter((a) => a !== this.opts.selfHttp));
+    this.window.release(
+      this.now(),
+      id,
+      [...found.maybeAt, ...tried].filter((a) => a !== this.opts.selfHttp),
+    );
     if (found.kind === "unknown") this.counters.unanswered_checks++;
     return this.#inProgress(id);
   }
@@ -256,6 +268,10 @@ export class LoadService {
   #reject(id: string | undefined, retryAfterS: number): Reply {
     if (id !== undefined) this.window.forget(id);
     this.counters.rejected++;
-    return { status: 503, body: { error: "all nodes are saturated, retry later", retry_after_s: retryAfterS }, headers: { "retry-after": String(retryAfterS) } };
+    return {
+      status: 503,
+      body: { error: "all nodes are saturated, retry later", retry_after_s: retryAfterS },
+      headers: { "retry-after": String(retryAfterS) },
+    };
   }
 }

@@ -51,11 +51,46 @@ test("ask: seen, pending, new with hints (bounded, strings only)", async () => {
 
 test("ask: refused or 4xx is gone; silence, 5xx or a bad reply is silent", async () => {
   expect(await httpPeerClient.ask(closedPort(), "p", "me:1", 500)).toEqual({ kind: "gone" });
-  expect(await httpPeerClient.ask(serve(() => new Response("no", { status: 404 })), "p", "me:1", 500)).toEqual({ kind: "gone" });
-  expect(await httpPeerClient.ask(serve(() => "hang"), "p", "me:1", 100)).toEqual({ kind: "silent" });
-  expect(await httpPeerClient.ask(serve(() => new Response("x", { status: 500 })), "p", "me:1", 500)).toEqual({ kind: "silent" });
-  expect(await httpPeerClient.ask(serve(() => new Response("not json")), "p", "me:1", 500)).toEqual({ kind: "silent" });
-  expect(await httpPeerClient.ask(serve(() => Response.json({ seen: true })), "p", "me:1", 500)).toEqual({ kind: "silent" });
+  expect(
+    await httpPeerClient.ask(
+      serve(() => new Response("no", { status: 404 })),
+      "p",
+      "me:1",
+      500,
+    ),
+  ).toEqual({ kind: "gone" });
+  expect(
+    await httpPeerClient.ask(
+      serve(() => "hang"),
+      "p",
+      "me:1",
+      100,
+    ),
+  ).toEqual({ kind: "silent" });
+  expect(
+    await httpPeerClient.ask(
+      serve(() => new Response("x", { status: 500 })),
+      "p",
+      "me:1",
+      500,
+    ),
+  ).toEqual({ kind: "silent" });
+  expect(
+    await httpPeerClient.ask(
+      serve(() => new Response("not json")),
+      "p",
+      "me:1",
+      500,
+    ),
+  ).toEqual({ kind: "silent" });
+  expect(
+    await httpPeerClient.ask(
+      serve(() => Response.json({ seen: true })),
+      "p",
+      "me:1",
+      500,
+    ),
+  ).toEqual({ kind: "silent" });
 });
 
 test("forward: accepted carries the reply and the hop; refused, 503 and 4xx are declined", async () => {
@@ -64,12 +99,47 @@ test("forward: accepted carries the reply and the hop; refused, 503 and 4xx are 
   expect(await httpPeerClient.forward(ok, { processing_load: 1 }, 1, 500)).toEqual({ kind: "accepted", reply: { status: "accepted", handled_by: "x:1" } });
   expect(hop as string | null).toBe("1");
   expect(await httpPeerClient.forward(closedPort(), { processing_load: 1 }, 1, 500)).toEqual({ kind: "declined", reason: "refused" });
-  expect(await httpPeerClient.forward(serve(() => new Response("", { status: 503 })), { processing_load: 1 }, 1, 500)).toEqual({ kind: "declined", reason: "HTTP 503" });
-  expect(await httpPeerClient.forward(serve(() => new Response("", { status: 400 })), { processing_load: 1 }, 1, 500)).toEqual({ kind: "declined", reason: "HTTP 400" });
+  expect(
+    await httpPeerClient.forward(
+      serve(() => new Response("", { status: 503 })),
+      { processing_load: 1 },
+      1,
+      500,
+    ),
+  ).toEqual({ kind: "declined", reason: "HTTP 503" });
+  expect(
+    await httpPeerClient.forward(
+      serve(() => new Response("", { status: 400 })),
+      { processing_load: 1 },
+      1,
+      500,
+    ),
+  ).toEqual({ kind: "declined", reason: "HTTP 400" });
 });
 
 test("forward: a timeout, a 5xx or an unreadable 200 is unclear (the peer may have taken it)", async () => {
-  expect(await httpPeerClient.forward(serve(() => "hang"), { processing_load: 1 }, 1, 100)).toMatchObject({ kind: "unclear" });
-  expect(await httpPeerClient.forward(serve(() => new Response("", { status: 502 })), { processing_load: 1 }, 1, 500)).toEqual({ kind: "unclear", reason: "HTTP 502" });
-  expect(await httpPeerClient.forward(serve(() => new Response("garbage")), { processing_load: 1 }, 1, 500)).toEqual({ kind: "unclear", reason: "unreadable reply" });
+  expect(
+    await httpPeerClient.forward(
+      serve(() => "hang"),
+      { processing_load: 1 },
+      1,
+      100,
+    ),
+  ).toMatchObject({ kind: "unclear" });
+  expect(
+    await httpPeerClient.forward(
+      serve(() => new Response("", { status: 502 })),
+      { processing_load: 1 },
+      1,
+      500,
+    ),
+  ).toEqual({ kind: "unclear", reason: "HTTP 502" });
+  expect(
+    await httpPeerClient.forward(
+      serve(() => new Response("garbage")),
+      { processing_load: 1 },
+      1,
+      500,
+    ),
+  ).toEqual({ kind: "unclear", reason: "unreadable reply" });
 });

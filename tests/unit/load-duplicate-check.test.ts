@@ -19,7 +19,16 @@ describe("judge", () => {
   test("silence from a live member is unknown; from a dead one, or a refusal, it is none", () => {
     expect(judge([{ at: "a:1", r: { kind: "silent" } }], SELF, alive)).toEqual({ kind: "unknown", maybeAt: ["a:1"] });
     expect(judge([{ at: "z:1", r: { kind: "silent" } }], SELF, alive)).toEqual({ kind: "none" });
-    expect(judge([{ at: "a:1", r: { kind: "gone" } }, { at: "b:1", r: { kind: "new" } }], SELF, alive)).toEqual({ kind: "none" });
+    expect(
+      judge(
+        [
+          { at: "a:1", r: { kind: "gone" } },
+          { at: "b:1", r: { kind: "new" } },
+        ],
+        SELF,
+        alive,
+      ),
+    ).toEqual({ kind: "none" });
   });
 
   test('"none" is not a Found: the code that settles a found packet cannot be handed it', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { normalizeNode } from "../../esp/args.ts";
 import { normaliseNode } from "../../src/cli/node-client.ts";
 import { joinAddress, parseHost, parseNodeAddress, splitAddress } from "../../src/util/address.ts";
-import { normalizeNode } from "../../esp/args.ts";
 import { ADDRESS } from "../../src/wire/fields.ts";
 
 describe("parseNodeAddress: one rule set for every way a node is named", () => {
@@ -22,7 +22,23 @@ describe("parseNodeAddress: one rule set for every way a node is named", () => {
     expect(parseNodeAddress("edge-1").port).toBe(5000);
   });
 
-  const bad = ["", "http://", "a b", "host:99999", "host:0", "host:", "::1", "[::1", "[nothing]:5000", "ftp://h:1", "http://h:1/path", "http://user@h:1", "h:1?x", "h:1:2", `${"a".repeat(254)}:1`];
+  const bad = [
+    "",
+    "http://",
+    "a b",
+    "host:99999",
+    "host:0",
+    "host:",
+    "::1",
+    "[::1",
+    "[nothing]:5000",
+    "ftp://h:1",
+    "http://h:1/path",
+    "http://user@h:1",
+    "h:1?x",
+    "h:1:2",
+    `${"a".repeat(254)}:1`,
+  ];
   for (const s of bad)
     test(`rejects ${JSON.stringify(s)} with one line naming it`, () => {
       expect(() => parseNodeAddress(s)).toThrow(/^not a node address: ".*" \(.*\)$/);
@@ -51,7 +67,11 @@ test("parseHost takes a name, IPv4 or IPv6 (brackets optional)", () => {
 });
 
 test("joinAddress and splitAddress are inverses, IPv6 in brackets", () => {
-  for (const [host, port] of [["10.0.0.1", 5000], ["::1", 6000], ["edge-1", 1]] as const) {
+  for (const [host, port] of [
+    ["10.0.0.1", 5000],
+    ["::1", 6000],
+    ["edge-1", 1],
+  ] as const) {
     const a = joinAddress(host, port);
     expect(splitAddress(a)).toEqual({ host, port });
     expect(parseNodeAddress(a)).toMatchObject({ host, port });
@@ -60,6 +80,12 @@ test("joinAddress and splitAddress are inverses, IPv6 in brackets", () => {
 });
 
 test("the wire's address field takes what joinAddress writes and nothing looser", () => {
-  for (const [host, port] of [["10.0.0.1", 5000], ["::1", 6000], ["edge-1.svc", 1], ["2001:db8::7", 65535]] as const) expect(ADDRESS.test(joinAddress(host, port))).toBe(true);
+  for (const [host, port] of [
+    ["10.0.0.1", 5000],
+    ["::1", 6000],
+    ["edge-1.svc", 1],
+    ["2001:db8::7", 65535],
+  ] as const)
+    expect(ADDRESS.test(joinAddress(host, port))).toBe(true);
   for (const s of ["10.0.0.1", "::1:5000", "a b:1", "[x]]:1", "h:1:2", "h:123456", `${"a".repeat(254)}:1`]) expect(ADDRESS.test(s)).toBe(false);
 });

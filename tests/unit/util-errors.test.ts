@@ -5,7 +5,15 @@ import { isConnectionRefused } from "../../src/util/connection-refused.ts";
 test("a refused connection is recognised by Bun's code and by Node's", () => {
   expect(isConnectionRefused(Object.assign(new Error("x"), { code: "ConnectionRefused" }))).toBe(true);
   expect(isConnectionRefused(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))).toBe(true);
-  for (const e of [new Error("x"), Object.assign(new Error("x"), { code: "ECONNRESET" }), new DOMException("t", "TimeoutError"), undefined, null, "ECONNREFUSED"]) expect(isConnectionRefused(e)).toBe(false);
+  for (const e of [
+    new Error("x"),
+    Object.assign(new Error("x"), { code: "ECONNRESET" }),
+    new DOMException("t", "TimeoutError"),
+    undefined,
+    null,
+    "ECONNREFUSED",
+  ])
+    expect(isConnectionRefused(e)).toBe(false);
 });
 
 test("a peer's refusal is one error class that says who refused what and why", () => {
