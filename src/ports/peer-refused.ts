@@ -5,12 +5,6 @@
  * a refusal is worth a warning, and in CA mode a refused sync falls back to the handshake.
  */
 export class PeerRefusedError extends Error {
-  /**
-   * Transitional, for readers not yet switched to `instanceof` (runtime/join.ts at the time of
-   * writing); remove with the last of them.
-   */
-  readonly refused = true;
-
   constructor(
     /** What was refused. */
     readonly action: "join" | "sync",
