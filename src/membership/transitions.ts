@@ -113,7 +113,9 @@ export class Transitions {
 
   publishLoad(now: number, backlog: number): void {
     const self = this.p.table.self;
-    const load = { version: now, backlog };
+    // Integer versions (the wire and sync schemas take integers), strictly increasing, and on the
+    // millisecond clock so a restarted node's figures still outrank what it published before.
+    const load = { version: Math.max(Math.floor(now), (self.load?.version ?? 0) + 1), backlog };
     self.load = load;
     self.loadProof = undefined;
     this.p.queue.enqueue({ kind: "load", id: self.info.id, load });
