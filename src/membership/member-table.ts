@@ -120,10 +120,6 @@ export class MemberTable {
     return this.live().length + 1;
   }
 
-  get suspectCount(): number {
-    return this.#suspects.size;
-  }
-
   suspects(): IterableIterator<MemberRecord> {
     return this.#suspects.values();
   }

@@ -38,7 +38,10 @@ export interface CoreParts {
 
 /** Up to k distinct random members of `pool`, never `exclude`; O(k) for large pools. */
 export function pick<M extends { readonly info: { readonly id: NodeId } }>(random: () => number, pool: readonly M[], k: number, exclude?: NodeId): M[] {
-  if (pool.length <= 2 * k + 1) return shuffle(random, pool.filter((m) => m.info.id !== exclude)).slice(0, k);
+  if (pool.length <= 2 * k + 1) {
+    const candidates = pool.filter((m) => m.info.id !== exclude);
+    return shuffle(random, candidates).slice(0, k);
+  }
   const chosen = new Set<M>();
   while (chosen.size < k) {
     const m = pool[Math.floor(random() * pool.length)]!;

@@ -64,7 +64,7 @@ export class Prober {
     if (direct?.phase === "direct") visit(direct.ackDeadline, this.#ackTimeout, direct);
     const indirect = this.#probe;
     if (indirect?.phase === "indirect") visit(indirect.endAt, this.#probeEnd, indirect);
-    if (this.#relays.size > 0) for (const r of this.#relays.values()) visit(r.nackAt, this.#relayTimeout, r);
+    for (const r of this.#relays.values()) visit(r.nackAt, this.#relayTimeout, r);
   }
 
   readonly #ackTimeout = (_now: number, p: Direct): void => this.#goIndirect(p);
@@ -188,10 +188,24 @@ export class Prober {
     const { t, table, out, stats, random } = this.p;
     const target = table.get(direct.target);
     const relays = target ? pick(random, table.live(), t.indirectChecks, direct.target) : [];
-    this.#probe = { phase: "indirect", target: direct.target, seq: direct.seq, endAt: direct.endAt, relays: relays.length, nacks: 0, refusedBySelf: false, refusedByRelays: 0 };
+    this.#probe = {
+      phase: "indirect",
+      target: direct.target,
+      seq: direct.seq,
+      endAt: direct.endAt,
+      relays: relays.length,
+      nacks: 0,
+      refusedBySelf: false,
+      refusedByRelays: 0,
+    };
     if (!target) return;
     // memberlist's TCP fallback: an answer over HTTP clears a probe that UDP loss failed.
-    out.effect({ type: "check-http", target: direct.target, http: target.info.http, timeoutMs: Math.floor((direct.endAt - direct.ackDeadline) * NACK_FRACTION) });
+    out.effect({
+      type: "check-http",
+      target: direct.target,
+      http: target.info.http,
+      timeoutMs: Math.floor((direct.endAt - direct.ackDeadline) * NACK_FRACTION),
+    });
     for (const r of relays) {
       stats.pingReqs++;
       out.piggyback(r.info.gossip, (updates) => ({

@@ -12,6 +12,8 @@ import type { Address, Input, Inspection, Member, MemberSnapshot, Message, NodeI
 
 export type { SwimStats } from "./parts.ts";
 
+const SETTLED = { alive: ALIVE, dead: DEAD, left: LEFT } as const;
+
 export interface SwimConfig {
   readonly self: NodeInfo;
   readonly timing: Timing;
@@ -35,7 +37,7 @@ export interface SwimConfig {
  *
  * This class is the dispatcher: it routes inputs to the mechanisms (the member table, the
  * prober, the transitions that change what we believe) and runs the periodic rounds. Every
- * timer of every mechanism is listed once, in `#deadlines`.
+ * timer of every mechanism is listed once, in `#list`.
  */
 export class Swim {
   readonly stats: SwimStats = newStats();
@@ -68,20 +70,26 @@ export class Swim {
     queue.enqueue(this.#tx.aliveUpdate());
     const { awareness, random } = this.#p;
     const jitter = () => Math.floor(random() * t.probeIntervalMs);
-    this.#probeRound = new Round(cfg.now + jitter(), () => awareness.scale(t.probeIntervalMs), (now) => {
-      table.reap(now, t);
-      this.#prober.start(now);
-    });
-    this.#gossipRound = new Round(cfg.now, () => t.gossipIntervalMs, (now) => this.#gossip(now));
-    this.#syncRound = new Round(cfg.now + t.syncIntervalMs + jitter(), () => syncIntervalFor(t, table.liveCount), () => {
-      const peer = pick(random, table.live(), 1)[0];
-      if (peer) this.#requestSync(peer);
-    });
-    this.#reconnectRound = new Round(cfg.now + t.reconnectIntervalMs + jitter(), () => t.reconnectIntervalMs, () => {
-      // Retry a dead member now and then: after a partition heals, this finds the other side.
-      const m = pick(random, [...table.gone()].filter((g) => g.state === "dead"), 1)[0];
-      if (m) this.#requestSync(m);
-    });
+    this.#probeRound = new Round(
+      cfg.now + jitter(),
+      () => awareness.scale(t.probeIntervalMs),
+      (now) => this.#probeRoundStarts(now),
+    );
+    this.#gossipRound = new Round(
+      cfg.now,
+      () => t.gossipIntervalMs,
+      (now) => this.#gossip(now),
+    );
+    this.#syncRound = new Round(
+      cfg.now + t.syncIntervalMs + jitter(),
+      () => syncIntervalFor(t, table.liveCount),
+      () => this.#syncWithRandomPeer(),
+    );
+    this.#reconnectRound = new Round(
+      cfg.now + t.reconnectIntervalMs + jitter(),
+      () => t.reconnectIntervalMs,
+      () => this.#retryDead(),
+    );
   }
 
   get self(): NodeInfo {
@@ -167,9 +175,7 @@ export class Swim {
    */
   #list(visit: Visit): void {
     this.#prober.deadlines(visit);
-    if (this.#table.suspectCount > 0) for (const m of this.#table.suspects()) {
-      if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
-    }
+    for (const m of this.#table.suspects()) if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
     if (this.#tx.leaving) return;
     visit(this.#probeRound.at, this.#probeRound.fire, undefined);
     // Gossip rounds run only while there is something to say.
@@ -209,6 +215,23 @@ export class Swim {
     }
   }
 
+  #probeRoundStarts(now: number): void {
+    this.#table.reap(now, this.#p.t);
+    this.#prober.start(now);
+  }
+
+  #syncWithRandomPeer(): void {
+    const peer = pick(this.#p.random, this.#table.live(), 1)[0];
+    if (peer) this.#requestSync(peer);
+  }
+
+  /** Retry a dead member now and then: after a partition heals, this finds the other side. */
+  #retryDead(): void {
+    const dead = [...this.#table.gone()].filter((g) => g.state === "dead");
+    const m = pick(this.#p.random, dead, 1)[0];
+    if (m) this.#requestSync(m);
+  }
+
   #gossip(now: number): void {
     const { t, table, queue, random, out } = this.#p;
     let pool = table.live();
@@ -231,7 +254,7 @@ export class Swim {
     const liveCount = 1 + others.filter((s) => s.state === "alive" || s.state === "suspect").length;
     for (const s of others) {
       const l: Liveness =
-        s.state === "suspect" ? { state: "suspect", suspicion: openSuspicion(cfg.timing, liveCount, s.incarnation, cfg.now, cfg.self.id) } : s.state === "alive" ? ALIVE : s.state === "dead" ? DEAD : LEFT;
+        s.state === "suspect" ? { state: "suspect", suspicion: openSuspicion(cfg.timing, liveCount, s.incarnation, cfg.now, cfg.self.id) } : SETTLED[s.state];
       const m = this.#table.add(s.info, l, s.incarnation, cfg.now, s.proof);
       if (s.load) m.load = s.load;
       if (s.loadProof) m.loadProof = s.loadProof;

@@ -50,6 +50,7 @@ export class SimCluster {
   readonly timing: Timing;
   readonly random: () => number;
   #listeners: ((e: ObservedEvent) => void)[] = [];
+  #steps: ((n: SimNode) => void)[] = [];
   #byAddress = new Map<string, number>();
 
   constructor(readonly opts: SimOptions) {
@@ -76,6 +77,11 @@ export class SimCluster {
 
   onEvent(fn: (e: ObservedEvent) => void): void {
     this.#listeners.push(fn);
+  }
+
+  /** Called after every call into a node's core (invariant checks hook in here). */
+  onStep(fn: (n: SimNode) => void): void {
+    this.#steps.push(fn);
   }
 
   get now(): number {
@@ -184,6 +190,7 @@ export class SimCluster {
     }
     for (const e of out.effects) this.#perform(n, e);
     for (const event of out.events) for (const fn of this.#listeners) fn({ observer: n.index, event });
+    for (const fn of this.#steps) fn(n);
     if (out.wakeAt !== n.nextWake && Number.isFinite(out.wakeAt)) {
       n.nextWake = out.wakeAt;
       const swim = n.swim;
