@@ -11,14 +11,22 @@ export type Visit = <S>(at: number, fire: (now: number, subject: S) => void, sub
 export class Deadlines {
   #now = 0;
   #min = Number.POSITIVE_INFINITY;
+  #fired = false;
 
   /** `list` names every timer, in the order they run, reading the state as it is at each step. */
   constructor(private readonly list: (visit: Visit) => void) {}
 
-  /** Fire every timer due at `now`, in list order; each sees what the ones before it did. */
-  fireDue(now: number): void {
+  /**
+   * Fire every timer due at `now`, in list order (each sees what the ones before it did), and
+   * return the earliest deadline left: when to be called next.
+   */
+  runDue(now: number): number {
     this.#now = now;
-    this.list(this.#fireIfDue);
+    this.#min = Number.POSITIVE_INFINITY;
+    this.#fired = false;
+    this.list(this.#fireOrTakeMin);
+    // A timer that fired may have moved others (a death brings gossip forward): read them again.
+    return this.#fired ? this.earliest() : this.#min;
   }
 
   /** The earliest deadline, or +Infinity when there is none. */
@@ -28,8 +36,11 @@ export class Deadlines {
     return this.#min;
   }
 
-  readonly #fireIfDue: Visit = (at, fire, subject) => {
-    if (this.#now >= at) fire(this.#now, subject);
+  readonly #fireOrTakeMin: Visit = (at, fire, subject) => {
+    if (this.#now >= at) {
+      this.#fired = true;
+      fire(this.#now, subject);
+    } else if (at < this.#min) this.#min = at;
   };
 
   readonly #takeMin: Visit = (at) => {

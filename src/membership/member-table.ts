@@ -71,7 +71,7 @@ export class MemberTable {
   }
 
   add(info: NodeInfo, liveness: Liveness, incarnation: number, now: number, proof?: Proof): MemberRecord {
-    const m = { info, state: liveness.state, incarnation, changedAt: now } as MemberRecord;
+    const m = newRow(info, liveness.state, incarnation, now);
     if (liveness.suspicion) setLiveness(m, liveness);
     if (proof) m.proof = proof;
     this.#rows.set(info.id, m);
@@ -120,12 +120,14 @@ export class MemberTable {
     return this.live().length + 1;
   }
 
-  suspects(): IterableIterator<MemberRecord> {
-    return this.#suspects.values();
+  /** Members now suspect: each carries the suspicion whose deadline is a timer of the core. */
+  suspects(): ReadonlySet<MemberRecord> {
+    return this.#suspects;
   }
 
-  gone(): IterableIterator<MemberRecord> {
-    return this.#gone.values();
+  /** Dead and left members other than this node, in the order they went. */
+  gone(): ReadonlySet<MemberRecord> {
+    return this.#gone;
   }
 
   /** Forget dead and left members once their retention has passed. */
@@ -172,6 +174,15 @@ export class MemberTable {
     if (m !== this.self && (m.state === "dead" || m.state === "left")) this.#gone.add(m);
     else this.#gone.delete(m);
   }
+}
+
+/**
+ * A row with the four fields every member has. Built here, apart from the code that may add
+ * more: JavaScriptCore sizes a literal for the properties it sees assigned next to it, and
+ * 16 spare bytes a row are 16 MB in a 1000-node simulation.
+ */
+function newRow(info: NodeInfo, state: MemberState, incarnation: number, changedAt: number): MemberRecord {
+  return { info, state, incarnation, changedAt } as MemberRecord;
 }
 
 function setLiveness(m: MemberRecord, l: Liveness): void {

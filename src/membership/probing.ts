@@ -64,7 +64,7 @@ export class Prober {
     if (direct?.phase === "direct") visit(direct.ackDeadline, this.#ackTimeout, direct);
     const indirect = this.#probe;
     if (indirect?.phase === "indirect") visit(indirect.endAt, this.#probeEnd, indirect);
-    for (const r of this.#relays.values()) visit(r.nackAt, this.#relayTimeout, r);
+    if (this.#relays.size > 0) for (const r of this.#relays.values()) visit(r.nackAt, this.#relayTimeout, r);
   }
 
   readonly #ackTimeout = (_now: number, p: Direct): void => this.#goIndirect(p);

@@ -151,8 +151,7 @@ export class Swim {
         this.#tx.leave(now);
         break;
     }
-    this.#deadlines.fireDue(now);
-    return this.#p.out.drain(this.#deadlines.earliest());
+    return this.#p.out.drain(this.#deadlines.runDue(now));
   }
 
   /** A read-only view of the whole state, for invariant checks; changes nothing. */
@@ -175,7 +174,8 @@ export class Swim {
    */
   #list(visit: Visit): void {
     this.#prober.deadlines(visit);
-    for (const m of this.#table.suspects()) if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
+    const suspects = this.#table.suspects();
+    if (suspects.size > 0) for (const m of suspects) if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
     if (this.#tx.leaving) return;
     visit(this.#probeRound.at, this.#probeRound.fire, undefined);
     // Gossip rounds run only while there is something to say.
@@ -250,9 +250,11 @@ export class Swim {
 
   /** Warm start: rows as given, no events, no gossip; a suspect's timer starts now. */
   #loadInitial(cfg: SwimConfig): void {
-    const others = (cfg.initialMembers ?? []).filter((s) => s.info.id !== cfg.self.id);
-    const liveCount = 1 + others.filter((s) => s.state === "alive" || s.state === "suspect").length;
-    for (const s of others) {
+    const initial = cfg.initialMembers ?? [];
+    let liveCount = 1;
+    for (const s of initial) if (s.info.id !== cfg.self.id && (s.state === "alive" || s.state === "suspect")) liveCount++;
+    for (const s of initial) {
+      if (s.info.id === cfg.self.id) continue;
       const l: Liveness =
         s.state === "suspect" ? { state: "suspect", suspicion: openSuspicion(cfg.timing, liveCount, s.incarnation, cfg.now, cfg.self.id) } : SETTLED[s.state];
       const m = this.#table.add(s.info, l, s.incarnation, cfg.now, s.proof);
