@@ -21,32 +21,32 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
   if (entries.length === 0) {
     // The first node of a cluster: rejoin what it knew before a restart, else start anew.
     for (const seed of shuffle([...remembered])) {
-      if (await trySync(node, seed, true)) {
+      if (await tryJoin(node, seed)) {
         node.log.info({ seed }, "rejoined the cluster this node knew before its restart");
         break;
       }
     }
-    node.ready = true;
+    node.markReady();
     if (remembered.length === 0) return;
   }
   let backoff = FIRST_BACKOFF_MS;
   while (!signal.aborted && !node.ready) {
     const seeds = await candidates();
     if (seeds.length === 0 && (await resolvesToSelfOnly(entries, self))) {
-      node.ready = true;
+      node.markReady();
       node.log.info("bootstrap resolves only to this node: starting a new cluster");
       break;
     }
     for (const seed of shuffle(seeds)) {
-      if (await trySync(node, seed, true)) {
-        node.ready = true;
+      if (await tryJoin(node, seed)) {
+        node.markReady();
         node.log.info({ seed }, "joined cluster");
         break;
       }
     }
     if (node.ready) break;
     if (node.swim.liveCount > 1) {
-      node.ready = true;
+      node.markReady();
       node.log.info("joined cluster (another node reached us first)");
       break;
     }
@@ -60,14 +60,13 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
     const known = new Set<Address>(node.swim.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
     const unknown = (await candidates()).filter((a) => !known.has(a));
     const seed = unknown[Math.floor(Math.random() * unknown.length)];
-    if (seed) await trySync(node, seed, true);
+    if (seed) await tryJoin(node, seed);
   }
 }
 
-async function trySync(node: EdgeNode, seed: Address, join: boolean): Promise<boolean> {
+async function tryJoin(node: EdgeNode, seed: Address): Promise<boolean> {
   try {
-    const members = await node.exchange(seed, node.snapshot(), join);
-    node.dispatch({ type: "sync", members, join });
+    await node.join(seed);
     return true;
   } catch (e) {
     // A refused join (identity layer) is worth a warning; an unreachable seed is routine.

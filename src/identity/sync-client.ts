@@ -1,4 +1,4 @@
-import type { SyncAuth } from "../identity/sync-auth.ts";
+import type { SyncAuth } from "./sync-auth.ts";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { snapshotFromJson, snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
 
