@@ -6,10 +6,11 @@
  * `dsef node ...` runs the same `runNode`.
  */
 import { startNode } from "./app/start-node.ts";
-import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
+import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
 import { loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
+import { UsageError } from "./util/usage-error.ts";
 
 /**
  * Run an edge node with these flags until SIGTERM or SIGINT makes it leave the cluster.

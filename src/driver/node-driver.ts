@@ -14,6 +14,8 @@ export interface TransportStats {
   bytesOut: number;
   sendErrors: number;
   drops: Record<DropReason, number>;
+  /** Updates dropped from otherwise valid datagrams (the rest of the datagram was kept). */
+  updatesDropped: number;
 }
 
 export interface DriverParts {
@@ -46,6 +48,7 @@ export class NodeDriver {
     bytesOut: 0,
     sendErrors: 0,
     drops: { oversized: 0, malformed: 0, schema: 0, unauthenticated: 0, replayed: 0 },
+    updatesDropped: 0,
   };
   readonly #io: NodeIo;
   readonly #guard: PacketGuard;
@@ -110,6 +113,7 @@ export class NodeDriver {
       s.drops[decoded.reason]++;
       return;
     }
+    s.updatesDropped += decoded.droppedUpdates;
     this.dispatch({ type: "message", source, message: decoded.message });
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import type { MemberSnapshot } from "../membership/types.ts";
 import { type ClaimHooks, type ClaimsFactory, type MemberTable, openClaimsFactory } from "../ports/claims.ts";
 import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
 import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
 import { ClaimGuard } from "./claims.ts";
@@ -135,7 +136,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       } catch (e) {
         // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
         // handshake proves both sides and hands the keys over, where a sync cannot.
-        const noKey = !creds.keyring.sendKey || (e as { refused?: boolean }).refused === true;
+        const noKey = !creds.keyring.sendKey || e instanceof PeerRefusedError;
         if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
         throw e;
       }

@@ -2,8 +2,10 @@
 import type { NodeConfig } from "../config/node-config.ts";
 import type { NodeInfo } from "../membership/types.ts";
 import { type LoadHost, LoadService } from "./load-service.ts";
+import { httpPeerClient } from "./peer-client.ts";
 
-export function loadServiceFor(config: NodeConfig, self: NodeInfo, host: LoadHost): LoadService {
+/** `host` may leave out the peer client: peers are then asked over HTTP. */
+export function loadServiceFor(config: NodeConfig, self: NodeInfo, host: Omit<LoadHost, "peerClient"> & Partial<Pick<LoadHost, "peerClient">>): LoadService {
   const c = config;
   return new LoadService(
     {
@@ -18,6 +20,6 @@ export function loadServiceFor(config: NodeConfig, self: NodeInfo, host: LoadHos
       publishEveryMs: c.timing.probeIntervalMs,
       publishThresholdS: 0.1,
     },
-    host,
+    { peerClient: httpPeerClient, ...host },
   );
 }

@@ -9,9 +9,11 @@ import type { Address, Input, Member, MemberEvent, MemberSnapshot, Message, Node
 import type { ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
 import type { PacketGuard } from "../ports/packet-guard.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
-import { joinAddress } from "./address.ts";
+import { joinAddress } from "../util/address.ts";
 import { checkHealth } from "./http-check.ts";
 import { UdpTransport } from "./udp-transport.ts";
+
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
 /** Monotonic milliseconds on the wall-clock scale (Date.now() can jump; this cannot). */
 export const monotonicNow = (): number => performance.timeOrigin + performance.now();
@@ -42,7 +44,7 @@ export class EdgeNode {
   readonly #exchange: StateExchange;
   #socket: UdpTransport | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #ready = false;
+  #readiness: Readiness = { ready: false, reason: "joining" };
 
   constructor(parts: EdgeNodeParts) {
     const { config, identity } = parts;
@@ -74,13 +76,17 @@ export class EdgeNode {
     return this.driver.claims;
   }
 
-  /** Joined a cluster (or is the first node of one). */
-  get ready(): boolean {
-    return this.#ready;
+  /** Ready = joined a cluster (or founded one); otherwise why not, for /ready and /status. */
+  get readiness(): Readiness {
+    return this.#readiness;
   }
 
-  markReady(): void {
-    this.#ready = true;
+  setReady(): void {
+    this.#readiness = { ready: true };
+  }
+
+  setNotReady(reason: string): void {
+    this.#readiness = { ready: false, reason };
   }
 
   /** Datagram counters, once the socket is bound. */

@@ -1,6 +1,6 @@
 import DgramAsPromised, { type SocketAsPromised } from "dgram-as-promised";
 import type { Address } from "../membership/types.ts";
-import { joinAddress, splitAddress } from "./address.ts";
+import { joinAddress, splitAddress } from "../util/address.ts";
 
 /** The real UDP socket: bytes in, bytes out. Checking and decoding is the node driver's job. */
 export class UdpTransport {

@@ -6,7 +6,7 @@ import { profiles, type Timing } from "../membership/timing.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { Address, MemberEvent, MemberSnapshot, MemberState, NodeInfo } from "../membership/types.ts";
 import { checkCore, checkMember, checkSelf, type Limits, limitsFor, ObserverHistory, type Violation } from "./invariants.ts";
-import { seededRandom } from "./random.ts";
+import { seededRandom } from "../util/random.ts";
 import { securedParts, seededIdentity } from "./sim-security.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
 import { VirtualClock } from "./virtual-clock.ts";
