@@ -216,7 +216,15 @@ export class NodeDriver {
   #report(e: MemberEvent): void {
     const m = e.member;
     this.#log?.info(
-      { event: e.type, member: m.info.id, name: m.info.name, addr: m.info.http, incarnation: m.incarnation, ...(e.by ? { by: e.by } : {}), ...(e.reason ? { reason: e.reason } : {}) },
+      {
+        event: e.type,
+        member: m.info.id,
+        name: m.info.name,
+        addr: m.info.http,
+        incarnation: m.incarnation,
+        ...(e.by ? { by: e.by } : {}),
+        ...(e.reason ? { reason: e.reason } : {}),
+      },
       `member ${e.type}: ${m.info.name}`,
     );
     for (let i = 0; i < this.#listeners.length; i++) this.#listeners[i]!(e);

@@ -80,7 +80,8 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   if (config.caPubkey) {
     caKey = caPublicKeyFromPem(readFileSync(config.caPubkey, "utf8"));
     const certFile = config.certFile || join(config.dataDir, "node.cert");
-    if (!existsSync(certFile)) throw new Error(`no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`);
+    if (!existsSync(certFile))
+      throw new Error(`no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`);
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(certFile, "utf8"));
@@ -126,7 +127,12 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     guard: aead,
     syncAuth,
     claims(table) {
-      claimGuard = new ClaimGuard(identity, (id) => table.member(id), (f, m) => log.error(f, m), holderIn(table));
+      claimGuard = new ClaimGuard(
+        identity,
+        (id) => table.member(id),
+        (f, m) => log.error(f, m),
+        holderIn(table),
+      );
       return claimGuard;
     },
     async exchange(http, members, join) {

@@ -1,8 +1,8 @@
 import type { NodeConfig } from "../config/node-config.ts";
 import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
-import { exchangeState } from "../identity/sync-client.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
+import { exchangeState } from "../identity/sync-client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { Address, Input, Member, MemberEvent, MemberSnapshot, Message, NodeId, Output } from "../membership/types.ts";
@@ -54,7 +54,13 @@ export class EdgeNode {
     this.#exchange = parts.exchange ?? ((http, members, join) => exchangeState(http, members, join));
     this.driver = new NodeDriver({
       core: {
-        self: { id: identity.id, name: config.name, gossip: joinAddress(config.ip, config.gossipPort), http: joinAddress(config.ip, config.port), capacity: config.capacity },
+        self: {
+          id: identity.id,
+          name: config.name,
+          gossip: joinAddress(config.ip, config.gossipPort),
+          http: joinAddress(config.ip, config.port),
+          capacity: config.capacity,
+        },
         timing: config.timing,
         random: Math.random,
         // Seconds since the epoch: a restart of the same identity outranks what it said before.

@@ -62,7 +62,12 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
   while (!signal.aborted) {
     await sleep(node.config.timing.syncIntervalMs, signal);
     if (signal.aborted) return;
-    const known = new Set<Address>(node.swim.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
+    const known = new Set<Address>(
+      node.swim
+        .members()
+        .filter((m) => m.state === "alive" || m.state === "suspect")
+        .map((m) => m.info.http),
+    );
     await joinThroughAll(
       node,
       (await candidates()).filter((a) => !known.has(a)),

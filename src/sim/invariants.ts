@@ -87,7 +87,10 @@ export class ObserverHistory {
     }
     const age = now - this.#suspectSince[slot]!;
     if (age > limits.longestSuspicionMs) {
-      return { rule: "suspicion-deadline", detail: `${m.info.id} suspect at incarnation ${m.incarnation} for ${age} ms (longest timeout ${limits.longestSuspicionMs} ms)` };
+      return {
+        rule: "suspicion-deadline",
+        detail: `${m.info.id} suspect at incarnation ${m.incarnation} for ${age} ms (longest timeout ${limits.longestSuspicionMs} ms)`,
+      };
     }
     return undefined;
   }
@@ -99,7 +102,8 @@ export function checkSelf(core: CoreView, history: ObserverHistory): Violation |
   if (!me) return { rule: "self-alive", detail: "the node does not hold itself" };
   const want: MemberState = core.leaving ? "left" : "alive";
   if (me.state !== want) return { rule: "self-alive", detail: `the node holds itself ${me.state}${core.leaving ? " while leaving" : ""}` };
-  if (me.incarnation !== core.incarnation) return { rule: "self-alive", detail: `its own entry is at incarnation ${me.incarnation}, it is at ${core.incarnation}` };
+  if (me.incarnation !== core.incarnation)
+    return { rule: "self-alive", detail: `its own entry is at incarnation ${me.incarnation}, it is at ${core.incarnation}` };
   if (core.incarnation < history.selfIncarnation) {
     return { rule: "self-incarnation", detail: `went from ${history.selfIncarnation} to ${core.incarnation}` };
   }
@@ -123,14 +127,21 @@ export function checkMember(
   if (id === core.self.id) return undefined;
   if ((m.state === "dead" || m.state === "left") && !core.leaving) {
     const keep = m.state === "dead" ? limits.deadRetentionMs : limits.leftRetentionMs;
-    if (now - m.changedAt > keep + limits.reapSlackMs) return { rule: "reaped", detail: `${id} ${m.state} since ${m.changedAt} ms, kept past its ${keep} ms retention` };
+    if (now - m.changedAt > keep + limits.reapSlackMs)
+      return { rule: "reaped", detail: `${id} ${m.state} since ${m.changedAt} ms, kept past its ${keep} ms retention` };
   }
   const slot = slotOf(id);
   return slot === undefined ? undefined : history.member(slot, m, now, limits);
 }
 
 /** Every rule over the observer's whole table; the first violation found, if any. */
-export function checkCore(core: CoreView, now: number, history: ObserverHistory, slotOf: (id: NodeId) => number | undefined, limits: Limits): Violation | undefined {
+export function checkCore(
+  core: CoreView,
+  now: number,
+  history: ObserverHistory,
+  slotOf: (id: NodeId) => number | undefined,
+  limits: Limits,
+): Violation | undefined {
   const v = checkSelf(core, history);
   if (v) return v;
   let live = 1;

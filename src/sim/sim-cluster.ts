@@ -2,13 +2,13 @@ import { NodeDriver } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import type { ClaimStats } from "../identity/claims.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
-import { profiles, type Timing } from "../membership/timing.ts";
 import type { Swim } from "../membership/swim.ts";
+import { profiles, type Timing } from "../membership/timing.ts";
 import type { Address, MemberEvent, MemberSnapshot, MemberState, NodeInfo } from "../membership/types.ts";
-import { checkCore, checkMember, checkSelf, type Limits, limitsFor, ObserverHistory, type Violation } from "./invariants.ts";
 import { seededRandom } from "../util/random.ts";
-import { securedParts, seededIdentity } from "./sim-security.ts";
+import { checkCore, checkMember, checkSelf, type Limits, limitsFor, ObserverHistory, type Violation } from "./invariants.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
+import { securedParts, seededIdentity } from "./sim-security.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 /** up: running; paused: SIGSTOP (datagrams queue up, ports still accept); crashed: process gone. */

@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { ClaimGuard, type ClaimStats } from "../identity/claims.ts";
-import { identityFromPrivateKey, type NodeIdentity } from "../identity/node-identity.ts";
 import { Keyring, keyFromSecret } from "../identity/keyring.ts";
+import { identityFromPrivateKey, type NodeIdentity } from "../identity/node-identity.ts";
 import { AeadGuard } from "../identity/packet-guard.ts";
 import type { ClaimsFactory } from "../ports/claims.ts";
 import type { PacketGuard } from "../ports/packet-guard.ts";
@@ -35,7 +35,13 @@ export function securedParts(identity: NodeIdentity, clusterKey: string, now: ()
     guard,
     claims: (table) => {
       const holderOf = (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
-      guardOfClaims = new ClaimGuard(identity, (id) => table.member(id), () => {}, holderOf, now);
+      guardOfClaims = new ClaimGuard(
+        identity,
+        (id) => table.member(id),
+        () => {},
+        holderOf,
+        now,
+      );
       return guardOfClaims;
     },
     claimStats: () => guardOfClaims?.stats,
