@@ -1,6 +1,6 @@
 import { NodeDriver } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
-import type { ClaimStats } from "../identity/claims.ts";
+import { type ClaimStats, signAlive } from "../identity/claims.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
@@ -129,7 +129,8 @@ export class SimCluster {
       this.#byAddress.set(httpOf(i), i);
       this.#slotOf.set(id, i);
     }
-    const everyone: MemberSnapshot[] = this.nodes.map((n) => ({ info: n.info, state: "alive", incarnation: 0 }));
+    // Signed when secured, as a real table would hold them (the core keeps what it is given).
+    const everyone: MemberSnapshot[] = this.nodes.map((n) => ({ info: n.info, state: "alive", incarnation: 0, ...(n.identity ? { proof: signAlive(n.identity, 0, n.info) } : {}) }));
     for (const n of this.nodes) n.driver = this.#newDriver(n, 0, opts.preload ? everyone : undefined);
     if (opts.preload) {
       for (const n of this.nodes) n.driver.tick();
