@@ -71,10 +71,10 @@ export interface SimOptions {
 }
 
 /**
- * Up to this many nodes every step checks the stepping node's whole table. Beyond, a step checks
- * the node itself and every member the step changed (each change is an event), and the whole
- * table once every SWEEP_EVERY_MS of virtual time: a full check per step would be O(N²) per
- * probe round.
+ * Up to this many nodes every step checks the stepping node's whole table. Beyond, a step that
+ * changed something (every change is an event) checks the node itself and the members it
+ * changed, and the whole table is checked once every SWEEP_EVERY_MS of virtual time: a full
+ * check per step would cost O(N) per step, O(N²) per probe round.
  */
 const FULL_CHECK_MAX_NODES = 128;
 const SWEEP_EVERY_MS = 30_000;
@@ -255,6 +255,7 @@ export class SimCluster {
       n.nextSweepAt = now + SWEEP_EVERY_MS;
       return checkCore(swim, now, n.history, slot, this.#limits);
     }
+    if (events.length === 0) return undefined;
     const v = checkSelf(swim, n.history);
     if (v) return v;
     for (const e of events) {
