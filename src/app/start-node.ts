@@ -33,18 +33,17 @@ export interface RunningNode {
 export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger): Promise<RunningNode> {
   const node = new EdgeNode({ config, identity, log, guard: security.guard, claims: security.claims, exchange: security.exchange });
   const self = node.swim.self;
-  let metrics: NodeMetrics | undefined;
+  // The queue knows the backlog exactly; the gossiped figure lags. (Read at scrape time, once `load` exists.)
+  const metrics = new NodeMetrics(node, () => load.backlog());
   const load = loadServiceFor(config, self, {
     members: () => node.members(),
     publish: (backlog) => void node.dispatch({ type: "load", backlog }),
     log,
     answered: (status, body, seconds, deviceId) => {
       const outcome = requestOutcome(status, body, self.http);
-      if (outcome) metrics?.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
+      if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
     },
   });
-  // The queue knows the backlog exactly; the gossiped figure lags.
-  metrics = new NodeMetrics(node, () => load.backlog());
   const server = startHttpServer(node, { security, joinServer: security.joinServerFor(node), load, routes: dashboardRoutes(node, metrics) });
   try {
     await node.start();
