@@ -70,9 +70,12 @@ log.info(
 load.start();
 const joining = new AbortController();
 void runJoin(node, joining.signal);
-rememberPeers(node);
+const forgetPeers = rememberPeers(node);
 
 let stopping = false;
+let settle: (code: number) => void = () => {};
+/** Settles with the exit code once the node has stopped (`dsef node` exits with it). */
+export const stopped = new Promise<number>((resolve) => (settle = resolve));
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -80,9 +83,16 @@ async function shutdown(signal: string): Promise<void> {
   joining.abort();
   load.stop();
   await node.leave();
+  forgetPeers();
   server.stop(true);
   log.info("stopped");
-  process.exit(0);
+  settle(0);
+  // Everything is closed, so the event loop ends by itself; should something leak (a timer, a
+  // socket), say so and exit anyway rather than linger.
+  setTimeout(() => {
+    log.warn("still running 1 s after stopping; exiting anyway");
+    process.exit(0);
+  }, 1000).unref();
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));

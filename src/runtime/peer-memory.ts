@@ -21,7 +21,10 @@ export function loadRememberedPeers(dataDir: string): Address[] {
   }
 }
 
-/** Rewrite the file (atomically) a little after membership changes settle. */
+/**
+ * Rewrite the file (atomically) a little after membership changes settle. The returned stop
+ * function writes a pending change at once, so a stopping node neither loses it nor waits for it.
+ */
 export function rememberPeers(node: EdgeNode): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const save = () => {
@@ -44,6 +47,8 @@ export function rememberPeers(node: EdgeNode): () => void {
   });
   return () => {
     off();
+    if (timer === undefined) return;
     clearTimeout(timer);
+    save();
   };
 }
