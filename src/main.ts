@@ -4,6 +4,7 @@
  *   bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
  */
+import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
 import { startHttpServer } from "./http/server.ts";
 import { loadServiceFor } from "./load/from-config.ts";
@@ -24,9 +25,14 @@ function configOrExit(): NodeConfig {
     return c;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`dsef: ${e.message} (see --help)`);
-    process.exit(2);
+    usageExit(`${e.message} (see --help)`);
   }
+}
+
+/** What the operator got wrong (a flag, a file a flag names): one line, exit code 2. */
+function usageExit(message: string): never {
+  console.error(`dsef: ${message}`);
+  process.exit(2);
 }
 
 const config = configOrExit();
@@ -38,16 +44,15 @@ try {
   identity = loaded.identity;
   log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot load node identity");
-  process.exit(1);
+  usageExit(`--data-dir: cannot use ${config.dataDir}: ${fsReason(e)}`);
 }
 
 let security: Security;
 try {
   security = loadSecurity(config, identity, log);
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot load cluster credentials");
-  process.exit(1);
+  if (!(e instanceof UsageError)) throw e;
+  usageExit(e.message);
 }
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);

@@ -167,6 +167,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   c.name ||= `${c.ip}:${c.port}`;
   // Absolute, so logs say where the key is and nothing later depends on the working directory.
   c.dataDir = resolve(c.dataDir || defaultDataDir(c.port, env));
+  if (c.clusterKeys.length > 0 && c.clusterKeyFile) throw new UsageError("--cluster-key-file: give either it or --cluster-key, not both");
   if (c.timing.probeTimeoutMs >= c.timing.probeIntervalMs) throw new UsageError("--probe-timeout must be shorter than --probe-interval");
   return c;
 }
