@@ -5,20 +5,25 @@
  * killed, its devices failing over. The screen keeps the banner and one line per membership event
  * (--verbose: every node's full log). Enter restarts stopped nodes; Ctrl-C stops everything.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
 import { demoLine, newDemoView } from "./demo-view.ts";
 
-const usage = "usage: npm run demo -- [--port BASE (5000)] [--devices N (20, 0 = none)] [--verbose]";
-let args: { port: number; devices: number; verbose: boolean };
+const root = join(import.meta.dir, "..");
+const usage = "usage: npm run demo -- [--port BASE (5000)] [--devices N (20, 0 = none)] [--data-dir DIR (.dsef in the checkout)] [--verbose]";
+let args: { port: number; devices: number; dataDir: string; verbose: boolean };
 try {
-  const { values } = parseArgs({ options: { port: { type: "string" }, devices: { type: "string" }, verbose: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { port: { type: "string" }, devices: { type: "string" }, "data-dir": { type: "string" }, verbose: { type: "boolean" }, help: { type: "boolean" } },
+  });
   if (values.help) {
     console.log(usage);
     process.exit(0);
   }
-  args = { port: Number(values.port ?? 5000), devices: Number(values.devices ?? 20), verbose: values.verbose === true };
+  // Kept with the checkout by default, so a restart (Enter, or the next demo) keeps the nodes' identities.
+  const dataDir = resolve(values["data-dir"] ?? join(root, ".dsef"));
+  args = { port: Number(values.port ?? 5000), devices: Number(values.devices ?? 20), dataDir, verbose: values.verbose === true };
   if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65533) throw new Error(`--port: not a port: ${values.port}`);
   if (!Number.isInteger(args.devices) || args.devices < 0 || args.devices > 10_000) throw new Error(`--devices: not a count in 0..10000: ${values.devices}`);
 } catch (e) {
@@ -26,7 +31,6 @@ try {
   process.exit(2);
 }
 
-const root = join(import.meta.dir, "..");
 const url = (port: number) => `http://127.0.0.1:${port}`;
 const nodes = [
   { name: "edge-a", port: args.port, capacity: 1000 },
@@ -59,8 +63,7 @@ function start(n: (typeof nodes)[number]): void {
     "--port", String(n.port),
     "--name", n.name,
     "--promised_capacity", String(n.capacity),
-    // Kept with the checkout, so a restart (Enter) brings the node back with the same identity.
-    "--data-dir", join(root, ".dsef", String(n.port)),
+    "--data-dir", join(args.dataDir, String(n.port)),
     "--log-format", args.verbose ? "pretty" : "json",
     ...(n.bootstrap ? ["--bootstrap", n.bootstrap] : []),
   ];
