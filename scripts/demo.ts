@@ -59,20 +59,27 @@ function start(n: (typeof nodes)[number]): void {
   const argv = [
     process.execPath,
     join(root, "src/main.ts"),
-    "--ip", "127.0.0.1",
-    "--port", String(n.port),
-    "--name", n.name,
-    "--promised_capacity", String(n.capacity),
-    "--data-dir", join(args.dataDir, String(n.port)),
-    "--log-format", args.verbose ? "pretty" : "json",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(n.port),
+    "--name",
+    n.name,
+    "--promised_capacity",
+    String(n.capacity),
+    "--data-dir",
+    join(args.dataDir, String(n.port)),
+    "--log-format",
+    args.verbose ? "pretty" : "json",
     ...(n.bootstrap ? ["--bootstrap", n.bootstrap] : []),
   ];
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: args.verbose ? "inherit" : "pipe", stderr: "inherit" });
   n.proc = proc;
-  if (!args.verbose) void eachLine(proc.stdout as ReadableStream<Uint8Array>, (l) => {
-    const line = demoLine(view, l, Date.now());
-    if (line !== undefined) show(line);
-  });
+  if (!args.verbose)
+    void eachLine(proc.stdout as ReadableStream<Uint8Array>, (l) => {
+      const line = demoLine(view, l, Date.now());
+      if (line !== undefined) show(line);
+    });
   void proc.exited.then((code) => {
     if (stopping) return;
     const how = proc.signalCode ? `was stopped by ${proc.signalCode}` : `exited with code ${code}`;
@@ -84,7 +91,10 @@ async function ready(n: (typeof nodes)[number], timeoutMs: number): Promise<bool
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
     if (n.proc?.exitCode !== null) return false;
-    const ok = await fetch(`${url(n.port)}/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url(n.port)}/ready`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return true;
     await Bun.sleep(100);
   }
@@ -103,7 +113,20 @@ let esp: Subprocess | undefined;
 const espOutput: string[] = [];
 if (args.devices > 0) {
   esp = Bun.spawn(
-    [process.execPath, join(root, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => url(n.port)).join(","), "--devices", String(args.devices), "--interval", "1", "--min-load", "10", "--max-load", "100"],
+    [
+      process.execPath,
+      join(root, "esp/simulator.ts"),
+      "--bootstrap",
+      nodes.map((n) => url(n.port)).join(","),
+      "--devices",
+      String(args.devices),
+      "--interval",
+      "1",
+      "--min-load",
+      "10",
+      "--max-load",
+      "100",
+    ],
     { stdin: "ignore", stdout: "pipe", stderr: "inherit" },
   );
   // Its progress lines would push the banner away; its summary is shown when the demo stops.

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "./node-config.ts";
+import { UsageError } from "../util/usage-error.ts";
 
 /** A file system error in words (`no such file`), without the errno prefix and the repeated path. */
 export function fsReason(e: unknown): string {

@@ -1,11 +1,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readFlagFile } from "../config/flag-files.ts";
-import { type NodeConfig, UsageError } from "../config/node-config.ts";
+import type { NodeConfig } from "../config/node-config.ts";
+import { UsageError } from "../util/usage-error.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { openGuard, type PacketGuard } from "../runtime/udp-transport.ts";
 import { exchangeState } from "../runtime/sync-client.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
 import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
@@ -117,7 +119,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         } catch (e) {
           // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
           // handshake proves both sides and hands the keys over, where a sync cannot.
-          const noKey = !creds.keyring.sendKey || (e as { refused?: boolean }).refused === true;
+          const noKey = !creds.keyring.sendKey || e instanceof PeerRefusedError;
           if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
           throw e;
         }

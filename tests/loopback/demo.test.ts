@@ -36,7 +36,10 @@ test("the demo runs nodes and devices, its banner's kill -9 shows a death while 
   await waitUntil(async () => (await Promise.all([0, 1, 2].map(accepted))).every((n) => n > 0), 20_000, text);
 
   process.kill(victimPid, "SIGKILL");
-  await waitUntil(async () => ((await (await fetch(`${url(0)}/peers`)).json()) as { name: string; state: string }[]).some((p) => p.name === "edge-c" && p.state === "dead"), 15_000);
+  await waitUntil(
+    async () => ((await (await fetch(`${url(0)}/peers`)).json()) as { name: string; state: string }[]).some((p) => p.name === "edge-c" && p.state === "dead"),
+    15_000,
+  );
   await waitUntil(() => /edge-c\s+dead\s+\(seen first by edge-[ab]/.test(text()), 5000, text);
   expect(text()).toContain("edge-c (pid");
   await Bun.sleep(3000); // the devices keep sending to the two survivors

@@ -16,7 +16,8 @@ afterAll(() => stopAll(started));
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `dsef-${prefix}-`));
 const LEAVE_GRACE_MS = 500; // the default
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+const stripAnsi = (s: string) => s.replace(ANSI, "");
 
 describe("credential and data-dir mistakes: one line naming the flag, exit code 2", () => {
   const ca = makeCa();
@@ -38,7 +39,10 @@ describe("credential and data-dir mistakes: one line naming the flag, exit code 
     [["--data-dir", join(blocked, "sub")], "--data-dir", /cannot use .*: a part of the path is not a directory/],
   ];
 
-  for (const [entry, how] of [["src/main.ts", []], ["src/cli/dsef.ts", ["node"]]] as const) {
+  for (const [entry, how] of [
+    ["src/main.ts", []],
+    ["src/cli/dsef.ts", ["node"]],
+  ] as const) {
     test(`${[entry, ...how].join(" ")}`, async () => {
       const [port] = allocPorts(1);
       for (const [args, flag, reason] of cases) {

@@ -3,7 +3,8 @@ import { expect, test } from "bun:test";
 import { demoLine, newDemoView } from "../../scripts/demo-view.ts";
 
 const line = (o: Record<string, unknown>) => JSON.stringify({ level: 30, time: Date.parse("2026-01-01T12:00:00Z"), ...o });
-const dead = (observer: string) => line({ node: observer, event: "dead", member: "c1", name: "edge-c", incarnation: 7, reason: "connection refused", msg: "member dead: edge-c" });
+const dead = (observer: string) =>
+  line({ node: observer, event: "dead", member: "c1", name: "edge-c", incarnation: 7, reason: "connection refused", msg: "member dead: edge-c" });
 
 test("a membership event reported by every node is one line, naming who saw it first and why", () => {
   const view = newDemoView();
