@@ -6,6 +6,7 @@
  * `dsef node ...` runs the same `runNode`.
  */
 import { startNode } from "./app/start-node.ts";
+import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
 import { loadSecurity, type Security } from "./identity/security.ts";
@@ -14,8 +15,9 @@ import { UsageError } from "./util/usage-error.ts";
 
 /**
  * Run an edge node with these flags until SIGTERM or SIGINT makes it leave the cluster.
- * Resolves with the process exit code: 0 after a graceful leave or --help, 2 for a bad flag,
- * 1 when the node cannot start.
+ * Resolves with the process exit code: 0 after a graceful leave or --help, 2 for what the
+ * operator got wrong (a flag, a file or directory a flag names: one line on stderr), 1 when the
+ * node cannot listen.
  */
 export async function runNode(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let config: NodeConfig;
@@ -28,8 +30,7 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
     config = c;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`dsef: ${e.message} (see --help)`);
-    return 2;
+    return usageError(`${e.message} (see --help)`);
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
 
@@ -39,8 +40,7 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
     identity = loaded.identity;
     log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
   } catch (e) {
-    log.fatal({ err: (e as Error).message }, "cannot load node identity");
-    return 1;
+    return usageError(`--data-dir: cannot use ${config.dataDir}: ${fsReason(e)}`);
   }
   const nodeLog = log.child({ id: identity.id });
 
@@ -48,8 +48,8 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
   try {
     security = loadSecurity(config, identity, nodeLog);
   } catch (e) {
-    log.fatal({ err: (e as Error).message }, "cannot load cluster credentials");
-    return 1;
+    if (!(e instanceof UsageError)) throw e;
+    return usageError(e.message);
   }
 
   let running: Awaited<ReturnType<typeof startNode>>;
@@ -82,6 +82,12 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
       }
     });
   });
+}
+
+/** What the operator got wrong: one line, exit code 2. */
+function usageError(message: string): number {
+  console.error(`dsef: ${message}`);
+  return 2;
 }
 
 if (import.meta.main) process.exit(await runNode(process.argv.slice(2)));
