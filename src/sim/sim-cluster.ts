@@ -111,6 +111,7 @@ export class SimCluster {
   readonly #limits: Limits;
   readonly #check: boolean;
   #listeners: ((e: ObservedEvent) => void)[] = [];
+  #stepListeners: ((n: SimNode) => void)[] = [];
   #byAddress = new Map<string, number>();
   #slotOf = new Map<string, number>();
 
@@ -129,8 +130,13 @@ export class SimCluster {
       this.#byAddress.set(httpOf(i), i);
       this.#slotOf.set(id, i);
     }
-    // Signed when secured, as a real table would hold them (the core keeps what it is given).
-    const everyone: MemberSnapshot[] = this.nodes.map((n) => ({ info: n.info, state: "alive", incarnation: 0, ...(n.identity ? { proof: signAlive(n.identity, 0, n.info) } : {}) }));
+    // Signed when secured, as a real table holds them (as far as the core keeps initial proofs).
+    const everyone: MemberSnapshot[] = this.nodes.map((n) => ({
+      info: n.info,
+      state: "alive",
+      incarnation: 0,
+      ...(n.identity ? { proof: signAlive(n.identity, 0, n.info) } : {}),
+    }));
     for (const n of this.nodes) n.driver = this.#newDriver(n, 0, opts.preload ? everyone : undefined);
     if (opts.preload) {
       for (const n of this.nodes) n.driver.tick();
@@ -142,6 +148,11 @@ export class SimCluster {
 
   onEvent(fn: (e: ObservedEvent) => void): void {
     this.#listeners.push(fn);
+  }
+
+  /** Called after every step of a node's core, after the built-in invariant checks (more checks hook in here). */
+  onStep(fn: (n: SimNode) => void): void {
+    this.#stepListeners.push(fn);
   }
 
   get now(): number {
@@ -242,9 +253,10 @@ export class SimCluster {
 
   #afterStep(n: SimNode, driver: NodeDriver, events: readonly MemberEvent[]): void {
     this.steps++;
-    if (!this.#check || driver !== n.driver) return;
-    const v = this.#checkStep(n, driver.swim, events);
+    if (driver !== n.driver) return;
+    const v = this.#check ? this.#checkStep(n, driver.swim, events) : undefined;
     if (v) throw new InvariantViolation(this.opts.seed, this.steps, this.clock.now, n.index, v);
+    for (const fn of this.#stepListeners) fn(n);
   }
 
   #checkStep(n: SimNode, swim: Swim, events: readonly MemberEvent[]): Violation | undefined {
