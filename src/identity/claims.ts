@@ -8,18 +8,29 @@ import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTE
  *
  * - alive proof = raw public key (32) ‖ signature (64): the receiver checks that the key's
  *   fingerprint is the claimed id, so no key has to be known in advance;
- * - load proof  = signature (64), checked with the key learned from the member's alive proof.
+ * - load proof  = signature (64), checked with the key learned from the member's alive proof;
+ * - left proof  = signature (64), likewise: a leave is the member's own word (it raises its
+ *   incarnation by one and takes it out of every table).
  */
 export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 
 const enc = new TextEncoder();
 const aliveText = (incarnation: number, info: NodeInfo) => JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
 const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
+const leftText = (id: NodeId, incarnation: number) => JSON.stringify(["dsef/v1 left", id, incarnation]);
 export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {
   return enc.encode(aliveText(incarnation, info));
 }
 export function loadStatement(id: NodeId, load: LoadFigures): Uint8Array {
   return enc.encode(loadText(id, load));
+}
+
+export function leftStatement(id: NodeId, incarnation: number): Uint8Array {
+  return enc.encode(leftText(id, incarnation));
+}
+
+export function signLeft(identity: NodeIdentity, incarnation: number): Uint8Array {
+  return new Uint8Array(signWith(identity.privateKey, leftStatement(identity.id, incarnation)));
 }
 
 export function signAlive(identity: NodeIdentity, incarnation: number, info: NodeInfo): Uint8Array {
@@ -75,8 +86,12 @@ export class ClaimGuard implements ClaimHooks {
     this.#keys.set(identity.id, identity.publicKeyRaw);
   }
 
+  /** The member's public key: learned from its verified alive claim, or read from the one its row holds. */
   keyOf(id: NodeId): Uint8Array | undefined {
-    return this.#keys.get(id);
+    const known = this.#keys.get(id);
+    if (known) return known;
+    const proof = this.lookup(id)?.proof;
+    return proof?.byteLength === ALIVE_PROOF_BYTES ? proof.subarray(0, RAW_PUBLIC_KEY_BYTES) : undefined;
   }
 
   #reject(r: ClaimRejection): false {
@@ -130,6 +145,25 @@ export class ClaimGuard implements ClaimHooks {
     return true;
   }
 
+  #leftOk(id: NodeId, incarnation: number, proof: Uint8Array | undefined): boolean {
+    if (!proof) return this.#reject("unsigned");
+    const key = this.keyOf(id);
+    if (!key) return this.#reject("unknownKey");
+    if (!verifyRaw(key, leftStatement(id, incarnation), proof)) return this.#reject("badSignature");
+    this.stats.verified++;
+    return true;
+  }
+
+  /**
+   * A peer's table may hold this node above its own incarnation only from a previous life (a
+   * restart): the entry must then carry this node's own signature at that incarnation.
+   */
+  #selfEntryOk(s: MemberSnapshot): boolean {
+    if (s.info.id !== this.identity.id || s.state === "alive" || s.state === "left") return true;
+    if (s.incarnation <= (this.lookup(s.info.id)?.incarnation ?? 0)) return true;
+    return this.#aliveOk(s.incarnation, s.info, s.proof);
+  }
+
   /** One log line per conflicting address per minute: loud, but not a flood. */
   #conflict(info: NodeInfo, msg: string): void {
     const k = `${info.id}@${info.gossip}`;
@@ -144,7 +178,14 @@ export class ClaimGuard implements ClaimHooks {
     let out: Update[] | undefined;
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i]!;
-      const ok = u.kind === "alive" ? this.#aliveOk(u.incarnation, u.info, u.proof) : u.kind === "load" ? this.#loadOk(u.id, u.load, u.proof) : true;
+      const ok =
+        u.kind === "alive"
+          ? this.#aliveOk(u.incarnation, u.info, u.proof)
+          : u.kind === "load"
+            ? this.#loadOk(u.id, u.load, u.proof)
+            : u.kind === "left"
+              ? this.#leftOk(u.id, u.incarnation, u.proof)
+              : true;
       if (ok) out?.push(u);
       else out ??= updates.slice(0, i);
     }
@@ -155,6 +196,8 @@ export class ClaimGuard implements ClaimHooks {
     const out: MemberSnapshot[] = [];
     for (const s of members) {
       if (s.state === "alive" && !this.#aliveOk(s.incarnation, s.info, s.proof)) continue;
+      if (s.state === "left" && !this.#leftOk(s.info.id, s.incarnation, s.proof)) continue;
+      if (!this.#selfEntryOk(s)) continue;
       if (s.load && !this.#loadOk(s.info.id, s.load, s.loadProof)) {
         const { load: _l, loadProof: _p, ...rest } = s;
         out.push(rest);
@@ -184,6 +227,7 @@ export class ClaimGuard implements ClaimHooks {
   #signUpdate(u: Update): Update {
     if (u.kind === "alive" && u.info.id === this.identity.id && !u.proof) return { ...u, proof: this.#aliveProof(u.incarnation, u.info) };
     if (u.kind === "load" && u.id === this.identity.id && !u.proof) return { ...u, proof: this.#loadProof(u.load) };
+    if (u.kind === "left" && u.id === this.identity.id && !u.proof) return { ...u, proof: signLeft(this.identity, u.incarnation) };
     return u;
   }
 
@@ -197,6 +241,7 @@ export class ClaimGuard implements ClaimHooks {
       if (s.info.id !== this.identity.id) return s;
       const signed: { -readonly [K in keyof MemberSnapshot]: MemberSnapshot[K] } = { ...s };
       if (s.state === "alive" && !s.proof) signed.proof = this.#aliveProof(s.incarnation, s.info);
+      if (s.state === "left" && !s.proof) signed.proof = signLeft(this.identity, s.incarnation);
       if (s.load && !s.loadProof) signed.loadProof = this.#loadProof(s.load);
       return signed;
     });

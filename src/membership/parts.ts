@@ -18,10 +18,15 @@ export interface SwimStats {
   misdirected: number;
   /** Probes that failed over UDP but were answered over HTTP (not suspected). */
   fallbackAcks: number;
+  /**
+   * Claims dropped for their incarnation: a suspect, dead or left naming more than the member
+   * ever announced, or any claim beyond the clock's ceiling (made up by an insider, or stale).
+   */
+  invalidIncarnations: number;
 }
 
 export function newStats(): SwimStats {
-  return { probes: 0, pingReqs: 0, relayed: 0, nacksSent: 0, suspicions: 0, refutations: 0, deaths: 0, messagesIn: 0, misdirected: 0, fallbackAcks: 0 };
+  return { probes: 0, pingReqs: 0, relayed: 0, nacksSent: 0, suspicions: 0, refutations: 0, deaths: 0, messagesIn: 0, misdirected: 0, fallbackAcks: 0, invalidIncarnations: 0 };
 }
 
 /** What the mechanisms of one core share. */

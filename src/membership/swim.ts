@@ -176,6 +176,7 @@ export class Swim {
     this.#prober.deadlines(visit);
     const suspects = this.#table.suspects();
     if (suspects.size > 0) for (const m of suspects) if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
+    visit(this.#tx.refutationDue, this.#refute, undefined);
     if (this.#tx.leaving) return;
     visit(this.#probeRound.at, this.#probeRound.fire, undefined);
     // Gossip rounds run only while there is something to say.
@@ -184,6 +185,7 @@ export class Swim {
     visit(this.#reconnectRound.at, this.#reconnectRound.fire, undefined);
   }
 
+  readonly #refute = (now: number): void => this.#tx.refuteNow(now);
   readonly #suspicionTimeout = (now: number, m: MemberRecord): void => this.#tx.declareDead(now, m, this.self.id, "suspicion timeout");
 
   #onMessage(now: number, source: Address, msg: Message): void {

@@ -1,3 +1,4 @@
+import { announced, incarnationCeiling, refutableAt } from "./incarnation.ts";
 import { ALIVE, DEAD, isLive, LEFT, type Liveness, type MemberRecord, toSnapshot } from "./member-table.ts";
 import type { CoreParts } from "./parts.ts";
 import { supersedes } from "./precedence.ts";
@@ -18,6 +19,9 @@ export interface TransitionHooks {
  */
 export class Transitions {
   #leaving = false;
+  /** A refutation waiting for the clock (see refutableAt), with what it refutes; none: Infinity. */
+  #refuteAt = Number.POSITIVE_INFINITY;
+  #refuting: { kind: MemberState; incarnation: number } | undefined;
 
   constructor(
     private readonly p: CoreParts,
@@ -28,11 +32,17 @@ export class Transitions {
     return this.#leaving;
   }
 
+  /** When a refutation held back by its pace is due; Infinity when none waits. */
+  get refutationDue(): number {
+    return this.#refuteAt;
+  }
+
   applyAll(now: number, updates: readonly Update[]): void {
     for (const u of updates) this.apply(now, u);
   }
 
-  apply(now: number, u: Update): void {
+  /** `fromSnapshot`: a member table (a peer's view, possibly of this node's previous life). */
+  apply(now: number, u: Update, fromSnapshot = false): void {
     const { table, queue } = this.p;
     if (u.kind === "load") {
       const m = table.get(u.id);
@@ -42,12 +52,14 @@ export class Transitions {
       queue.enqueue(u);
       return;
     }
+    if (u.incarnation > incarnationCeiling(now)) return this.#invalid();
     const id = u.kind === "alive" ? u.info.id : u.id;
     if (id === table.self.info.id) {
-      this.#aboutSelf(now, u.kind, u.incarnation);
+      this.#aboutSelf(now, u.kind, u.incarnation, fromSnapshot);
       return;
     }
     const cur = table.get(id);
+    if (cur && !announced(cur.incarnation, u.kind, u.incarnation)) return this.#invalid();
     if (u.kind === "suspect" && cur?.state === "suspect" && cur.incarnation === u.incarnation) {
       if (cur.suspicion.confirm(u.from)) queue.enqueue(u);
       return;
@@ -71,6 +83,7 @@ export class Transitions {
         this.declareDead(now, cur!, u.from);
         break;
       case "left":
+        cur!.proof = u.proof;
         this.#transition(now, cur!, LEFT, u.incarnation, "left");
         queue.enqueue(u);
         break;
@@ -83,10 +96,10 @@ export class Transitions {
    */
   applySnapshot(now: number, s: MemberSnapshot): void {
     const id = s.info.id;
-    if (s.state === "alive") this.apply(now, { kind: "alive", incarnation: s.incarnation, info: s.info, proof: s.proof });
-    else if (s.state === "left") this.apply(now, { kind: "left", id, incarnation: s.incarnation });
+    if (s.state === "alive") this.apply(now, { kind: "alive", incarnation: s.incarnation, info: s.info, proof: s.proof }, true);
+    else if (s.state === "left") this.apply(now, { kind: "left", id, incarnation: s.incarnation, proof: s.proof }, true);
     else if (id === this.p.table.self.info.id || this.p.table.has(id)) {
-      this.apply(now, { kind: "suspect", id, incarnation: s.incarnation, from: this.p.table.self.info.id });
+      this.apply(now, { kind: "suspect", id, incarnation: s.incarnation, from: this.p.table.self.info.id }, true);
     }
     if (s.load) this.apply(now, { kind: "load", id, load: s.load, proof: s.loadProof });
   }
@@ -141,18 +154,54 @@ export class Transitions {
     return { kind: "alive", incarnation: self.incarnation, info: self.info };
   }
 
-  /** Someone made a claim about us. Anything but "alive, as we know it" is refuted. */
-  #aboutSelf(now: number, kind: MemberState, incarnation: number): void {
+  /** A refutation held back by its pace is due. */
+  refuteNow(now: number): void {
+    const r = this.#refuting;
+    this.#refuteAt = Number.POSITIVE_INFINITY;
+    this.#refuting = undefined;
+    if (r && !this.#leaving) this.#raiseSelf(now, this.p.table.self.incarnation + 1, r.kind, r.incarnation);
+  }
+
+  #invalid(): void {
+    this.p.stats.invalidIncarnations++;
+  }
+
+  /**
+   * Someone made a claim about us. Anything but "alive, as we know it" is refuted, at a pace
+   * that keeps our incarnation within REFUTE_AHEAD_S of our clock. A claim above our
+   * incarnation can only be our own from a previous life (a restart): an `alive` (its signature
+   * is ours, checked at the edge) or an entry of a peer's member table; anyone else naming it
+   * made it up.
+   */
+  #aboutSelf(now: number, kind: MemberState, incarnation: number, fromSnapshot: boolean): void {
     if (this.#leaving) return;
     const self = this.p.table.self;
-    if (kind === "alive" ? incarnation <= self.incarnation : incarnation < self.incarnation) {
+    if (incarnation > self.incarnation) {
+      if (kind === "alive" || fromSnapshot) this.#raiseSelf(now, incarnation + 1, kind, incarnation);
+      else this.#invalid();
+      return;
+    }
+    if (kind === "alive" || incarnation < self.incarnation) {
       // A stale suspicion: its sender missed our refutation. Resend it (rides on our next ack).
       if (kind !== "alive") this.p.queue.enqueue(this.aliveUpdate());
       return;
     }
-    self.incarnation = incarnation + 1;
+    const at = refutableAt(self.incarnation + 1);
+    if (at <= now) this.#raiseSelf(now, self.incarnation + 1, kind, incarnation);
+    else if (!this.#refuting) {
+      this.#refuteAt = at;
+      this.#refuting = { kind, incarnation };
+    }
+  }
+
+  #raiseSelf(now: number, to: number, kind: MemberState, incarnation: number): void {
+    const self = this.p.table.self;
+    self.incarnation = to;
     self.changedAt = now;
     self.proof = undefined;
+    // Whatever waited to be refuted is refuted by this too.
+    this.#refuteAt = Number.POSITIVE_INFINITY;
+    this.#refuting = undefined;
     this.p.stats.refutations++;
     if (kind !== "alive") this.p.awareness.apply(1);
     this.p.queue.enqueue(this.aliveUpdate());

@@ -30,7 +30,7 @@ export interface LoadFigures {
 }
 
 /**
- * Opaque signature over a claim only its subject may make (its `alive` and its load figures).
+ * Opaque signature over a claim only its subject may make (its `alive`, its `left`, its load).
  * The core carries it along untouched so others can check it; the identity layer makes and
  * verifies it at the edges. Absent in open mode and on this node's own claims until sent.
  */
@@ -42,7 +42,7 @@ export interface Member {
   incarnation: number;
   /** Local time of the last state change, for reaping and "last change" display. */
   changedAt: number;
-  /** Proof of the `alive` claim we hold for this member. */
+  /** Proof of the member's own latest claim we hold: its `alive`, or its `left` once it has left. */
   proof?: Proof;
   load?: LoadFigures;
   loadProof?: Proof;
@@ -53,7 +53,7 @@ export type Update =
   | { readonly kind: "alive"; readonly incarnation: number; readonly info: NodeInfo; readonly proof?: Proof }
   | { readonly kind: "suspect"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
   | { readonly kind: "dead"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
-  | { readonly kind: "left"; readonly id: NodeId; readonly incarnation: number }
+  | { readonly kind: "left"; readonly id: NodeId; readonly incarnation: number; readonly proof?: Proof }
   | { readonly kind: "load"; readonly id: NodeId; readonly load: LoadFigures; readonly proof?: Proof };
 
 /** One member's whole state as exchanged by anti-entropy (join and periodic full sync). */

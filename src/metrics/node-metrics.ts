@@ -72,6 +72,11 @@ export class NodeMetrics {
       ["dsef_deaths_total", "Members this node declared or learned dead.", "deaths"],
       ["dsef_messages_in_total", "Protocol messages handled by the core.", "messagesIn"],
       ["dsef_misdirected_total", "Pings meant for another identity at this address.", "misdirected"],
+      [
+        "dsef_invalid_incarnations_total",
+        "Claims dropped for naming an incarnation their member never announced (suspect/dead/left above its latest alive) or beyond the clock's ceiling.",
+        "invalidIncarnations",
+      ],
     ];
     for (const [name, help, key] of protocol) mirrorCounter(registers, name, help, () => swim.stats[key]);
 

@@ -1,3 +1,4 @@
+import { incarnationCeiling } from "../membership/incarnation.ts";
 import { suspicionMinMs, type Timing } from "../membership/timing.ts";
 import type { Member, MemberState, NodeId, NodeInfo } from "../membership/types.ts";
 
@@ -9,6 +10,7 @@ import type { Member, MemberState, NodeId, NodeInfo } from "../membership/types.
  *   self-alive            a node holds itself, alive (left once it leaves), at its own incarnation
  *   self-incarnation      a node's own incarnation never decreases
  *   table                 every member is found under its own id, in a known state, at a whole incarnation
+ *                         no higher than the clock allows (membership/incarnation.ts)
  *   live-count            the cluster size estimate matches the table
  *   incarnation           a member's incarnation never decreases while it stays in the table
  *   suspicion-deadline    no one stays suspect (at one incarnation) past the longest suspicion timeout:
@@ -123,7 +125,9 @@ export function checkMember(
   const id = m.info.id;
   if (core.member(id) !== m) return { rule: "table", detail: `${id} is not found under its own id` };
   if (!STATES.has(m.state)) return { rule: "table", detail: `${id} is in unknown state ${String(m.state)}` };
-  if (!Number.isSafeInteger(m.incarnation) || m.incarnation < 0) return { rule: "table", detail: `${id} has incarnation ${m.incarnation}` };
+  if (!Number.isSafeInteger(m.incarnation) || m.incarnation < 0 || m.incarnation > incarnationCeiling(now) + 1) {
+    return { rule: "table", detail: `${id} has incarnation ${m.incarnation}` };
+  }
   if (id === core.self.id) return undefined;
   if ((m.state === "dead" || m.state === "left") && !core.leaving) {
     const keep = m.state === "dead" ? limits.deadRetentionMs : limits.leftRetentionMs;

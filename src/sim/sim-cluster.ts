@@ -207,6 +207,19 @@ export class SimCluster {
     this.nodes[i]!.driver.dispatch({ type: "leave" });
   }
 
+  /**
+   * A datagram made outside any node's driver (an insider's forgery), sent from node `from`'s
+   * address over the same lossy network, as that node's socket would send it.
+   */
+  sendFrom(from: number, to: Address, datagram: Uint8Array): void {
+    const t = this.#byAddress.get(to);
+    if (t === undefined) return;
+    const delay = this.network.datagramDelay(from, t);
+    if (delay === undefined) return;
+    const source = gossipOf(from);
+    this.clock.after(delay, () => this.#deliver(this.nodes[t]!, source, datagram));
+  }
+
   /** The id of node `i` (key fingerprints when secured). */
   idOf(i: number): string {
     return this.nodes[i]!.id;
@@ -295,14 +308,7 @@ export class SimCluster {
     };
     return {
       now: () => this.clock.now,
-      send: (to, datagram) => {
-        const t = this.#byAddress.get(to);
-        if (t === undefined) return;
-        const delay = this.network.datagramDelay(n.index, t);
-        if (delay === undefined) return;
-        const source = gossipOf(n.index);
-        this.clock.after(delay, () => this.#deliver(this.nodes[t]!, source, datagram));
-      },
+      send: (to, datagram) => this.sendFrom(n.index, to, datagram),
       setTimer: (at, fire) => {
         const token = ++n.timerToken;
         if (!Number.isFinite(at)) return;

@@ -1,5 +1,6 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { z } from "zod";
+import { MAX_INCARNATION } from "../membership/incarnation.ts";
 import type { Message, Update } from "../membership/types.ts";
 import { address, nodeId as id } from "./fields.ts";
 
@@ -15,14 +16,16 @@ const MAX_UPDATES = 64;
 const MAX_PROOF_BYTES = 128;
 
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** Far below 2^53: a refutation's +1 can never step out of the range (membership/incarnation.ts). */
+const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
 const seq = z.number().int().nonnegative().max(0xffffffff);
 const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();
 
 const wireUpdate = z.discriminatedUnion("k", [
-  z.strictObject({ k: z.literal(0), i: uint, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
-  z.strictObject({ k: z.literal(1), id, i: uint, f: id }),
-  z.strictObject({ k: z.literal(2), id, i: uint, f: id }),
-  z.strictObject({ k: z.literal(3), id, i: uint }),
+  z.strictObject({ k: z.literal(0), i: inc, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
+  z.strictObject({ k: z.literal(1), id, i: inc, f: id }),
+  z.strictObject({ k: z.literal(2), id, i: inc, f: id }),
+  z.strictObject({ k: z.literal(3), id, i: inc, p: proof }),
   z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
 ]);
 type WireUpdate = z.infer<typeof wireUpdate>;
@@ -58,7 +61,7 @@ function toWireUpdate(u: Update): WireUpdate {
     case "dead":
       return { k: 2, id: u.id, i: u.incarnation, f: u.from };
     case "left":
-      return { k: 3, id: u.id, i: u.incarnation };
+      return withProof({ k: 3, id: u.id, i: u.incarnation }, u.proof);
     case "load":
       return withProof({ k: 4, id: u.id, v: u.load.version, b: u.load.backlog }, u.proof);
   }
@@ -73,7 +76,7 @@ function fromWireUpdate(w: WireUpdate): Update {
     case 2:
       return { kind: "dead", id: w.id, incarnation: w.i, from: w.f };
     case 3:
-      return { kind: "left", id: w.id, incarnation: w.i };
+      return withProofField({ kind: "left", id: w.id, incarnation: w.i }, w.p);
     case 4:
       return withProofField({ kind: "load", id: w.id, load: { version: w.v, backlog: w.b } }, w.p);
   }

@@ -1,0 +1,57 @@
+import { Keyring, keyFromSecret } from "../identity/keyring.ts";
+import type { NodeIdentity } from "../identity/node-identity.ts";
+import { AeadGuard } from "../identity/packet-guard.ts";
+import type { Address, MemberSnapshot, Message, Update } from "../membership/types.ts";
+import { encodeMessage } from "../wire/codec.ts";
+import type { SimCluster } from "./sim-cluster.ts";
+
+/**
+ * A byzantine member: one node of a secured simulated cluster that keeps running the honest
+ * driver and, beside it, forges whatever an insider can. It holds the cluster key (so its
+ * datagrams authenticate) and its own identity key, never another member's: everything it
+ * sends is sealed with the cluster key and leaves from its own address.
+ */
+export class Byzantine {
+  readonly #guard: AeadGuard;
+
+  constructor(
+    readonly cluster: SimCluster,
+    readonly index: number,
+  ) {
+    const key = cluster.opts.clusterKey;
+    if (!key) throw new Error("a byzantine member needs a secured cluster (clusterKey)");
+    this.#guard = new AeadGuard(new Keyring([keyFromSecret(key)]), 60, () => cluster.now);
+  }
+
+  get id(): string {
+    return this.cluster.idOf(this.index);
+  }
+
+  /** Its own identity key: the only one it can sign with. */
+  get identity(): NodeIdentity {
+    return this.cluster.nodes[this.index]!.identity!;
+  }
+
+  get address(): Address {
+    return this.cluster.nodes[this.index]!.info.gossip;
+  }
+
+  /** Send any message, sealed with the cluster key, to a node (by index) or an address. */
+  send(to: number | Address, message: Message): void {
+    const address = typeof to === "number" ? this.cluster.nodes[to]!.info.gossip : to;
+    this.cluster.sendFrom(this.index, address, this.#guard.seal(encodeMessage(message)));
+  }
+
+  /**
+   * An authenticated /sync to a node carrying this member table (the simulator passes tables as
+   * objects; the receiving driver checks their claims as a real node's does).
+   */
+  sync(to: number, members: MemberSnapshot[]): void {
+    this.cluster.nodes[to]!.driver.serveSync(members, false);
+  }
+
+  /** Gossip these updates, as this member, to a node. */
+  gossip(to: number | Address, updates: Update[]): void {
+    this.send(to, { type: "gossip", from: this.id, updates });
+  }
+}
