@@ -19,6 +19,7 @@ import { signAlive, ClaimGuard } from "../src/identity/claims.ts";
 import { Keyring, keyFromSecret } from "../src/identity/keyring.ts";
 import type { Credentials } from "../src/identity/handshake.ts";
 import { joinVia } from "../src/identity/join-client.ts";
+import { checkLiveness, proveLiveness } from "../src/identity/liveness.ts";
 import { generateIdentity } from "../src/identity/node-identity.ts";
 import { AeadGuard } from "../src/identity/packet-guard.ts";
 import type { NodeInfo } from "../src/membership/types.ts";
@@ -90,6 +91,11 @@ function claims(): void {
     g.admitUpdates([{ kind: "alive", incarnation: i + 2, info, proof: proofs[i]! }]);
   });
   rate("re-check a claim seen before (memo)", n * 10, () => g.admitUpdates([{ kind: "alive", incarnation: 1, info, proof }]));
+  // One probe: the target signs the prober's nonce in its ack, the prober checks it.
+  const nonces = Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(16)));
+  const lives = nonces.map((x) => proveLiveness(id, x));
+  rate("proof of life: sign a nonce (the probed member)", n, (i) => proveLiveness(id, nonces[i]!));
+  rate("proof of life: check it (the prober)", n, (i) => checkLiveness(id.publicKeyRaw, id.id, nonces[i]!, lives[i]));
 }
 
 async function handshake(): Promise<void> {

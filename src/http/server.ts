@@ -6,6 +6,7 @@ import type { EdgeNode } from "../runtime/edge-node.ts";
 import { CORS, json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
+import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
@@ -51,7 +52,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
     development: false,
     routes: {
       ...parts.routes,
-      "/health": { GET: () => json({ status: "ok" }) },
+      "/health": { GET: (req) => health(node, req) },
       "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
       "/peers": { GET: () => json(peers(), 200, CORS) },
       "/peer": { GET: () => json(peers(), 200, CORS) },
@@ -66,6 +67,20 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       return problem(500, "internal error");
     },
   });
+}
+
+/**
+ * Liveness for orchestrators (any answer is 200), and for probing members: the node's id, and with
+ * ?challenge=NONCE its proof of life over that nonce, so an address answering as another identity
+ * proves nothing about a member that used to live there.
+ */
+function health(node: EdgeNode, req: Request): Response {
+  const raw = new URL(req.url).searchParams.get("challenge");
+  if (raw === null) return json({ status: "ok", id: node.identity.id });
+  const nonce = parseChallenge(raw);
+  if (typeof nonce === "string") return problem(400, nonce);
+  const { id, proof } = node.driver.healthAnswer(nonce);
+  return json(proof ? { status: "ok", id, proof: Buffer.from(proof).toString("base64") } : { status: "ok", id });
 }
 
 function countByState(node: EdgeNode): Record<string, number> {

@@ -1,5 +1,6 @@
-import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Update } from "../membership/types.ts";
+import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Nonce, Proof, Update } from "../membership/types.ts";
 import type { ClaimHooks } from "../ports/claims.ts";
+import { checkLiveness, proveLiveness } from "./liveness.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
 /**
@@ -232,8 +233,21 @@ export class ClaimGuard implements ClaimHooks {
   }
 
   signMessage(m: Message): Message {
-    if (m.type === "nack" || m.updates.length === 0) return m;
-    return { ...m, updates: m.updates.map((u) => this.#signUpdate(u)) } as Message;
+    if (m.type === "nack") return m;
+    // Our answer to a ping: only we can prove we saw its nonce. (A relay's ack carries the
+    // target's proof, already there.)
+    const signed = m.type === "ack" && !m.proof && m.from === this.identity.id ? { ...m, proof: this.proveLiveness(m.nonce) } : m;
+    if (signed.updates.length === 0) return signed;
+    return { ...signed, updates: signed.updates.map((u) => this.#signUpdate(u)) } as Message;
+  }
+
+  proveLiveness(nonce: Nonce): Proof {
+    return proveLiveness(this.identity, nonce);
+  }
+
+  verifyLiveness(member: NodeId, nonce: Nonce, proof: Proof | undefined): boolean {
+    const key = this.keyOf(member);
+    return key !== undefined && checkLiveness(key, member, nonce, proof);
   }
 
   signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {

@@ -3,7 +3,7 @@ import type { BroadcastQueue } from "./broadcast-queue.ts";
 import type { MemberTable } from "./member-table.ts";
 import type { Outbox } from "./outbox.ts";
 import type { Timing } from "./timing.ts";
-import type { NodeId } from "./types.ts";
+import type { LivenessProofs, NodeId } from "./types.ts";
 
 /** Protocol counters, for metrics. */
 export interface SwimStats {
@@ -23,10 +23,15 @@ export interface SwimStats {
    * ever announced, or any claim beyond the clock's ceiling (made up by an insider, or stale).
    */
   invalidIncarnations: number;
+  /**
+   * Answers to our probes (acks, relayed acks, HTTP answers) that did not prove the probed
+   * member answered: a nonce that is not the probe's, a missing or bad proof, another identity.
+   */
+  unprovenAcks: number;
 }
 
 export function newStats(): SwimStats {
-  return { probes: 0, pingReqs: 0, relayed: 0, nacksSent: 0, suspicions: 0, refutations: 0, deaths: 0, messagesIn: 0, misdirected: 0, fallbackAcks: 0, invalidIncarnations: 0 };
+  return { probes: 0, pingReqs: 0, relayed: 0, nacksSent: 0, suspicions: 0, refutations: 0, deaths: 0, messagesIn: 0, misdirected: 0, fallbackAcks: 0, invalidIncarnations: 0, unprovenAcks: 0 };
 }
 
 /** What the mechanisms of one core share. */
@@ -39,6 +44,26 @@ export interface CoreParts {
   readonly out: Outbox;
   /** Uniform in [0, 1); seeded in the simulator. */
   readonly random: () => number;
+  readonly liveness: LivenessProofs;
+}
+
+/** Same bytes? (Nonces are short: a loop beats a library call.) */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Open mode, and tests: nonces from the core's own random stream, any answer taken as proof. */
+export function plainLiveness(random: () => number): LivenessProofs {
+  return {
+    nonce: () => {
+      const n = new Uint8Array(16);
+      for (let i = 0; i < n.length; i++) n[i] = Math.floor(random() * 256);
+      return n;
+    },
+    verify: () => true,
+  };
 }
 
 /** Up to k distinct random members of `pool`, never `exclude`; O(k) for large pools. */

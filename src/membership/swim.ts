@@ -3,12 +3,12 @@ import { BroadcastQueue } from "./broadcast-queue.ts";
 import { Deadlines, Round, type Visit } from "./deadlines.ts";
 import { ALIVE, DEAD, LEFT, type Liveness, type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
 import { Outbox } from "./outbox.ts";
-import { type CoreParts, newStats, pick, type SwimStats } from "./parts.ts";
+import { type CoreParts, newStats, pick, plainLiveness, type SwimStats } from "./parts.ts";
 import { Prober } from "./probing.ts";
 import { openSuspicion } from "./suspicion.ts";
 import { syncIntervalFor, type Timing } from "./timing.ts";
 import { Transitions } from "./transitions.ts";
-import type { Address, Input, Inspection, Member, MemberSnapshot, Message, NodeId, NodeInfo, Output, Update } from "./types.ts";
+import type { Address, Input, Inspection, LivenessProofs, Member, MemberSnapshot, Message, NodeId, NodeInfo, Output, Update } from "./types.ts";
 
 export type { SwimStats } from "./parts.ts";
 
@@ -21,6 +21,8 @@ export interface SwimConfig {
   readonly random: () => number;
   /** Encoded size of one update in bytes (from the wire codec), for the packet budget. */
   readonly sizeOf: (u: Update) => number;
+  /** How probed members prove they answered in person (default: nonces only, as in open mode). */
+  readonly liveness?: LivenessProofs;
   /** Start above any incarnation a previous run of this identity may have used. */
   readonly initialIncarnation?: number;
   /**
@@ -57,7 +59,8 @@ export class Swim {
     const table = new MemberTable(cfg.self, cfg.initialIncarnation ?? 0, cfg.now);
     const queue = new BroadcastQueue(cfg.sizeOf);
     const out = new Outbox(queue, t, () => table.liveCount);
-    this.#p = { t, table, queue, awareness: new Awareness(t.maxAwareness), stats: this.stats, out, random: cfg.random };
+    const liveness = cfg.liveness ?? plainLiveness(cfg.random);
+    this.#p = { t, table, queue, awareness: new Awareness(t.maxAwareness), stats: this.stats, out, random: cfg.random, liveness };
     this.#table = table;
     this.#tx = new Transitions(this.#p, {
       gossipNow: (now) => {
@@ -138,7 +141,7 @@ export class Swim {
         this.#onMessage(now, input.source, input.message);
         break;
       case "http-check":
-        this.#prober.onHttpCheck(now, input.target, input.result);
+        this.#prober.onHttpCheck(now, input);
         break;
       case "sync":
         for (const s of input.members) this.#tx.applySnapshot(now, s);
@@ -198,7 +201,8 @@ export class Swim {
           this.stats.misdirected++;
           return;
         }
-        this.#p.out.piggyback(source, (updates) => ({ type: "ack", seq: msg.seq, from: self, updates }));
+        // The driver signs the nonce (secured modes): only this node can answer its probes.
+        this.#p.out.piggyback(source, (updates) => ({ type: "ack", seq: msg.seq, from: self, nonce: msg.nonce, updates }));
         return;
       case "ack":
         this.#tx.applyAll(now, msg.updates);

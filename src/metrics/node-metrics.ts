@@ -77,6 +77,11 @@ export class NodeMetrics {
         "Claims dropped for naming an incarnation their member never announced (suspect/dead/left above its latest alive) or beyond the clock's ceiling.",
         "invalidIncarnations",
       ],
+      [
+        "dsef_unproven_acks_total",
+        "Answers to this node's probes that did not prove the probed member answered in person (wrong nonce, missing or bad signature, another identity at its address).",
+        "unprovenAcks",
+      ],
     ];
     for (const [name, help, key] of protocol) mirrorCounter(registers, name, help, () => swim.stats[key]);
 

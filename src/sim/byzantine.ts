@@ -50,6 +50,31 @@ export class Byzantine {
     this.cluster.nodes[to]!.driver.serveSync(members, false);
   }
 
+  /**
+   * Keep `victim` looking alive by acking on its behalf: the insider sees the sequence numbers
+   * of the pings it gets from each node, and acks the next few of each, every `everyMs`.
+   * Returns a function that stops it.
+   */
+  sprayAcks(victim: number, everyMs = 100, ahead = 12): () => void {
+    const lastSeq = new Map<Address, number>();
+    const off = this.cluster.nodes[this.index]!.driver.onTraffic((dir, peer, m) => {
+      if (dir === "in" && (m.type === "ping" || m.type === "ping-req")) lastSeq.set(peer, Math.max(lastSeq.get(peer) ?? 0, m.seq));
+    });
+    let on = true;
+    const round = () => {
+      if (!on) return;
+      for (const [peer, seq] of lastSeq) {
+        for (let s = seq + 1; s <= seq + ahead; s++) this.send(peer, { type: "ack", seq: s, from: this.cluster.idOf(victim), nonce: new Uint8Array(16), updates: [] });
+      }
+      this.cluster.clock.after(everyMs, round);
+    };
+    round();
+    return () => {
+      on = false;
+      off();
+    };
+  }
+
   /** Gossip these updates, as this member, to a node. */
   gossip(to: number | Address, updates: Update[]): void {
     this.send(to, { type: "gossip", from: this.id, updates });

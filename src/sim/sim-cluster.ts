@@ -317,16 +317,19 @@ export class SimCluster {
           if (n.timerToken === token && n.driver === d && n.status === "up") fire();
         });
       },
-      checkHttp: (http, timeoutMs, done) => {
+      checkHttp: (http, timeoutMs, nonce, done) => {
+        const silent = () => later(timeoutMs, () => done({ result: "silent" }));
         const to = this.#byAddress.get(http);
-        if (to === undefined) return later(timeoutMs, () => done("silent"));
+        if (to === undefined) return silent();
         const target = this.nodes[to]!;
         // A crashed process on a reachable host refuses; a paused one accepts the connection (the
         // kernel does) but never answers; a lost segment makes TCP miss the deadline.
-        if (!this.network.canReach(n.index, to) || target.status === "paused") return later(timeoutMs, () => done("silent"));
-        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return later(timeoutMs, () => done("silent"));
-        const result = target.status === "crashed" ? "refused" : "answered";
-        later(2 * this.network.latency(), () => done(result));
+        if (!this.network.canReach(n.index, to) || target.status === "paused") return silent();
+        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return silent();
+        if (target.status === "crashed") return later(2 * this.network.latency(), () => done({ result: "refused" }));
+        // The target's driver answers the challenge as its /health route would.
+        const answer = target.driver.healthAnswer(nonce);
+        later(2 * this.network.latency(), () => done({ result: "answered", ...answer }));
       },
       exchange: (http, members, join, done) => {
         const to = this.#byAddress.get(http);

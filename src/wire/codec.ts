@@ -20,6 +20,8 @@ const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
 const seq = z.number().int().nonnegative().max(0xffffffff);
 const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();
+/** A probe's nonce (16 bytes as sent; a little room either way). */
+const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
 
 const wireUpdate = z.discriminatedUnion("k", [
   z.strictObject({ k: z.literal(0), i: inc, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
@@ -36,9 +38,9 @@ type WireUpdate = z.infer<typeof wireUpdate>;
 const updates = z.array(z.unknown()).max(MAX_UPDATES);
 
 const wireMessage = z.discriminatedUnion("t", [
-  z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, u: updates }),
-  z.strictObject({ t: z.literal(1), s: seq, f: id, u: updates }),
-  z.strictObject({ t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, u: updates }),
+  z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
+  z.strictObject({ t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
+  z.strictObject({ t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
   z.strictObject({ t: z.literal(3), s: seq, f: id, r: z.boolean() }),
   z.strictObject({ t: z.literal(4), f: id, u: updates }),
 ]);
@@ -85,11 +87,11 @@ function fromWireUpdate(w: WireUpdate): Update {
 function toWire(m: Message): WireMessage {
   switch (m.type) {
     case "ping":
-      return { t: 0, s: m.seq, f: m.from, o: m.to, u: m.updates.map(toWireUpdate) };
+      return { t: 0, s: m.seq, f: m.from, o: m.to, n: m.nonce, u: m.updates.map(toWireUpdate) };
     case "ack":
-      return { t: 1, s: m.seq, f: m.from, u: m.updates.map(toWireUpdate) };
+      return withProof({ t: 1, s: m.seq, f: m.from, n: m.nonce, u: m.updates.map(toWireUpdate) }, m.proof);
     case "ping-req":
-      return { t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, u: m.updates.map(toWireUpdate) };
+      return { t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, n: m.nonce, u: m.updates.map(toWireUpdate) };
     case "nack":
       return { t: 3, s: m.seq, f: m.from, r: m.refused };
     case "gossip":
@@ -111,11 +113,11 @@ function fromWire(w: WireMessage): { message: Message; droppedUpdates: number } 
   const message = ((): Message => {
     switch (w.t) {
       case 0:
-        return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: ups(w.u) };
+        return { type: "ping", seq: w.s, from: w.f, to: w.o, nonce: w.n, updates: ups(w.u) };
       case 1:
-        return { type: "ack", seq: w.s, from: w.f, updates: ups(w.u) };
+        return withProofField({ type: "ack", seq: w.s, from: w.f, nonce: w.n, updates: ups(w.u) }, w.p);
       case 2:
-        return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: ups(w.u) };
+        return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, nonce: w.n, updates: ups(w.u) };
       case 3:
         return { type: "nack", seq: w.s, from: w.f, refused: w.r };
       case 4:

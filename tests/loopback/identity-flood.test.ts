@@ -33,7 +33,7 @@ test("a flood of bad datagrams is dropped and counted; the node and its table ar
   // One genuine datagram, as someone holding the key would send it (a ping from a member):
   // its replays must be refused. Forged-looking but unsealed packets must be refused too.
   const sealer = new AeadGuard(new Keyring([keyFromSecret(SECRET)]));
-  const genuine = Buffer.from(sealer.seal(encodeMessage({ type: "ping", seq: 1, from: otherId, to: s0.id, updates: [] })));
+  const genuine = Buffer.from(sealer.seal(encodeMessage({ type: "ping", seq: 1, from: otherId, to: s0.id, nonce: new Uint8Array(16), updates: [] })));
   const unsealed = Buffer.from(
     encodeMessage({ type: "gossip", from: otherId, updates: [{ kind: "dead", id: otherId, incarnation: 2 ** 40, from: otherId }] }),
   );

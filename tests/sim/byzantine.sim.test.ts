@@ -48,7 +48,7 @@ describe("byzantine member: incarnations only the subject can raise", () => {
       expect(d.updatesDropped + unsigned + s.invalidIncarnations).toBeGreaterThanOrEqual(forged.length);
       expect(s.invalidIncarnations).toBeGreaterThanOrEqual(3);
     }
-  });
+  }, 60_000);
 
   test("a victim killed at its current incarnation refutes and comes back everywhere", () => {
     const { c, byz } = cluster(20, 5102);
@@ -59,7 +59,7 @@ describe("byzantine member: incarnations only the subject can raise", () => {
     expect(honest(c, byz).some((o) => c.stateOf(o, victim) === "dead")).toBe(true);
     expect(c.runUntil(() => c.allSee(victim, "alive", honest(c, byz)), 10_000)).toBeDefined();
     expect(c.nodes[victim]!.swim.incarnation).toBe(inc + 1);
-  });
+  }, 60_000);
 
   test("a table naming the victim above its incarnation, or gone, without the victim's signature changes nothing", () => {
     const { c, byz } = cluster(20, 5103);
@@ -77,13 +77,13 @@ describe("byzantine member: incarnations only the subject can raise", () => {
     for (const o of honest(c, byz)) expect(c.stateOf(o, victim)).toBe("alive");
     expect(node.swim.incarnation).toBe(inc);
     expect(c.nodes[0]!.claimStats()!.rejected.unsigned).toBeGreaterThanOrEqual(2);
-  });
+  }, 60_000);
 
   test("an honest leave is signed and accepted everywhere", () => {
     const { c, byz } = cluster(20, 5104);
     c.leave(6);
     expect(c.runUntil(() => honest(c, byz).every((o) => o === 6 || c.stateOf(o, 6) === "left"), 2_000, 10)).toBeDefined();
-  });
+  }, 60_000);
 
   test("a restart right after a burst of refutations starts above its previous life (its own signed entry)", () => {
     const { c, byz } = cluster(20, 5105);
@@ -100,5 +100,22 @@ describe("byzantine member: incarnations only the subject can raise", () => {
     c.crash(victim);
     c.restart(victim);
     expect(c.runUntil(() => c.allSee(victim, "alive", honest(c, byz)) && c.nodes[victim]!.swim.incarnation > before, 10_000)).toBeDefined();
-  });
+  }, 60_000);
+});
+
+describe("byzantine member: liveness proven by the subject", () => {
+  test("acks sprayed on behalf of a paused member do not keep it alive: it dies within its normal bound", () => {
+    const { c, byz } = cluster(20, 5201);
+    const victim = 8;
+    const stop = byz.sprayAcks(victim);
+    c.run(25_000); // the insider learns everyone's sequence numbers (each pings it once a round)
+    c.pause(victim);
+    const took = c.runUntil(() => c.allSee(victim, "dead", honest(c, byz)), 30_000, 10);
+    stop();
+    // Unattacked, a paused member is dead everywhere in about 6 s at N=20 (docs/BENCHMARKS.md).
+    expect(took).toBeDefined();
+    expect(took!).toBeLessThan(15_000);
+    const unproven = honest(c, byz).reduce((s, o) => s + c.nodes[o]!.swim.stats.unprovenAcks, 0);
+    expect(unproven).toBeGreaterThan(0);
+  }, 60_000);
 });
