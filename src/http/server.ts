@@ -3,11 +3,11 @@ import type { JoinServer } from "../identity/join-server.ts";
 import type { Security } from "../identity/security.ts";
 import type { LoadService } from "../load/load-service.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { CORS, json, problem } from "./json.ts";
-import { loadRoutes } from "./handle-request.ts";
-import { peerView } from "./peer-view.ts";
 import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
+import { loadRoutes } from "./handle-request.ts";
+import { CORS, json, problem } from "./json.ts";
+import { peerView } from "./peer-view.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;

@@ -16,7 +16,8 @@ import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTE
 export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 
 const enc = new TextEncoder();
-const aliveText = (incarnation: number, info: NodeInfo) => JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
+const aliveText = (incarnation: number, info: NodeInfo) =>
+  JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
 const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
 const leftText = (id: NodeId, incarnation: number) => JSON.stringify(["dsef/v1 left", id, incarnation]);
 export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {
@@ -41,7 +42,7 @@ export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array 
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict";
+export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict";
 
 /** Verify an alive proof; returns the subject's raw key, or why it fails. */
 export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): Uint8Array | ClaimRejection {
@@ -62,7 +63,7 @@ export interface ClaimStats {
  * valid claims, but from another address than the live holder.
  */
 export class ClaimGuard implements ClaimHooks {
-  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0 } };
+  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0 } };
   /** Raw public keys learned from verified alive claims, for checking load claims. */
   readonly #keys = new Map<NodeId, Uint8Array>();
   #aliveCache: { incarnation: number; info: NodeInfo; proof: Uint8Array } | undefined;
@@ -80,8 +81,6 @@ export class ClaimGuard implements ClaimHooks {
     private readonly identity: NodeIdentity,
     private readonly lookup: (id: NodeId) => Readonly<Member> | undefined,
     private readonly warn: (fields: Record<string, unknown>, msg: string) => void,
-    /** The member whose gossip address this is (only asked when a claim names a new address). */
-    private readonly holderOf: (gossip: string) => Readonly<Member> | undefined = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.#keys.set(identity.id, identity.publicKeyRaw);
@@ -117,16 +116,9 @@ export class ClaimGuard implements ClaimHooks {
         return this.#reject("identityConflict");
       }
     }
-    if (cur?.info.gossip !== info.gossip) {
-      // The core lets a new identity on an address replace the old holder (a restart with a
-      // fresh key). Signed or not, that must not let one member evict another that still lives.
-      const holder = this.holderOf(info.gossip);
-      if (holder && holder.info.id !== info.id && (holder.state === "alive" || holder.state === "suspect")) {
-        this.#conflict(info, `claim for an address held by live member ${holder.info.id} refused until that member is gone`);
-        return this.#reject("addressConflict");
-      }
-    }
-    if (this.#keys.size > 100_000) (this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear());
+    // A claim for an address another member holds is the core's to settle: it asks the address
+    // who is there (membership/address-check.ts).
+    if (this.#keys.size > 100_000) this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear();
     this.#keys.set(info.id, key);
     this.#verifiedAlive.set(info.id, memo);
     this.stats.verified++;

@@ -141,7 +141,6 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         identity,
         (id) => table.member(id),
         (f, m) => log.error(f, m),
-        holderIn(table),
       );
       return claimGuard;
     },

@@ -28,10 +28,29 @@ export interface SwimStats {
    * member answered: a nonce that is not the probe's, a missing or bad proof, another identity.
    */
   unprovenAcks: number;
+  /**
+   * Alive claims for an address another member holds, refused until the claimant proves itself
+   * at that address (or the holder is dead by its own silence).
+   */
+  addressConflicts: number;
 }
 
 export function newStats(): SwimStats {
-  return { probes: 0, pingReqs: 0, relayed: 0, nacksSent: 0, suspicions: 0, refutations: 0, deaths: 0, messagesIn: 0, misdirected: 0, fallbackAcks: 0, invalidIncarnations: 0, unprovenAcks: 0 };
+  return {
+    probes: 0,
+    pingReqs: 0,
+    relayed: 0,
+    nacksSent: 0,
+    suspicions: 0,
+    refutations: 0,
+    deaths: 0,
+    messagesIn: 0,
+    misdirected: 0,
+    fallbackAcks: 0,
+    invalidIncarnations: 0,
+    unprovenAcks: 0,
+    addressConflicts: 0,
+  };
 }
 
 /** What the mechanisms of one core share. */

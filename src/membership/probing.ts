@@ -77,6 +77,9 @@ export class Prober {
     this.#relays.delete(r.seq);
   };
 
+  /** The next sequence number: every ping of ours gets one (probes, relays, address checks). */
+  readonly nextSeq = (): number => ++this.#seq;
+
   /** Start this round's probe. */
   start(now: number): void {
     const target = this.#nextTarget();
@@ -114,6 +117,7 @@ export class Prober {
     if (p && p.seq === msg.seq) {
       if (!this.#proven(p.target, p.nonce, msg.nonce, msg.proof)) return;
       this.#probe = undefined;
+      this.#heard(p.target, false);
       this.p.awareness.apply(-1);
       return;
     }
@@ -159,6 +163,7 @@ export class Prober {
     if (p && p.target === target && sameBytes(p.nonce, nonce)) {
       if (result === "answered") {
         this.#probe = undefined;
+        this.#heard(target, false);
         this.p.stats.fallbackAcks++;
       } else if (result === "refused") {
         if (p.phase === "indirect") {
@@ -247,6 +252,7 @@ export class Prober {
     this.p.awareness.apply(p.relays > 0 ? p.relays - p.nacks : 1);
     const m = this.p.table.get(p.target);
     const self = this.p.table.self.info.id;
+    this.#heard(p.target, true);
     if (m?.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "probe timeout");
     // Already suspected by someone else: our failed probe is an independent confirmation.
     else if (m?.state === "suspect") this.tx.apply(now, { kind: "suspect", id: m.info.id, incarnation: m.incarnation, from: self });
@@ -262,6 +268,7 @@ export class Prober {
     const m = this.p.table.get(p.target);
     if (!m || !isLive(m.state)) return;
     const self = this.p.table.self.info.id;
+    this.#heard(p.target, true);
     if (m.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "connection refused");
     this.tx.declareDead(now, m, self, "connection refused");
     this.#probe = undefined;
@@ -276,6 +283,12 @@ export class Prober {
   #vouch(r: Relay, proof: Proof | undefined): void {
     const ack: Message = { type: "ack", seq: r.requesterSeq, from: this.p.table.self.info.id, nonce: r.nonce, updates: [] };
     this.p.out.push(r.requester, proof ? { ...ack, proof } : ack);
+  }
+
+  /** Our probe of `id` ended: with its proof of life, or `silent`. */
+  #heard(id: NodeId, silent: boolean): void {
+    const m = this.p.table.get(id);
+    if (m) this.p.table.setSilent(m, silent);
   }
 
   /** Does this answer prove that `target` itself saw `nonce`? Counted when it does not. */

@@ -1,3 +1,4 @@
+import { AddressChecks } from "./address-check.ts";
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast-queue.ts";
 import { Deadlines, Round, type Visit } from "./deadlines.ts";
@@ -47,6 +48,7 @@ export class Swim {
   readonly #table: MemberTable;
   readonly #tx: Transitions;
   readonly #prober: Prober;
+  readonly #addresses: AddressChecks;
   #lastCallAt: number | undefined;
   readonly #probeRound: Round;
   readonly #gossipRound: Round;
@@ -67,8 +69,10 @@ export class Swim {
         this.#gossipRound.at = Math.min(this.#gossipRound.at, now);
       },
       died: (id) => this.#prober.forget(id),
+      checkAddress: (now, claim, holder) => this.#addresses.request(now, claim, holder),
     });
     this.#prober = new Prober(this.#p, this.#tx);
+    this.#addresses = new AddressChecks(this.#p, this.#prober.nextSeq, (now, claim) => this.#tx.acceptAddressClaim(now, claim));
     this.#loadInitial(cfg);
     queue.enqueue(this.#tx.aliveUpdate());
     const { awareness, random } = this.#p;
@@ -141,7 +145,7 @@ export class Swim {
         this.#onMessage(now, input.source, input.message);
         break;
       case "http-check":
-        this.#prober.onHttpCheck(now, input);
+        if (!this.#addresses.onHttpCheck(now, input)) this.#prober.onHttpCheck(now, input);
         break;
       case "sync":
         for (const s of input.members) this.#tx.applySnapshot(now, s);
@@ -177,6 +181,7 @@ export class Swim {
    */
   #list(visit: Visit): void {
     this.#prober.deadlines(visit);
+    this.#addresses.deadlines(visit);
     const suspects = this.#table.suspects();
     if (suspects.size > 0) for (const m of suspects) if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
     visit(this.#tx.refutationDue, this.#refute, undefined);
@@ -206,7 +211,7 @@ export class Swim {
         return;
       case "ack":
         this.#tx.applyAll(now, msg.updates);
-        this.#prober.onAck(msg);
+        if (!this.#addresses.onAck(now, msg)) this.#prober.onAck(msg);
         return;
       case "ping-req":
         this.#tx.applyAll(now, msg.updates);

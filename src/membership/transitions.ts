@@ -10,6 +10,8 @@ export interface TransitionHooks {
   gossipNow(now: number): void;
   /** The member was declared dead: a probe of it is over. */
   died(id: NodeId): void;
+  /** `claim` names an address `holder` holds: find out whether its claimant is there. */
+  checkAddress(now: number, claim: Extract<Update, { kind: "alive" }>, holder: MemberRecord): void;
 }
 
 /**
@@ -52,14 +54,20 @@ export class Transitions {
       queue.enqueue(u);
       return;
     }
-    if (u.incarnation > incarnationCeiling(now)) return this.#invalid();
+    if (u.incarnation > incarnationCeiling(now)) {
+      this.#invalid();
+      return;
+    }
     const id = u.kind === "alive" ? u.info.id : u.id;
     if (id === table.self.info.id) {
       this.#aboutSelf(now, u.kind, u.incarnation, fromSnapshot);
       return;
     }
     const cur = table.get(id);
-    if (cur && !announced(cur.incarnation, u.kind, u.incarnation)) return this.#invalid();
+    if (cur && !announced(cur.incarnation, u.kind, u.incarnation)) {
+      this.#invalid();
+      return;
+    }
     if (u.kind === "suspect" && cur?.state === "suspect" && cur.incarnation === u.incarnation) {
       if (cur.suspicion.confirm(u.from)) queue.enqueue(u);
       return;
@@ -74,7 +82,7 @@ export class Transitions {
     }
     switch (u.kind) {
       case "alive":
-        this.#setAlive(now, u, cur);
+        if (this.#addressFree(now, u)) this.#setAlive(now, u, cur);
         break;
       case "suspect":
         this.suspect(now, cur!, u.incarnation, u.from);
@@ -154,6 +162,36 @@ export class Transitions {
     return { kind: "alive", incarnation: self.incarnation, info: self.info };
   }
 
+  /** The claimant proved itself at the address it claims: whoever held it there is gone. */
+  acceptAddressClaim(now: number, claim: Extract<Update, { kind: "alive" }>): void {
+    const { table } = this.p;
+    const holderId = table.holderOf(claim.info.gossip);
+    const holder = holderId === undefined || holderId === claim.info.id ? undefined : table.get(holderId);
+    if (holder && holder !== table.self) this.#replace(now, holder, claim.info.id);
+    this.apply(now, claim);
+  }
+
+  /**
+   * May this alive take its address? Yes if nobody else holds it, or the holder left, or is dead
+   * by its own silence (this node's own probe of it went unanswered; someone's unsigned `dead`
+   * is not enough). Otherwise the claim is refused, and the address asked who is there: the
+   * claimant's proof of life from it brings the claim back (acceptAddressClaim).
+   */
+  #addressFree(now: number, u: Extract<Update, { kind: "alive" }>): boolean {
+    const { table } = this.p;
+    const holderId = table.holderOf(u.info.gossip);
+    const holder = holderId === undefined || holderId === u.info.id ? undefined : table.get(holderId);
+    if (!holder || holder.state === "left" || (holder.state === "dead" && table.isSilent(holder))) return true;
+    this.p.stats.addressConflicts++;
+    if (holder !== table.self) this.hooks.checkAddress(now, u, holder);
+    return false;
+  }
+
+  #replace(now: number, old: MemberRecord, by: NodeId): void {
+    this.p.table.remove(old);
+    if (isLive(old.state)) this.p.out.event(now, "left", { ...toSnapshot(old), state: "left" }, { reason: `replaced by ${by}` });
+  }
+
   /** A refutation held back by its pace is due. */
   refuteNow(now: number): void {
     const r = this.#refuting;
@@ -214,12 +252,9 @@ export class Transitions {
     const { info, incarnation } = u;
     const holder = table.holderOf(info.gossip);
     if (holder !== undefined && holder !== info.id) {
-      // A new identity on an address: only one process can own a UDP port, so the old one is gone.
+      // A new identity on an address whose holder left or fell silent: the old process is gone.
       const old = table.get(holder);
-      if (old) {
-        table.remove(old);
-        if (isLive(old.state)) this.p.out.event(now, "left", { ...toSnapshot(old), state: "left" }, { reason: `replaced by ${info.id}` });
-      }
+      if (old) this.#replace(now, old, info.id);
     }
     this.p.queue.enqueue(u);
     if (!cur) {
@@ -228,6 +263,7 @@ export class Transitions {
       return;
     }
     const prev = cur.state;
+    table.setSilent(cur, false);
     table.readdress(cur, info);
     cur.proof = u.proof;
     const type: MemberEventType = prev === "alive" ? "updated" : prev === "suspect" ? "alive" : "rejoined";

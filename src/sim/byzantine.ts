@@ -1,9 +1,12 @@
+import { signAlive } from "../identity/claims.ts";
 import { Keyring, keyFromSecret } from "../identity/keyring.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import { AeadGuard } from "../identity/packet-guard.ts";
-import type { Address, MemberSnapshot, Message, Update } from "../membership/types.ts";
+import type { Address, MemberSnapshot, Message, NodeInfo, Update } from "../membership/types.ts";
+import { seededRandom } from "../util/random.ts";
 import { encodeMessage } from "../wire/codec.ts";
 import type { SimCluster } from "./sim-cluster.ts";
+import { seededIdentity } from "./sim-security.ts";
 
 /**
  * A byzantine member: one node of a secured simulated cluster that keeps running the honest
@@ -13,6 +16,8 @@ import type { SimCluster } from "./sim-cluster.ts";
  */
 export class Byzantine {
   readonly #guard: AeadGuard;
+  /** For the identities it invents (seeded apart from the cluster's own streams). */
+  readonly #random: () => number;
 
   constructor(
     readonly cluster: SimCluster,
@@ -21,6 +26,19 @@ export class Byzantine {
     const key = cluster.opts.clusterKey;
     if (!key) throw new Error("a byzantine member needs a secured cluster (clusterKey)");
     this.#guard = new AeadGuard(new Keyring([keyFromSecret(key)]), 60, () => cluster.now);
+    this.#random = seededRandom(cluster.opts.seed ^ 0xb7a);
+  }
+
+  /** A new identity of its own making: holding the cluster key, it can invent as many as it likes. */
+  invent(info: Omit<NodeInfo, "id">): { info: NodeInfo; identity: NodeIdentity } {
+    const identity = seededIdentity(this.#random);
+    return { info: { ...info, id: identity.id }, identity };
+  }
+
+  /** A validly self-signed alive claim for an invented identity, at the current incarnation a node would start with. */
+  aliveOf(invented: { info: NodeInfo; identity: NodeIdentity }): Update {
+    const incarnation = Math.floor(this.cluster.now / 1000);
+    return { kind: "alive", incarnation, info: invented.info, proof: signAlive(invented.identity, incarnation, invented.info) };
   }
 
   get id(): string {
@@ -64,7 +82,8 @@ export class Byzantine {
     const round = () => {
       if (!on) return;
       for (const [peer, seq] of lastSeq) {
-        for (let s = seq + 1; s <= seq + ahead; s++) this.send(peer, { type: "ack", seq: s, from: this.cluster.idOf(victim), nonce: new Uint8Array(16), updates: [] });
+        for (let s = seq + 1; s <= seq + ahead; s++)
+          this.send(peer, { type: "ack", seq: s, from: this.cluster.idOf(victim), nonce: new Uint8Array(16), updates: [] });
       }
       this.cluster.clock.after(everyMs, round);
     };

@@ -193,8 +193,12 @@ export class SimCluster {
     for (const q of queued) n.driver.receive(q.source, q.datagram);
   }
 
-  /** A crashed node starts again with the same identity and joins through a random live node. */
-  restart(i: number): void {
+  /**
+   * A crashed node starts again and joins through a random live node: with the same identity,
+   * or (`newKey`) with a fresh one at the same address, as after losing its data dir.
+   */
+  restart(i: number, opts: { newKey?: boolean } = {}): void {
+    if (opts.newKey) this.#rekey(i);
     const n = this.nodes[i]!;
     n.driver.stop();
     n.history = new ObserverHistory(this.opts.n);
@@ -238,6 +242,17 @@ export class SimCluster {
   /** Does every up node (other than the target) hold `target` in `state`? */
   allSee(target: number, state: MemberState, observers = this.upNodes()): boolean {
     return observers.every((o) => o === target || this.stateOf(o, target) === state);
+  }
+
+  #rekey(i: number): void {
+    const old = this.nodes[i]!;
+    old.driver.stop();
+    const identity = this.opts.clusterKey ? seededIdentity(seededRandom(this.opts.seed ^ (0x4e3 + i * 7919 + Math.floor(this.clock.now)))) : undefined;
+    const id = identity?.id ?? `${old.id}'`;
+    const n = new SimNode(i, { ...old.info, id }, identity, this.opts.n);
+    n.driver = old.driver;
+    this.nodes[i] = n;
+    this.#slotOf.set(id, i);
   }
 
   #newDriver(n: SimNode, now: number, initialMembers?: MemberSnapshot[]): NodeDriver {

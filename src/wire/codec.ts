@@ -19,7 +19,10 @@ const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** Far below 2^53: a refutation's +1 can never step out of the range (membership/incarnation.ts). */
 const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
 const seq = z.number().int().nonnegative().max(0xffffffff);
-const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();
+const proof = z
+  .instanceof(Uint8Array)
+  .refine((b) => b.byteLength <= MAX_PROOF_BYTES)
+  .optional();
 /** A probe's nonce (16 bytes as sent; a little room either way). */
 const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
 

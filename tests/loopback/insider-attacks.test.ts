@@ -5,13 +5,16 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { createSocket, type Socket } from "node:dgram";
+import { signAlive } from "../../src/identity/claims.ts";
 import { Keyring, keyFromSecret } from "../../src/identity/keyring.ts";
 import { checkLiveness } from "../../src/identity/liveness.ts";
-import { loadOrCreateIdentity } from "../../src/identity/node-identity.ts";
+import { generateIdentity, loadOrCreateIdentity } from "../../src/identity/node-identity.ts";
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
-import type { Message } from "../../src/membership/types.ts";
+import { SyncAuth } from "../../src/identity/sync-auth.ts";
+import { exchangeState } from "../../src/identity/sync-client.ts";
+import type { Message, NodeInfo } from "../../src/membership/types.ts";
 import { encodeMessage } from "../../src/wire/codec.ts";
-import { startSecuredCluster } from "../support/identity.ts";
+import { logLines, startSecuredCluster } from "../support/identity.ts";
 import { type NodeProcess, type PeerRow, stopAll, waitUntil } from "../support/processes.ts";
 
 const SECRET = "insider-attacks-test-secret-01";
@@ -74,6 +77,38 @@ test("row 1: suspect/dead naming a huge or unannounced incarnation does not remo
   await waitUntil(async () => (await Promise.all(nodes.map((n) => rowOf(n, victim.port)))).every((r) => !r || r.state === "alive"), 15_000);
   await Bun.sleep(2000);
   for (const n of [a, b]) expect((await rowOf(n, victim.port))!.state).toBe("alive");
+}, 60_000);
+
+test("row 2: an unsigned dead, then an impostor's signed alive at the victim's UDP+HTTP address: the victim stays, the impostor never gets in", async () => {
+  nodes = await startSecuredCluster(4, () => ({ args: ARGS }));
+  const victim = nodes[3]!;
+  const others = nodes.slice(0, 3);
+  const send = await insider();
+  const row = (await rowOf(others[0]!, victim.port))!;
+  const mallory = generateIdentity();
+  const at = `127.0.0.1:${victim.port}`;
+  const evil: NodeInfo = { id: mallory.id, name: "impostor", gossip: at, http: at, capacity: 1e9 };
+  const auth = new SyncAuth(new Keyring([keyFromSecret(SECRET)]), false);
+  for (let round = 0; round < 10; round++) {
+    const inc = Math.floor(Date.now() / 1000);
+    const claim = { kind: "alive" as const, incarnation: inc, info: evil, proof: signAlive(mallory, inc, evil) };
+    const cur = (await rowOf(others[0]!, victim.port))?.incarnation ?? row.incarnation;
+    for (const n of others) send(n.port, { type: "gossip", from: mallory.id, updates: [{ kind: "dead", id: row.id, incarnation: cur, from: mallory.id }] });
+    await Bun.sleep(2);
+    for (const n of others) send(n.port, { type: "gossip", from: mallory.id, updates: [claim] });
+    await exchangeState(`127.0.0.1:${others[1]!.port}`, [{ info: evil, state: "alive", incarnation: inc, proof: claim.proof }], false, auth).catch(() => {});
+    await Bun.sleep(500);
+  }
+  await Bun.sleep(3000);
+  for (const n of others) {
+    const peers = await n.peers();
+    expect(peers.find((p) => p.id === row.id)?.state).toBe("alive");
+    expect(["dead", undefined]).toContain(peers.find((p) => p.id === mallory.id)?.state);
+    // Not even for a moment: no node replaced the victim or let the impostor join.
+    expect(logLines(n).filter((l) => l.member === mallory.id || (l.member === row.id && /replaced/.test(l.reason ?? "")))).toEqual([]);
+  }
+  const conflicts = (await Promise.all(others.map((n) => n.status()))).reduce((s, x) => s + x.protocol.addressConflicts, 0);
+  expect(conflicts).toBeGreaterThanOrEqual(10);
 }, 60_000);
 
 test("row 4: acks sprayed for a SIGSTOPped member do not keep it alive; it is dead within its normal bound", async () => {

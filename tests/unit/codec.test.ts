@@ -11,7 +11,16 @@ const messages: Message[] = [
   { type: "ack", seq: 2, from: "b2", nonce, proof: new Uint8Array(64).fill(1), updates: [] },
   { type: "ping-req", seq: 3, from: "a1", target: "c3", targetGossip: "10.0.0.3:5000", targetHttp: "10.0.0.3:5000", nonce, updates: [] },
   { type: "nack", seq: 4, from: "b2", refused: true },
-  { type: "gossip", from: "a1", updates: [{ kind: "dead", id: "c3", incarnation: 1, from: "a1" }, { kind: "left", id: "d4", incarnation: 9 }, { kind: "left", id: "d5", incarnation: 9, proof: new Uint8Array(64).fill(2) }, { kind: "load", id: "a1", load: { version: 10, backlog: 12.5 } }] },
+  {
+    type: "gossip",
+    from: "a1",
+    updates: [
+      { kind: "dead", id: "c3", incarnation: 1, from: "a1" },
+      { kind: "left", id: "d4", incarnation: 9 },
+      { kind: "left", id: "d5", incarnation: 9, proof: new Uint8Array(64).fill(2) },
+      { kind: "load", id: "a1", load: { version: 10, backlog: 12.5 } },
+    ],
+  },
 ];
 
 describe("wire codec", () => {

@@ -13,7 +13,11 @@ const S0 = T0 / 1000;
 
 function core(selfIncarnation = S0): Swim {
   const s = new Swim({ self: info(1), timing: profiles.lan, random: seededRandom(1), sizeOf: encodedSize, initialIncarnation: selfIncarnation, now: T0 });
-  hear(s, T0, [2, 3, 4].map((n) => ({ kind: "alive", incarnation: S0 - 100, info: info(n) })));
+  hear(
+    s,
+    T0,
+    [2, 3, 4].map((n) => ({ kind: "alive", incarnation: S0 - 100, info: info(n) })),
+  );
   return s;
 }
 const hear = (s: Swim, now: number, updates: Update[]): Output =>

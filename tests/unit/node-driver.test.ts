@@ -1,9 +1,8 @@
 /** The node driver over a hand-held I/O: what reaches the core, what leaves it, and its one timer. */
 import { describe, expect, test } from "bun:test";
 import { NodeDriver } from "../../src/driver/node-driver.ts";
-import type { NodeIo } from "../../src/driver/node-io.ts";
+import type { HealthAnswer, NodeIo } from "../../src/driver/node-io.ts";
 import { profiles } from "../../src/membership/timing.ts";
-import type { HealthAnswer } from "../../src/driver/node-io.ts";
 import type { MemberSnapshot, NodeInfo } from "../../src/membership/types.ts";
 import { decodeMessage, encodeMessage } from "../../src/wire/codec.ts";
 

@@ -70,7 +70,16 @@ describe("swim timers", () => {
     const out = s.handle(5, {
       type: "message",
       source: info(2).gossip,
-      message: { type: "ping-req", seq: 77, from: "n2", target: "n3", targetGossip: info(3).gossip, targetHttp: info(3).http, nonce: new Uint8Array(16), updates: [] },
+      message: {
+        type: "ping-req",
+        seq: 77,
+        from: "n2",
+        target: "n3",
+        targetGossip: info(3).gossip,
+        targetHttp: info(3).http,
+        nonce: new Uint8Array(16),
+        updates: [],
+      },
     });
     expect(out.send.some((o) => o.to === info(3).gossip && o.message.type === "ping")).toBe(true);
     expect(s.inspect().relays).toBe(1);

@@ -46,11 +46,14 @@ describe("swim core", () => {
     expect(eventTypes(out)).toContain("dead:n3");
   });
 
-  test("a new identity on a known address replaces the old one", () => {
+  test("a new identity on a known address replaces the old one once it answers there", () => {
     const s = core([info(2)]);
-    const impostor = { ...info(2), id: "n2-new" };
-    const out = hear(s, 5, [{ kind: "alive", incarnation: 1, info: impostor }]);
-    expect(eventTypes(out)).toEqual(["left:n2", "joined:n2-new"]);
+    const newcomer = { ...info(2), id: "n2-new" };
+    const out = hear(s, 5, [{ kind: "alive", incarnation: 1, info: newcomer }]);
+    expect(eventTypes(out)).toEqual([]);
+    const ping = out.send.find((o) => o.message.type === "ping" && o.message.to === "n2-new")!.message as Extract<Message, { type: "ping" }>;
+    const ack: Message = { type: "ack", seq: ping.seq, from: "n2-new", nonce: ping.nonce, updates: [] };
+    expect(eventTypes(s.handle(6, { type: "message", source: info(2).gossip, message: ack }))).toEqual(["left:n2", "joined:n2-new"]);
     expect(s.member("n2")).toBeUndefined();
   });
 
@@ -70,9 +73,17 @@ describe("swim core", () => {
 
   test("a ping for another identity gets no ack", () => {
     const s = core([info(2)]);
-    const out = s.handle(5, { type: "message", source: "10.0.0.2:7946", message: { type: "ping", seq: 1, from: "n2", to: "someone-else", nonce: new Uint8Array(16), updates: [] } });
+    const out = s.handle(5, {
+      type: "message",
+      source: "10.0.0.2:7946",
+      message: { type: "ping", seq: 1, from: "n2", to: "someone-else", nonce: new Uint8Array(16), updates: [] },
+    });
     expect(out.send.filter((o) => o.message.type === "ack")).toEqual([]);
-    const ok = s.handle(6, { type: "message", source: "10.0.0.2:7946", message: { type: "ping", seq: 2, from: "n2", to: "n1", nonce: new Uint8Array(16), updates: [] } });
+    const ok = s.handle(6, {
+      type: "message",
+      source: "10.0.0.2:7946",
+      message: { type: "ping", seq: 2, from: "n2", to: "n1", nonce: new Uint8Array(16), updates: [] },
+    });
     expect(ok.send.some((o) => o.message.type === "ack" && o.message.seq === 2 && o.to === "10.0.0.2:7946")).toBe(true);
   });
 
