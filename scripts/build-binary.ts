@@ -1,0 +1,75 @@
+#!/usr/bin/env bun
+/**
+ * Build `dsef`, the single executable: node, ESP simulator and operator CLI, with the Bun
+ * runtime, every dependency and the dashboard page inside. Copy the one file anywhere with the
+ * same OS and CPU (glibc Linux for the default target) and run it; nothing else is needed.
+ *
+ *   bun scripts/build-binary.ts                       # -> dist/dsef (this machine's platform)
+ *   bun scripts/build-binary.ts --outfile /out/dsef --target bun-linux-arm64
+ *
+ * A --target other than this machine's makes Bun fetch that platform's runtime from the npm
+ * registry on first use. Also writes <outfile>.sha256 for the release page.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const ROOT = join(import.meta.dir, "..");
+export const ENTRY = join(ROOT, "src/cli/dsef.ts");
+
+/** The `bun build` command line. Pure. */
+export function buildArgv(bun: string, outfile: string, target?: string): string[] {
+  return [
+    bun,
+    "build",
+    "--compile",
+    // Smaller code to parse and keep in memory; the embedded source map keeps stack traces readable.
+    "--minify",
+    "--sourcemap",
+    // A deployed binary must not change behaviour because of a stray .env or bunfig.toml in
+    // whatever directory it was started from.
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    ...(target ? [`--target=${target}`] : []),
+    ENTRY,
+    "--outfile",
+    outfile,
+  ];
+}
+
+export interface Built {
+  outfile: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Compile the binary; throws with Bun's output when the build fails. */
+export function buildBinary(outfile: string, target?: string, bun = process.execPath): Built {
+  mkdirSync(dirname(outfile), { recursive: true });
+  const r = Bun.spawnSync(buildArgv(bun, outfile, target), { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`bun build failed (exit ${r.exitCode}):\n${r.stdout.toString()}${r.stderr.toString()}`);
+  const sha256 = createHash("sha256").update(readFileSync(outfile)).digest("hex");
+  writeFileSync(`${outfile}.sha256`, `${sha256}  ${basename(outfile)}\n`);
+  return { outfile, bytes: statSync(outfile).size, sha256 };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { outfile: { type: "string", default: join(ROOT, "dist/dsef") }, target: { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log("usage: bun scripts/build-binary.ts [--outfile dist/dsef] [--target bun-linux-x64|bun-linux-arm64|bun-linux-x64-musl|bun-darwin-arm64|...]");
+    process.exit(0);
+  }
+  const started = performance.now();
+  try {
+    const b = buildBinary(resolve(values.outfile), values.target);
+    console.log(`built ${b.outfile} (${(b.bytes / 1e6).toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms\nsha256 ${b.sha256}`);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
