@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { StartedTestContainer } from "testcontainers";
-import { createNetwork, docker, engine, peersOf, removeQuietly, startEdge, subnetHost, testImage, waitUntil, type PeerRow } from "./docker.ts";
+import { bunInside, createNetwork, docker, engine, peersOf, removeQuietly, startEdge, subnetHost, testImage, waitUntil, type PeerRow } from "./docker.ts";
 
 const N = 5;
 const ALIAS = "dsef-peers";
@@ -62,7 +62,7 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
 
   it("the bootstrap DNS name resolves to every node", async () => {
     const script = `const a = await require("node:dns").promises.lookup("${ALIAS}", { all: true }); console.log(JSON.stringify(a.map((x) => x.address).sort()))`;
-    const resolved = JSON.parse(await docker("exec", nodes[0]!.getId(), "bun", "-e", script)) as string[];
+    const resolved = JSON.parse(await bunInside(nodes[0]!.getId(), script)) as string[];
     expect(resolved).toEqual([...ips].sort());
   }, 30_000);
 

@@ -49,8 +49,7 @@ describe.skipIf(!engine || !hasSimulator)("ESP simulators in containers", () => 
     for (let i = 0; i < 2; i++) {
       const c = await new NetworkedContainer(image)
         .onNetwork(network, {})
-        .withEntrypoint(["bun", "esp/simulator.ts"])
-        .withCommand(["--bootstrap", `http://${ALIAS}:5000`, "--interval", "1", "--min-load", "10", "--max-load", "100", "--devices", "10", "--duration", String(DURATION_S), "--report-json", "/tmp/report.json"])
+        .withCommand(["esp", "--bootstrap", `http://${ALIAS}:5000`, "--interval", "1", "--min-load", "10", "--max-load", "100", "--devices", "10", "--duration", String(DURATION_S), "--report-json", "/tmp/report.json"])
         .withLabels({ "dsef.test": "1" })
         // The image's HEALTHCHECK is the edge node's /health; a simulator serves no HTTP.
         // (testcontainers' exec-based waits hang under Bun: wait on its first line instead.)
