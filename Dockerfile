@@ -31,8 +31,8 @@ RUN set -eu; \
     for lib in $("$ld" --list /rootfs/usr/local/bin/dsef | grep -o '/[^ ]*') "$ld"; do \
       mkdir -p "/rootfs$(dirname "$lib")"; cp -L "$lib" "/rootfs$lib"; \
     done; \
-    mkdir -p /rootfs/etc /rootfs/data /rootfs/tmp; \
-    chmod 1777 /rootfs/tmp; chmod 0700 /rootfs/data; \
+    mkdir -p /rootfs/etc /rootfs/tmp /rootfs-data/data; \
+    chmod 1777 /rootfs/tmp; chmod 0700 /rootfs-data/data; \
     printf 'root:x:0:0:root:/root:/sbin/nologin\ndsef:x:1000:1000:dsef:/data:/sbin/nologin\n' > /rootfs/etc/passwd; \
     printf 'root:x:0:\ndsef:x:1000:\n' > /rootfs/etc/group; \
     printf 'hosts: files dns\n' > /rootfs/etc/nsswitch.conf
@@ -40,7 +40,9 @@ RUN set -eu; \
 # ---- runtime: nothing but the binary and what it links; no shell, no package manager ----
 FROM scratch
 COPY --from=build /rootfs/ /
-COPY --from=build --chown=1000:1000 /rootfs/data /data
+# /data for the identity key: owned by the node's user, mode 0700 (copied as an entry of its parent,
+# so the directory itself gets the owner).
+COPY --from=build --chown=1000:1000 /rootfs-data/ /
 # auto: advertise the container's own address; listen on all interfaces; identity key in /data.
 ENV PATH=/usr/local/bin \
     DSEF_IP=auto \
