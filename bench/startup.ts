@@ -8,7 +8,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildBinary } from "../scripts/build-binary.ts";
 import { max, median, min } from "./lib/stats.ts";
@@ -18,7 +18,7 @@ const ROOT = join(import.meta.dir, "..");
 const { values } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: "string", default: "10" }, binary: { type: "string", multiple: true } }, strict: true });
 const runs = Number(values.runs);
 const tmp = mkdtempSync(join(tmpdir(), "dsef-startup-"));
-const binaries = values.binary?.length ? values.binary : [buildBinary(join(tmp, "dsef")).outfile];
+const binaries = values.binary?.length ? values.binary.map((b) => resolve(b)) : [buildBinary(join(tmp, "dsef")).outfile];
 const variants: { name: string; argv: string[] }[] = [
   { name: "source: bun src/main.ts", argv: [process.execPath, join(ROOT, "src/main.ts")] },
   ...binaries.map((b) => ({ name: `binary: ${b === join(tmp, "dsef") ? "dsef" : b} node`, argv: [b, "node"] })),

@@ -39,6 +39,9 @@ export function buildArgv(bun: string, outfile: string, o: BuildOptions = {}): s
     "build",
     "--compile",
     "--minify",
+    // One chunk per subcommand: `dsef health` (every 10 s in a container) and the CLI evaluate
+    // only their own code, not the node's (measured: --version 0.2 s -> 0.03 s, 48 -> 33 MB).
+    "--splitting",
     ...(o.sourcemap ? ["--sourcemap"] : []),
     // A deployed binary must not change behaviour because of a stray .env or bunfig.toml in
     // whatever directory it was started from.
