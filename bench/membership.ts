@@ -83,7 +83,8 @@ function options() {
   const serfInstalled = sh(["sh", "-c", "command -v serf"]).ok;
   if (values.serf && !serfInstalled) throw new Error("--serf: 'serf' is not on PATH (apt-get install -y serf)");
   if ([values.bundle, values.compiled, values.binary].filter(Boolean).length > 1) throw new Error("--bundle, --compiled and --binary: choose one");
-  if ((values.compiled || values.binary) && values["bun-args"]) throw new Error("--bun-args: not with a compiled binary (its runtime flags are fixed at build time)");
+  if ((values.compiled || values.binary) && values["bun-args"])
+    throw new Error("--bun-args: not with a compiled binary (its runtime flags are fixed at build time)");
   const sizes = list(values.sizes);
   if (sizes.some((n) => !Number.isInteger(n) || n < 3 || n > 200)) throw new Error("--sizes: cluster sizes must be integers from 3 to 200");
   return {
@@ -156,7 +157,15 @@ async function main(): Promise<void> {
   console.log(`namespace ${process.env[NETNS_ENV]}; ${navigatorInfo()}`);
   const l = o.launch;
   if (l.args.length || l.bunArgs.length || Object.keys(l.env).length || l.entry || l.command) {
-    console.log(`D-SEF nodes: ${[...(l.command ?? ["bun", ...l.bunArgs, l.entry ?? "src/main.ts"]), ...l.args].join(" ")}${Object.keys(l.env).length ? ` with ${Object.entries(l.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`);
+    console.log(
+      `D-SEF nodes: ${[...(l.command ?? ["bun", ...l.bunArgs, l.entry ?? "src/main.ts"]), ...l.args].join(" ")}${
+        Object.keys(l.env).length
+          ? ` with ${Object.entries(l.env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ")}`
+          : ""
+      }`,
+    );
   }
   if (!o.serf) console.log("serf not measured (install with `apt-get install -y serf`, or drop --no-serf)");
 

@@ -15,7 +15,11 @@ import { max, median, min } from "./lib/stats.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: "string", default: "10" }, binary: { type: "string", multiple: true } }, strict: true });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { runs: { type: "string", default: "10" }, binary: { type: "string", multiple: true } },
+  strict: true,
+});
 const runs = Number(values.runs);
 const tmp = mkdtempSync(join(tmpdir(), "dsef-startup-"));
 const binaries = values.binary?.length ? values.binary.map((b) => resolve(b)) : [buildBinary(join(tmp, "dsef")).outfile];
@@ -56,7 +60,9 @@ for (let i = 0; i < runs; i++) {
     samples.get(v.name)!.rss.push(s.rssMb);
   }
 }
-console.log(`spawn → up, one node alone, ${runs} runs each (bun ${Bun.version}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`);
+console.log(
+  `spawn → up, one node alone, ${runs} runs each (bun ${Bun.version}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
+);
 console.log("| how | median ms | min–max ms | RSS at up, MB (median) |\n| --- | --- | --- | --- |");
 for (const [name, s] of samples)
   console.log(`| ${name} | ${median(s.ms).toFixed(0)} | ${min(s.ms).toFixed(0)}–${max(s.ms).toFixed(0)} | ${median(s.rss).toFixed(1)} |`);

@@ -7,11 +7,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { parseSimArgs, type SimConfig, UsageError, usage } from "./args.ts";
+import { seededRandom } from "../src/util/random.ts";
+import { UsageError } from "../src/util/usage-error.ts";
+import { parseSimArgs, type SimConfig, usage } from "./args.ts";
 import { Device } from "./device.ts";
 import { Directory } from "./directory.ts";
 import { formatSummary, newTally, summary } from "./report.ts";
-import { seededRandom } from "./rng.ts";
 
 /**
  * Run the simulated devices until --duration or SIGTERM/SIGINT, then drain and print the
@@ -38,7 +39,15 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
   const tally = newTally();
   const stop = { stopping: false, giveUpAt: Number.POSITIVE_INFINITY };
   const verbose = c.verbose || c.devices <= 3;
-  const env = { directory, tally, timeoutMs: c.timeoutMs, minLoad: c.minLoad, maxLoad: c.maxLoad, stop, log: verbose ? (l: string) => console.log(l) : undefined };
+  const env = {
+    directory,
+    tally,
+    timeoutMs: c.timeoutMs,
+    minLoad: c.minLoad,
+    maxLoad: c.maxLoad,
+    stop,
+    log: verbose ? (l: string) => console.log(l) : undefined,
+  };
   const run = randomBytes(4).toString("hex");
   const devices = Array.from({ length: c.devices }, (_, i) => new Device(`esp-${c.seed}-${i}`, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
   const startedAt = performance.now();
@@ -60,7 +69,13 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
   }
   const progress = verbose
     ? undefined
-    : setInterval(() => console.log(`esp-simulator: ${Math.round((performance.now() - startedAt) / 1000)} s: sent ${tally.sent}, acknowledged ${tally.acknowledged}, retries ${tally.retries}`), 5000);
+    : setInterval(
+        () =>
+          console.log(
+            `esp-simulator: ${Math.round((performance.now() - startedAt) / 1000)} s: sent ${tally.sent}, acknowledged ${tally.acknowledged}, retries ${tally.retries}`,
+          ),
+        5000,
+      );
 
   return new Promise<number>((resolve) => {
     let finishing = false;
@@ -74,7 +89,12 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
       console.log(`esp-simulator: stopping (${why}); waiting for in-flight packets`);
       await Promise.all(devices.flatMap((d) => [...d.inFlight]));
       clearInterval(refresher);
-      const s = summary(tally, { devices: c.devices, interval_s: c.intervalS, seed: c.seed, duration_s: Math.round((performance.now() - startedAt) / 100) / 10 });
+      const s = summary(tally, {
+        devices: c.devices,
+        interval_s: c.intervalS,
+        seed: c.seed,
+        duration_s: Math.round((performance.now() - startedAt) / 100) / 10,
+      });
       console.log(formatSummary(s));
       if (c.reportJson) writeFileSync(c.reportJson, `${JSON.stringify(s, null, 2)}\n`);
       resolve(s.lost === 0 ? 0 : 1);

@@ -73,7 +73,12 @@ export function buildBinary(outfile: string, o: BuildOptions = {}, bun = process
 if (import.meta.main) {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { outfile: { type: "string", default: join(ROOT, "dist/dsef") }, target: { type: "string" }, sourcemap: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: {
+      outfile: { type: "string", default: join(ROOT, "dist/dsef") },
+      target: { type: "string" },
+      sourcemap: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) {

@@ -1,4 +1,5 @@
 import type { Address } from "../membership/types.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { resolveBootstrap } from "./bootstrap.ts";
 import type { EdgeNode } from "./edge-node.ts";
 import { loadRememberedPeers } from "./peer-memory.ts";
@@ -88,7 +89,7 @@ async function trySync(node: EdgeNode, seed: Address): Promise<SeedOutcome> {
   } catch (e) {
     const reason = (e as Error).message;
     // A refusal (identity layer: 401/403/409, or a seed we do not trust) is the operator's to fix.
-    if ((e as { refused?: boolean }).refused) {
+    if (e instanceof PeerRefusedError) {
       node.log.warn({ seed, err: reason }, "join refused");
       return { seed, result: "refused", reason };
     }

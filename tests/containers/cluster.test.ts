@@ -48,7 +48,9 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     for (let i = 0; i < N; i++) ips.push(await subnetHost(network, 10 + i));
     // All at once, all with the same DNS-name bootstrap: no node is special.
     const started = await Promise.all(
-      ips.map((ip, i) => startEdge(image, { network, ip, aliases: [ALIAS], name: `edge${i}`, capacity: [1000, 800, 500, 600, 600][i], bootstrap: `${ALIAS}:5000` })),
+      ips.map((ip, i) =>
+        startEdge(image, { network, ip, aliases: [ALIAS], name: `edge${i}`, capacity: [1000, 800, 500, 600, 600][i], bootstrap: `${ALIAS}:5000` }),
+      ),
     );
     nodes.push(...started);
   }, 120_000);

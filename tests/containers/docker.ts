@@ -106,7 +106,9 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     await Bun.sleep(everyMs);
   }
   const detail = explain ? await explain().catch((e: Error) => `(could not explain: ${e.message})`) : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ""}${detail ? `\n${detail}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ""}${detail ? `\n${detail}` : ""}`,
+  );
 }
 
 /** Container IPv4 address on a given network. */

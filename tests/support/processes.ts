@@ -107,7 +107,11 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
       await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000);
     },
   };
-  await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000, () => `node ${o.port} did not start:\n${output.join("\n")}`);
+  await waitUntil(
+    async () => (await fetch(`${url}/health`)).ok,
+    10_000,
+    () => `node ${o.port} did not start:\n${output.join("\n")}`,
+  );
   return node;
 }
 
