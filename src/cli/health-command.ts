@@ -4,6 +4,7 @@
  * runtime. Prints one line either way (Docker keeps it in `docker inspect`).
  */
 import { parseArgs } from "node:util";
+import { UsageError } from "../util/usage-error.ts";
 import { CliError, runCli } from "./node-client.ts";
 
 export const summary = "check a node's /health (or --ready); exit 0 when it answers 2xx (container health check)";
@@ -25,7 +26,7 @@ export function healthUrl(arg: string | undefined, env: Record<string, string | 
   try {
     url = new URL(/^https?:\/\//.test(raw) ? raw : `http://${raw}`);
   } catch {
-    throw new CliError(`"${raw}" is not a URL (expected http://host:port)`, 2);
+    throw new UsageError(`"${raw}" is not a URL (expected http://host:port)`);
   }
   if (url.pathname === "/" && !url.search) url.pathname = ready ? "/ready" : "/health";
   return url.href;
@@ -43,12 +44,12 @@ export function run(argv: string[]): Promise<number> {
         allowPositionals: true,
       }));
     } catch (e) {
-      throw new CliError(`${(e as Error).message.split("\n")[0]!} (see --help)`, 2);
+      throw new UsageError(`${(e as Error).message.split("\n")[0]!} (see --help)`);
     }
     if (values.help) return (console.log(help), 0);
-    if (positionals.length > 1) throw new CliError("health: at most one URL", 2);
+    if (positionals.length > 1) throw new UsageError("health: at most one URL");
     const timeoutMs = values.timeout === undefined ? 2000 : Number(values.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new CliError("--timeout: expected milliseconds between 1 and 600000", 2);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new UsageError("--timeout: expected milliseconds between 1 and 600000");
     const url = healthUrl(positionals[0], process.env, values.ready === true);
     let status: number;
     try {
