@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   status: () => import("./status-command.ts"),
   ca: () => import("./ca-command.ts"),
   health: () => import("./health-command.ts"),
+  reload: () => import("./reload-command.ts"),
 };
 
 const HELP = new Set(["--help", "-h", "help"]);

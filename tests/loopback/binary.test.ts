@@ -41,7 +41,7 @@ describe("dsef binary", () => {
   test("--help lists every command; --version names the build; unknown commands exit 2", async () => {
     const help = await dsef("--help");
     expect(help.code).toBe(0);
-    for (const c of ["node", "esp", "members", "status", "ca", "health"]) expect(help.out).toMatch(new RegExp(`^  dsef ${c} `, "m"));
+    for (const c of ["node", "esp", "members", "status", "ca", "health", "reload"]) expect(help.out).toMatch(new RegExp(`^  dsef ${c} `, "m"));
     const version = await dsef("--version");
     expect(version.code).toBe(0);
     expect(version.out).toMatch(/^dsef \d+\.\d+\.\d+ \(bun \d+\.\d+\.\d+\)$/m);
@@ -87,6 +87,13 @@ describe("dsef binary", () => {
     expect(esp.out).toMatch(/lost 0\b/);
     const accepted = (await first.status()).load.accepted + (await second.status()).load.accepted;
     expect(accepted).toBeGreaterThan(0);
+
+    // dsef reload: SIGHUP to a node (refused for a process that is not one).
+    const notANode = await dsef("reload", "--pid", String(process.pid));
+    expect(notANode.code).toBe(1);
+    expect(notANode.err).toContain("not a D-SEF node");
+    expect((await dsef("reload", "--pid", String(first.proc.pid))).code).toBe(0);
+    await waitUntil(() => first.output.some((l) => l.includes("no --cluster-key-file to reload") || l.includes("open mode has no keys to reload")), 5_000);
 
     // SIGTERM: a graceful leave, exit code 0, and the other node sees it left.
     second.kill("SIGTERM");

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { route } from "../../src/cli/dsef.ts";
 import { healthUrl } from "../../src/cli/health-command.ts";
+import { isNodeCommandLine } from "../../src/cli/reload-command.ts";
 import { UsageError } from "../../src/util/usage-error.ts";
 
 describe("dsef route", () => {
@@ -34,5 +35,24 @@ describe("dsef health URL", () => {
   });
   test("something that is not a URL is a usage error", () => {
     expect(() => healthUrl("http://[nope", {}, false)).toThrow(UsageError);
+  });
+});
+
+describe("dsef reload: which processes are nodes", () => {
+  const cmd = (...argv: string[]) => `${argv.join("\0")}\0`;
+  test("the binary running a node, in any of its spellings, and a node from source", () => {
+    expect(isNodeCommandLine(cmd("/usr/local/bin/dsef", "node"))).toBe(true);
+    expect(isNodeCommandLine(cmd("/usr/local/bin/dsef", "--promised_capacity", "1000"))).toBe(true);
+    expect(isNodeCommandLine(cmd("dsef"))).toBe(true);
+    expect(isNodeCommandLine(cmd("/usr/bin/bun", "/srv/dsef/src/main.ts", "--port", "5000"))).toBe(true);
+    expect(isNodeCommandLine(cmd("bun", "src/cli/dsef.ts", "node", "--port", "5000"))).toBe(true);
+  });
+  test("not an init, a shell, or another dsef command", () => {
+    expect(isNodeCommandLine(cmd("/sbin/init"))).toBe(false);
+    expect(isNodeCommandLine(cmd("/lib/systemd/systemd", "--system"))).toBe(false);
+    expect(isNodeCommandLine(cmd("/usr/local/bin/dsef", "esp", "--bootstrap", "x"))).toBe(false);
+    expect(isNodeCommandLine(cmd("/usr/local/bin/dsef", "health"))).toBe(false);
+    expect(isNodeCommandLine(cmd("bun", "src/cli/dsef.ts", "members"))).toBe(false);
+    expect(isNodeCommandLine("")).toBe(false);
   });
 });
