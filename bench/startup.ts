@@ -55,7 +55,15 @@ const samples = new Map<string, { ms: number[]; rss: number[] }>(variants.map((v
 let port = 41_000 + Math.floor(Math.random() * 5000);
 for (let i = 0; i < runs; i++) {
   for (const v of i % 2 ? [...variants].reverse() : variants) {
-    const s = await once(v.argv, port++);
+    // Another process on this shared machine may hold a port: try the next one.
+    let s: { ms: number; rssMb: number } | undefined;
+    for (let attempt = 0; !s; attempt++) {
+      try {
+        s = await once(v.argv, port++);
+      } catch (e) {
+        if (attempt === 4 || !/cannot listen/.test((e as Error).message)) throw e;
+      }
+    }
     samples.get(v.name)!.ms.push(s.ms);
     samples.get(v.name)!.rss.push(s.rssMb);
   }
