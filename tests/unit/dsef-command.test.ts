@@ -1,7 +1,7 @@
 /** The `dsef` dispatcher and the health check's URL rules (pure parts). */
 import { describe, expect, test } from "bun:test";
 import { route } from "../../src/cli/dsef.ts";
-import { healthUrl } from "../../src/cli/health-command.ts";
+import { healthUrl, parseHealthArgs } from "../../src/cli/health-command.ts";
 import { isNodeCommandLine } from "../../src/cli/reload-command.ts";
 import { UsageError } from "../../src/util/usage-error.ts";
 
@@ -35,6 +35,14 @@ describe("dsef health URL", () => {
   });
   test("something that is not a URL is a usage error", () => {
     expect(() => healthUrl("http://[nope", {}, false)).toThrow(UsageError);
+  });
+  test("arguments: one URL, --ready, --timeout MS (or =MS), --help; anything else is a usage error", () => {
+    expect(parseHealthArgs([])).toEqual({ ready: false, timeoutMs: 2000 });
+    expect(parseHealthArgs(["edge:5000", "--ready", "--timeout", "500"])).toEqual({ url: "edge:5000", ready: true, timeoutMs: 500 });
+    expect(parseHealthArgs(["--timeout=750"])).toEqual({ ready: false, timeoutMs: 750 });
+    expect(parseHealthArgs(["x", "--help"])).toBe("help");
+    for (const bad of [["--timeout"], ["--timeout", "0"], ["--timeout", "soon"], ["--nope"], ["a", "b"], ["--ready=yes"]])
+      expect(() => parseHealthArgs(bad), bad.join(" ")).toThrow(UsageError);
   });
 });
 
