@@ -3,7 +3,7 @@ import { finishSchema, helloSchema, Refusal } from "../identity/handshake.ts";
 import type { Security } from "../identity/security.ts";
 import { AUTH_HEADER, KEYS_HEADER } from "../identity/sync-auth.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { snapshotFromJson, snapshotToJson, syncRequestSchema } from "../wire/sync-schema.ts";
+import { snapshotToJson, syncRequestSchema } from "../wire/sync-schema.ts";
 import { json, problem, readJson } from "./json.ts";
 
 /** Handshake bodies are small: a key, a nonce, a certificate; `finish` carries the joiner's state. */
@@ -49,7 +49,7 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
     return async (req) => {
       const body = await readJson(req, syncRequestSchema, MAX_SYNC_BODY);
       if (!body.ok) return body.response;
-      return json({ members: node.serveSync(body.value.members.map(snapshotFromJson), body.value.join).map(snapshotToJson) });
+      return json({ members: node.serveSync(body.value.members, body.value.join).map(snapshotToJson) });
     };
   }
   return async (req, server) => {
@@ -62,7 +62,7 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
     }
     const body = parse(text, syncRequestSchema);
     if (body instanceof Response) return body;
-    const out = JSON.stringify({ members: node.serveSync(body.members.map(snapshotFromJson), body.join).map(snapshotToJson) });
+    const out = JSON.stringify({ members: node.serveSync(body.members, body.join).map(snapshotToJson) });
     return new Response(out, { headers: { "content-type": "application/json", ...auth.responseHeaders(check.key, check.nonce, out) } });
   };
 }

@@ -6,6 +6,7 @@ import type { EdgeNode } from "../runtime/edge-node.ts";
 import { json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
+import { memberTableStats } from "../wire/sync-schema.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
@@ -18,12 +19,14 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     const me = node.swim.member(selfId)!;
     return {
       ...peerView(me, selfId),
-      ready: node.ready,
+      ready: node.readiness.ready,
+      ...(node.readiness.ready ? {} : { not_ready: node.readiness.reason }),
       health_score: node.swim.healthScore,
       members: countByState(node),
       uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
       protocol: node.swim.stats,
       transport: node.transport?.stats,
+      member_table: memberTableStats,
       security: security?.status() ?? { mode: "open" },
       ...(load ? { load: load.stats() } : {}),
     };
@@ -38,7 +41,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     routes: {
       ...dashboardRoutes(node),
       "/health": { GET: () => json({ status: "ok" }) },
-      "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
+      "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
       "/peers": { GET: () => json(peers(), 200, CORS) },
       "/peer": { GET: () => json(peers(), 200, CORS) },
       "/status": { GET: () => json(status()) },

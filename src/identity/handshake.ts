@@ -1,6 +1,6 @@
 import { createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { MAX_SYNC_MEMBERS, snapshotSchema } from "../wire/sync-schema.ts";
+import { memberTableSchema } from "../wire/sync-schema.ts";
 import { type Certificate, certificateSchema, checkCertificate } from "./certificate.ts";
 import type { ClusterKey, Keyring } from "./keyring.ts";
 import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-identity.ts";
@@ -43,13 +43,15 @@ export const finishSchema = z.strictObject({
   sig: b64(100),
   kid: hex(8).optional(),
   mac: b64(60).optional(),
-  members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS),
+  members: memberTableSchema,
   keys: b64(2000).optional(),
 });
-export const finishReplySchema = z.strictObject({ members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS), keys: b64(2000).optional() });
+export const finishReplySchema = z.strictObject({ members: memberTableSchema, keys: b64(2000).optional() });
 export type Hello = z.infer<typeof helloSchema>;
 export type HelloReply = z.infer<typeof helloReplySchema>;
 export type Finish = z.infer<typeof finishSchema>;
+/** What a joiner sends: the member table still as JSON entries. */
+export type FinishBody = z.input<typeof finishSchema>;
 
 /** What this node requires of others and presents itself. */
 export interface Credentials {

@@ -1,12 +1,12 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
-import { snapshotFromJson, snapshotToJson } from "../wire/sync-schema.ts";
+import { snapshotToJson } from "../wire/sync-schema.ts";
 import { deriveClusterKey } from "./keyring.ts";
 import {
   checkPeer,
   credentialFields,
   type Credentials,
   ephemeral,
-  type Finish,
+  type FinishBody,
   finishReplySchema,
   helloReplySchema,
   newHello,
@@ -63,7 +63,7 @@ export async function joinVia(seed: Address, identity: NodeIdentity, creds: Cred
     if (e instanceof Refusal) throw new JoinRefused(seed, 0, e.message);
     throw e;
   }
-  const finish: Finish = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
+  const finish: FinishBody = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
   if (wrap && creds.keyring.size > 0) finish.keys = wrapKeys(wrap, creds.keyring.all().map((k) => k.material), "keys");
   const r2 = await post(`http://${seed}/join/finish`, finish, timeoutMs);
@@ -78,5 +78,5 @@ export async function joinVia(seed: Address, identity: NodeIdentity, creds: Cred
     creds.keyring.add(derived);
     if (!creds.keyring.sendKey) creds.keyring.setSend(derived[0]!);
   }
-  return done.data.members.map(snapshotFromJson);
+  return done.data.members;
 }

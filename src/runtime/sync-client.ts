@@ -1,6 +1,6 @@
 import type { SyncAuth } from "../identity/sync-auth.ts";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
-import { snapshotFromJson, snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
+import { snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
 
 /**
  * POST our full state to a member's /sync and return its full state; with `auth`, the request
@@ -35,5 +35,5 @@ export async function exchangeState(
   }
   const parsed = syncResponseSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${http} sent a malformed member table`);
-  return parsed.data.members.map(snapshotFromJson);
+  return parsed.data.members;
 }

@@ -22,6 +22,8 @@ export interface TransportStats {
   bytesOut: number;
   sendErrors: number;
   drops: Record<DropReason, number>;
+  /** Updates dropped from otherwise valid datagrams (the rest of the datagram was kept). */
+  updatesDropped: number;
 }
 
 /** The real UDP socket: bytes in and out, with every inbound datagram checked and decoded. */
@@ -33,6 +35,7 @@ export class UdpTransport {
     bytesOut: 0,
     sendErrors: 0,
     drops: { oversized: 0, malformed: 0, schema: 0, unauthenticated: 0, replayed: 0 },
+    updatesDropped: 0,
   };
 
   private constructor(
@@ -67,6 +70,7 @@ export class UdpTransport {
         this.stats.drops[decoded.reason]++;
         continue;
       }
+      this.stats.updatesDropped += decoded.droppedUpdates;
       onMessage(joinAddress(rinfo.address, rinfo.port), decoded.message);
     }
   }

@@ -27,7 +27,11 @@ const wireUpdate = z.discriminatedUnion("k", [
   z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
 ]);
 type WireUpdate = z.infer<typeof wireUpdate>;
-const updates = z.array(wireUpdate).max(MAX_UPDATES);
+/**
+ * Piggybacked updates follow the member-table rule: one that fails its schema is dropped and
+ * counted, the datagram and its other updates are kept. The envelope itself stays strict.
+ */
+const updates = z.array(z.unknown()).max(MAX_UPDATES);
 
 const wireMessage = z.discriminatedUnion("t", [
   z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, u: updates }),
@@ -91,19 +95,32 @@ function toWire(m: Message): WireMessage {
   }
 }
 
-function fromWire(w: WireMessage): Message {
-  switch (w.t) {
-    case 0:
-      return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: w.u.map(fromWireUpdate) };
-    case 1:
-      return { type: "ack", seq: w.s, from: w.f, updates: w.u.map(fromWireUpdate) };
-    case 2:
-      return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: w.u.map(fromWireUpdate) };
-    case 3:
-      return { type: "nack", seq: w.s, from: w.f, refused: w.r };
-    case 4:
-      return { type: "gossip", from: w.f, updates: w.u.map(fromWireUpdate) };
-  }
+function fromWire(w: WireMessage): { message: Message; droppedUpdates: number } {
+  let droppedUpdates = 0;
+  const ups = (raw: unknown[]): Update[] => {
+    const kept: Update[] = [];
+    for (const r of raw) {
+      const parsed = wireUpdate.safeParse(r);
+      if (parsed.success) kept.push(fromWireUpdate(parsed.data));
+      else droppedUpdates++;
+    }
+    return kept;
+  };
+  const message = ((): Message => {
+    switch (w.t) {
+      case 0:
+        return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: ups(w.u) };
+      case 1:
+        return { type: "ack", seq: w.s, from: w.f, updates: ups(w.u) };
+      case 2:
+        return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: ups(w.u) };
+      case 3:
+        return { type: "nack", seq: w.s, from: w.f, refused: w.r };
+      case 4:
+        return { type: "gossip", from: w.f, updates: ups(w.u) };
+    }
+  })();
+  return { message, droppedUpdates };
 }
 
 const encoder = new Encoder();
@@ -125,7 +142,8 @@ export function encodedSize(u: Update): number {
 }
 
 export type DropReason = "oversized" | "malformed" | "schema" | "unauthenticated" | "replayed";
-export type Decoded = { readonly ok: true; readonly message: Message } | { readonly ok: false; readonly reason: DropReason };
+/** A decoded datagram, with how many of its updates were dropped by the per-update rule. */
+export type Decoded = { readonly ok: true; readonly message: Message; readonly droppedUpdates: number } | { readonly ok: false; readonly reason: DropReason };
 
 export function decodeMessage(bytes: Uint8Array): Decoded {
   if (bytes.byteLength > MAX_DATAGRAM_BYTES) return { ok: false, reason: "oversized" };
@@ -136,5 +154,5 @@ export function decodeMessage(bytes: Uint8Array): Decoded {
     return { ok: false, reason: "malformed" };
   }
   const parsed = wireMessage.safeParse(raw);
-  return parsed.success ? { ok: true, message: fromWire(parsed.data) } : { ok: false, reason: "schema" };
+  return parsed.success ? { ok: true, ...fromWire(parsed.data) } : { ok: false, reason: "schema" };
 }
