@@ -63,7 +63,7 @@ export const PROFILES: Record<"short" | "long", Profile> = {
     name: "long",
     nodes: 5,
     capacities: [1000, 800, 500, 600, 600],
-    faults: 40,
+    faults: 48,
     maxNodes: 8,
     calmMs: { min: 2000, max: 6000 },
     durationMs: {
