@@ -61,6 +61,16 @@ test("across a partition's cut death is excused, within a side it is not", () =>
   expect(c.violations).toEqual([]);
   c.round(500, readings(same(0), { b: { c: "dead" } }));
   expect(c.violations.map((v) => v.text)).toEqual(["b lists c as dead, though c is under no fault"]);
+
+  // After the heal, news of a death across the cut may reach the dead node's own side first.
+  const d = started();
+  d.faultStarted(0, { kind: "partition", sides: [["a", "b"], ["c"]], durationMs: 5000 });
+  d.round(100, readings(same(0), { c: { a: "dead" } }));
+  d.faultHealed();
+  d.round(500, readings(same(0), { b: { a: "dead" } }));
+  expect(d.violations).toEqual([]);
+  d.round(900, readings(same(0), { a: { b: "dead" } })); // nobody across the cut saw b dead
+  expect(d.violations.map((v) => v.text)).toEqual(["a lists b as dead, though b is under no fault"]);
 });
 
 test("a peer's load unknown, or older than the bound, is flagged (after two rounds)", () => {

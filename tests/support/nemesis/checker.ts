@@ -6,7 +6,8 @@
  *                    running node alive, within the fault kind's bound
  *   no false deaths  no node lists a node dead or left unless that node (or the link between
  *                    the two, in a partition) is under a fault, from its start until the cluster
- *                    is whole again
+ *                    is whole again (after a partition heals, a node declared dead across the cut
+ *                    may be seen dead on its own side until its refutation arrives)
  *   load known       every node lists every live peer's load as that peer published it within
  *                    the last `loadBoundMs` (two probe periods and a poll), except for a settling
  *                    time after a (re)join or a network fault
@@ -79,6 +80,9 @@ export class Checker {
   #faulted = new Set<string>();
   /** Pairs (both orders) that may see each other dead: a partition's cut. */
   #cut = new Set<string>();
+  /** Nodes seen dead across the cut during this partition. */
+  #diedAcross = new Set<string>();
+  #healed = false;
   /** Load figures are not checked for pairs involving these nodes until the time given. */
   #loadExempt = new Map<string, number>();
   #loadExemptAll = 0;
@@ -139,10 +143,17 @@ export class Checker {
     void at;
   }
 
+  /** The fault's heal was applied (a partition's rules removed, a node restarted or resumed). */
+  faultHealed(): void {
+    this.#healed = true;
+  }
+
   /** The cluster is whole again after a fault: clear its excuses, let load settle. */
   faultEnded(at: number): void {
     this.#faulted.clear();
     this.#cut.clear();
+    this.#diedAcross.clear();
+    this.#healed = false;
     const settled = at + this.o.loadSettleMs;
     if (this.#loadExemptAll === FOREVER) this.#loadExemptAll = settled;
     for (const [n, until] of this.#loadExempt) if (until === FOREVER) this.#loadExempt.set(n, settled);
@@ -197,7 +208,13 @@ export class Checker {
     for (const r of readings) {
       for (const p of r.peers ?? []) {
         const target = this.#portToName.get(p.port);
-        if (!target || target === r.name || this.#faulted.has(target) || this.#cut.has(`${r.name}|${target}`)) continue;
+        if (!target || target === r.name || this.#faulted.has(target)) continue;
+        if (this.#cut.has(`${r.name}|${target}`)) {
+          if (p.state === "dead") this.#diedAcross.add(target);
+          continue;
+        }
+        // After a heal, the other side's news of a death may reach the dead node's own side before its refutation does.
+        if (this.#healed && this.#diedAcross.has(target)) continue;
         const key = `death|${r.name}|${target}`;
         checked.add(key);
         if (p.state !== "dead" && p.state !== "left") continue;

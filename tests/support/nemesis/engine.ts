@@ -197,6 +197,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       note(`fault ${step.index + 1}: ${description}`);
       checker.faultStarted(clock(), step.fault);
       const healedAt = await applyFault(step, nodes, o.net, makeNode, startNode, checker, note, clock);
+      checker.faultHealed();
       const bound = CONVERGE_BOUND_MS[step.fault.kind];
       const ms = await waitWhole(healedAt, convergeCapMs(step.fault.kind));
       if (ms === undefined) {
