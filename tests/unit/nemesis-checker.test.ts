@@ -26,7 +26,7 @@ function readings(loads: Record<string, Record<string, number | undefined>>, sta
 
 function started(): Checker {
   const c = new Checker({ probeMs: 1000, pollMs: 400, loadBoundMs: 2400, loadSettleMs: 3000 });
-  for (const n of NAMES) c.nodeStarted(0, n, PORT(n));
+  for (const n of NAMES) c.nodeStarted(0, n);
   c.faultEnded(-3000); // settled by t = 0
   return c;
 }
@@ -62,14 +62,14 @@ test("across a partition's cut death is excused, within a side it is not", () =>
   c.round(500, readings(same(0), { b: { c: "dead" } }));
   expect(c.violations.map((v) => v.text)).toEqual(["b lists c as dead, though c is under no fault"]);
 
-  // After the heal, news of a death across the cut may reach the dead node's own side first.
+  // A suspicion across the cut may become a death just after the heal, and reach the node's own side first.
   const d = started();
   d.faultStarted(0, { kind: "partition", sides: [["a", "b"], ["c"]], durationMs: 5000 });
-  d.round(100, readings(same(0), { c: { a: "dead" } }));
+  d.round(100, readings(same(0), { c: { a: "suspect" } }));
   d.faultHealed();
   d.round(500, readings(same(0), { b: { a: "dead" } }));
   expect(d.violations).toEqual([]);
-  d.round(900, readings(same(0), { a: { b: "dead" } })); // nobody across the cut saw b dead
+  d.round(900, readings(same(0), { a: { b: "dead" } })); // nobody across the cut doubted b
   expect(d.violations.map((v) => v.text)).toEqual(["a lists b as dead, though b is under no fault"]);
 });
 

@@ -6,8 +6,8 @@
  *                    running node alive, within the fault kind's bound
  *   no false deaths  no node lists a node dead or left unless that node (or the link between
  *                    the two, in a partition) is under a fault, from its start until the cluster
- *                    is whole again (after a partition heals, a node declared dead across the cut
- *                    may be seen dead on its own side until its refutation arrives)
+ *                    is whole again (after a partition heals, a node suspected or declared dead
+ *                    across the cut may be seen dead on its own side until its refutation arrives)
  *   load known       every node lists every live peer's load as that peer published it within
  *                    the last `loadBoundMs` (two probe periods and a poll), except for a settling
  *                    time after a (re)join or a network fault
@@ -73,15 +73,16 @@ export class Checker {
   rounds = 0;
   checkedLoadPairs = 0;
 
-  #portToName = new Map<number, string>();
+  /** Every node ever started; /peers rows are matched by member name (each node runs with --name). */
+  #names = new Set<string>();
   /** Nodes whose process runs and is not stopped: they are expected in every view. */
   #up = new Set<string>();
   /** A node under a fault may be seen dead or left (until the cluster is whole again). */
   #faulted = new Set<string>();
   /** Pairs (both orders) that may see each other dead: a partition's cut. */
   #cut = new Set<string>();
-  /** Nodes seen dead across the cut during this partition. */
-  #diedAcross = new Set<string>();
+  /** Nodes seen suspect or dead across the cut during this partition. */
+  #doubtedAcross = new Set<string>();
   #healed = false;
   /** Load figures are not checked for pairs involving these nodes until the time given. */
   #loadExempt = new Map<string, number>();
@@ -103,8 +104,8 @@ export class Checker {
 
   // ---- what the engine tells it ----
 
-  nodeStarted(at: number, name: string, port: number): void {
-    this.#portToName.set(port, name);
+  nodeStarted(at: number, name: string): void {
+    this.#names.add(name);
     this.#up.add(name);
     this.#loadExempt.set(name, FOREVER);
     this.#whole = false;
@@ -152,7 +153,7 @@ export class Checker {
   faultEnded(at: number): void {
     this.#faulted.clear();
     this.#cut.clear();
-    this.#diedAcross.clear();
+    this.#doubtedAcross.clear();
     this.#healed = false;
     const settled = at + this.o.loadSettleMs;
     if (this.#loadExemptAll === FOREVER) this.#loadExemptAll = settled;
@@ -207,14 +208,15 @@ export class Checker {
     const checked = new Set<string>();
     for (const r of readings) {
       for (const p of r.peers ?? []) {
-        const target = this.#portToName.get(p.port);
+        const target = this.#names.has(p.name) ? p.name : undefined;
         if (!target || target === r.name || this.#faulted.has(target)) continue;
         if (this.#cut.has(`${r.name}|${target}`)) {
-          if (p.state === "dead") this.#diedAcross.add(target);
+          if (p.state !== "alive") this.#doubtedAcross.add(target);
           continue;
         }
-        // After a heal, the other side's news of a death may reach the dead node's own side before its refutation does.
-        if (this.#healed && this.#diedAcross.has(target)) continue;
+        // A suspicion raised across the cut may mature into a death just after the heal, and the
+        // news may reach the node's own side a moment before its refutation does.
+        if (this.#healed && this.#doubtedAcross.has(target)) continue;
         const key = `death|${r.name}|${target}`;
         checked.add(key);
         if (p.state !== "dead" && p.state !== "left") continue;
@@ -236,7 +238,7 @@ export class Checker {
           if (peer === observer || !pr.peers || !this.#up.has(peer) || exempt(peer)) continue;
           const h = this.#figures.get(peer);
           if (!h || h.length === 0) continue;
-          const shown = r.peers.find((p) => this.#portToName.get(p.port) === peer)?.current_load;
+          const shown = r.peers.find((p) => p.name === peer)?.current_load;
           // The newest figure the peer already showed `loadBoundMs` ago: the observer must be at least there.
           let due = -1;
           for (let i = h.length - 1; i >= 0; i--) if (h[i]![0] <= at - this.o.loadBoundMs) {
@@ -299,7 +301,7 @@ export class Checker {
     const up = [...this.#up];
     const whole = up.every((o) => {
       const r = byName.get(o);
-      return r?.ready === true && up.every((m) => r.peers?.some((p) => this.#portToName.get(p.port) === m && p.state === "alive"));
+      return r?.ready === true && up.every((m) => r.peers?.some((p) => p.name === m && p.state === "alive"));
     });
     if (whole && !this.#whole) this.#wholeAt = at;
     this.#whole = whole;
@@ -317,7 +319,7 @@ export class Checker {
       }
       if (!r.ready) out.push(`${o} not ready`);
       for (const m of up) {
-        const row = r.peers.find((p) => this.#portToName.get(p.port) === m);
+        const row = r.peers.find((p) => p.name === m);
         if (row?.state !== "alive") out.push(`${o} sees ${m} ${row?.state ?? "nowhere"}`);
       }
     }

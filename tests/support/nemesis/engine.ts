@@ -108,7 +108,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   };
   const startNode = async (n: SoakNode) => {
     await n.start();
-    checker.nodeStarted(clock(), n.name, n.spec.port);
+    checker.nodeStarted(clock(), n.name);
   };
 
   // ---- the poller: every node's /peers and /status, every pollMs ----
