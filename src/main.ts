@@ -4,7 +4,8 @@
  *   bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
  */
-import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
+import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
+import { UsageError } from "./util/usage-error.ts";
 import { startHttpServer } from "./http/server.ts";
 import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";

@@ -1,5 +1,5 @@
 /** `dsef status`: one node's own view of itself: identity, readiness, members, protocol counters. */
-import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
+import { CliError, commonHelp, getJson, parseClientArgs, runCli } from "./node-client.ts";
 
 export const summary = "show one node's status (--node URL, --json)";
 
@@ -31,7 +31,13 @@ export function statusText(s: Record<string, unknown>): string {
   field("health", s.health_score);
   field("uptime", s.uptime_s === undefined ? undefined : `${s.uptime_s}s`);
   const members = s.members as Record<string, number> | undefined;
-  if (members && typeof members === "object") field("members", Object.entries(members).map(([k, v]) => `${v} ${k}`).join(", "));
+  if (members && typeof members === "object")
+    field(
+      "members",
+      Object.entries(members)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", "),
+    );
   for (const group of ["protocol", "transport"]) {
     const g = s[group];
     if (g && typeof g === "object") field(group, flatten(g as Record<string, unknown>).join(", "));
@@ -40,5 +46,7 @@ export function statusText(s: Record<string, unknown>): string {
 }
 
 function flatten(o: Record<string, unknown>, prefix = ""): string[] {
-  return Object.entries(o).flatMap(([k, v]) => (v && typeof v === "object" ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}=${String(v)}`]));
+  return Object.entries(o).flatMap(([k, v]) =>
+    v && typeof v === "object" ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}=${String(v)}`],
+  );
 }

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
-import { parseBootstrapEntry } from "./bootstrap-entry.ts";
 import { detectIp } from "./detect-ip.ts";
-import { parseChoice, parseDuration, parseHost, parseInteger, parsePositive } from "./parse-values.ts";
+import { parseHost, parseNodeAddress } from "../util/address.ts";
+import { UsageError } from "../util/usage-error.ts";
+import { parseChoice, parseDuration, parseInteger, parsePositive } from "./parse-values.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
 export interface NodeConfig {
@@ -61,7 +62,7 @@ const flags: FlagSpec[] = [
   { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
   { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
   { flag: "promised_capacity", env: "DSEF_PROMISED_CAPACITY", arg: "UNITS", help: "work units per second this node can process (default 1000); also --promised-capacity", apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)) },
-  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseBootstrapEntry(e), e))) },
+  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseNodeAddress(e), e))) },
   { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name (default ip:port)", apply: (c, v) => void (c.name = v.slice(0, 128)) },
   { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key (default .dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
   {
@@ -99,8 +100,6 @@ function splitList(v: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
-
-export class UsageError extends Error {}
 
 export function helpText(): string {
   const rows = flags.map((f) => `  --${f.flag} ${f.arg}`.padEnd(34) + `${f.help}  [${f.env}]`);

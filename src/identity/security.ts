@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { openGuard, type PacketGuard } from "../runtime/udp-transport.ts";
 import { exchangeState } from "../runtime/sync-client.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
 import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
@@ -110,7 +111,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         } catch (e) {
           // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
           // handshake proves both sides and hands the keys over, where a sync cannot.
-          const noKey = !creds.keyring.sendKey || (e as { refused?: boolean }).refused === true;
+          const noKey = !creds.keyring.sendKey || e instanceof PeerRefusedError;
           if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
           throw e;
         }

@@ -5,7 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import { Swim } from "../membership/swim.ts";
 import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
-import { joinAddress } from "./address.ts";
+import { joinAddress } from "../util/address.ts";
 import { checkHealth } from "./http-check.ts";
 import { exchangeState } from "./sync-client.ts";
 import { openGuard, type PacketGuard, UdpTransport } from "./udp-transport.ts";

@@ -1,4 +1,5 @@
 import type { Address } from "../membership/types.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { resolveBootstrap } from "./bootstrap.ts";
 import type { EdgeNode } from "./edge-node.ts";
 import { loadRememberedPeers } from "./peer-memory.ts";
@@ -54,7 +55,7 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
     }
     const why = describeFailure(seeds, outcomes);
     node.setNotReady(why);
-    node.log.warn({ bootstrap: entries, refused: refused.map((o) => `${o.seed}: ${o.reason}`), retryInMs: backoff }, `not joined: ${why}; retrying`);
+    node.log.warn({ bootstrap: entries, retryInMs: backoff }, `not joined: ${why}; retrying`);
     await sleep(backoff, signal);
     backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
   }
@@ -88,7 +89,10 @@ async function trySync(node: EdgeNode, seed: Address): Promise<SeedOutcome> {
   } catch (e) {
     const reason = (e as Error).message;
     // A refusal (identity layer: 401/403/409, or a seed we do not trust) is the operator's to fix.
-    if ((e as { refused?: boolean }).refused) return { seed, result: "refused", reason };
+    if (e instanceof PeerRefusedError) {
+      node.log.warn({ seed, err: reason }, "join refused");
+      return { seed, result: "refused", reason };
+    }
     node.log.debug({ seed, err: reason }, "bootstrap sync failed");
     return { seed, result: "unreachable", reason };
   }

@@ -2,6 +2,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { Address } from "../membership/types.ts";
+import { address } from "../wire/fields.ts";
 import type { EdgeNode } from "./edge-node.ts";
 
 /**
@@ -10,7 +11,7 @@ import type { EdgeNode } from "./edge-node.ts";
  */
 const FILE = "peers.json";
 const SAVE_DELAY_MS = 2000;
-const schema = z.strictObject({ peers: z.array(z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/)).max(10_000) });
+const schema = z.strictObject({ peers: z.array(address).max(10_000) });
 
 export function loadRememberedPeers(dataDir: string): Address[] {
   try {

@@ -1,7 +1,7 @@
 import DgramAsPromised, { type SocketAsPromised } from "dgram-as-promised";
 import type { Address, Message } from "../membership/types.ts";
 import { type DropReason, decodeMessage, encodeMessage } from "../wire/codec.ts";
-import { joinAddress, splitAddress } from "./address.ts";
+import { joinAddress, splitAddress } from "../util/address.ts";
 
 /**
  * Authenticates datagrams before anything decodes them. The open guard accepts everything;

@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { z } from "zod";
 import type { Message, Update } from "../membership/types.ts";
+import { address, nodeId as id } from "./fields.ts";
 
 /**
  * The datagram format: msgpack maps with one-letter keys (bytes matter at one packet per
@@ -13,8 +14,6 @@ export const MAX_DATAGRAM_BYTES = 2048;
 const MAX_UPDATES = 64;
 const MAX_PROOF_BYTES = 128;
 
-const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
-const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const seq = z.number().int().nonnegative().max(0xffffffff);
 const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();

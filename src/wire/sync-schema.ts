@@ -1,14 +1,13 @@
 import { z } from "zod";
 import type { MemberSnapshot } from "../membership/types.ts";
+import { address, base64, nodeId } from "./fields.ts";
 
 /** Anti-entropy over HTTP: JSON, because a full member table outgrows a datagram. */
-const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
 /** Proofs travel as base64 in JSON. */
-const b64 = z.string().regex(/^[A-Za-z0-9+/=]{1,200}$/);
-const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
+const b64 = base64(200);
 
 export const snapshotSchema = z.strictObject({
-  id,
+  id: nodeId,
   name: z.string().min(1).max(128),
   gossip: address,
   http: address,

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { Swim } from "../../src/membership/swim.ts";
 import { profiles } from "../../src/membership/timing.ts";
 import type { Update } from "../../src/membership/types.ts";
-import { seededRandom } from "../../src/sim/random.ts";
+import { seededRandom } from "../../src/util/random.ts";
 import { decodeMessage, encodedSize, encodeMessage } from "../../src/wire/codec.ts";
 
 test("published load versions are integers that only grow, and survive the codec", () => {

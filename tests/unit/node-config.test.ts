@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseNodeConfig, UsageError } from "../../src/config/node-config.ts";
-import { parseBootstrapEntry, resolveBootstrap } from "../../src/runtime/bootstrap.ts";
+import { parseNodeConfig } from "../../src/config/node-config.ts";
+import { resolveBootstrap } from "../../src/runtime/bootstrap.ts";
+import { UsageError } from "../../src/util/usage-error.ts";
 
 const parse = (argv: string[], env: Record<string, string> = {}) => parseNodeConfig(argv, env);
 
@@ -63,17 +64,6 @@ describe("node flags", () => {
 });
 
 describe("bootstrap entries", () => {
-  test("URL, host:port, bare host and IPv6 forms", () => {
-    expect(parseBootstrapEntry("http://127.0.0.1:5000")).toEqual({ host: "127.0.0.1", port: 5000 });
-    expect(parseBootstrapEntry("http://edge-0.dsef:5001/")).toEqual({ host: "edge-0.dsef", port: 5001 });
-    expect(parseBootstrapEntry("10.1.3.199:5002")).toEqual({ host: "10.1.3.199", port: 5002 });
-    expect(parseBootstrapEntry("dsef-headless")).toEqual({ host: "dsef-headless", port: 5000 });
-    expect(parseBootstrapEntry("[::1]:6000")).toEqual({ host: "::1", port: 6000 });
-    expect(() => parseBootstrapEntry("http://")).toThrow();
-    expect(() => parseBootstrapEntry("a b")).toThrow();
-    expect(() => parseBootstrapEntry("host:99999")).toThrow();
-  });
-
   test("lists and DNS names resolve to every address", async () => {
     const got = await resolveBootstrap(["127.0.0.1:5000", "http://localhost:5001", "no-such-host.invalid:5000"]);
     expect(got).toContain("127.0.0.1:5000");
