@@ -48,7 +48,10 @@ const lines = [
   "",
   row(["figure", "value"]),
   row(["---", "---"]),
-  row(["load figure lag (a node's own figure → a peer lists it, as polled)", `p50 ${f.load_lag_ms.p50} ms, p99 ${f.load_lag_ms.p99} ms, max ${f.load_lag_ms.max} ms (${f.load_lag_ms.samples} samples)`]),
+  row([
+    "load figure lag (a node's own figure → a peer lists it, as polled)",
+    `p50 ${f.load_lag_ms.p50} ms, p99 ${f.load_lag_ms.p99} ms, max ${f.load_lag_ms.max} ms (${f.load_lag_ms.samples} samples)`,
+  ]),
   row(["load pair checks", f.load_pair_checks]),
   row(["packets dropped by the loss and partition rules", f.packets_dropped_by_faults]),
   row(["device packets sent / acknowledged / lost", `${f.esp.sent} / ${f.esp.acknowledged} / ${f.esp.lost}`]),

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seededRandom } from "../../src/sim/random.ts";
+import { seededRandom } from "../../src/util/random.ts";
 import { Checker, type NodeReading } from "../support/nemesis/checker.ts";
 import { docker, engine, ROOT, run, testImage } from "./docker.ts";
 
@@ -62,7 +62,18 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
     return r.out.trim();
   };
   const containerOf = async (service: string) =>
-    (await docker("ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`, "--filter", "label=com.docker.compose.oneoff=False")).split("\n")[0]!;
+    (
+      await docker(
+        "ps",
+        "-aq",
+        "--filter",
+        `label=com.docker.compose.project=${project}`,
+        "--filter",
+        `label=com.docker.compose.service=${service}`,
+        "--filter",
+        "label=com.docker.compose.oneoff=False",
+      )
+    ).split("\n")[0]!;
 
   beforeAll(async () => {
     const cmd = await composeCommand();
@@ -124,7 +135,12 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
             generation: generation.get(name)!,
             peers: v.peers,
             ready: v.status.ready === true,
-            counters: { schema: t.drops?.schema ?? 0, malformed: t.drops?.malformed ?? 0, updatesDropped: t.updatesDropped ?? 0, entriesDropped: v.status.member_table?.entriesDropped ?? 0 },
+            counters: {
+              schema: t.drops?.schema ?? 0,
+              malformed: t.drops?.malformed ?? 0,
+              updatesDropped: t.updatesDropped ?? 0,
+              entriesDropped: v.status.member_table?.entriesDropped ?? 0,
+            },
           };
         });
         checker.round(at, last);
@@ -152,7 +168,22 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
 
       // ---- device load: the compose file's esp service, 20 devices in one container ----
       espId = await must(
-        ...["run", "-d", "--no-deps", "esp", "--bootstrap", "http://edge:5000", "--devices", "20", "--interval", "0.5", "--min-load", "10", "--max-load", "100"],
+        ...[
+          "run",
+          "-d",
+          "--no-deps",
+          "esp",
+          "--bootstrap",
+          "http://edge:5000",
+          "--devices",
+          "20",
+          "--interval",
+          "0.5",
+          "--min-load",
+          "10",
+          "--max-load",
+          "100",
+        ],
         ...["--seed", String(seed), "--duration", String(ESP_DURATION_S), "--report-json", "/tmp/report.json"],
       );
       espId = espId.split("\n").at(-1)!.trim();
@@ -176,12 +207,21 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
         checker.faultHealed();
         const ms = await waitWhole(startedAt, 3 * REJOIN_BOUND_MS);
         if (ms === undefined) {
-          checker.fail(clock(), "one cluster", `${VICTIM} not back in one cluster ${(3 * REJOIN_BOUND_MS) / 1000} s after compose start: ${checker.gaps(last)}`);
+          checker.fail(
+            clock(),
+            "one cluster",
+            `${VICTIM} not back in one cluster ${(3 * REJOIN_BOUND_MS) / 1000} s after compose start: ${checker.gaps(last)}`,
+          );
           break;
         }
         rejoinMs.push(ms);
         checker.recordConvergence(kind === "kill" ? "kill" : "leave", ms, REJOIN_BOUND_MS);
-        if (ms > REJOIN_BOUND_MS) checker.fail(clock(), "one cluster", `${VICTIM} back in one cluster only ${(ms / 1000).toFixed(1)} s after compose start (bound ${REJOIN_BOUND_MS / 1000} s)`);
+        if (ms > REJOIN_BOUND_MS)
+          checker.fail(
+            clock(),
+            "one cluster",
+            `${VICTIM} back in one cluster only ${(ms / 1000).toFixed(1)} s after compose start (bound ${REJOIN_BOUND_MS / 1000} s)`,
+          );
         note(`one cluster again ${(ms / 1000).toFixed(1)} s after compose start`);
         checker.faultEnded(clock());
         await Bun.sleep(3000 + random() * 2000);
@@ -212,12 +252,20 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
       }
     }
     if (report.lost !== 0) checker.fail(clock(), "no packet lost", `the devices lost ${report.lost} of ${report.sent} packets`);
-    if (taken.size < report.acknowledged) checker.fail(clock(), "no packet lost", `${report.acknowledged} packets acknowledged, ${taken.size} logged as accepted`);
+    if (taken.size < report.acknowledged)
+      checker.fail(clock(), "no packet lost", `${report.acknowledged} packets acknowledged, ${taken.size} logged as accepted`);
     flush();
-    console.log(`  devices: sent ${report.sent}, acknowledged ${report.acknowledged}, lost ${report.lost}, failovers ${report.failovers}, 503s ${report.rejected_503}; logged accepted ${taken.size}`);
-    console.log(`  ${VICTIM} back in one cluster after compose start: ${rejoinMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ")}; ${checker.rounds} rounds, ${checker.checkedLoadPairs} load checks`);
+    console.log(
+      `  devices: sent ${report.sent}, acknowledged ${report.acknowledged}, lost ${report.lost}, failovers ${report.failovers}, 503s ${report.rejected_503}; logged accepted ${taken.size}`,
+    );
+    console.log(
+      `  ${VICTIM} back in one cluster after compose start: ${rejoinMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ")}; ${checker.rounds} rounds, ${checker.checkedLoadPairs} load checks`,
+    );
 
-    expect(checker.violations.map((v) => `${v.invariant}: ${v.text}`), `seed ${seed} (replay with DSEF_SOAK_SEED=${seed})`).toEqual([]);
+    expect(
+      checker.violations.map((v) => `${v.invariant}: ${v.text}`),
+      `seed ${seed} (replay with DSEF_SOAK_SEED=${seed})`,
+    ).toEqual([]);
     expect(rejoinMs).toHaveLength(FAULTS);
     expect(report.sent).toBeGreaterThan(1000);
   }, 420_000);

@@ -50,7 +50,10 @@ async function describeViews(all: NodeProcess[]): Promise<string> {
   const lines = await Promise.all(
     all.map(async (n) => {
       const v: PeerRow[] = await n.peers().catch(() => []);
-      const ready = await fetch(`${n.url}/ready`).then((r) => r.status, () => "down");
+      const ready = await fetch(`${n.url}/ready`).then(
+        (r) => r.status,
+        () => "down",
+      );
       return `${n.port} (ready ${ready}): ${v.map((p) => `${p.port}=${p.state}${p.current_load === undefined ? "" : `/load ${p.current_load}`}`).join(" ")}`;
     }),
   );
@@ -89,7 +92,11 @@ test("a node killed with SIGKILL after taking load restarts and rejoins through 
   await victim.exited;
   const t0 = performance.now();
   await victim.restart();
-  await waitUntil(() => joined(victim, nodes), JOIN_BOUND_MS - (performance.now() - t0), () => "restarted node did not rejoin").catch(async (e) => {
+  await waitUntil(
+    () => joined(victim, nodes),
+    JOIN_BOUND_MS - (performance.now() - t0),
+    () => "restarted node did not rejoin",
+  ).catch(async (e) => {
     throw new Error(`${(e as Error).message}\n${await describeViews(nodes)}`);
   });
   console.log(`  restarted node rejoined in ${Math.round(performance.now() - t0)} ms`);
@@ -103,7 +110,11 @@ test("the first node (no --bootstrap), killed and restarted, finds its loaded cl
   await first.exited;
   const t0 = performance.now();
   await first.restart();
-  await waitUntil(() => joined(first, nodes), JOIN_BOUND_MS - (performance.now() - t0), () => "restarted first node did not rejoin").catch(async (e) => {
+  await waitUntil(
+    () => joined(first, nodes),
+    JOIN_BOUND_MS - (performance.now() - t0),
+    () => "restarted first node did not rejoin",
+  ).catch(async (e) => {
     throw new Error(`${(e as Error).message}\n${await describeViews(nodes)}`);
   });
   console.log(`  restarted first node rejoined in ${Math.round(performance.now() - t0)} ms`);
@@ -116,7 +127,11 @@ test("a newcomer joins through a loaded node within 5 s and learns every load", 
   const t0 = performance.now();
   const newcomer = await spawnNode({ port: allocPorts(1)[0]!, bootstrap: through.url, args: ARGS });
   nodes.push(newcomer);
-  await waitUntil(() => joined(newcomer, nodes), JOIN_BOUND_MS - (performance.now() - t0), () => "newcomer did not join").catch(async (e) => {
+  await waitUntil(
+    () => joined(newcomer, nodes),
+    JOIN_BOUND_MS - (performance.now() - t0),
+    () => "newcomer did not join",
+  ).catch(async (e) => {
     throw new Error(`${(e as Error).message}\n${await describeViews(nodes)}`);
   });
   console.log(`  newcomer joined through a loaded node in ${Math.round(performance.now() - t0)} ms`);

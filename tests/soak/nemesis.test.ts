@@ -14,15 +14,24 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, ROOT } from "../support/processes.ts";
 import type { SoakResult } from "../support/nemesis/engine.ts";
+import { BUN, ROOT } from "../support/processes.ts";
 
 test("nemesis soak (short profile): every invariant holds under faults and device load", async () => {
   const json = join(mkdtempSync(join(tmpdir(), "dsef-soak-result-")), "result.json");
   const run = Bun.spawn([BUN, join(ROOT, "tests/support/nemesis/run.ts"), "--profile", "short", "--json", json], { stdio: ["ignore", "inherit", "inherit"] });
   const code = await run.exited;
   const r = JSON.parse(readFileSync(json, "utf8")) as SoakResult;
-  const failed = r.verdicts.filter((v) => !v.pass).map((v) => `${v.invariant}: ${r.violations.filter((x) => x.invariant === v.invariant).slice(0, 5).map((x) => x.text).join(" | ")}`);
+  const failed = r.verdicts
+    .filter((v) => !v.pass)
+    .map(
+      (v) =>
+        `${v.invariant}: ${r.violations
+          .filter((x) => x.invariant === v.invariant)
+          .slice(0, 5)
+          .map((x) => x.text)
+          .join(" | ")}`,
+    );
   expect(failed, `seed ${r.seed} (replay with DSEF_SOAK_SEED=${r.seed}); node logs in ${r.logDir}`).toEqual([]);
   expect(code).toBe(0);
   // The run did what it says: every fault that could run ran, and the devices were served.

@@ -3,14 +3,26 @@
  * missing load figure and a schema drop, and must not flag what a fault excuses.
  */
 import { expect, test } from "bun:test";
-import type { PeerRow } from "../support/processes.ts";
 import { Checker, type NodeReading } from "../support/nemesis/checker.ts";
+import type { PeerRow } from "../support/processes.ts";
 
 const NAMES = ["a", "b", "c"];
 const PORT = (n: string) => 1000 + NAMES.indexOf(n);
 
 function row(name: string, self: boolean, state: PeerRow["state"] = "alive", load?: number): PeerRow {
-  return { id: name, name, ip: "127.0.0.1", port: PORT(name), gossip_port: PORT(name), state, incarnation: 1, promised_capacity: 1000, last_change: "", self, ...(load === undefined ? {} : { current_load: load }) };
+  return {
+    id: name,
+    name,
+    ip: "127.0.0.1",
+    port: PORT(name),
+    gossip_port: PORT(name),
+    state,
+    incarnation: 1,
+    promised_capacity: 1000,
+    last_change: "",
+    self,
+    ...(load === undefined ? {} : { current_load: load }),
+  };
 }
 
 /** Every node sees every node alive with the given loads (observer → peer → figure). */
@@ -50,7 +62,10 @@ test("a node seen dead that is under no fault is a false death; under a kill it 
   const d = started();
   d.faultStarted(100, { kind: "kill", target: "b", durationMs: 1000 });
   d.nodeDown("b");
-  d.round(200, readings(same(0), { a: { b: "dead" }, c: { b: "dead" } }).filter((r) => r.name !== "b"));
+  d.round(
+    200,
+    readings(same(0), { a: { b: "dead" }, c: { b: "dead" } }).filter((r) => r.name !== "b"),
+  );
   expect(d.violations).toEqual([]);
 });
 
@@ -76,12 +91,12 @@ test("across a partition's cut death is excused, within a side it is not", () =>
 test("a peer's load unknown, or older than the bound, is flagged (after two rounds)", () => {
   const c = started();
   // b publishes 7 at t=0, but a never learns it.
-  const loads = (t: number) => ({ a: { a: 1, b: undefined, c: 1 }, b: { a: 1, b: 7, c: 1 }, c: { a: 1, b: 7, c: 1 } });
-  for (let t = 0; t <= 2000; t += 400) c.round(t, readings(loads(t)));
+  const loads = { a: { a: 1, b: undefined, c: 1 }, b: { a: 1, b: 7, c: 1 }, c: { a: 1, b: 7, c: 1 } };
+  for (let t = 0; t <= 2000; t += 400) c.round(t, readings(loads));
   expect(c.violations).toEqual([]); // within the bound
-  c.round(2400, readings(loads(2400)));
+  c.round(2400, readings(loads));
   expect(c.violations).toEqual([]); // first round behind: maybe a figure we never saw on its node
-  c.round(2800, readings(loads(2800)));
+  c.round(2800, readings(loads));
   expect(c.violations.map((v) => v.invariant)).toEqual(["load known"]);
   expect(c.violations[0]!.text).toContain("a lists b's load as unknown");
 
@@ -109,7 +124,8 @@ test("load figures are not checked during a network fault nor while it settles",
 
 test("a schema drop is one violation per node, its count kept current; a restart resets the base", () => {
   const c = started();
-  const withDrops = (schema: number, generation = 0) => readings(same(0)).map((r) => (r.name === "a" ? { ...r, generation, counters: { ...r.counters!, schema } } : r));
+  const withDrops = (schema: number, generation = 0) =>
+    readings(same(0)).map((r) => (r.name === "a" ? { ...r, generation, counters: { ...r.counters!, schema } } : r));
   c.round(0, withDrops(0));
   c.round(400, withDrops(2));
   c.round(800, withDrops(5));
@@ -123,7 +139,10 @@ test("one cluster needs every running node ready and seeing every other alive", 
   const c = started();
   c.round(0, readings(same(0), { c: { a: "suspect" } }));
   expect(c.wholeSince).toBeUndefined();
-  c.round(400, readings(same(0)).map((r) => (r.name === "b" ? { ...r, ready: false } : r)));
+  c.round(
+    400,
+    readings(same(0)).map((r) => (r.name === "b" ? { ...r, ready: false } : r)),
+  );
   expect(c.wholeSince).toBeUndefined();
   c.round(800, readings(same(0)));
   expect(c.wholeSince).toBe(800);

@@ -241,15 +241,18 @@ export class Checker {
           const shown = r.peers.find((p) => p.name === peer)?.current_load;
           // The newest figure the peer already showed `loadBoundMs` ago: the observer must be at least there.
           let due = -1;
-          for (let i = h.length - 1; i >= 0; i--) if (h[i]![0] <= at - this.o.loadBoundMs) {
-            due = i;
-            break;
-          }
+          for (let i = h.length - 1; i >= 0; i--)
+            if (h[i]![0] <= at - this.o.loadBoundMs) {
+              due = i;
+              break;
+            }
           let match = -1;
-          if (shown !== undefined) for (let i = h.length - 1; i >= 0; i--) if (h[i]![1] === shown) {
-            match = i;
-            break;
-          }
+          if (shown !== undefined)
+            for (let i = h.length - 1; i >= 0; i--)
+              if (h[i]![1] === shown) {
+                match = i;
+                break;
+              }
           const key = `load|${observer}|${peer}`;
           const seenKey = `${observer}|${peer}`;
           if (match >= 0 && match > (this.#seen.get(seenKey) ?? -1)) {
@@ -267,7 +270,12 @@ export class Checker {
           // Two rounds in a row: a figure that lived shorter than a poll interval was never observed on its node.
           if (!this.#behind.has(key)) continue;
           const last = h[h.length - 1]![1];
-          this.#raise(at, key, "load known", `${observer} lists ${peer}'s load as ${shown ?? "unknown"}; ${peer} publishes ${last} (a figure older than ${this.o.loadBoundMs} ms not yet seen)`);
+          this.#raise(
+            at,
+            key,
+            "load known",
+            `${observer} lists ${peer}'s load as ${shown ?? "unknown"}; ${peer} publishes ${last} (a figure older than ${this.o.loadBoundMs} ms not yet seen)`,
+          );
         }
       }
     }

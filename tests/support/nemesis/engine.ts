@@ -90,9 +90,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     flush();
   };
 
-  o.print(`nemesis soak: profile ${p.name}, seed ${o.seed} (replay: DSEF_SOAK_SEED=${o.seed}), ${p.nodes} nodes, ${steps.length} faults; node logs in ${logDir}`);
+  o.print(
+    `nemesis soak: profile ${p.name}, seed ${o.seed} (replay: DSEF_SOAK_SEED=${o.seed}), ${p.nodes} nodes, ${steps.length} faults; node logs in ${logDir}`,
+  );
   if (o.net.support.why) o.print(`network faults: ${o.net.support.loss ? "UDP loss only" : "none"}: ${o.net.support.why}`);
-  for (const s of steps) o.print(`  fault ${s.index + 1}: ${describeFault(s.fault)}${skipReason(s.fault, o.net) ? ` (will be skipped: ${skipReason(s.fault, o.net)})` : ""}`);
+  for (const s of steps)
+    o.print(`  fault ${s.index + 1}: ${describeFault(s.fault)}${skipReason(s.fault, o.net) ? ` (will be skipped: ${skipReason(s.fault, o.net)})` : ""}`);
 
   // ---- nodes ----
   const packets: PacketTally = new Map();
@@ -102,7 +105,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const makeNode = (name: string, bootstrap: string | undefined) => {
     const i = names.indexOf(name);
     const port = ports[i]!;
-    const n = new SoakNode({ name, port, capacity: p.capacities[i % p.capacities.length]!, bootstrap, dataDir: join(dataRoot, name), logDir, prefix: o.net.enter(name, port) }, packets);
+    const n = new SoakNode(
+      { name, port, capacity: p.capacities[i % p.capacities.length]!, bootstrap, dataDir: join(dataRoot, name), logDir, prefix: o.net.enter(name, port) },
+      packets,
+    );
     nodes.set(name, n);
     return n;
   };
@@ -132,7 +138,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
               generation,
               peers,
               ready: status.ready === true,
-              counters: { schema: t.drops?.schema ?? 0, malformed: t.drops?.malformed ?? 0, updatesDropped: t.updatesDropped ?? 0, entriesDropped: status.member_table?.entriesDropped ?? 0 },
+              counters: {
+                schema: t.drops?.schema ?? 0,
+                malformed: t.drops?.malformed ?? 0,
+                updatesDropped: t.updatesDropped ?? 0,
+                entriesDropped: status.member_table?.entriesDropped ?? 0,
+              },
             };
           } catch {
             return { name: n.name, generation };
@@ -140,7 +151,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         }),
       );
       // A node stopped or killed while we read it: its answer (or silence) is not a reading.
-      checker.round(at, lastReadings.filter((r) => nodes.get(r.name)!.state === "up" && nodes.get(r.name)!.generation === r.generation));
+      checker.round(
+        at,
+        lastReadings.filter((r) => nodes.get(r.name)!.state === "up" && nodes.get(r.name)!.generation === r.generation),
+      );
       lastRoundAt = at;
       flush();
       const waiters = roundWaiters;
@@ -178,7 +192,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     // ---- device load ----
     esp = Bun.spawn(
       [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", [...nodes.values()].map((n) => n.url).join(",")]
-        .concat(["--devices", String(p.esp.devices), "--interval", String(p.esp.intervalS), "--min-load", String(p.esp.minLoad), "--max-load", String(p.esp.maxLoad)])
+        .concat([
+          "--devices",
+          String(p.esp.devices),
+          "--interval",
+          String(p.esp.intervalS),
+          "--min-load",
+          String(p.esp.minLoad),
+          "--max-load",
+          String(p.esp.maxLoad),
+        ])
         .concat(["--seed", String(o.seed % 2 ** 31), "--report-json", espReport, "--refresh-ms", "1000"]),
       { stdout: Bun.file(join(logDir, "esp.log")), stderr: Bun.file(join(logDir, "esp.err")), stdin: "ignore" },
     );
@@ -201,13 +224,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       const bound = CONVERGE_BOUND_MS[step.fault.kind];
       const ms = await waitWhole(healedAt, convergeCapMs(step.fault.kind));
       if (ms === undefined) {
-        checker.fail(clock(), "one cluster", `not one cluster ${convergeCapMs(step.fault.kind) / 1000} s after fault ${step.index + 1} healed: ${checker.gaps(lastReadings)}`);
+        checker.fail(
+          clock(),
+          "one cluster",
+          `not one cluster ${convergeCapMs(step.fault.kind) / 1000} s after fault ${step.index + 1} healed: ${checker.gaps(lastReadings)}`,
+        );
         faults.push({ index: step.index, kind: step.fault.kind, description, boundMs: bound });
         note("the cluster did not heal: the rest of the schedule is not run");
         break;
       } else {
         checker.recordConvergence(step.fault.kind, ms, bound);
-        if (ms > bound) checker.fail(clock(), "one cluster", `one cluster only ${(ms / 1000).toFixed(1)} s after fault ${step.index + 1} healed (bound ${bound / 1000} s)`);
+        if (ms > bound)
+          checker.fail(clock(), "one cluster", `one cluster only ${(ms / 1000).toFixed(1)} s after fault ${step.index + 1} healed (bound ${bound / 1000} s)`);
         note(`one cluster again ${(ms / 1000).toFixed(1)} s after the heal`);
       }
       faults.push({ index: step.index, kind: step.fault.kind, description, convergeMs: ms, boundMs: bound });
@@ -241,7 +269,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const twice = [...packets.values()].filter((c) => c > 1).length;
   if (report.lost !== undefined) {
     if (report.lost !== 0) checker.fail(clock(), "no packet lost", `the devices lost ${report.lost} of ${report.sent} packets`);
-    if (taken < report.acknowledged) checker.fail(clock(), "no packet lost", `${report.acknowledged} packets acknowledged but only ${taken} logged as accepted by a node`);
+    if (taken < report.acknowledged)
+      checker.fail(clock(), "no packet lost", `${report.acknowledged} packets acknowledged but only ${taken} logged as accepted by a node`);
   }
   flush();
 
@@ -267,7 +296,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     faults_run: faults.filter((f) => !f.skipped).length,
     faults_skipped: faults.filter((f) => f.skipped).length,
     convergence_by_fault: byKind,
-    load_lag_ms: { samples: checker.loadLagMs.length, p50: r0(pct(checker.loadLagMs, 50)), p99: r0(pct(checker.loadLagMs, 99)), max: r0(Math.max(0, ...checker.loadLagMs)) },
+    load_lag_ms: {
+      samples: checker.loadLagMs.length,
+      p50: r0(pct(checker.loadLagMs, 50)),
+      p99: r0(pct(checker.loadLagMs, 99)),
+      max: r0(Math.max(0, ...checker.loadLagMs)),
+    },
     load_pair_checks: checker.checkedLoadPairs,
     poll_rounds: checker.rounds,
     packets_dropped_by_faults: droppedByFaults,

@@ -116,7 +116,9 @@ export class NetFaults {
       [b!, a!],
     ] as const) {
       const ports = to.map((n) => n.port).join(",");
-      for (const n of from) for (const proto of ["udp", "tcp"]) must(["iptables", "-A", FAULT_CHAIN, "-m", "mark", "--mark", String(n.mark), "-p", proto, "-m", "multiport", "--dports", ports, "-j", "DROP"]);
+      for (const n of from)
+        for (const proto of ["udp", "tcp"])
+          must(["iptables", "-A", FAULT_CHAIN, "-m", "mark", "--mark", String(n.mark), "-p", proto, "-m", "multiport", "--dports", ports, "-j", "DROP"]);
     }
   }
 
@@ -133,7 +135,10 @@ export class NetFaults {
   }
 
   #counted(): number {
-    return sh(["iptables", "-nvxL", FAULT_CHAIN]).out.split("\n").slice(2).reduce((n, l) => n + (Number(l.trim().split(/\s+/)[0]) || 0), 0);
+    return sh(["iptables", "-nvxL", FAULT_CHAIN])
+      .out.split("\n")
+      .slice(2)
+      .reduce((n, l) => n + (Number(l.trim().split(/\s+/)[0]) || 0), 0);
   }
 
   /** After every node has exited: remove the cgroups (the namespace goes with its rules). */

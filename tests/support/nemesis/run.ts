@@ -23,13 +23,18 @@ function usage(msg: string): never {
   process.exit(2);
 }
 
-function options() {
-  let v;
+const OPTIONS = { profile: { type: "string" }, seed: { type: "string" }, json: { type: "string" }, "log-dir": { type: "string" } } as const;
+
+function parsed(): ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>["values"] {
   try {
-    v = parseArgs({ options: { profile: { type: "string" }, seed: { type: "string" }, json: { type: "string" }, "log-dir": { type: "string" } }, strict: true }).values;
+    return parseArgs({ options: OPTIONS, strict: true }).values;
   } catch (e) {
     usage((e as Error).message.split("\n")[0]!);
   }
+}
+
+function options() {
+  const v = parsed();
   const name = v.profile ?? "short";
   if (name !== "short" && name !== "long") usage(`--profile: short or long, got "${name}"`);
   const rawSeed = v.seed ?? process.env.DSEF_SOAK_SEED;

@@ -4,7 +4,8 @@
  * for one cluster, a calm gap, the next fault. Node names are fixed here too (n0..n4 at the
  * start, newcomers n5, n6, ...), so targets are part of the schedule, not picked at run time.
  */
-import { seededRandom } from "../../../src/sim/random.ts";
+import { seededRandom } from "../../../src/util/random.ts";
+import { shuffle } from "../../../src/util/shuffle.ts";
 
 export const FAULT_KINDS = ["kill", "pause", "leave", "newcomer", "loss", "partition"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -102,11 +103,7 @@ export function makeSchedule(seed: number, p: Profile): Step[] {
   const members = Array.from({ length: p.nodes }, (_, i) => nodeName(i));
 
   // One of each kind first (seeded order), then kinds drawn at random.
-  const kinds: FaultKind[] = [...FAULT_KINDS];
-  for (let i = kinds.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
-  }
+  const kinds: FaultKind[] = shuffle([...FAULT_KINDS], random);
   while (kinds.length < p.faults) kinds.push(pick(FAULT_KINDS));
 
   return kinds.slice(0, p.faults).map((k, index) => {
@@ -130,7 +127,7 @@ export function makeSchedule(seed: number, p: Profile): Step[] {
         break;
       case "partition": {
         // A minority of 1..floor(n/2) nodes cut off from the rest, both ways, UDP and TCP.
-        const shuffled = members.map((m) => ({ m, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.m);
+        const shuffled = shuffle([...members], random);
         const size = 1 + Math.floor(random() * Math.floor(members.length / 2));
         fault = { kind, sides: [shuffled.slice(0, size).sort(), shuffled.slice(size).sort()], durationMs: within(p.durationMs.partition) };
         break;
