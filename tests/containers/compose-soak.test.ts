@@ -1,6 +1,7 @@
 /**
  * A short nemesis soak against the project's docker-compose.yml, as a user runs it: the three
- * edges under ESP simulator load (a `compose run` of the esp service with 20 devices), while
+ * edges under ESP simulator load (a `compose run` of the esp service: 20 devices, ~1100 units/s,
+ * half of what the edges promise and within what two of them do), while
  * edge2 is killed (`compose kill`) or stopped gracefully (`compose stop`) and started again, on
  * a seeded schedule (DSEF_SOAK_SEED replays it). The same checker as the loopback soak reads
  * every edge's /peers and /status about once a second, from inside edge1: one cluster within
@@ -8,7 +9,7 @@
  * live peer's load, no schema drops, and no packet the devices sent lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -178,7 +179,7 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
           "--devices",
           "20",
           "--interval",
-          "0.5",
+          "1",
           "--min-load",
           "10",
           "--max-load",
@@ -187,7 +188,7 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
         ...["--seed", String(seed), "--duration", String(ESP_DURATION_S), "--report-json", "/tmp/report.json"],
       );
       espId = espId.split("\n").at(-1)!.trim();
-      note(`ESP simulator running (${espId.slice(0, 12)}): 20 devices, a packet every 0.5 s each, for ${ESP_DURATION_S} s`);
+      note(`ESP simulator running (${espId}): 20 devices, a packet every second each, for ${ESP_DURATION_S} s`);
       await Bun.sleep(8000);
 
       for (let i = 0; i < FAULTS; i++) {
@@ -239,9 +240,16 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
     }
 
     // No acknowledged packet lost: the devices' report, and every packet logged as accepted by an edge.
+    // Every container's log is kept in logDir (the containers go with `compose down`).
+    const logDir = mkdtempSync(join(tmpdir(), "dsef-compose-soak-logs-"));
+    if (espId) {
+      const logs = await run(["docker", "logs", espId], { timeoutMs: 60_000 });
+      writeFileSync(join(logDir, "esp.log"), `${logs.out}\n${logs.err}`);
+    }
     const taken = new Set<string>();
     for (const e of EDGES) {
       const logs = await run(["docker", "logs", await containerOf(e)], { timeoutMs: 60_000 });
+      writeFileSync(join(logDir, `${e}.log`), `${logs.out}\n${logs.err}`);
       for (const line of `${logs.out}\n${logs.err}`.split("\n")) {
         if (!line.includes('"packet accepted"')) continue;
         try {
@@ -264,7 +272,7 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
 
     expect(
       checker.violations.map((v) => `${v.invariant}: ${v.text}`),
-      `seed ${seed} (replay with DSEF_SOAK_SEED=${seed})`,
+      `seed ${seed} (replay with DSEF_SOAK_SEED=${seed}); container logs in ${logDir}`,
     ).toEqual([]);
     expect(rejoinMs).toHaveLength(FAULTS);
     expect(report.sent).toBeGreaterThan(1000);
