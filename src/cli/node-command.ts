@@ -1,9 +1,8 @@
 /** `dsef node ...`: start an edge node (same flags as `bun src/main.ts`). */
+import { runNode } from "../main.ts";
+
 export const summary = "start an edge node (see dsef node --help)";
 
-export async function run(argv: string[]): Promise<number> {
-  process.argv = [process.argv[0]!, "main.ts", ...argv];
-  await import("../main.ts");
-  // main.ts keeps the process alive until the node stops; it calls process.exit itself.
-  return new Promise<number>(() => {});
+export function run(argv: string[]): Promise<number> {
+  return runNode(argv);
 }
