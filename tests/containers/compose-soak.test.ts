@@ -169,22 +169,7 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
 
       // ---- device load: the compose file's esp service, 20 devices in one container ----
       espId = await must(
-        ...[
-          "run",
-          "-d",
-          "--no-deps",
-          "esp",
-          "--bootstrap",
-          "http://edge:5000",
-          "--devices",
-          "20",
-          "--interval",
-          "1",
-          "--min-load",
-          "10",
-          "--max-load",
-          "100",
-        ],
+        ...["run", "-d", "--no-deps", "esp", "--bootstrap", "http://edge:5000", "--devices", "20", "--interval", "1", "--min-load", "10", "--max-load", "100"],
         ...["--seed", String(seed), "--duration", String(ESP_DURATION_S), "--report-json", "/tmp/report.json"],
       );
       espId = espId.split("\n").at(-1)!.trim();
