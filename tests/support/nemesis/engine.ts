@@ -3,7 +3,7 @@
  * a seeded schedule of faults, and a checker reading every node's /peers and /status a few
  * times a second throughout. Returns the timeline, a verdict per invariant and the figures.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -95,7 +95,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   );
   if (o.net.support.why) o.print(`network faults: ${o.net.support.loss ? "UDP loss only" : "none"}: ${o.net.support.why}`);
   for (const s of steps)
-    o.print(`  fault ${s.index + 1}: ${describeFault(s.fault)}${skipReason(s.fault, o.net) ? ` (will be skipped: ${skipReason(s.fault, o.net)})` : ""}`);
+    o.print(`  fault ${s.index + 1}: ${describeFault(s.fault)}${skipReason(s.fault, o.net) ? " (will be skipped)" : ""}`);
 
   // ---- nodes ----
   const packets: PacketTally = new Map();
@@ -256,6 +256,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await Promise.all([...nodes.values()].map((n) => n.stop("SIGKILL")));
     for (const n of nodes.values()) n.closeLog();
     o.net.close();
+    rmSync(dataRoot, { recursive: true, force: true });
   }
 
   // ---- no acknowledged packet lost ----
