@@ -94,8 +94,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     `nemesis soak: profile ${p.name}, seed ${o.seed} (replay: DSEF_SOAK_SEED=${o.seed}), ${p.nodes} nodes, ${steps.length} faults; node logs in ${logDir}`,
   );
   if (o.net.support.why) o.print(`network faults: ${o.net.support.loss ? "UDP loss only" : "none"}: ${o.net.support.why}`);
-  for (const s of steps)
-    o.print(`  fault ${s.index + 1}: ${describeFault(s.fault)}${skipReason(s.fault, o.net) ? " (will be skipped)" : ""}`);
+  for (const s of steps) o.print(`  fault ${s.index + 1}: ${describeFault(s.fault)}${skipReason(s.fault, o.net) ? " (will be skipped)" : ""}`);
 
   // ---- nodes ----
   const packets: PacketTally = new Map();
