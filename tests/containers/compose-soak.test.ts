@@ -93,6 +93,10 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
     const seed = process.env.DSEF_SOAK_SEED ? Number(process.env.DSEF_SOAK_SEED) : Math.floor(Math.random() * 2 ** 31);
     const random = seededRandom(seed);
     const edge1 = await containerOf("edge1");
+    const victim = await containerOf(VICTIM);
+    // Devices and peers know edge2 by address: say so if `compose start` gives it another one.
+    const addressOf = (id: string) => docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", id);
+    let victimIp = await addressOf(victim);
     const t0 = performance.now();
     const clock = () => performance.now() - t0;
     const checker = new Checker({ probeMs: 1000, pollMs: POLL_MS, loadBoundMs: 2 * 1000 + 2 * POLL_MS, loadSettleMs: 3000 });
@@ -188,6 +192,9 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
         const startedAt = clock();
         generation.set(VICTIM, generation.get(VICTIM)! + 1);
         await must("start", VICTIM);
+        const ip = await addressOf(victim);
+        if (ip !== victimIp) note(`${VICTIM} came back at ${ip} (was ${victimIp})`);
+        victimIp = ip;
         victimUp = true;
         checker.nodeStarted(clock(), VICTIM);
         checker.faultHealed();
