@@ -76,7 +76,7 @@ export interface SimOptions {
  * changed, and the whole table is checked once every SWEEP_EVERY_MS of virtual time: a full
  * check per step would cost O(N) per step, O(N²) per probe round.
  */
-const FULL_CHECK_MAX_NODES = 128;
+const FULL_CHECK_MAX_NODES = 32;
 const SWEEP_EVERY_MS = 30_000;
 /** How long a sync waits for a silent peer before giving up. */
 const SYNC_TIMEOUT_MS = 3000;
