@@ -13,11 +13,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { dsef, type Driver, type LaunchOptions, serf, type SystemName } from "./lib/agents.ts";
-import { activeClusters } from "./lib/cluster.ts";
-import { createNamespace, deleteNamespace, installUdpCounter, namespaceName, NETNS_ENV, removeStaleNamespaces, sh } from "./lib/netns.ts";
-import { printLoss, printMembership, type Results } from "./lib/report.ts";
 import { buildBinary } from "../scripts/build-binary.ts";
+import { type Driver, dsef, type LaunchOptions, type SystemName, serf } from "./lib/agents.ts";
+import { activeClusters } from "./lib/cluster.ts";
+import { createNamespace, deleteNamespace, installUdpCounter, NETNS_ENV, namespaceName, removeStaleNamespaces, sh } from "./lib/netns.ts";
+import { printLoss, printMembership, type Results } from "./lib/report.ts";
 import { type LossSample, lossRun, type MembershipSample, membershipRun, type PortRange } from "./lib/scenarios.ts";
 
 const USAGE = `usage: npx bun bench/membership.ts [options]

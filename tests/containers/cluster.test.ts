@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { StartedTestContainer } from "testcontainers";
-import { bunInside, createNetwork, docker, engine, peersOf, removeQuietly, startEdge, subnetHost, testImage, waitUntil, type PeerRow } from "./docker.ts";
+import { bunInside, createNetwork, docker, engine, type PeerRow, peersOf, removeQuietly, startEdge, subnetHost, testImage, waitUntil } from "./docker.ts";
 
 const N = 5;
 const ALIAS = "dsef-peers";

@@ -73,6 +73,7 @@ export function testImage(): Promise<string> {
 }
 
 export type { PeerRow } from "../support/processes.ts";
+
 import type { PeerRow } from "../support/processes.ts";
 
 /**

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type StartedTestContainer, Wait } from "testcontainers";
-import { createNetwork, docker, engine, NetworkedContainer, peersOf, removeQuietly, ROOT, run, startEdge, subnetHost, testImage, waitUntil } from "./docker.ts";
+import { createNetwork, docker, engine, NetworkedContainer, peersOf, ROOT, removeQuietly, run, startEdge, subnetHost, testImage, waitUntil } from "./docker.ts";
 
 const hasSimulator = existsSync(join(ROOT, "esp/simulator.ts"));
 const ALIAS = "dsef-edges";

@@ -9,14 +9,14 @@
  *   the bootstrap DNS name is the headless Service, selectors select the pods.
  */
 import { afterAll, describe, expect, it } from "bun:test";
-import * as clientNode from "@kubernetes/client-node";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
+import * as clientNode from "@kubernetes/client-node";
 import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Secret, Service } from "kubernetes-models/v1";
-import { allocPorts, spawnNode, type NodeProcess } from "../support/processes.ts";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { allocPorts, type NodeProcess, spawnNode } from "../support/processes.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const K8S = join(ROOT, "k8s");
