@@ -247,7 +247,10 @@ function memberRules(head: InspectionHead, m: MemberInspection, prev: MemberInsp
     else if (m.incarnation === prev.incarnation && rank[m.state] < rank[prev.state]) {
       fail("state-order", `${m.id} went from ${prev.state} back to ${m.state} at the same incarnation ${m.incarnation}`);
     } else if (m.state === "suspect" && prev.state === "suspect" && m.incarnation === prev.incarnation && m.suspicionStartedAt !== prev.suspicionStartedAt) {
-      fail("suspicion-restarted", `${m.id}'s suspicion at incarnation ${m.incarnation} restarted at ${m.suspicionStartedAt} (raised at ${prev.suspicionStartedAt})`);
+      fail(
+        "suspicion-restarted",
+        `${m.id}'s suspicion at incarnation ${m.incarnation} restarted at ${m.suspicionStartedAt} (raised at ${prev.suspicionStartedAt})`,
+      );
     }
   }
 

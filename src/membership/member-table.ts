@@ -146,7 +146,9 @@ export class MemberTable {
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#live ?? []) stray("live cache", m);
-    this.#byGossip.forEach((id, gossip) => this.#rows.get(id)?.info.gossip !== gossip && strays.push(`address index: ${gossip} → ${id}`));
+    this.#byGossip.forEach((id, gossip) => {
+      if (this.#rows.get(id)?.info.gossip !== gossip) strays.push(`address index: ${gossip} → ${id}`);
+    });
     return { members, strays };
   }
 

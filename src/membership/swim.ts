@@ -8,7 +8,20 @@ import { Prober } from "./probing.ts";
 import { openSuspicion } from "./suspicion.ts";
 import { syncIntervalFor, type Timing } from "./timing.ts";
 import { Transitions } from "./transitions.ts";
-import type { Address, Input, Inspection, InspectionHead, Member, MemberInspection, MemberSnapshot, Message, NodeId, NodeInfo, Output, Update } from "./types.ts";
+import type {
+  Address,
+  Input,
+  Inspection,
+  InspectionHead,
+  Member,
+  MemberInspection,
+  MemberSnapshot,
+  Message,
+  NodeId,
+  NodeInfo,
+  Output,
+  Update,
+} from "./types.ts";
 
 export type { SwimStats } from "./parts.ts";
 
@@ -158,7 +171,17 @@ export class Swim {
   inspect(): Inspection {
     const { members, strays } = this.#table.inspect();
     const h = this.inspectHead();
-    return { self: h.self, leaving: h.leaving, lastCallAt: h.lastCallAt, wakeAt: h.wakeAt, liveCount: h.liveCount, probe: h.probe, relays: h.relays, members, strays };
+    return {
+      self: h.self,
+      leaving: h.leaving,
+      lastCallAt: h.lastCallAt,
+      wakeAt: h.wakeAt,
+      liveCount: h.liveCount,
+      probe: h.probe,
+      relays: h.relays,
+      members,
+      strays,
+    };
   }
 
   /** The state but the table (O(1) in the cluster size), for checks after every step of a large cluster. */

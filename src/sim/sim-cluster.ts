@@ -2,7 +2,7 @@ import { NodeDriver } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import { type ClaimStats, signAlive } from "../identity/claims.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
-import { CoreHistory, type CheckOptions, checkHead, checkMembers, checkNode, limitsFor, type OwnerView, type Violation } from "../membership/invariants.ts";
+import { type CheckOptions, CoreHistory, checkHead, checkMembers, checkNode, limitsFor, type OwnerView, type Violation } from "../membership/invariants.ts";
 import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
 import type { Address, MemberEvent, MemberSnapshot, MemberState, NodeInfo } from "../membership/types.ts";

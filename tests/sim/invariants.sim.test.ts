@@ -99,7 +99,13 @@ describe("invariants in the simulator", () => {
     const others = c.upNodes().filter((i) => i !== 9);
     expect(c.allSee(3, "alive", others)).toBe(true);
     // (The restarted node joined after the leave: it need not have heard of node 9.)
-    expect(c.allSee(9, "left", others.filter((i) => i !== 3))).toBe(true);
+    expect(
+      c.allSee(
+        9,
+        "left",
+        others.filter((i) => i !== 3),
+      ),
+    ).toBe(true);
     expect(c.steps).toBeGreaterThan(10_000);
   }, 60_000);
 });

@@ -91,9 +91,9 @@ describe("invariant checker", () => {
 
   test("between steps: incarnations never go down, states only move up at one incarnation", () => {
     const before = view({ members: [row(1), row(2, { incarnation: 4 }), row(3, { state: "dead", awaitingReap: true })], liveCount: 2 });
-    expect(
-      rules(after(view({ members: [row(1), row(2, { incarnation: 3 }), row(3, { state: "dead", awaitingReap: true })], liveCount: 2 }), before)),
-    ).toEqual(["incarnation-monotonic"]);
+    expect(rules(after(view({ members: [row(1), row(2, { incarnation: 3 }), row(3, { state: "dead", awaitingReap: true })], liveCount: 2 }), before))).toEqual([
+      "incarnation-monotonic",
+    ]);
     const revived = view({ members: [row(1), row(2, { incarnation: 4 }), row(3, { state: "suspect", suspicionDeadline: 500 })] });
     expect(rules(after(revived, before))).toEqual(["state-order"]);
     // A higher incarnation may bring it back: a rejoin.
@@ -122,7 +122,9 @@ describe("invariant checker", () => {
     const runs3 = { incarnation: 3, leaving: false };
     // n1 holds n2 at 1 while n2 runs at 3: fine. n2 held at 5: above its own.
     expect(checkNode(view(), undefined, owners(runs3))).toEqual([]);
-    expect(rules(checkNode(view({ members: [row(1), row(2, { incarnation: 5 }), row(3)] }), undefined, owners(runs3)))).toEqual(["incarnation-minted-by-owner"]);
+    expect(rules(checkNode(view({ members: [row(1), row(2, { incarnation: 5 }), row(3)] }), undefined, owners(runs3)))).toEqual([
+      "incarnation-minted-by-owner",
+    ]);
     const heldLeft = view({ members: [row(1), row(2, { state: "left", incarnation: 3, awaitingReap: true }), row(3)], liveCount: 2 });
     expect(rules(checkNode(heldLeft, undefined, owners(runs3)))).toEqual(["left-only-by-leaver"]);
     expect(checkNode(heldLeft, undefined, owners({ incarnation: 3, leaving: true }))).toEqual([]);
@@ -142,7 +144,13 @@ describe("invariant checker", () => {
 
     // Dead since 0, checked at `now` (reaping runs once a probe round, a slow node stretches rounds).
     const deadAt = (now: number, leaving = false) =>
-      view({ lastCallAt: now, wakeAt: now + 1, leaving, members: [row(1, leaving ? { state: "left" } : {}), row(2, { state: "dead", awaitingReap: true }), row(3)], liveCount: 2 });
+      view({
+        lastCallAt: now,
+        wakeAt: now + 1,
+        leaving,
+        members: [row(1, leaving ? { state: "left" } : {}), row(2, { state: "dead", awaitingReap: true }), row(3)],
+        liveCount: 2,
+      });
     const late = limits.deadRetentionMs + limits.reapSlackMs + 1;
     expect(checkNode(deadAt(limits.deadRetentionMs), undefined, { limits })).toEqual([]);
     expect(rules(checkNode(deadAt(late), undefined, { limits }))).toEqual(["reaped"]);
