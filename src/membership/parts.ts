@@ -33,6 +33,8 @@ export interface SwimStats {
    * at that address (or the holder is dead by its own silence).
    */
   addressConflicts: number;
+  /** Ping-reqs ignored: their target is no member we know, or not at the addresses we know for it. */
+  pingReqsRefused: number;
 }
 
 export function newStats(): SwimStats {
@@ -50,6 +52,7 @@ export function newStats(): SwimStats {
     invalidIncarnations: 0,
     unprovenAcks: 0,
     addressConflicts: 0,
+    pingReqsRefused: 0,
   };
 }
 

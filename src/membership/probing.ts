@@ -138,10 +138,18 @@ export class Prober {
     }
   }
 
-  /** Another member asks us to probe `target` for it. */
+  /**
+   * Another member asks us to probe `target` for it: only a member we know, at the addresses we
+   * know for it, so nobody can make us ping or fetch arbitrary addresses (a port scan, SSRF).
+   */
   onPingReq(now: number, source: Address, msg: Extract<Message, { type: "ping-req" }>): void {
     if (this.tx.leaving) return;
-    const { t, out, stats } = this.p;
+    const { t, out, stats, table } = this.p;
+    const m = table.get(msg.target);
+    if (!m || m === table.self || m.info.gossip !== msg.targetGossip || m.info.http !== msg.targetHttp) {
+      stats.pingReqsRefused++;
+      return;
+    }
     const seq = ++this.#seq;
     stats.relayed++;
     const wait = Math.floor(t.probeTimeoutMs * NACK_FRACTION);

@@ -87,6 +87,7 @@ export class NodeMetrics {
         "Alive claims for an address another member holds, refused until the claimant answers at that address (or the holder is dead by this node's own probe).",
         "addressConflicts",
       ],
+      ["dsef_ping_req_refused_total", "Ping-reqs ignored as a relay: the target is no known member, or not at the addresses known for it.", "pingReqsRefused"],
     ];
     for (const [name, help, key] of protocol) mirrorCounter(registers, name, help, () => swim.stats[key]);
 

@@ -164,3 +164,49 @@ test("GET /health?challenge=NONCE answers with the node's id and its signature o
   expect((await fetch(`${n.url}/health`)).status).toBe(200);
   for (const bad of ["", "a", "!!!!!!!!!!!!", "A".repeat(100)]) expect((await fetch(`${n.url}/health?challenge=${bad}`)).status).toBe(400);
 }, 30_000);
+
+test("ping-req cannot turn a relay into a port scanner: targets that are not members at their own addresses are ignored", async () => {
+  nodes = await startSecuredCluster(2, () => ({ args: ARGS }));
+  const [relay, member] = nodes as [NodeProcess, NodeProcess];
+  const send = await insider();
+  // A bystander service on loopback: does the relay knock on its doors?
+  let httpHits = 0;
+  const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (httpHits++, new Response("hi")) });
+  const udp = createSocket("udp4");
+  let udpHits = 0;
+  udp.on("message", () => udpHits++);
+  await new Promise<void>((r) => udp.bind(0, "127.0.0.1", r));
+  try {
+    const bystander = { gossip: `127.0.0.1:${udp.address().port}`, http: `127.0.0.1:${web.port}` };
+    const memberId = (await rowOf(relay, member.port))!.id;
+    const nonce = new Uint8Array(16).fill(3);
+    for (let i = 0; i < 5; i++) {
+      send(relay.port, {
+        type: "ping-req",
+        seq: 100 + i,
+        from: "0123456789abcdef",
+        target: "feedfacefeedface",
+        targetGossip: bystander.gossip,
+        targetHttp: bystander.http,
+        nonce,
+        updates: [],
+      });
+      send(relay.port, {
+        type: "ping-req",
+        seq: 200 + i,
+        from: "0123456789abcdef",
+        target: memberId,
+        targetGossip: bystander.gossip,
+        targetHttp: bystander.http,
+        nonce,
+        updates: [],
+      });
+    }
+    await Bun.sleep(1500);
+    expect([httpHits, udpHits]).toEqual([0, 0]);
+    expect((await relay.status()).protocol.pingReqsRefused).toBe(10);
+  } finally {
+    web.stop(true);
+    udp.close();
+  }
+}, 30_000);

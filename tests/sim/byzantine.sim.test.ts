@@ -199,3 +199,35 @@ describe("byzantine member: addresses belong to whoever proves them", () => {
     expect(took!).toBeLessThan(5_000);
   }, 60_000);
 });
+
+describe("byzantine member: relays probe only members", () => {
+  test("ping-req for an unknown target, or a member at addresses not its own, is ignored: no port scan or SSRF through relays", () => {
+    const { c, byz } = cluster(20, 5401);
+    const relay = 2;
+    const node = c.nodes[relay]!;
+    const member = c.nodes[5]!.info;
+    const out: string[] = [];
+    node.driver.onTraffic((dir, peer, m) => {
+      if (dir === "out" && m.type === "ping") out.push(peer);
+    });
+    const effects: string[] = [];
+    node.driver.onStep((_in, o) => {
+      for (const e of o.effects) if (e.type === "check-http") effects.push(e.http);
+    });
+    const nonce = new Uint8Array(16).fill(9);
+    const probes = [
+      { target: "feedfacefeedface", targetGossip: "10.9.9.9:22", targetHttp: "10.9.9.9:6379" }, // nobody we know
+      { target: member.id, targetGossip: "10.9.9.9:53", targetHttp: member.http }, // a member, elsewhere
+      { target: member.id, targetGossip: member.gossip, targetHttp: "169.254.169.254:80" }, // a member's id, a metadata service
+    ];
+    for (const [i, p] of probes.entries()) byz.send(relay, { type: "ping-req", seq: 900 + i, from: byz.id, nonce, updates: [], ...p });
+    c.run(2_000);
+    expect(out.filter((a) => a.startsWith("10.9.9.9"))).toEqual([]);
+    expect(effects.filter((a) => a.startsWith("10.9.9.9") || a.startsWith("169.254"))).toEqual([]);
+    expect(node.swim.stats.pingReqsRefused).toBe(3);
+    // A genuine one is still relayed.
+    byz.send(relay, { type: "ping-req", seq: 999, from: byz.id, nonce, updates: [], target: member.id, targetGossip: member.gossip, targetHttp: member.http });
+    c.run(100);
+    expect(out).toContain(member.gossip);
+  }, 60_000);
+});
