@@ -79,6 +79,11 @@ export interface SimOptions {
   clusterKey?: string;
   /** Check the invariants after every step of every node (default true). */
   checkInvariants?: boolean;
+  /**
+   * The most members a table may hold, for the invariants' time bounds (a suspicion's timeout
+   * grows with the cluster): default n. A byzantine member's invented identities add to it.
+   */
+  maxMembers?: number;
 }
 
 /**
@@ -135,7 +140,7 @@ export class SimCluster {
     this.#check = opts.checkInvariants ?? true;
     const slotOf = this.#slotOf;
     this.#checkOptions = {
-      limits: limitsFor(this.timing, opts.n),
+      limits: limitsFor(this.timing, opts.maxMembers ?? opts.n),
       owner: (id) => {
         const slot = slotOf.get(id);
         return slot === undefined ? undefined : this.nodes[slot]!.owner;
