@@ -53,7 +53,13 @@ try {
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
 security.attach(node);
-const load = loadServiceFor(node);
+let load: Awaited<ReturnType<typeof loadServiceFor>>;
+try {
+  load = await loadServiceFor(node);
+} catch (e) {
+  log.fatal({ err: (e as Error).message }, "cannot start the packet handler");
+  process.exit(1);
+}
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
@@ -81,6 +87,7 @@ async function shutdown(signal: string): Promise<void> {
   joining.abort();
   load.stop();
   await node.leave();
+  await load.close();
   server.stop(true);
   log.info("stopped");
   process.exit(0);

@@ -1,13 +1,27 @@
 /** Build the node's LoadService from its config and its EdgeNode. */
+import type { NodeConfig } from "../config/node-config.ts";
+import type { Logger } from "../log/logger.ts";
 import { metricsFor, requestOutcome } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { type Executor, synthetic } from "./executor.ts";
 import { LoadService } from "./load-service.ts";
 import { httpPeerClient } from "./peer-client.ts";
+import { upstreamExecutor } from "./upstream.ts";
+import { WorkerPool } from "./worker-pool.ts";
 
-export function loadServiceFor(node: EdgeNode): LoadService {
+/** What runs packets: --handler (Workers), --upstream (a local service) or the synthetic handler. */
+export async function executorFor(c: NodeConfig, log: Logger): Promise<Executor> {
+  if (c.handler) return WorkerPool.start(c.handler, c.workers, c.handlerTimeoutMs, log);
+  if (c.upstream) return upstreamExecutor(c.upstream, c.workers, c.handlerTimeoutMs);
+  return synthetic;
+}
+
+/** Throws (with the handler's own message) when --handler cannot be loaded. */
+export async function loadServiceFor(node: EdgeNode): Promise<LoadService> {
   const c = node.config;
   const metrics = metricsFor(node);
   const selfHttp = node.swim.self.http;
+  const executor = await executorFor(c, node.log);
   const service = new LoadService(
     {
       selfId: node.identity.id,
@@ -20,6 +34,8 @@ export function loadServiceFor(node: EdgeNode): LoadService {
       windowMaxEntries: 500_000,
       publishEveryMs: c.timing.probeIntervalMs,
       publishThresholdS: 0.1,
+      executor,
+      handlerTimeoutMs: c.handlerTimeoutMs,
     },
     {
       members: () => node.swim.members(),
@@ -32,6 +48,7 @@ export function loadServiceFor(node: EdgeNode): LoadService {
       },
     },
   );
+  if (executor !== synthetic) node.log.info({ handler: executor.name, slots: executor.slots, timeoutMs: c.handlerTimeoutMs }, "packets run by a user handler");
   // The queue knows the backlog exactly; the gossiped figure lags.
   metrics.useBacklog(() => service.backlog());
   return service;

@@ -8,8 +8,12 @@ import type { Logger } from "../log/logger.ts";
 import type { Member } from "../membership/types.ts";
 import type { Candidate } from "./balancer.ts";
 import { type LoadCounters, loadStats, round, zeroCounters } from "./counters.ts";
+import { type Executor, synthetic } from "./executor.ts";
+import { type PacketStatus, Outcomes } from "./outcomes.ts";
+import { type Finished, PacketQueue, realClock } from "./packet-queue.ts";
 import { type AskReply, answerAsk, describeAnswers, type Found, findElsewhere, type Verdict } from "./duplicate-check.ts";
 import { IdempotencyWindow } from "./idempotency.ts";
+import { PacketLookup } from "./packet-lookup.ts";
 import { LoadPublisher } from "./load-publisher.ts";
 import { PeerLoads } from "./peer-loads.ts";
 import type { PeerClient } from "./peer-protocol.ts";
@@ -17,7 +21,6 @@ import type { PacketRequest } from "./request-body.ts";
 import { type RoutePolicy, route } from "./router.ts";
 import { StallDetector } from "./stall-detector.ts";
 import { intervalTicker, type Ticker } from "./ticker.ts";
-import { WorkQueue } from "./work-queue.ts";
 
 export type { LoadCounters } from "./counters.ts";
 
@@ -35,6 +38,10 @@ export interface LoadOptions {
   readonly publishEveryMs: number;
   /** Publish when peers' estimate is off by more than this many seconds of work. */
   readonly publishThresholdS: number;
+  /** What runs each packet (default: the synthetic handler). */
+  readonly executor?: Executor;
+  /** Per-packet limit for a user handler (milliseconds). */
+  readonly handlerTimeoutMs?: number;
 }
 
 /** What the service needs from the running node. */
@@ -59,17 +66,24 @@ export interface LoadEnv {
   now?: () => number;
   random?: () => number;
   ticker?: Ticker;
+  /** Timers of the packet queue (the synthetic handler's finishing times). */
+  setTimer?: (ms: number, fn: () => void) => () => void;
 }
 
 export class LoadService {
-  readonly queue: WorkQueue;
+  readonly queue: PacketQueue;
+  readonly outcomes: Outcomes;
   readonly window: IdempotencyWindow;
+  readonly lookup: PacketLookup;
   readonly peers = new PeerLoads();
   readonly counters: LoadCounters = zeroCounters();
   readonly #stall: StallDetector;
   readonly #publisher: LoadPublisher;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Ids for packets that come without one: unique per process run. */
+  readonly #boot = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");
+  #seq = 0;
 
   constructor(
     readonly opts: LoadOptions,
@@ -79,8 +93,23 @@ export class LoadService {
     this.now = env.now ?? (() => performance.now());
     this.random = env.random ?? Math.random;
     const ticker = env.ticker ?? intervalTicker;
-    this.queue = new WorkQueue(opts.capacity, this.now());
+    this.outcomes = new Outcomes(opts.selfHttp);
+    this.queue = new PacketQueue(
+      opts.executor ?? synthetic,
+      opts.capacity,
+      { node: opts.selfHttp, timeout_ms: opts.handlerTimeoutMs ?? 30_000 },
+      (f) => this.#finished(f),
+      { now: this.now, setTimer: env.setTimer ?? realClock.setTimer },
+    );
     this.window = new IdempotencyWindow(opts.windowTtlMs, opts.windowMaxEntries);
+    this.lookup = new PacketLookup({
+      self: opts.selfHttp,
+      client: host.peerClient,
+      timeoutMs: opts.askTimeoutMs,
+      members: () => host.members(),
+      local: (id, waitS) => this.awaitLocal(id, waitS),
+      holder: (id) => this.#holder(id),
+    });
     this.#stall = new StallDetector(this.now, ticker);
     this.#publisher = new LoadPublisher(
       {
@@ -107,6 +136,12 @@ export class LoadService {
   stop(): void {
     this.#publisher.stop();
     this.#stall.stop();
+  }
+
+  /** Stop and release the handler (Workers). */
+  async close(): Promise<void> {
+    this.stop();
+    await this.queue.close();
   }
 
   /** Periodic (also run by start()'s timer): refresh peer estimates and publish our backlog if due. */
@@ -143,17 +178,53 @@ export class LoadService {
     this.host.answered?.(r.status, r.body, seconds, deviceId);
   }
 
-  /** Units queued right now. */
+  /** Units queued right now (seconds of work × promised capacity). */
   backlog(): number {
     return this.queue.backlog(this.now());
+  }
+
+  /** What this node knows of packet `id`: queued or running here, or its outcome here. */
+  localStatus(id: string): PacketStatus | undefined {
+    const now = this.now();
+    const q = this.queue.state(id, now);
+    if (q) return { packet_id: id, state: q.state, handled_by: this.opts.selfHttp };
+    return this.outcomes.get(id, now);
+  }
+
+  /** The local status of `id`, once it has finished or after `seconds`, whichever comes first. */
+  async awaitLocal(id: string, seconds: number): Promise<PacketStatus | undefined> {
+    const s = this.localStatus(id);
+    if (!s || s.state === "done" || s.state === "failed" || seconds <= 0) return s;
+    return this.outcomes.wait(id, seconds * 1000, () => this.localStatus(id) ?? s);
   }
 
   countBadRequest(): void {
     this.counters.bad_requests++;
   }
 
-  stats(): Record<string, number> {
-    return loadStats(this.opts.capacity, this.queue, this.window, this.counters, this.now());
+  /** A 200 for a packet, completed with its outcome once known (or its state after `waitS`). */
+  async withOutcome(r: Reply, waitS: number): Promise<Reply> {
+    const id = r.body.packet_id;
+    const at = r.body.handled_by;
+    if (r.status !== 200 || typeof id !== "string" || typeof at !== "string") return r;
+    const s = await this.lookup.at(at, id, waitS);
+    if (!s) return r;
+    const { packet_id: _, handled_by: __, ...outcome } = s;
+    return { ...r, body: { ...r.body, ...outcome } };
+  }
+
+  /** Where this node knows packet `id` went (it forwarded it there). */
+  #holder(id: string): string | undefined {
+    const r = this.window.get(this.now(), id);
+    return r?.state === "done" ? r.handledBy : undefined;
+  }
+
+  stats(): Record<string, number | string> {
+    return loadStats(this.queue, this.window, this.outcomes, this.counters, this.now());
+  }
+
+  #finished(f: Finished): void {
+    this.outcomes.finished(f, this.now());
   }
 
   /** Just after a stall: ask every node about the packet first, then route it as usual. */
@@ -167,7 +238,7 @@ export class LoadService {
   #route(req: PacketRequest, hop: number, now: number): Reply | Promise<Reply> {
     const decision = route({
       hop,
-      ownRatio: (this.queue.backlog(now) + req.processing_load) / this.opts.capacity,
+      ownRatio: this.queue.seconds(now) + req.processing_load / this.queue.capacity(),
       peers: () => this.peers.candidates(this.host.members(), this.opts.selfId),
       policy: this.opts.policy,
       random: this.random,
@@ -182,8 +253,10 @@ export class LoadService {
     const id = req.packet_id;
     const units = req.processing_load;
     const unclear = [...(req.tried ?? [])];
+    // The device's wait is served here (withOutcome), not by the peer: the forward stays quick.
+    const { wait: _, ...packet } = req;
     for (const t of targets) {
-      const body: PacketRequest = { ...req, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
+      const body: PacketRequest = { ...packet, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
       const out = await this.host.peerClient.forward(t.http, body, hop + 1, this.opts.forwardTimeoutMs);
       if (out.kind === "accepted") {
         const by = out.reply.handled_by;
@@ -203,7 +276,7 @@ export class LoadService {
       this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
       if (out.kind === "unclear") unclear.push(t.http);
     }
-    if ((this.queue.backlog(this.now()) + units) / this.opts.capacity > this.opts.policy.maxBacklog) return this.#reject(id, 1);
+    if (this.queue.seconds(this.now()) + units / this.queue.capacity() > this.opts.policy.maxBacklog) return this.#reject(id, 1);
     return id !== undefined && unclear.length > 0 ? this.#checkThenAccept(req, unclear) : this.#accept(req);
   }
 
@@ -223,17 +296,18 @@ export class LoadService {
 
   #accept(req: PacketRequest): Reply {
     const now = this.now();
-    this.queue.add(now, req.processing_load);
+    const id = req.packet_id ?? `${this.#boot}-${(++this.#seq).toString(36)}`;
+    this.queue.add({ id, units: req.processing_load, deviceId: req.device_id, payload: req.payload }, now);
     this.counters.accepted++;
     if (req.packet_id !== undefined) this.window.settle(req.packet_id, this.opts.selfHttp);
-    this.host.log.debug({ packet_id: req.packet_id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
+    this.host.log.debug({ packet_id: id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
     return {
       status: 200,
       body: {
         status: "accepted",
         handled_by: this.opts.selfHttp,
-        packet_id: req.packet_id,
-        load_ratio: round(this.queue.backlog(now) / this.opts.capacity, 4),
+        packet_id: id,
+        load_ratio: round(this.queue.seconds(now), 4),
       },
     };
   }

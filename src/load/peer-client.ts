@@ -3,7 +3,8 @@
  * /packets/ask to ask about one. Every failure becomes an outcome, never an exception.
  */
 import { isConnectionRefused } from "../util/connection-refused.ts";
-import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerClient } from "./peer-protocol.ts";
+import type { PacketStatus } from "./outcomes.ts";
+import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerClient, StatusOutcome } from "./peer-protocol.ts";
 import type { PacketRequest } from "./request-body.ts";
 
 export const HOP_HEADER = "x-dsef-hop";
@@ -11,7 +12,30 @@ export const HOP_HEADER = "x-dsef-hop";
 /** Most `maybe_at` hints taken from one answer. */
 const MAX_HINTS = 8;
 
-export const httpPeerClient: PeerClient = { forward: forwardPacket, ask: askPeer };
+export const httpPeerClient: PeerClient = { forward: forwardPacket, ask: askPeer, status: packetStatus };
+
+const STATES = new Set(["queued", "running", "done", "failed"]);
+
+async function packetStatus(http: string, packetId: string, waitS: number, timeoutMs: number): Promise<StatusOutcome> {
+  try {
+    const res = await fetch(`http://${http}/packets/${encodeURIComponent(packetId)}`, {
+      headers: { [HOP_HEADER]: "1", ...(waitS > 0 ? { prefer: `wait=${waitS}` } : {}) },
+      signal: AbortSignal.timeout(timeoutMs + waitS * 1000),
+    });
+    if (res.status === 404) {
+      void res.body?.cancel();
+      return { kind: "unknown" };
+    }
+    if (!res.ok) {
+      void res.body?.cancel();
+      return { kind: "unreachable" };
+    }
+    const s = (await res.json()) as PacketStatus;
+    return s?.packet_id === packetId && STATES.has(s.state) && typeof s.handled_by === "string" ? { kind: "found", status: s } : { kind: "unreachable" };
+  } catch {
+    return { kind: "unreachable" };
+  }
+}
 
 async function forwardPacket(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome> {
   let res: Response;

@@ -5,6 +5,7 @@
  * retry logic: only an "unclear" forward (timeout, reset, 5xx other than 503) may mean the peer
  * did take the packet.
  */
+import type { PacketStatus } from "./outcomes.ts";
 import type { PacketRequest } from "./request-body.ts";
 
 export interface AcceptedReply {
@@ -34,6 +35,13 @@ export type AskOutcome =
   /** Timeout, reset, 5xx or a bad reply: the peer may be frozen or slow and may well have the packet. */
   | { kind: "silent" };
 
+export type StatusOutcome =
+  | { kind: "found"; status: PacketStatus }
+  /** The peer answered and knows nothing of it. */
+  | { kind: "unknown" }
+  /** No usable answer (timeout, refused, bad reply). */
+  | { kind: "unreachable" };
+
 export interface PeerClient {
   /** Hand `body` to the node at `http` (its "ip:port"); `hop` counts the nodes it passed through. */
   forward(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome>;
@@ -42,4 +50,9 @@ export interface PeerClient {
    * asked, so if the original arrives there later it checks with `asker` before taking it.
    */
   ask(http: string, packetId: string, asker: string, timeoutMs: number): Promise<AskOutcome>;
+  /**
+   * What the node at `http` knows of `packetId` by itself (it does not ask further), waiting up
+   * to `waitS` seconds for it to finish there.
+   */
+  status(http: string, packetId: string, waitS: number, timeoutMs: number): Promise<StatusOutcome>;
 }

@@ -96,7 +96,7 @@ function busy() {
     { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
     { now: () => 0, random: () => 0, ticker: () => () => {} },
   );
-  svc.queue.add(0, 100);
+  svc.queue.add({ id: "queued", units: 100 }, 0);
   return { svc, b, c };
 }
 
