@@ -40,6 +40,8 @@ const env = {
   timeoutMs: c.timeoutMs,
   minLoad: c.minLoad,
   maxLoad: c.maxLoad,
+  bufferSize: c.buffer,
+  window: c.window,
   stop,
   log: verbose ? (l: string) => console.log(l) : undefined,
 };
@@ -57,7 +59,7 @@ for (const [i, d] of devices.entries()) {
   // Each device starts at its own phase and keeps its own (slightly jittered) period.
   const tick = () => {
     if (stop.stopping) return;
-    void d.sendNext();
+    d.produce();
     timers[i] = setTimeout(tick, intervalMs * (0.95 + random() * 0.1));
   };
   timers[i] = setTimeout(tick, random() * Math.min(intervalMs, 1000 * c.intervalS));
@@ -81,9 +83,10 @@ async function finish(why: string): Promise<void> {
   for (const t of timers) clearTimeout(t);
   clearInterval(progress);
   console.log(`esp-simulator: stopping (${why}); waiting for in-flight packets`);
-  await Promise.all(devices.flatMap((d) => [...d.inFlight]));
+  await Promise.all(devices.map((d) => d.drained()));
   clearInterval(refresher);
-  const s = summary(tally, { devices: c.devices, interval_s: c.intervalS, seed: c.seed, duration_s: Math.round((performance.now() - startedAt) / 100) / 10 });
+  const end = { buffered: devices.reduce((a, d) => a + d.buffered, 0), perDevice: devices.map((d) => d.acked) };
+  const s = summary(tally, end, { devices: c.devices, interval_s: c.intervalS, seed: c.seed, duration_s: Math.round((performance.now() - startedAt) / 100) / 10 });
   console.log(formatSummary(s));
   if (c.reportJson) writeFileSync(c.reportJson, `${JSON.stringify(s, null, 2)}\n`);
   process.exit(s.lost === 0 ? 0 : 1);

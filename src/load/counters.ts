@@ -11,6 +11,8 @@ export interface LoadCounters {
   accepted: number;
   forwarded: number;
   rejected: number;
+  /** Of `rejected`: a device over its share of the queue while the node paced (pacer.ts). */
+  unfair: number;
   duplicates: number;
   bad_requests: number;
   forward_failures: number;
@@ -27,6 +29,7 @@ export function zeroCounters(): LoadCounters {
     accepted: 0,
     forwarded: 0,
     rejected: 0,
+    unfair: 0,
     duplicates: 0,
     bad_requests: 0,
     forward_failures: 0,

@@ -14,6 +14,7 @@ import { type Finished, PacketQueue, realClock } from "./packet-queue.ts";
 import { type AskReply, answerAsk, describeAnswers, type Found, findElsewhere, type Verdict } from "./duplicate-check.ts";
 import { IdempotencyWindow } from "./idempotency.ts";
 import { PacketLookup } from "./packet-lookup.ts";
+import { Pacer } from "./pacer.ts";
 import { LoadPublisher } from "./load-publisher.ts";
 import { PeerLoads } from "./peer-loads.ts";
 import type { PeerClient } from "./peer-protocol.ts";
@@ -78,6 +79,7 @@ export class LoadService {
   readonly peers = new PeerLoads();
   readonly counters: LoadCounters = zeroCounters();
   readonly #stall: StallDetector;
+  readonly #pacer: Pacer;
   readonly #publisher: LoadPublisher;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -110,6 +112,8 @@ export class LoadService {
       local: (id, waitS) => this.awaitLocal(id, waitS),
       holder: (id) => this.#holder(id),
     });
+    const { policy } = opts;
+    this.#pacer = new Pacer(policy.paceAbove ?? Math.max(policy.forwardAbove, policy.maxBacklog / 5), policy.maxBacklog);
     this.#stall = new StallDetector(this.now, ticker);
     this.#publisher = new LoadPublisher(
       {
@@ -236,16 +240,42 @@ export class LoadService {
   }
 
   #route(req: PacketRequest, hop: number, now: number): Reply | Promise<Reply> {
+    const seconds = this.queue.seconds(now);
+    const capacity = this.queue.capacity();
+    this.#pacer.observe(req.device_id ?? "", req.processing_load, now);
     const decision = route({
       hop,
-      ownRatio: this.queue.seconds(now) + req.processing_load / this.queue.capacity(),
+      ownRatio: seconds + req.processing_load / capacity,
       peers: () => this.peers.candidates(this.host.members(), this.opts.selfId),
       policy: this.opts.policy,
       random: this.random,
     });
     if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS);
-    if (decision.kind === "local") return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
-    return this.#forward(req, hop, decision.targets);
+    if (decision.kind === "forward") return this.#forward(req, hop, decision.targets);
+    const device = req.device_id ?? "";
+    if (!this.#pacer.fair(this.queue.deviceUnits(device), this.queue.devices, seconds, capacity)) {
+      this.counters.unfair++;
+      return this.#reject(req.packet_id, 0, "this device has more than its share of the queue, retry later");
+    }
+    return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
+  }
+
+  /** Milliseconds until this device should send again (0: not congested); see pacer.ts. */
+  #pace(now: number): number {
+    const capacity = this.queue.capacity();
+    const seconds = this.queue.seconds(now);
+    return this.#pacer.pace({ now, seconds, capacity, cluster: () => this.#cluster(seconds, capacity) });
+  }
+
+  /** The cluster's queued work over its capacity (when it will have drained), and its capacity. */
+  #cluster(seconds: number, capacity: number): { seconds: number; capacity: number } {
+    let work = seconds * capacity;
+    let total = capacity;
+    for (const p of this.peers.candidates(this.host.members(), this.opts.selfId)) {
+      work += p.ratio * p.capacity;
+      total += p.capacity;
+    }
+    return { seconds: work / total, capacity: total };
   }
 
   /** Forward: one hop only; unclear outcomes go along so the taker can check them. */
@@ -267,9 +297,10 @@ export class LoadService {
           this.counters.forwarded++;
           this.peers.sent(t.id, units);
         }
+        const pace = typeof out.reply.pace_ms === "number" ? { pace_ms: out.reply.pace_ms } : {};
         return {
           status: 200,
-          body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) },
+          body: { status: "accepted", handled_by: by, redirected: by, packet_id: out.reply.packet_id ?? id, ...(out.reply.duplicate ? { duplicate: true } : {}), ...pace },
         };
       }
       this.counters.forward_failures++;
@@ -301,6 +332,7 @@ export class LoadService {
     this.counters.accepted++;
     if (req.packet_id !== undefined) this.window.settle(req.packet_id, this.opts.selfHttp);
     this.host.log.debug({ packet_id: id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
+    const pace = this.#pace(now);
     return {
       status: 200,
       body: {
@@ -308,6 +340,7 @@ export class LoadService {
         handled_by: this.opts.selfHttp,
         packet_id: id,
         load_ratio: round(this.queue.seconds(now), 4),
+        ...(pace > 0 ? { pace_ms: pace } : {}),
       },
     };
   }
@@ -339,13 +372,16 @@ export class LoadService {
     return { status: 503, body: { error: "packet in progress, retry", packet_id: id }, headers: { "retry-after": "1" } };
   }
 
-  #reject(id: string | undefined, retryAfterS: number): Reply {
+  /** Not taken: come back at this device's slot (or `retryAfterS`, whichever is later). */
+  #reject(id: string | undefined, retryAfterS: number, error = "all nodes are saturated, retry later"): Reply {
     if (id !== undefined) this.window.forget(id);
     this.counters.rejected++;
+    const ms = Math.max(retryAfterS * 1000, this.#pace(this.now()));
+    const s = Math.max(1, Math.ceil(ms / 1000));
     return {
       status: 503,
-      body: { error: "all nodes are saturated, retry later", retry_after_s: retryAfterS },
-      headers: { "retry-after": String(retryAfterS) },
+      body: { error, retry_after_s: s, retry_after_ms: ms, pace_ms: ms },
+      headers: { "retry-after": String(s) },
     };
   }
 }
