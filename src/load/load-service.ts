@@ -243,6 +243,8 @@ export class LoadService {
     const seconds = this.queue.seconds(now);
     const capacity = this.queue.capacity();
     this.#pacer.observe(req.device_id ?? "", req.processing_load, now);
+    const refused = this.#unfair(req, now, seconds, capacity);
+    if (refused) return refused;
     const decision = route({
       hop,
       ownRatio: seconds + req.processing_load / capacity,
@@ -250,21 +252,30 @@ export class LoadService {
       policy: this.opts.policy,
       random: this.random,
     });
-    if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS);
+    if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS, undefined, 0, req.device_id);
     if (decision.kind === "forward") return this.#forward(req, hop, decision.targets);
-    const device = req.device_id ?? "";
-    if (!this.#pacer.fair(this.queue.deviceUnits(device), this.queue.devices, seconds, capacity)) {
-      this.counters.unfair++;
-      return this.#reject(req.packet_id, 0, "this device has more than its share of the queue, retry later");
-    }
     return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
   }
 
+  /**
+   * A device that ignores pacing: back here before the time this node gave it, or holding more
+   * than its share of this busy node's queue. Refused before anything else (a forward included).
+   */
+  #unfair(req: PacketRequest, now: number, seconds: number, capacity: number): Reply | undefined {
+    const device = req.device_id ?? "";
+    const early = this.#pacer.early(device, now);
+    const share = early > 0 || this.#pacer.fair(this.queue.deviceUnits(device), this.queue.devices, seconds, capacity);
+    if (early === 0 && share) return undefined;
+    this.counters.unfair++;
+    const why = early > 0 ? "this device was asked to wait, retry later" : "this device has more than its share of the queue, retry later";
+    return this.#reject(req.packet_id, 0, why, early, req.device_id);
+  }
+
   /** Milliseconds until this device should send again (0: not congested); see pacer.ts. */
-  #pace(now: number): number {
+  #pace(now: number, device?: string): number {
     const capacity = this.queue.capacity();
     const seconds = this.queue.seconds(now);
-    return this.#pacer.pace({ now, seconds, capacity, cluster: () => this.#cluster(seconds, capacity) });
+    return this.#pacer.pace({ now, seconds, capacity, cluster: () => this.#cluster(seconds, capacity) }, device);
   }
 
   /** The cluster's queued work over its capacity (when it will have drained), and its capacity. */
@@ -307,7 +318,7 @@ export class LoadService {
       this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
       if (out.kind === "unclear") unclear.push(t.http);
     }
-    if (this.queue.seconds(this.now()) + units / this.queue.capacity() > this.opts.policy.maxBacklog) return this.#reject(id, 1);
+    if (this.queue.seconds(this.now()) + units / this.queue.capacity() > this.opts.policy.maxBacklog) return this.#reject(id, 1, undefined, 0, req.device_id);
     return id !== undefined && unclear.length > 0 ? this.#checkThenAccept(req, unclear) : this.#accept(req);
   }
 
@@ -332,7 +343,7 @@ export class LoadService {
     this.counters.accepted++;
     if (req.packet_id !== undefined) this.window.settle(req.packet_id, this.opts.selfHttp);
     this.host.log.debug({ packet_id: id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
-    const pace = this.#pace(now);
+    const pace = this.#pace(now, req.device_id);
     return {
       status: 200,
       body: {
@@ -373,10 +384,10 @@ export class LoadService {
   }
 
   /** Not taken: come back at this device's slot (or `retryAfterS`, whichever is later). */
-  #reject(id: string | undefined, retryAfterS: number, error = "all nodes are saturated, retry later"): Reply {
+  #reject(id: string | undefined, retryAfterS: number, error = "all nodes are saturated, retry later", waitMs = 0, device?: string): Reply {
     if (id !== undefined) this.window.forget(id);
     this.counters.rejected++;
-    const ms = Math.max(retryAfterS * 1000, this.#pace(this.now()));
+    const ms = Math.max(retryAfterS * 1000, waitMs || this.#pace(this.now(), device));
     const s = Math.max(1, Math.ceil(ms / 1000));
     return {
       status: 503,

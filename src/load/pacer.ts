@@ -16,10 +16,12 @@
  * window long enough for a device spreading its packets over the nodes by capacity to have
  * come by about four times.
  *
- * Fairness. While paced, a device whose queued and running work here already exceeds its share
- * of the queue (--max-backlog × capacity / devices with work here) is refused (a 503 with the
- * period), so a device that ignores pacing and floods a node cannot crowd the others out; a
- * device with nothing queued here always has room up to --max-backlog.
+ * Fairness. A device that ignores pacing must not crowd the others out. The node remembers
+ * when it told each device to come back; one that comes back here clearly earlier is refused (a
+ * 503 with the time left), so a flooding device gets at most one packet per period from each
+ * node. And while busy, a device whose queued and running work here already exceeds its share
+ * of the queue (--max-backlog × capacity / devices with work here) is refused too. Packets
+ * without a device id cannot be told apart, so they are paced but never refused as early.
  */
 import { RecentKeys } from "./recent-keys.ts";
 
@@ -30,6 +32,9 @@ const MIN_WINDOW_MS = 5_000;
 const MAX_WINDOW_MS = 300_000;
 /** Devices remembered for the count (beyond it the count is a floor). */
 const MAX_DEVICES = 200_000;
+/** Coming back this much before the time given is not "early" (timers and clocks are not exact). */
+const EARLY_SLACK_MS = 20;
+const EARLY_SLACK = 0.1;
 
 export interface PaceInput {
   /** Milliseconds. */
@@ -46,6 +51,8 @@ export class Pacer {
   #avgUnits = 0;
   #periodS = 0;
   readonly #devices = new RecentKeys(MAX_DEVICES);
+  /** When each device was told to come back (bounded like #devices). */
+  readonly #due = new RecentKeys(MAX_DEVICES);
 
   constructor(
     /** Seconds of work the cluster's queues settle at under overload. */
@@ -60,15 +67,26 @@ export class Pacer {
     this.#devices.see(device, now);
   }
 
-  /** Milliseconds the device should wait before its next request; 0 when the node is not busy. */
-  pace(i: PaceInput): number {
+  /** Milliseconds left before `device` may send again by what this node told it (0: now). */
+  early(device: string, now: number): number {
+    if (device === "") return 0;
+    const due = this.#due.get(device);
+    if (due === undefined) return 0;
+    const slack = Math.max(EARLY_SLACK_MS, (EARLY_SLACK * this.#periodS * 1000));
+    return due - now > slack ? Math.round(due - now) : 0;
+  }
+
+  /** Milliseconds `device` should wait before its next request; 0 when the node is not busy. */
+  pace(i: PaceInput, device = ""): number {
     if (i.seconds <= this.paceAbove / 2) return 0;
     const c = i.cluster();
     const stretch = Math.min(MAX_STRETCH, Math.max(MIN_STRETCH, c.seconds / this.paceAbove));
     const windowMs = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (4000 * this.#periodS * c.capacity) / i.capacity));
     const devices = this.#devices.count(i.now, windowMs);
     this.#periodS = ((devices * this.#avgUnits) / c.capacity) * stretch;
-    return Math.round(this.#periodS * 1000);
+    const ms = Math.round(this.#periodS * 1000);
+    if (device !== "") this.#due.see(device, i.now + ms);
+    return ms;
   }
 
   /** May a device with `deviceUnits` queued and running here add a packet now? */
