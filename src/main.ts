@@ -4,6 +4,7 @@
  *   bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
  */
+import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
 import { UsageError } from "./util/usage-error.ts";
 import { startHttpServer } from "./http/server.ts";
@@ -25,9 +26,14 @@ function configOrExit(): NodeConfig {
     return c;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`dsef: ${e.message} (see --help)`);
-    process.exit(2);
+    usageExit(`${e.message} (see --help)`);
   }
+}
+
+/** What the operator got wrong (a flag, a file a flag names): one line, exit code 2. */
+function usageExit(message: string): never {
+  console.error(`dsef: ${message}`);
+  process.exit(2);
 }
 
 const config = configOrExit();
@@ -39,16 +45,15 @@ try {
   identity = loaded.identity;
   log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot load node identity");
-  process.exit(1);
+  usageExit(`--data-dir: cannot use ${config.dataDir}: ${fsReason(e)}`);
 }
 
 let security: Security;
 try {
   security = loadSecurity(config, identity, log);
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot load cluster credentials");
-  process.exit(1);
+  if (!(e instanceof UsageError)) throw e;
+  usageExit(e.message);
 }
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
@@ -57,8 +62,7 @@ let load: Awaited<ReturnType<typeof loadServiceFor>>;
 try {
   load = await loadServiceFor(node);
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot start the packet handler");
-  process.exit(1);
+  usageExit(`--handler: ${(e as Error).message}`);
 }
 let server: ReturnType<typeof startHttpServer>;
 try {
@@ -77,9 +81,12 @@ log.info(
 load.start();
 const joining = new AbortController();
 void runJoin(node, joining.signal);
-rememberPeers(node);
+const forgetPeers = rememberPeers(node);
 
 let stopping = false;
+let settle: (code: number) => void = () => {};
+/** Settles with the exit code once the node has stopped (`dsef node` exits with it). */
+export const stopped = new Promise<number>((resolve) => (settle = resolve));
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -88,9 +95,16 @@ async function shutdown(signal: string): Promise<void> {
   load.stop();
   await node.leave();
   await load.close();
+  forgetPeers();
   server.stop(true);
   log.info("stopped");
-  process.exit(0);
+  settle(0);
+  // Everything is closed, so the event loop ends by itself; should something leak (a timer, a
+  // socket), say so and exit anyway rather than linger.
+  setTimeout(() => {
+    log.warn("still running 1 s after stopping; exiting anyway");
+    process.exit(0);
+  }, 1000).unref();
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -16,6 +16,8 @@ export function run(argv: string[]): Promise<number> {
   });
 }
 
+const REQUEST_COUNTERS = ["accepted", "forwarded", "rejected", "duplicates", "bad_requests"] as const;
+
 /** Human-readable status: known fields first, in a fixed order, then counters. Pure. */
 export function statusText(s: Record<string, unknown>): string {
   const lines: string[] = [];
@@ -27,7 +29,11 @@ export function statusText(s: Record<string, unknown>): string {
   field("ready", s.ready);
   field("incarnation", s.incarnation);
   field("capacity", s.promised_capacity);
-  if (s.current_load !== undefined) field("load", `${s.current_load} (ratio ${Number(s.load_ratio).toFixed(2)})`);
+  // The node's own queue (`load` in /status); the gossiped figure only when that is missing.
+  const load = s.load && typeof s.load === "object" ? (s.load as Record<string, unknown>) : undefined;
+  if (typeof load?.backlog === "number") field("load", `${load.backlog} units queued, ratio ${Number(load.load_ratio).toFixed(2)} (seconds of work at capacity)`);
+  else if (s.current_load !== undefined) field("load", `${s.current_load} (ratio ${Number(s.load_ratio).toFixed(2)})`);
+  if (load) field("requests", REQUEST_COUNTERS.filter((k) => load[k] !== undefined).map((k) => `${load[k]} ${k.replace("_", " ")}`).join(", "));
   field("health", s.health_score);
   field("uptime", s.uptime_s === undefined ? undefined : `${s.uptime_s}s`);
   const members = s.members as Record<string, number> | undefined;

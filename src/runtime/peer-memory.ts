@@ -22,7 +22,10 @@ export function loadRememberedPeers(dataDir: string): Address[] {
   }
 }
 
-/** Rewrite the file (atomically) a little after membership changes settle. */
+/**
+ * Rewrite the file (atomically) a little after membership changes settle. The returned stop
+ * function writes a pending change at once, so a stopping node neither loses it nor waits for it.
+ */
 export function rememberPeers(node: EdgeNode): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const save = () => {
@@ -45,6 +48,8 @@ export function rememberPeers(node: EdgeNode): () => void {
   });
   return () => {
     off();
+    if (timer === undefined) return;
     clearTimeout(timer);
+    save();
   };
 }

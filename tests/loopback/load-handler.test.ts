@@ -102,12 +102,13 @@ describe("--upstream: a local service runs the packets", () => {
   });
 });
 
-test("a --handler that cannot be loaded stops the node at start with the reason", async () => {
+test("a --handler that cannot be loaded stops the node at start: one line with the reason, exit 2", async () => {
   const p = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "--port", String(allocPorts(1)[0]), "--handler", join(ROOT, "tests/fixtures/no-such-handler.ts"), "--log-format", "json"], {
     stdout: "pipe",
     stderr: "pipe",
   });
-  expect(await p.exited).toBe(1);
-  const out = await new Response(p.stdout).text();
-  expect(out).toContain("cannot start the packet handler");
+  expect(await p.exited).toBe(2);
+  const err = (await new Response(p.stderr).text()).trim();
+  expect(err.split("\n")).toHaveLength(1);
+  expect(err).toStartWith("dsef: --handler: cannot load handler:");
 });
