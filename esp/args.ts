@@ -37,7 +37,21 @@ function num(name: string, v: string | undefined, def: number, min: number, max:
 }
 
 export function parseSimArgs(argv: string[]): SimConfig | "help" {
-  const strings = ["bootstrap", "interval", "devices", "duration", "min-load", "max-load", "seed", "timeout-ms", "report-json", "refresh-ms", "drain-s", "buffer", "window"];
+  const strings = [
+    "bootstrap",
+    "interval",
+    "devices",
+    "duration",
+    "min-load",
+    "max-load",
+    "seed",
+    "timeout-ms",
+    "report-json",
+    "refresh-ms",
+    "drain-s",
+    "buffer",
+    "window",
+  ];
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, verbose: { type: "boolean" } };
   for (const s of strings) options[s] = { type: "string" };
   let v: Record<string, string | boolean | undefined>;

@@ -86,7 +86,12 @@ async function finish(why: string): Promise<void> {
   await Promise.all(devices.map((d) => d.drained()));
   clearInterval(refresher);
   const end = { buffered: devices.reduce((a, d) => a + d.buffered, 0), perDevice: devices.map((d) => d.acked) };
-  const s = summary(tally, end, { devices: c.devices, interval_s: c.intervalS, seed: c.seed, duration_s: Math.round((performance.now() - startedAt) / 100) / 10 });
+  const s = summary(tally, end, {
+    devices: c.devices,
+    interval_s: c.intervalS,
+    seed: c.seed,
+    duration_s: Math.round((performance.now() - startedAt) / 100) / 10,
+  });
   console.log(formatSummary(s));
   if (c.reportJson) writeFileSync(c.reportJson, `${JSON.stringify(s, null, 2)}\n`);
   process.exit(s.lost === 0 ? 0 : 1);

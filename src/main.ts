@@ -60,7 +60,7 @@ const node = new EdgeNode(config, identity, log.child({ id: identity.id }), secu
 security.attach(node);
 let load: Awaited<ReturnType<typeof loadServiceFor>>;
 try {
-  load = await loadServiceFor(node);
+  load = await loadServiceFor(node, security);
 } catch (e) {
   usageExit(`--handler: ${(e as Error).message}`);
 }

@@ -41,7 +41,7 @@ export function loadRoutes(load: LoadService): Routes {
         const pending = load.handle(parsed.value, Math.max(0, hop));
         let r = pending instanceof Promise ? await pending : pending;
         const wait = parsed.value.wait ?? preferWait(req.headers.get("prefer"));
-        if (wait !== undefined && wait > 0) r = await load.withOutcome(r, wait);
+        if (wait !== undefined && wait > 0) r = await load.lookup.withOutcome(r, wait);
         load.answered(r, (performance.now() - t0) / 1000, parsed.value.device_id);
         // Response.json without options is twice as fast; this is the hot path.
         return r.status === 200 && !r.headers ? Response.json(r.body) : json(r.body, r.status, r.headers);

@@ -22,6 +22,8 @@ export interface LoadCounters {
   /** 503s because a live node that may have the packet did not answer in time (frozen or slow). */
   unanswered_checks: number;
   load_published: number;
+  /** 503s because no backup node would keep the packet. */
+  not_kept: number;
 }
 
 export function zeroCounters(): LoadCounters {
@@ -37,6 +39,7 @@ export function zeroCounters(): LoadCounters {
     in_progress: 0,
     unanswered_checks: 0,
     load_published: 0,
+    not_kept: 0,
   };
 }
 
@@ -44,7 +47,13 @@ export function zeroCounters(): LoadCounters {
  * The figures under `load` in /status: the queue's state (capacity is measured for a user
  * handler, `promised_capacity` its ceiling), the counters, the bounded stores' sizes.
  */
-export function loadStats(queue: PacketQueue, window: IdempotencyWindow, outcomes: Outcomes, counters: LoadCounters, now: number): Record<string, number | string> {
+export function loadStats(
+  queue: PacketQueue,
+  window: IdempotencyWindow,
+  outcomes: Outcomes,
+  counters: LoadCounters,
+  now: number,
+): Record<string, number | string> {
   const seconds = queue.seconds(now);
   const ex = queue.executor;
   return {

@@ -1,11 +1,14 @@
 /** Build the node's LoadService from its config and its EdgeNode. */
 import type { NodeConfig } from "../config/node-config.ts";
+import type { Security } from "../identity/security.ts";
+import { AUTH_HEADER } from "../identity/sync-auth.ts";
 import type { Logger } from "../log/logger.ts";
 import { metricsFor, requestOutcome } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { type Executor, synthetic } from "./executor.ts";
 import { LoadService } from "./load-service.ts";
-import { httpPeerClient } from "./peer-client.ts";
+import { peerClient } from "./peer-client.ts";
+import type { PeerAuth } from "./peer-protocol.ts";
 import { upstreamExecutor } from "./upstream.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
@@ -16,12 +19,36 @@ export async function executorFor(c: NodeConfig, log: Logger): Promise<Executor>
   return synthetic;
 }
 
+/**
+ * Node-to-node load calls in secured modes: the cluster's sync MAC (identity/sync-auth.ts:
+ * a cluster key, a timestamp and a single-use nonce) over the route's path and the body, so a
+ * signed request for one route is no use on another. Open mode: none.
+ */
+export function peerAuthOf(security?: Security): PeerAuth | undefined {
+  const auth = security?.syncAuth;
+  if (!auth) return undefined;
+  return {
+    sign: (path, body) => {
+      try {
+        return auth.sign(`${path}\n${body}`).headers;
+      } catch {
+        return {}; // no cluster key yet: the peer refuses, and the packet goes elsewhere
+      }
+    },
+    check: (path, headers, body) => {
+      const r = auth.check(headers.get(AUTH_HEADER), `${path}\n${body}`, null);
+      return r.ok ? { ok: true } : { ok: false, status: r.status, reason: r.reason };
+    },
+  };
+}
+
 /** Throws (with the handler's own message) when --handler cannot be loaded. */
-export async function loadServiceFor(node: EdgeNode): Promise<LoadService> {
+export async function loadServiceFor(node: EdgeNode, security?: Security): Promise<LoadService> {
   const c = node.config;
   const metrics = metricsFor(node);
   const selfHttp = node.swim.self.http;
   const executor = await executorFor(c, node.log);
+  const auth = peerAuthOf(security);
   const service = new LoadService(
     {
       selfId: node.identity.id,
@@ -40,7 +67,8 @@ export async function loadServiceFor(node: EdgeNode): Promise<LoadService> {
     {
       members: () => node.swim.members(),
       publish: (backlog) => void node.dispatch({ type: "load", backlog }),
-      peerClient: httpPeerClient,
+      peerClient: peerClient(auth),
+      peerAuth: auth,
       log: node.log,
       answered: (status, body, seconds, deviceId) => {
         const outcome = requestOutcome(status, body, selfHttp);
@@ -49,6 +77,8 @@ export async function loadServiceFor(node: EdgeNode): Promise<LoadService> {
     },
   );
   if (executor !== synthetic) node.log.info({ handler: executor.name, slots: executor.slots, timeoutMs: c.handlerTimeoutMs }, "packets run by a user handler");
+  // A dead node's packets that we keep run here; our own copies follow the ring.
+  node.onEvent((e) => service.memberChanged(e));
   // The queue knows the backlog exactly; the gossiped figure lags.
   metrics.useBacklog(() => service.backlog());
   return service;

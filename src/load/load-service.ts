@@ -1,90 +1,46 @@
-/**
- * One node's share of the work and the request path: accept, forward once, or refuse with 503.
- * The decisions live in pure modules (router, balancer, publish-policy, the duplicate check's
- * verdict); the parts with their own job live beside it (stall-detector, load-publisher,
- * duplicate-check, counters). Other nodes are reached only through the injected PeerClient.
- */
-import type { Logger } from "../log/logger.ts";
-import type { Member } from "../membership/types.ts";
+import type { MemberEvent } from "../membership/types.ts";
+import { Admission } from "./admission.ts";
+import { Backups } from "./backups.ts";
 import type { Candidate } from "./balancer.ts";
 import { type LoadCounters, loadStats, round, zeroCounters } from "./counters.ts";
-import { type Executor, synthetic } from "./executor.ts";
-import { type PacketStatus, Outcomes } from "./outcomes.ts";
-import { type Finished, PacketQueue, realClock } from "./packet-queue.ts";
 import { type AskReply, answerAsk, describeAnswers, type Found, findElsewhere, type Verdict } from "./duplicate-check.ts";
+import { synthetic } from "./executor.ts";
 import { IdempotencyWindow } from "./idempotency.ts";
-import { PacketLookup } from "./packet-lookup.ts";
-import { Pacer } from "./pacer.ts";
+import type { LoadEnv, LoadHost, LoadOptions, Reply } from "./load-options.ts";
 import { LoadPublisher } from "./load-publisher.ts";
+import { Outcomes } from "./outcomes.ts";
+import { PacketLookup } from "./packet-lookup.ts";
+import { type Finished, PacketQueue, realClock } from "./packet-queue.ts";
 import { PeerLoads } from "./peer-loads.ts";
-import type { PeerClient } from "./peer-protocol.ts";
+import type { PeerAuth, ReplicaBatch } from "./peer-protocol.ts";
+import type { HeldPacket } from "./replica-store.ts";
 import type { PacketRequest } from "./request-body.ts";
-import { type RoutePolicy, route } from "./router.ts";
+import { route } from "./router.ts";
 import { StallDetector } from "./stall-detector.ts";
 import { intervalTicker, type Ticker } from "./ticker.ts";
 
 export type { LoadCounters } from "./counters.ts";
-
-export interface LoadOptions {
-  readonly selfId: string;
-  /** "ip:port" of this node's HTTP API. */
-  readonly selfHttp: string;
-  readonly capacity: number;
-  readonly policy: RoutePolicy;
-  readonly forwardTimeoutMs: number;
-  readonly askTimeoutMs: number;
-  readonly windowTtlMs: number;
-  readonly windowMaxEntries: number;
-  /** How often to consider publishing the backlog (the probe interval). */
-  readonly publishEveryMs: number;
-  /** Publish when peers' estimate is off by more than this many seconds of work. */
-  readonly publishThresholdS: number;
-  /** What runs each packet (default: the synthetic handler). */
-  readonly executor?: Executor;
-  /** Per-packet limit for a user handler (milliseconds). */
-  readonly handlerTimeoutMs?: number;
-}
-
-/** What the service needs from the running node. */
-export interface LoadHost {
-  members(): readonly Readonly<Member>[];
-  publish(backlog: number): void;
-  /** How to reach other nodes (peer-client.ts over HTTP; a fake in tests). */
-  readonly peerClient: PeerClient;
-  readonly log: Logger;
-  /** Told about every answered packet request (metrics). */
-  answered?(status: number, body: Record<string, unknown>, seconds: number, deviceId?: string): void;
-}
-
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-  headers?: Record<string, string>;
-}
-
-/** Clock, randomness and timers; the defaults are the real ones. */
-export interface LoadEnv {
-  now?: () => number;
-  random?: () => number;
-  ticker?: Ticker;
-  /** Timers of the packet queue (the synthetic handler's finishing times). */
-  setTimer?: (ms: number, fn: () => void) => () => void;
-}
+export type { LoadEnv, LoadHost, LoadOptions, Reply } from "./load-options.ts";
 
 export class LoadService {
   readonly queue: PacketQueue;
   readonly outcomes: Outcomes;
   readonly window: IdempotencyWindow;
   readonly lookup: PacketLookup;
+  readonly backups: Backups;
   readonly peers = new PeerLoads();
   readonly counters: LoadCounters = zeroCounters();
   readonly #stall: StallDetector;
-  readonly #pacer: Pacer;
+  readonly admission: Admission;
+  readonly #ticker: Ticker;
+  #stopBackups: (() => void) | undefined;
   readonly #publisher: LoadPublisher;
   private readonly now: () => number;
   private readonly random: () => number;
   /** Ids for packets that come without one: unique per process run. */
-  readonly #boot = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");
+  readonly #boot = Math.floor(Math.random() * 36 ** 6)
+    .toString(36)
+    .padStart(6, "0");
   #seq = 0;
 
   constructor(
@@ -95,6 +51,7 @@ export class LoadService {
     this.now = env.now ?? (() => performance.now());
     this.random = env.random ?? Math.random;
     const ticker = env.ticker ?? intervalTicker;
+    this.#ticker = ticker;
     this.outcomes = new Outcomes(opts.selfHttp);
     this.queue = new PacketQueue(
       opts.executor ?? synthetic,
@@ -104,16 +61,33 @@ export class LoadService {
       { now: this.now, setTimer: env.setTimer ?? realClock.setTimer },
     );
     this.window = new IdempotencyWindow(opts.windowTtlMs, opts.windowMaxEntries);
+    this.backups = new Backups({
+      selfId: opts.selfId,
+      selfHttp: opts.selfHttp,
+      boot: this.#boot,
+      client: host.peerClient,
+      timeoutMs: opts.forwardTimeoutMs,
+      log: host.log,
+      members: () => host.members(),
+      maxPackets: opts.backupMaxPackets ?? 1_000_000,
+      maxBytes: opts.backupMaxBytes ?? 256 * 1024 * 1024,
+      run: (packets) => this.#runOrphans(packets),
+    });
     this.lookup = new PacketLookup({
       self: opts.selfHttp,
       client: host.peerClient,
       timeoutMs: opts.askTimeoutMs,
+      queue: this.queue,
+      outcomes: this.outcomes,
       members: () => host.members(),
-      local: (id, waitS) => this.awaitLocal(id, waitS),
-      holder: (id) => this.#holder(id),
+      now: this.now,
+      // Where this node knows the packet went: forwarded there, or it holds the owner's copy.
+      holder: (id) => {
+        const r = this.window.get(this.now(), id);
+        return r?.state === "done" ? r.handledBy : this.backups.store.ownerOf(id);
+      },
     });
-    const { policy } = opts;
-    this.#pacer = new Pacer(policy.paceAbove ?? Math.max(policy.forwardAbove, policy.maxBacklog / 5), policy.maxBacklog);
+    this.admission = new Admission(opts.policy, this.queue, () => this.peers.candidates(host.members(), opts.selfId));
     this.#stall = new StallDetector(this.now, ticker);
     this.#publisher = new LoadPublisher(
       {
@@ -135,11 +109,14 @@ export class LoadService {
   start(): void {
     this.#publisher.start();
     this.#stall.start();
+    this.#stopBackups ??= this.#ticker(this.opts.publishEveryMs, () => this.backups.tick());
   }
 
   stop(): void {
     this.#publisher.stop();
     this.#stall.stop();
+    this.#stopBackups?.();
+    this.#stopBackups = undefined;
   }
 
   /** Stop and release the handler (Workers). */
@@ -151,6 +128,22 @@ export class LoadService {
   /** Periodic (also run by start()'s timer): refresh peer estimates and publish our backlog if due. */
   tick(): void {
     this.#publisher.tick();
+    this.backups.tick();
+  }
+
+  /** Membership changed: a dead or departed node's packets we keep run here; our copies move. */
+  memberChanged(e: MemberEvent): void {
+    this.backups.memberChanged(e);
+  }
+
+  /** A batch of packets handed to us as a backup (POST /packets/replica). */
+  receiveReplicas(b: ReplicaBatch) {
+    return this.backups.receive(b);
+  }
+
+  /** Checks node-to-node calls in secured modes. */
+  get peerAuth(): PeerAuth | undefined {
+    return this.host.peerAuth;
   }
 
   /**
@@ -174,7 +167,7 @@ export class LoadService {
   /** Another node asks whether we have seen `id`; see duplicate-check.ts. */
   answerAsk(id: string, asker: string): AskReply {
     this.counters.asks_served++;
-    return answerAsk(this.window, this.now(), id, asker);
+    return answerAsk(this.window, this.now(), id, asker, this.backups.store.ownerOf(id));
   }
 
   /** Report an answered request (status and body as sent, time taken) to whoever listens. */
@@ -187,48 +180,29 @@ export class LoadService {
     return this.queue.backlog(this.now());
   }
 
-  /** What this node knows of packet `id`: queued or running here, or its outcome here. */
-  localStatus(id: string): PacketStatus | undefined {
-    const now = this.now();
-    const q = this.queue.state(id, now);
-    if (q) return { packet_id: id, state: q.state, handled_by: this.opts.selfHttp };
-    return this.outcomes.get(id, now);
-  }
-
-  /** The local status of `id`, once it has finished or after `seconds`, whichever comes first. */
-  async awaitLocal(id: string, seconds: number): Promise<PacketStatus | undefined> {
-    const s = this.localStatus(id);
-    if (!s || s.state === "done" || s.state === "failed" || seconds <= 0) return s;
-    return this.outcomes.wait(id, seconds * 1000, () => this.localStatus(id) ?? s);
-  }
-
   countBadRequest(): void {
     this.counters.bad_requests++;
   }
 
-  /** A 200 for a packet, completed with its outcome once known (or its state after `waitS`). */
-  async withOutcome(r: Reply, waitS: number): Promise<Reply> {
-    const id = r.body.packet_id;
-    const at = r.body.handled_by;
-    if (r.status !== 200 || typeof id !== "string" || typeof at !== "string") return r;
-    const s = await this.lookup.at(at, id, waitS);
-    if (!s) return r;
-    const { packet_id: _, handled_by: __, ...outcome } = s;
-    return { ...r, body: { ...r.body, ...outcome } };
-  }
-
-  /** Where this node knows packet `id` went (it forwarded it there). */
-  #holder(id: string): string | undefined {
-    const r = this.window.get(this.now(), id);
-    return r?.state === "done" ? r.handledBy : undefined;
-  }
-
   stats(): Record<string, number | string> {
-    return loadStats(this.queue, this.window, this.outcomes, this.counters, this.now());
+    return { ...loadStats(this.queue, this.window, this.outcomes, this.counters, this.now()), ...this.backups.stats() };
   }
 
   #finished(f: Finished): void {
     this.outcomes.finished(f, this.now());
+    this.backups.replicator.done(f.packet.id);
+  }
+
+  /** Packets of a node that is gone, kept here as its backup: they run here now (and are kept in turn). */
+  #runOrphans(packets: readonly HeldPacket[]): void {
+    const now = this.now();
+    for (const h of packets) {
+      if (this.queue.has(h.id) || this.outcomes.get(h.id, now)) continue;
+      this.window.record(now, h.id, this.opts.selfHttp);
+      const p = { id: h.id, units: h.units, deviceId: h.device_id, payload: h.payload, takeover: true };
+      void this.backups.replicator.keep({ id: h.id, units: h.units, device_id: h.device_id, payload: h.payload });
+      this.queue.add(p, now);
+    }
   }
 
   /** Just after a stall: ask every node about the packet first, then route it as usual. */
@@ -240,11 +214,14 @@ export class LoadService {
   }
 
   #route(req: PacketRequest, hop: number, now: number): Reply | Promise<Reply> {
+    this.admission.observe(req.device_id, req.processing_load, now);
+    const refused = this.admission.refusal(req.device_id, now);
+    if (refused) {
+      this.counters.unfair++;
+      return this.#reject(req.packet_id, 0, refused.error, refused.waitMs, req.device_id);
+    }
     const seconds = this.queue.seconds(now);
     const capacity = this.queue.capacity();
-    this.#pacer.observe(req.device_id ?? "", req.processing_load, now);
-    const refused = this.#unfair(req, now, seconds, capacity);
-    if (refused) return refused;
     const decision = route({
       hop,
       ownRatio: seconds + req.processing_load / capacity,
@@ -255,38 +232,6 @@ export class LoadService {
     if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS, undefined, 0, req.device_id);
     if (decision.kind === "forward") return this.#forward(req, hop, decision.targets);
     return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
-  }
-
-  /**
-   * A device that ignores pacing: back here before the time this node gave it, or holding more
-   * than its share of this busy node's queue. Refused before anything else (a forward included).
-   */
-  #unfair(req: PacketRequest, now: number, seconds: number, capacity: number): Reply | undefined {
-    const device = req.device_id ?? "";
-    const early = this.#pacer.early(device, now);
-    const share = early > 0 || this.#pacer.fair(this.queue.deviceUnits(device), this.queue.devices, seconds, capacity);
-    if (early === 0 && share) return undefined;
-    this.counters.unfair++;
-    const why = early > 0 ? "this device was asked to wait, retry later" : "this device has more than its share of the queue, retry later";
-    return this.#reject(req.packet_id, 0, why, early, req.device_id);
-  }
-
-  /** Milliseconds until this device should send again (0: not congested); see pacer.ts. */
-  #pace(now: number, device?: string): number {
-    const capacity = this.queue.capacity();
-    const seconds = this.queue.seconds(now);
-    return this.#pacer.pace({ now, seconds, capacity, cluster: () => this.#cluster(seconds, capacity) }, device);
-  }
-
-  /** The cluster's queued work over its capacity (when it will have drained), and its capacity. */
-  #cluster(seconds: number, capacity: number): { seconds: number; capacity: number } {
-    let work = seconds * capacity;
-    let total = capacity;
-    for (const p of this.peers.candidates(this.host.members(), this.opts.selfId)) {
-      work += p.ratio * p.capacity;
-      total += p.capacity;
-    }
-    return { seconds: work / total, capacity: total };
   }
 
   /** Forward: one hop only; unclear outcomes go along so the taker can check them. */
@@ -311,7 +256,14 @@ export class LoadService {
         const pace = typeof out.reply.pace_ms === "number" ? { pace_ms: out.reply.pace_ms } : {};
         return {
           status: 200,
-          body: { status: "accepted", handled_by: by, redirected: by, packet_id: out.reply.packet_id ?? id, ...(out.reply.duplicate ? { duplicate: true } : {}), ...pace },
+          body: {
+            status: "accepted",
+            handled_by: by,
+            redirected: by,
+            packet_id: out.reply.packet_id ?? id,
+            ...(out.reply.duplicate ? { duplicate: true } : {}),
+            ...pace,
+          },
         };
       }
       this.counters.forward_failures++;
@@ -336,14 +288,31 @@ export class LoadService {
     return verdict;
   }
 
-  #accept(req: PacketRequest): Reply {
-    const now = this.now();
+  /**
+   * Take the packet: hand it to a backup first (replicator.ts), then queue it and acknowledge.
+   * A lone node (no other alive member) keeps it by itself; if no backup would keep it, it is
+   * not taken (503), so a 200 always means two nodes hold it.
+   */
+  #accept(req: PacketRequest): Reply | Promise<Reply> {
     const id = req.packet_id ?? `${this.#boot}-${(++this.#seq).toString(36)}`;
+    const held: HeldPacket = {
+      id,
+      units: req.processing_load,
+      ...(req.device_id !== undefined ? { device_id: req.device_id } : {}),
+      ...(req.payload !== undefined ? { payload: req.payload } : {}),
+    };
+    const kept = this.backups.replicator.keep(held);
+    if (kept === "alone") return this.#take(req, id);
+    return kept.then((ok) => (ok ? this.#take(req, id) : this.#notKept(req)));
+  }
+
+  #take(req: PacketRequest, id: string): Reply {
+    const now = this.now();
     this.queue.add({ id, units: req.processing_load, deviceId: req.device_id, payload: req.payload }, now);
     this.counters.accepted++;
     if (req.packet_id !== undefined) this.window.settle(req.packet_id, this.opts.selfHttp);
     this.host.log.debug({ packet_id: id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
-    const pace = this.#pace(now, req.device_id);
+    const pace = this.admission.pace(now, req.device_id);
     return {
       status: 200,
       body: {
@@ -354,6 +323,13 @@ export class LoadService {
         ...(pace > 0 ? { pace_ms: pace } : {}),
       },
     };
+  }
+
+  /** No backup would keep it: not taken, the device retries. */
+  #notKept(req: PacketRequest): Reply {
+    if (req.packet_id !== undefined) this.window.forget(req.packet_id);
+    this.counters.not_kept++;
+    return { status: 503, body: { error: "no backup node could keep the packet, retry", retry_after_s: 1 }, headers: { "retry-after": "1" } };
   }
 
   /** Another node has the packet, is handling it, or may have it: answer without taking it. */
@@ -387,7 +363,7 @@ export class LoadService {
   #reject(id: string | undefined, retryAfterS: number, error = "all nodes are saturated, retry later", waitMs = 0, device?: string): Reply {
     if (id !== undefined) this.window.forget(id);
     this.counters.rejected++;
-    const ms = Math.max(retryAfterS * 1000, waitMs || this.#pace(this.now(), device));
+    const ms = Math.max(retryAfterS * 1000, waitMs || this.admission.pace(this.now(), device));
     const s = Math.max(1, Math.ceil(ms / 1000));
     return {
       status: 503,

@@ -72,7 +72,7 @@ export class Pacer {
     if (device === "") return 0;
     const due = this.#due.get(device);
     if (due === undefined) return 0;
-    const slack = Math.max(EARLY_SLACK_MS, (EARLY_SLACK * this.#periodS * 1000));
+    const slack = Math.max(EARLY_SLACK_MS, EARLY_SLACK * this.#periodS * 1000);
     return due - now > slack ? Math.round(due - now) : 0;
   }
 

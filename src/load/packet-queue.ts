@@ -8,7 +8,7 @@
  * with an injected clock need no timers. User handlers run as they run; the backlog in seconds
  * comes from the measured service rate.
  */
-import { type AsyncExecutor, type Executor, type HandlerContext, type Outcome, synthetic } from "./executor.ts";
+import type { AsyncExecutor, Executor, HandlerContext, Outcome } from "./executor.ts";
 import { ServiceRate } from "./service-rate.ts";
 
 export interface QueuedPacket {
@@ -229,7 +229,12 @@ export class PacketQueue {
       e.startedAt = now;
       this.#running.add(e);
       const { p } = e;
-      const packet = { packet_id: p.id, processing_load: p.units, ...(p.deviceId !== undefined ? { device_id: p.deviceId } : {}), ...(p.payload !== undefined ? { payload: p.payload } : {}) };
+      const packet = {
+        packet_id: p.id,
+        processing_load: p.units,
+        ...(p.deviceId !== undefined ? { device_id: p.deviceId } : {}),
+        ...(p.payload !== undefined ? { payload: p.payload } : {}),
+      };
       void ex.run(packet, { ...this.ctx, takeover: p.takeover === true }).then((outcome) => {
         const at = this.clock.now();
         this.#running.delete(e);

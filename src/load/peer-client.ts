@@ -4,7 +4,7 @@
  */
 import { isConnectionRefused } from "../util/connection-refused.ts";
 import type { PacketStatus } from "./outcomes.ts";
-import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerClient, StatusOutcome } from "./peer-protocol.ts";
+import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerAuth, PeerClient, ReplicaBatch, ReplicateOutcome, StatusOutcome } from "./peer-protocol.ts";
 import type { PacketRequest } from "./request-body.ts";
 
 export const HOP_HEADER = "x-dsef-hop";
@@ -12,7 +12,34 @@ export const HOP_HEADER = "x-dsef-hop";
 /** Most `maybe_at` hints taken from one answer. */
 const MAX_HINTS = 8;
 
-export const httpPeerClient: PeerClient = { forward: forwardPacket, ask: askPeer, status: packetStatus };
+export const REPLICA_PATH = "/packets/replica";
+
+/** The PeerClient over HTTP; with `auth` (secured modes) node-to-node routes are signed. */
+export function peerClient(auth?: PeerAuth): PeerClient {
+  return { forward: forwardPacket, ask: askPeer, status: packetStatus, replicate: (http, batch, timeoutMs) => replicate(http, batch, timeoutMs, auth) };
+}
+
+export const httpPeerClient: PeerClient = peerClient();
+
+async function replicate(http: string, batch: ReplicaBatch, timeoutMs: number, auth?: PeerAuth): Promise<ReplicateOutcome> {
+  const body = JSON.stringify(batch);
+  let res: Response;
+  try {
+    res = await fetch(`http://${http}${REPLICA_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...auth?.sign(REPLICA_PATH, body) },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    return isConnectionRefused(e) ? { kind: "refused", reason: "refused" } : { kind: "failed", reason: (e as Error).name || "network error" };
+  }
+  void res.body?.cancel();
+  if (res.status === 200) return { kind: "kept" };
+  return (res.status >= 400 && res.status < 500) || res.status === 503
+    ? { kind: "refused", reason: `HTTP ${res.status}` }
+    : { kind: "failed", reason: `HTTP ${res.status}` };
+}
 
 const STATES = new Set(["queued", "running", "done", "failed"]);
 

@@ -22,7 +22,11 @@ interface Slot {
   retired?: boolean;
 }
 
-type FromWorker = { type: "ready" } | { type: "init-error"; error: string } | { type: "done"; id: number; ok: true; json: string } | { type: "done"; id: number; ok: false; error: string };
+type FromWorker =
+  | { type: "ready" }
+  | { type: "init-error"; error: string }
+  | { type: "done"; id: number; ok: true; json: string }
+  | { type: "done"; id: number; ok: false; error: string };
 
 const WORKER_URL = new URL("./handler-worker.ts", import.meta.url);
 /** A Worker that cannot even load the module again waits this long before the next try. */

@@ -11,7 +11,11 @@ import { allocPorts, BUN, type NodeProcess, ROOT, spawnNode, startCluster, stopA
 const HANDLER = join(ROOT, "tests/fixtures/handler.ts");
 
 async function post(node: NodeProcess, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const res = await fetch(`${node.url}/handle_request`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${node.url}/handle_request`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
@@ -103,10 +107,13 @@ describe("--upstream: a local service runs the packets", () => {
 });
 
 test("a --handler that cannot be loaded stops the node at start: one line with the reason, exit 2", async () => {
-  const p = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "--port", String(allocPorts(1)[0]), "--handler", join(ROOT, "tests/fixtures/no-such-handler.ts"), "--log-format", "json"], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const p = Bun.spawn(
+    [BUN, join(ROOT, "src/main.ts"), "--port", String(allocPorts(1)[0]), "--handler", join(ROOT, "tests/fixtures/no-such-handler.ts"), "--log-format", "json"],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   expect(await p.exited).toBe(2);
   const err = (await new Response(p.stderr).text()).trim();
   expect(err.split("\n")).toHaveLength(1);

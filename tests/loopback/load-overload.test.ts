@@ -51,7 +51,16 @@ test(
     // Mean load 46 units x 150 packets/s = 6900 units/s = 3x the cluster.
     const mean = (3 * TOTAL * INTERVAL_S) / DEVICES;
     const sim = Bun.spawn(
-      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--devices", String(DEVICES), "--interval", String(INTERVAL_S)].concat(
+      [
+        BUN,
+        join(ROOT, "esp/simulator.ts"),
+        "--bootstrap",
+        nodes.map((n) => n.url).join(","),
+        "--devices",
+        String(DEVICES),
+        "--interval",
+        String(INTERVAL_S),
+      ].concat(
         ["--duration", String(SECONDS), "--min-load", String(Math.round(0.2 * mean)), "--max-load", String(Math.round(1.8 * mean)), "--seed", "11"],
         ["--drain-s", "5", "--report-json", report],
       ),
@@ -76,7 +85,9 @@ test(
     console.log((await simOut).split("\n").slice(-9).join("\n"));
     const r = JSON.parse(readFileSync(report, "utf8"));
     const honest = r.per_device_acknowledged;
-    console.log(`goodput ${goodput.toFixed(0)} of ${TOTAL} units/s; flooder sent ${flooder.sent}, acknowledged ${flooder.acked} (an honest device: ${honest.mean})`);
+    console.log(
+      `goodput ${goodput.toFixed(0)} of ${TOTAL} units/s; flooder sent ${flooder.sent}, acknowledged ${flooder.acked} (an honest device: ${honest.mean})`,
+    );
 
     expect(goodput).toBeGreaterThanOrEqual(0.95 * TOTAL);
     expect(r.requests / r.acknowledged).toBeLessThanOrEqual(1.5);
