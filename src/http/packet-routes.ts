@@ -21,7 +21,10 @@ const heldPacket = z.object({
   id: packetId,
   units: z.number().positive().max(MAX_UNITS),
   device_id: packetId.optional(),
-  payload: z.unknown().refine((p) => p === undefined || (JSON.stringify(p)?.length ?? 0) <= MAX_PAYLOAD_BYTES, "payload too large").optional(),
+  payload: z
+    .unknown()
+    .refine((p) => p === undefined || (JSON.stringify(p)?.length ?? 0) <= MAX_PAYLOAD_BYTES, "payload too large")
+    .optional(),
 });
 const replicaBatch = z.object({
   owner: nodeId,

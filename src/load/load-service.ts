@@ -198,11 +198,25 @@ export class LoadService {
     const now = this.now();
     for (const h of packets) {
       if (this.queue.has(h.id) || this.outcomes.get(h.id, now)) continue;
-      this.window.record(now, h.id, this.opts.selfHttp);
-      const p = { id: h.id, units: h.units, deviceId: h.device_id, payload: h.payload, takeover: true };
-      void this.backups.replicator.keep({ id: h.id, units: h.units, device_id: h.device_id, payload: h.payload });
-      this.queue.add(p, now);
+      const prior = this.window.get(now, h.id);
+      // Taken elsewhere already (a device's retry we forwarded, or found as a duplicate).
+      if (prior?.state === "done" && prior.handledBy !== this.opts.selfHttp) continue;
+      // Nodes asked about it before its copy reached us (the owner died mid hand-off, the
+      // device retried there): one of them may have taken it. Check with them first.
+      if (prior?.state === "asked") {
+        void this.#findElsewhere(h.id, prior.askers ?? []).then((v) => (v.kind === "found" ? this.window.settle(h.id, v.at) : this.#runTakenOver(h)));
+        continue;
+      }
+      this.#runTakenOver(h);
     }
+  }
+
+  #runTakenOver(h: HeldPacket): void {
+    const now = this.now();
+    if (this.queue.has(h.id) || this.outcomes.get(h.id, now)) return;
+    this.window.record(now, h.id, this.opts.selfHttp);
+    void this.backups.replicator.keep(h);
+    this.queue.add({ id: h.id, units: h.units, deviceId: h.device_id, payload: h.payload, takeover: true }, now);
   }
 
   /** Just after a stall: ask every node about the packet first, then route it as usual. */

@@ -21,7 +21,18 @@ describe("the backup ring", () => {
 describe("ReplicaStore", () => {
   test("keeps packets per owner until done; hands them over when the owner is gone", () => {
     const s = new ReplicaStore(10, 1000);
-    expect(s.receive("o1", "10.0.0.1:1", "b1", [{ id: "p1", units: 5 }, { id: "p2", units: 5, payload: { x: 1 } }], []).kept).toBe(true);
+    expect(
+      s.receive(
+        "o1",
+        "10.0.0.1:1",
+        "b1",
+        [
+          { id: "p1", units: 5 },
+          { id: "p2", units: 5, payload: { x: 1 } },
+        ],
+        [],
+      ).kept,
+    ).toBe(true);
     expect(s.ownerOf("p2")).toBe("10.0.0.1:1");
     s.receive("o1", "10.0.0.1:1", "b1", [], ["p1"]);
     expect(s.size).toBe(1);
@@ -40,7 +51,19 @@ describe("ReplicaStore", () => {
 
   test("bounded: a batch that does not fit is refused as a whole", () => {
     const s = new ReplicaStore(2, 10);
-    expect(s.receive("o", "h:1", "b", [{ id: "a", units: 1 }, { id: "b", units: 1 }, { id: "c", units: 1 }], []).kept).toBe(false);
+    expect(
+      s.receive(
+        "o",
+        "h:1",
+        "b",
+        [
+          { id: "a", units: 1 },
+          { id: "b", units: 1 },
+          { id: "c", units: 1 },
+        ],
+        [],
+      ).kept,
+    ).toBe(false);
     expect(s.receive("o", "h:1", "b", [{ id: "a", units: 1, payload: "x".repeat(20) }], []).kept).toBe(false);
     expect(s.size).toBe(0);
   });
@@ -147,7 +170,18 @@ describe("LoadService with a backup", () => {
   test("as a backup: a dead owner's unfinished packets run here, marked as taken over, answered for", async () => {
     const members = [byId("a"), byId("b")];
     const { svc } = node(members);
-    expect(svc.receiveReplicas({ owner: "b", owner_http: "b:1", boot: "x", keep: [{ id: "q1", units: 10 }, { id: "q2", units: 10 }], done: [] })).toEqual({ ok: true });
+    expect(
+      svc.receiveReplicas({
+        owner: "b",
+        owner_http: "b:1",
+        boot: "x",
+        keep: [
+          { id: "q1", units: 10 },
+          { id: "q2", units: 10 },
+        ],
+        done: [],
+      }),
+    ).toEqual({ ok: true });
     expect(svc.receiveReplicas({ owner: "b", owner_http: "b:1", boot: "x", keep: [], done: ["q2"] })).toEqual({ ok: true });
     // Asked meanwhile, we say its owner has it.
     expect(svc.answerAsk("q1", "c:1")).toEqual({ seen: true, handled_by: "b:1" });
@@ -158,6 +192,9 @@ describe("LoadService with a backup", () => {
     expect(svc.answerAsk("q1", "c:1")).toEqual({ seen: true, handled_by: "a:1" });
     expect(svc.stats()).toMatchObject({ taken_over: 1 });
     // Outsiders cannot hand packets over as someone else.
-    expect(svc.receiveReplicas({ owner: "zz", owner_http: "b:1", boot: "x", keep: [{ id: "evil", units: 1 }], done: [] })).toMatchObject({ ok: false, status: 403 });
+    expect(svc.receiveReplicas({ owner: "zz", owner_http: "b:1", boot: "x", keep: [{ id: "evil", units: 1 }], done: [] })).toMatchObject({
+      ok: false,
+      status: 403,
+    });
   });
 });
