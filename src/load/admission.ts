@@ -32,7 +32,8 @@ export class Admission {
     const d = device ?? "";
     const early = this.pacer.early(d, now);
     if (early > 0) return { error: "this device was asked to wait, retry later", waitMs: early };
-    if (this.pacer.fair(this.queue.deviceUnits(d), this.queue.devices, this.queue.seconds(now), this.queue.capacity())) return undefined;
+    const seconds = this.queue.seconds(now);
+    if (seconds <= this.pacer.paceAbove / 2 || this.pacer.fair(this.queue.deviceUnits(d), this.queue.devices, seconds, this.queue.capacity())) return undefined;
     return { error: "this device has more than its share of the queue, retry later", waitMs: 0 };
   }
 

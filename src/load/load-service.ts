@@ -189,7 +189,8 @@ export class LoadService {
   }
 
   #finished(f: Finished): void {
-    this.outcomes.finished(f, this.now());
+    // Synthetic results are {units}: no need to measure them.
+    this.outcomes.finished(f, this.now(), this.queue.executor.kind === "timed" ? 16 : undefined);
     this.backups.replicator.done(f.packet.id);
   }
 

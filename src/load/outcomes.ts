@@ -5,6 +5,7 @@
  * `maxEntries` or `maxBytes` of results, and at most `maxWaiters` requests wait at once (more
  * are answered with the current state at once).
  */
+import { Fifo } from "./fifo.ts";
 import type { Finished, RunState } from "./packet-queue.ts";
 
 export type PacketState = RunState | "done" | "failed";
@@ -23,8 +24,15 @@ export interface PacketStatus {
   takeover?: boolean;
 }
 
+/** What is kept: one flat record per packet (the status is built when someone asks). */
 interface Stored {
-  status: PacketStatus;
+  id: string;
+  ok: boolean;
+  /** The result, or the error. */
+  value: unknown;
+  queuedMs: number;
+  runMs: number;
+  takeover: boolean;
   at: number;
   bytes: number;
 }
@@ -40,6 +48,8 @@ export const DEFAULT_OUTCOME_LIMITS: OutcomeLimits = { ttlMs: 10 * 60_000, maxEn
 
 export class Outcomes {
   readonly #store = new Map<string, Stored>();
+  /** Oldest first, for expiry and bounds (an entry stored again later is skipped when its turn comes). */
+  readonly #order = new Fifo<Stored>();
   readonly #waiters = new Map<string, Set<(s: PacketStatus) => void>>();
   #bytes = 0;
   #waiting = 0;
@@ -57,36 +67,47 @@ export class Outcomes {
     return this.#waiting;
   }
 
-  /** A packet finished here: keep its outcome, wake whoever waits for it. */
-  finished(f: Finished, now: number): PacketStatus {
+  /**
+   * A packet finished here: keep its outcome, wake whoever waits for it. `bytes`: the result's
+   * size as JSON if the caller knows it (the synthetic handler's are tiny), else measured.
+   */
+  finished(f: Finished, now: number, bytes?: number): void {
     const o = f.outcome;
-    const status: PacketStatus = {
-      packet_id: f.packet.id,
-      state: o.ok ? "done" : "failed",
-      handled_by: this.self,
-      ...(o.ok ? { result: o.result } : { error: o.error }),
-      queued_ms: round(f.startedAt - f.queuedAt),
-      run_ms: round(f.finishedAt - f.startedAt),
-      ...(f.packet.takeover ? { takeover: true } : {}),
+    const id = f.packet.id;
+    const size = bytes ?? (o.ok ? (JSON.stringify(o.result)?.length ?? 4) : o.error.length);
+    const old = this.#store.get(id);
+    if (old) this.#bytes -= old.bytes;
+    const stored: Stored = {
+      id,
+      ok: o.ok,
+      value: o.ok ? o.result : o.error,
+      queuedMs: f.startedAt - f.queuedAt,
+      runMs: f.finishedAt - f.startedAt,
+      takeover: f.packet.takeover === true,
+      at: now,
+      bytes: size,
     };
-    // Results are JSON by construction (executor.ts); the length is a fair measure of memory.
-    const bytes = o.ok ? (JSON.stringify(o.result)?.length ?? 4) : o.error.length;
-    const old = this.#store.get(status.packet_id);
-    if (old) {
-      this.#bytes -= old.bytes;
-      this.#store.delete(status.packet_id);
-    }
-    this.#store.set(status.packet_id, { status, at: now, bytes });
-    this.#bytes += bytes;
+    this.#store.set(id, stored);
+    this.#order.push(stored);
+    this.#bytes += size;
     this.#bound(now);
-    this.#wake(status);
-    return status;
+    if (this.#waiters.size > 0) this.#wake(id, stored);
   }
 
   /** The stored outcome of `id`, if any. */
   get(id: string, now: number): PacketStatus | undefined {
     const s = this.#store.get(id);
-    return s && now - s.at < this.limits.ttlMs ? s.status : undefined;
+    return s && now - s.at < this.limits.ttlMs ? this.#status(s) : undefined;
+  }
+
+  #status(s: Stored): PacketStatus {
+    const status: PacketStatus = { packet_id: s.id, state: s.ok ? "done" : "failed", handled_by: this.self };
+    if (s.ok) status.result = s.value;
+    else status.error = s.value as string;
+    status.queued_ms = round(s.queuedMs);
+    status.run_ms = round(s.runMs);
+    if (s.takeover) status.takeover = true;
+    return status;
   }
 
   /**
@@ -111,11 +132,12 @@ export class Outcomes {
     });
   }
 
-  #wake(status: PacketStatus): void {
-    const set = this.#waiters.get(status.packet_id);
+  #wake(id: string, stored: Stored): void {
+    const set = this.#waiters.get(id);
     if (!set) return;
-    this.#waiters.delete(status.packet_id);
+    this.#waiters.delete(id);
     this.#waiting -= set.size;
+    const status = this.#status(stored);
     for (const w of set) w(status);
   }
 
@@ -127,11 +149,14 @@ export class Outcomes {
   }
 
   #bound(now: number): void {
-    for (const [id, s] of this.#store) {
+    for (let e = this.#order.peek(); e !== undefined; e = this.#order.peek()) {
+      const current = this.#store.get(e.id) === e;
       const over = this.#store.size > this.limits.maxEntries || this.#bytes > this.limits.maxBytes;
-      if (!over && now - s.at < this.limits.ttlMs) return;
-      this.#store.delete(id);
-      this.#bytes -= s.bytes;
+      if (current && !over && now - e.at < this.limits.ttlMs) return;
+      this.#order.shift();
+      if (!current) continue;
+      this.#store.delete(e.id);
+      this.#bytes -= e.bytes;
     }
   }
 }

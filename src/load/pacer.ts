@@ -64,7 +64,8 @@ export class Pacer {
   /** A packet from `device` (its id, "" without one) of `units`. */
   observe(device: string, units: number, now: number): void {
     this.#avgUnits = this.#avgUnits === 0 ? units : this.#avgUnits + AVG_ALPHA * (units - this.#avgUnits);
-    this.#devices.see(device, now);
+    // A second's precision is plenty for a window of at least five.
+    this.#devices.touch(device, now, 1000);
   }
 
   /** Milliseconds left before `device` may send again by what this node told it (0: now). */

@@ -62,6 +62,8 @@ export class PacketQueue {
   #head = 0;
   #queuedUnits = 0;
   readonly #running = new Set<Entry>();
+  /** The synthetic handler's one running packet (the hot path avoids iterating #running). */
+  #current: Entry | undefined;
   readonly #byId = new Map<string, Entry>();
   readonly #perDevice = new Map<string, number>();
   #timerAt = Number.POSITIVE_INFINITY;
@@ -118,9 +120,9 @@ export class PacketQueue {
   seconds(now = this.clock.now()): number {
     this.#pump(now);
     if (this.executor.kind === "timed") {
-      let s = this.#queuedUnits / this.promised;
-      for (const r of this.#running) s += Math.min(r.finishAt - r.startedAt, Math.max(0, r.finishAt - now)) / 1000;
-      return s;
+      const r = this.#current;
+      const running = r ? Math.min(r.finishAt - r.startedAt, Math.max(0, r.finishAt - now)) / 1000 : 0;
+      return this.#queuedUnits / this.promised + running;
     }
     const slots = this.executor.slots;
     let running = 0;
@@ -188,9 +190,10 @@ export class PacketQueue {
 
   #pumpTimed(now: number): void {
     for (;;) {
-      const [r] = this.#running;
+      const r = this.#current;
       if (r && r.finishAt <= now) {
         this.#running.delete(r);
+        this.#current = undefined;
         this.#finish(r, { ok: true, result: { units: r.p.units } }, r.finishAt);
         // The slot never idled: the next packet started the moment this one finished.
         this.#startTimed(r.finishAt);
@@ -199,9 +202,10 @@ export class PacketQueue {
       if (!r && this.#startTimed(now)) continue;
       break;
     }
-    const [r] = this.#running;
-    if (r && r.finishAt !== this.#timerAt) {
-      this.#cancelTimer?.();
+    // One timer at a time: it fires no later than the running packet's finish (packets finish on
+    // the queue's clock whenever it is looked at; the timer only makes sure someone looks).
+    const r = this.#current;
+    if (r && this.#cancelTimer === undefined) {
       this.#timerAt = r.finishAt;
       this.#cancelTimer = this.clock.setTimer(Math.max(0, r.finishAt - now), () => {
         this.#timerAt = Number.POSITIVE_INFINITY;
@@ -218,6 +222,7 @@ export class PacketQueue {
     e.startedAt = at;
     e.finishAt = at + (1000 * e.p.units) / this.promised;
     this.#running.add(e);
+    this.#current = e;
     return true;
   }
 

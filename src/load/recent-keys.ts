@@ -1,17 +1,28 @@
 /**
  * Keys (device ids) with a time each — when last seen, or a time to remember — and how many
- * were seen within a window. A Map in order of the last `see`: it moves its key to the back, so
- * expiry trims from the front (amortized O(1)). At most `max` keys are kept (the oldest go first).
+ * were seen within a window. A Map for lookups and a FIFO of sightings for expiry (see fifo.ts:
+ * trimming a Map from its front is slow in JavaScriptCore). At most `max` keys are kept, the
+ * oldest going first; the FIFO is rebuilt from the Map when stale sightings pile up.
  */
+import { Fifo } from "./fifo.ts";
+
 export class RecentKeys {
   readonly #last = new Map<string, number>();
+  #order = new Fifo<{ key: string; t: number }>();
 
   constructor(readonly max: number) {}
 
-  see(key: string, now: number): void {
-    this.#last.delete(key);
-    this.#last.set(key, now);
-    if (this.#last.size > this.max) this.#last.delete(this.#last.keys().next().value!);
+  see(key: string, t: number): void {
+    this.#last.set(key, t);
+    this.#order.push({ key, t });
+    if (this.#last.size > this.max) this.#evictOldest();
+    if (this.#order.length > 4 * this.max) this.#rebuild();
+  }
+
+  /** `see`, unless the key was seen less than `minGapMs` ago (the hot path: no allocation). */
+  touch(key: string, t: number, minGapMs: number): void {
+    const last = this.#last.get(key);
+    if (last === undefined || t - last >= minGapMs) this.see(key, t);
   }
 
   get(key: string): number | undefined {
@@ -20,10 +31,24 @@ export class RecentKeys {
 
   /** Keys seen within the last `windowMs` (older ones are forgotten). */
   count(now: number, windowMs: number): number {
-    for (const [k, t] of this.#last) {
-      if (now - t <= windowMs) break;
-      this.#last.delete(k);
+    for (let e = this.#order.peek(); e !== undefined && now - e.t > windowMs; e = this.#order.peek()) {
+      this.#order.shift();
+      if (this.#last.get(e.key) === e.t) this.#last.delete(e.key);
     }
     return this.#last.size;
+  }
+
+  #evictOldest(): void {
+    for (let e = this.#order.shift(); e !== undefined; e = this.#order.shift()) {
+      if (this.#last.get(e.key) !== e.t) continue;
+      this.#last.delete(e.key);
+      return;
+    }
+  }
+
+  #rebuild(): void {
+    const order = new Fifo<{ key: string; t: number }>();
+    for (const [key, t] of [...this.#last].sort((a, b) => a[1] - b[1])) order.push({ key, t });
+    this.#order = order;
   }
 }

@@ -19,6 +19,8 @@ import type { PeerClient } from "./peer-protocol.ts";
 import type { HeldPacket } from "./replica-store.ts";
 
 const MAX_IN_FLIGHT = 2;
+/** The ring is recomputed at most this often (and whenever membership changes: rebalance). */
+const RING_TTL_MS = 250;
 const MAX_BATCH = 1024;
 /** Payload bytes per batch, well under the route's body limit. */
 const MAX_BATCH_BYTES = 2 * 1024 * 1024;
@@ -64,6 +66,7 @@ export class Replicator {
   readonly #lanes = new Map<string, Lane>();
   readonly #tracked = new Map<string, Tracked>();
   readonly #announced = new Set<string>();
+  #ring: { at: number; candidates: Readonly<Member>[] } | undefined;
   readonly counts = { handoffs: 0, handed: 0, not_kept: 0, rehanded: 0, handoff_failures: 0 };
 
   constructor(private readonly parts: ReplicatorParts) {}
@@ -98,6 +101,7 @@ export class Replicator {
 
   /** The ring changed: packets whose backup is no longer alive go to the new one. */
   rebalance(): void {
+    this.#ring = undefined;
     const alive = new Set(
       this.parts
         .members()
@@ -128,7 +132,9 @@ export class Replicator {
   }
 
   #candidates(): Readonly<Member>[] {
-    return backupCandidates(this.parts.selfId, this.parts.members());
+    const now = performance.now();
+    if (!this.#ring || now - this.#ring.at > RING_TTL_MS) this.#ring = { at: now, candidates: backupCandidates(this.parts.selfId, this.parts.members()) };
+    return this.#ring.candidates;
   }
 
   #lane(http: string): Lane {
