@@ -63,10 +63,14 @@ async function wrkOn(title: string, n: number, args: string[]): Promise<void> {
       ["unique packet_id each", unique],
     ] as const) {
       const r = await wrk(url, script, 10, 64);
-      console.log(`wrk /handle_request (${name}), 2 threads, 64 connections, 10 s: ${Math.round(r.rps)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}`);
+      console.log(
+        `wrk /handle_request (${name}), 2 threads, 64 connections, 10 s: ${Math.round(r.rps)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}`,
+      );
     }
     const s = await node!.status();
-    console.log(`  node after: accepted ${s.load.accepted}, done ${s.load.done}, queued ${s.load.queued}, hand-offs ${s.load.handoffs} carrying ${s.load.handed} packets, idempotency window ${s.load.idempotency_window} entries`);
+    console.log(
+      `  node after: accepted ${s.load.accepted}, done ${s.load.done}, queued ${s.load.queued}, hand-offs ${s.load.handoffs} carrying ${s.load.handed} packets, idempotency window ${s.load.idempotency_window} entries`,
+    );
   } finally {
     await stopAll(cluster);
   }
@@ -94,7 +98,9 @@ async function benchReplication(): Promise<void> {
   const kept = await sequential(pair[0]!.url, 300).then(() => sequential(pair[0]!.url, 2000));
   await stopAll(pair);
   const f = (x: number) => x.toFixed(2);
-  console.log(`replication, one request at a time (2000): without hand-off p50 ${f(pctl(alone, 50))} ms, p99 ${f(pctl(alone, 99))} ms; with it p50 ${f(pctl(kept, 50))} ms, p99 ${f(pctl(kept, 99))} ms`);
+  console.log(
+    `replication, one request at a time (2000): without hand-off p50 ${f(pctl(alone, 50))} ms, p99 ${f(pctl(alone, 99))} ms; with it p50 ${f(pctl(kept, 50))} ms, p99 ${f(pctl(kept, 99))} ms`,
+  );
   console.log(`  added by the hand-off: p50 +${f(pctl(kept, 50) - pctl(alone, 50))} ms, p99 +${f(pctl(kept, 99) - pctl(alone, 99))} ms`);
 }
 
@@ -106,7 +112,17 @@ async function benchOverload(): Promise<void> {
     try {
       const seconds = 25;
       const mean = (factor * total * 0.2) / 30;
-      const sim = await runSim(nodes, ["--devices", "30", "--interval", "0.2", "--duration", String(seconds), "--drain-s", "5"].concat(["--min-load", String(Math.max(1, Math.round(0.2 * mean))), "--max-load", String(Math.round(1.8 * mean)), "--seed", "7"]));
+      const sim = await runSim(
+        nodes,
+        ["--devices", "30", "--interval", "0.2", "--duration", String(seconds), "--drain-s", "5"].concat([
+          "--min-load",
+          String(Math.max(1, Math.round(0.2 * mean))),
+          "--max-load",
+          String(Math.round(1.8 * mean)),
+          "--seed",
+          "7",
+        ]),
+      );
       await Bun.sleep(5000);
       const snap = () => Promise.all(nodes.map((n) => n.status()));
       const a = await snap();
@@ -185,7 +201,10 @@ function udpBytes(s: any[]): number {
 
 async function runSim(nodes: NodeProcess[], args: string[]): Promise<{ proc: ReturnType<typeof Bun.spawn>; report: string; done: Promise<string> }> {
   const report = join(tmp, `report-${Date.now()}.json`);
-  const proc = Bun.spawn([BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--report-json", report, ...args], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--report-json", report, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const done = new Response(proc.stdout).text();
   return { proc, report, done };
 }
@@ -204,7 +223,20 @@ async function benchBalance(): Promise<void> {
     // 80 %: 50 devices x 5 packets/s = 250 packets/s; mean load = 0.8 x total / 250.
     const mean = (0.8 * total) / 250;
     const seconds = 30;
-    const sim = await runSim(nodes, ["--devices", "50", "--interval", "0.2", "--duration", String(seconds + 2), "--min-load", "1", "--max-load", String(2 * mean - 1), "--seed", "1"]);
+    const sim = await runSim(nodes, [
+      "--devices",
+      "50",
+      "--interval",
+      "0.2",
+      "--duration",
+      String(seconds + 2),
+      "--min-load",
+      "1",
+      "--max-load",
+      String(2 * mean - 1),
+      "--seed",
+      "1",
+    ]);
     await Bun.sleep(2000);
     a = await snap();
     const t0 = performance.now();
@@ -214,13 +246,28 @@ async function benchBalance(): Promise<void> {
     await sim.proc.exited;
     const u = utilization(a, b, dt);
     const r = JSON.parse(readFileSync(sim.report, "utf8"));
-    console.log(`balance at 80 % of ${total} units/s (${r.sent} packets, lost ${r.lost}): utilization ${u.map(pct).join(", ")}; spread ${pct(spread(u))} of the mean`);
+    console.log(
+      `balance at 80 % of ${total} units/s (${r.sent} packets, lost ${r.lost}): utilization ${u.map(pct).join(", ")}; spread ${pct(spread(u))} of the mean`,
+    );
     console.log(
       `  gossip under 80 % load: ${Math.round((udpBytes(b) - udpBytes(a)) / dt)} UDP bytes/s; load updates published ${b.map((s, i) => s.load.load_published - a[i]!.load.load_published).join("/")}; forwarded ${b.map((s) => s.load.forwarded).join("/")}`,
     );
 
     // 120 %: queues grow, figures change every probe interval: the cost of publishing load.
-    const sim2 = await runSim(nodes, ["--devices", "50", "--interval", "0.2", "--duration", "17", "--min-load", "1", "--max-load", String(2 * ((1.2 * total) / 250) - 1), "--seed", "2"]);
+    const sim2 = await runSim(nodes, [
+      "--devices",
+      "50",
+      "--interval",
+      "0.2",
+      "--duration",
+      "17",
+      "--min-load",
+      "1",
+      "--max-load",
+      String(2 * ((1.2 * total) / 250) - 1),
+      "--seed",
+      "2",
+    ]);
     await Bun.sleep(2000);
     a = await snap();
     const t1 = performance.now();

@@ -27,7 +27,8 @@ export interface HandlerContext {
   timeout_ms: number;
 }
 
-export type Outcome = { ok: true; result: unknown } | { ok: false; error: string };
+/** `ms`: how long the handler itself ran, when the executor measured it (else the queue does). */
+export type Outcome = { ok: true; result: unknown; ms?: number } | { ok: false; error: string; ms?: number };
 
 /** Results are stored and sent back to devices: bounded. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -43,6 +44,8 @@ export interface AsyncExecutor {
   /** "handler <path>" or "upstream <url>", for /status. */
   readonly name: string;
   readonly slots: number;
+  /** Packets that really run at the same time (default: slots; a pool hands Workers a few ahead). */
+  readonly parallel?: number;
   /** Never rejects: every failure (throw, timeout, crash, bad result) is an Outcome. */
   run(packet: HandlerPacket, ctx: HandlerContext): Promise<Outcome>;
   close(): Promise<void>;

@@ -84,7 +84,7 @@ export class PacketQueue {
     private readonly clock: QueueClock = realClock,
   ) {
     if (!(promised > 0)) throw new RangeError("capacity must be positive");
-    this.rate = new ServiceRate(executor.slots, promised);
+    this.rate = new ServiceRate(executor.kind === "async" ? (executor.parallel ?? executor.slots) : 1, promised);
   }
 
   /** Admit a packet; it runs when a slot is free. */
@@ -124,10 +124,10 @@ export class PacketQueue {
       const running = r ? Math.min(r.finishAt - r.startedAt, Math.max(0, r.finishAt - now)) / 1000 : 0;
       return this.#queuedUnits / this.promised + running;
     }
-    const slots = this.executor.slots;
+    // Running packets count whole: at most one packet per Worker too many.
     let running = 0;
-    for (const r of this.#running) running += Math.max(0, this.rate.expectedSeconds(r.p.units) - (now - r.startedAt) / 1000);
-    return this.#queuedUnits / this.capacity() + running / slots;
+    for (const r of this.#running) running += r.p.units;
+    return (this.#queuedUnits + running) / this.capacity();
   }
 
   /** The backlog in units of promised capacity (seconds × promised), the figure peers divide by it. */
@@ -135,15 +135,12 @@ export class PacketQueue {
     return this.seconds(now) * this.promised;
   }
 
-  /** Units finished, plus the finished part of running packets. */
+  /** Units finished, plus the finished part of the synthetic handler's running packet. */
   processed(now = this.clock.now()): number {
     this.#pump(now);
-    let units = this.#finishedUnits;
-    for (const r of this.#running) {
-      const total = this.executor.kind === "timed" ? (r.finishAt - r.startedAt) / 1000 : this.rate.expectedSeconds(r.p.units);
-      units += total > 0 ? r.p.units * Math.min(1, Math.max(0, (now - r.startedAt) / 1000 / total)) : 0;
-    }
-    return units;
+    const r = this.#current;
+    if (!r || r.finishAt <= r.startedAt) return this.#finishedUnits;
+    return this.#finishedUnits + r.p.units * Math.min(1, Math.max(0, (now - r.startedAt) / (r.finishAt - r.startedAt)));
   }
 
   /** Units queued or running for `device`. */
@@ -243,7 +240,7 @@ export class PacketQueue {
       void ex.run(packet, { ...this.ctx, takeover: p.takeover === true }).then((outcome) => {
         const at = this.clock.now();
         this.#running.delete(e);
-        this.rate.observe(p.units, (at - e.startedAt) / 1000);
+        this.rate.observe(p.units, (outcome.ms ?? at - e.startedAt) / 1000);
         this.#finish(e, outcome, at);
         this.#pump(at);
       });

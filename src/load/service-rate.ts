@@ -1,6 +1,6 @@
 /**
  * A node's measured capacity for a user handler: exponentially weighted averages of the units
- * and the seconds each finished packet took, times the slots that run in parallel. Until a few
+ * and the seconds each finished packet took, times the packets that run in parallel. Until a few
  * packets have finished (and never above it) the operator's --promised_capacity stands.
  * Averaging units and seconds separately (not their ratio per packet) keeps one tiny, fast
  * packet from swinging the estimate.
@@ -41,10 +41,5 @@ export class ServiceRate {
   capacity(): number {
     if (!this.measured) return this.ceiling;
     return Math.min(this.ceiling, (this.slots * this.#units) / this.#seconds);
-  }
-
-  /** Seconds a packet of `units` is expected to hold a slot. */
-  expectedSeconds(units: number): number {
-    return (units * this.slots) / this.capacity();
   }
 }

@@ -3,6 +3,11 @@
  * time. A handler that throws fails its packet; one that runs past the timeout, or crashes its
  * Worker (an uncaught error, process.exit), fails its packet and the Worker is replaced, so
  * the node and the other packets carry on.
+ *
+ * Each Worker is handed up to PIPELINE packets ahead (it runs them in order), so it never waits
+ * for the node's main thread between packets when that thread is busy with requests. The
+ * timeout clock of a packet starts when it reaches the head of its Worker's line; packets
+ * behind one that hangs or crashes never started, and go to another Worker.
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,13 +16,18 @@ import type { AsyncExecutor, HandlerContext, HandlerPacket, Outcome } from "./ex
 
 interface Job {
   readonly id: number;
+  readonly packet: HandlerPacket;
+  readonly ctx: HandlerContext;
   readonly done: (o: Outcome) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 interface Slot {
   worker: Worker;
-  job?: Job;
+  /** Handed to this Worker, in the order it runs them; the first is running. */
+  jobs: Job[];
+  /** The head's timeout. */
+  timer?: ReturnType<typeof setTimeout>;
+  ready: boolean;
   /** Terminated on purpose: its close event is not a crash. */
   retired?: boolean;
 }
@@ -25,19 +35,24 @@ interface Slot {
 type FromWorker =
   | { type: "ready" }
   | { type: "init-error"; error: string }
-  | { type: "done"; id: number; ok: true; json: string }
-  | { type: "done"; id: number; ok: false; error: string };
+  | { type: "done"; id: number; ms: number; ok: true; json: string }
+  | { type: "done"; id: number; ms: number; ok: false; error: string };
 
 const WORKER_URL = new URL("./handler-worker.ts", import.meta.url);
 /** A Worker that cannot even load the module again waits this long before the next try. */
 const RESPAWN_DELAY_MS = 1000;
+/** Packets handed to one Worker ahead of time. */
+export const PIPELINE = 4;
 
 export class WorkerPool implements AsyncExecutor {
   readonly kind = "async";
   readonly name: string;
-  readonly #idle: Slot[] = [];
-  readonly #waiting: ((s: Slot | undefined) => void)[] = [];
+  /** What the queue may run at once: every Worker's line. */
+  readonly slots: number;
+  readonly parallel: number;
   readonly #all = new Set<Slot>();
+  /** Packets waiting for room in some Worker's line. */
+  readonly #backlog: Job[] = [];
   #seq = 0;
   #closed = false;
   readonly counts = { timeouts: 0, crashes: 0, restarts: 0 };
@@ -45,11 +60,13 @@ export class WorkerPool implements AsyncExecutor {
   private constructor(
     path: string,
     readonly url: string,
-    readonly slots: number,
+    readonly workers: number,
     readonly timeoutMs: number,
     private readonly log: Logger,
   ) {
     this.name = `handler ${path}`;
+    this.slots = workers * PIPELINE;
+    this.parallel = workers;
   }
 
   /** Start `slots` Workers; rejects with the module's error if it cannot be loaded. */
@@ -64,64 +81,84 @@ export class WorkerPool implements AsyncExecutor {
     return pool;
   }
 
-  async run(packet: HandlerPacket, ctx: HandlerContext): Promise<Outcome> {
-    const slot = this.#idle.pop() ?? (await new Promise<Slot | undefined>((r) => this.#waiting.push(r)));
-    if (!slot || this.#closed) return { ok: false, error: "node stopping" };
+  run(packet: HandlerPacket, ctx: HandlerContext): Promise<Outcome> {
+    if (this.#closed) return Promise.resolve({ ok: false, error: "node stopping" });
     return new Promise<Outcome>((done) => {
-      const id = ++this.#seq;
-      const timer = setTimeout(() => {
-        this.counts.timeouts++;
-        this.#fail(slot, `handler timed out after ${this.timeoutMs} ms`);
-      }, this.timeoutMs);
-      slot.job = { id, done, timer };
-      slot.worker.postMessage({ type: "run", id, packet, ctx });
+      this.#backlog.push({ id: ++this.#seq, packet, ctx, done });
+      this.#dispatch();
     });
   }
 
   stats(): Record<string, number> {
-    return { workers: this.#all.size, idle_workers: this.#idle.length, ...this.counts };
+    let idle = 0;
+    for (const s of this.#all) if (s.ready && s.jobs.length === 0) idle++;
+    return { workers: this.#all.size, idle_workers: idle, ...this.counts };
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     for (const s of this.#all) {
       s.retired = true;
-      if (s.job) this.#settle(s, { ok: false, error: "node stopping" });
+      clearTimeout(s.timer);
+      for (const j of s.jobs.splice(0)) j.done({ ok: false, error: "node stopping" });
       s.worker.terminate();
     }
     this.#all.clear();
-    for (const w of this.#waiting.splice(0)) w(undefined);
+    for (const j of this.#backlog.splice(0)) j.done({ ok: false, error: "node stopping" });
+  }
+
+  /** Hand waiting packets to the Workers with the shortest lines. */
+  #dispatch(): void {
+    while (this.#backlog.length > 0) {
+      let best: Slot | undefined;
+      for (const s of this.#all) if (s.ready && !s.retired && s.jobs.length < PIPELINE && (!best || s.jobs.length < best.jobs.length)) best = s;
+      if (!best) return;
+      const job = this.#backlog.shift()!;
+      best.jobs.push(job);
+      best.worker.postMessage({ type: "run", id: job.id, packet: job.packet, ctx: job.ctx });
+      if (best.jobs.length === 1) this.#arm(best);
+    }
+  }
+
+  /** The head of a Worker's line is running: its clock starts now. */
+  #arm(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer =
+      slot.jobs.length === 0
+        ? undefined
+        : setTimeout(() => {
+            this.counts.timeouts++;
+            this.#fail(slot, `handler timed out after ${this.timeoutMs} ms`);
+          }, this.timeoutMs);
   }
 
   /** A new Worker with the module loaded; resolves once it is idle, rejects if loading failed. */
   #spawn(): Promise<void> {
     const worker = new Worker(WORKER_URL.href);
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, jobs: [], ready: false };
     this.#all.add(slot);
     return new Promise<void>((ready, failed) => {
-      let started = false;
       worker.addEventListener("message", (ev: MessageEvent) => {
         const m = ev.data as FromWorker;
         if (m.type === "ready") {
-          started = true;
-          this.#release(slot);
+          slot.ready = true;
           ready();
+          this.#dispatch();
         } else if (m.type === "init-error") {
           slot.retired = true;
           this.#all.delete(slot);
           worker.terminate();
           failed(new Error(`cannot load handler: ${m.error}`));
-        } else if (m.type === "done" && slot.job?.id === m.id) {
-          let outcome: Outcome;
-          if (!m.ok) outcome = { ok: false, error: m.error };
-          else outcome = { ok: true, result: JSON.parse(m.json) };
-          this.#settle(slot, outcome);
-          this.#release(slot);
+        } else if (m.type === "done" && slot.jobs[0]?.id === m.id) {
+          const job = slot.jobs.shift()!;
+          this.#arm(slot);
+          job.done(m.ok ? { ok: true, result: JSON.parse(m.json), ms: m.ms } : { ok: false, error: m.error, ms: m.ms });
+          this.#dispatch();
         }
       });
       const crashed = (why: string) => {
         if (slot.retired) return;
-        if (!started) {
+        if (!slot.ready) {
           slot.retired = true;
           this.#all.delete(slot);
           failed(new Error(`cannot load handler: ${why}`));
@@ -136,28 +173,19 @@ export class WorkerPool implements AsyncExecutor {
     });
   }
 
-  #settle(slot: Slot, outcome: Outcome): void {
-    const job = slot.job;
-    if (!job) return;
-    slot.job = undefined;
-    clearTimeout(job.timer);
-    job.done(outcome);
-  }
-
-  #release(slot: Slot): void {
-    if (this.#closed || slot.retired) return;
-    const next = this.#waiting.shift();
-    if (next) next(slot);
-    else this.#idle.push(slot);
-  }
-
-  /** Fail the slot's packet and replace its Worker (the only way to stop a runaway handler). */
+  /**
+   * Fail the running packet and replace the Worker (the only way to stop a runaway handler);
+   * the packets behind it never started and go to other Workers.
+   */
   #fail(slot: Slot, error: string): void {
     this.log.warn({ handler: this.url, error }, "handler failed; replacing its worker");
     slot.retired = true;
     this.#all.delete(slot);
+    clearTimeout(slot.timer);
     slot.worker.terminate();
-    this.#settle(slot, { ok: false, error });
+    const [head, ...rest] = slot.jobs.splice(0);
+    this.#backlog.unshift(...rest);
+    head?.done({ ok: false, error });
     if (this.#closed) return;
     this.counts.restarts++;
     const respawn = () =>
@@ -166,5 +194,6 @@ export class WorkerPool implements AsyncExecutor {
         if (!this.#closed) setTimeout(respawn, RESPAWN_DELAY_MS);
       });
     void respawn();
+    this.#dispatch();
   }
 }
