@@ -371,7 +371,8 @@ export class LoadService {
   /** A copy of this packet is being handled right now (here or elsewhere): ask to retry shortly. */
   #inProgress(id: string): Reply {
     this.counters.in_progress++;
-    return { status: 503, body: { error: "packet in progress, retry", packet_id: id }, headers: { "retry-after": "1" } };
+    // The outcome is usually known within a round trip or two: the body says when, precisely.
+    return { status: 503, body: { error: "packet in progress, retry", packet_id: id, retry_after_ms: 200 }, headers: { "retry-after": "1" } };
   }
 
   /** Not taken: come back at this device's slot (or `retryAfterS`, whichever is later). */

@@ -64,6 +64,8 @@ export class PacketQueue {
   readonly #running = new Set<Entry>();
   /** The synthetic handler's one running packet (the hot path avoids iterating #running). */
   #current: Entry | undefined;
+  /** When the last user-handler packet finished (for the throughput estimate). */
+  #lastDoneAt: number | undefined;
   readonly #byId = new Map<string, Entry>();
   readonly #perDevice = new Map<string, number>();
   #timerAt = Number.POSITIVE_INFINITY;
@@ -241,6 +243,8 @@ export class PacketQueue {
         const at = this.clock.now();
         this.#running.delete(e);
         this.rate.observe(p.units, (outcome.ms ?? at - e.startedAt) / 1000);
+        if (this.queued > 0 && this.#lastDoneAt !== undefined) this.rate.observeBacklogged(p.units, (at - this.#lastDoneAt) / 1000);
+        this.#lastDoneAt = at;
         this.#finish(e, outcome, at);
         this.#pump(at);
       });

@@ -144,3 +144,12 @@ describe("PacketQueue with a user handler", () => {
     expect(q.backlog()).toBeCloseTo(500, 0); // in units of the promised capacity, for peers
   });
 });
+
+test("ServiceRate: the node's throughput while packets wait caps what the handler alone could do", async () => {
+  const { ServiceRate } = await import("../../src/load/service-rate.ts");
+  const r = new ServiceRate(2, 1e9);
+  for (let i = 0; i < 50; i++) r.observe(100, 0.001); // the handler: 100 units in 1 ms on each of 2 Workers
+  expect(r.capacity()).toBeCloseTo(200_000, -2);
+  for (let i = 0; i < 50; i++) r.observeBacklogged(100, 0.01); // but the node finishes one every 10 ms
+  expect(r.capacity()).toBeCloseTo(10_000, -2);
+});
