@@ -54,7 +54,9 @@ async function wrkOn(title: string, n: number, args: string[]): Promise<void> {
     const unique = join(tmp, "unique.lua");
     writeFileSync(
       unique,
-      `local n = 0\nlocal tid = math.random(1, 1e9)\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, string.format('{"processing_load": 100, "packet_id": "w%d-%d", "device_id": "wrk"}', tid, n))\nend\n`,
+      // Each wrk thread gets its own prefix (its Lua random numbers are not seeded apart, so
+      // math.random would give both threads the same ids: duplicates, not unique packets).
+      `local threads = 0\nfunction setup(thread)\n  threads = threads + 1\n  thread:set("tid", threads)\nend\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, string.format('{"processing_load": 100, "packet_id": "w${Date.now()}-%d-%d", "device_id": "wrk"}', tid, n))\nend\n`,
     );
     const url = `${node!.url}/handle_request`;
     await wrk(url, fixed, 2, 32); // warm-up
@@ -69,7 +71,7 @@ async function wrkOn(title: string, n: number, args: string[]): Promise<void> {
     }
     const s = await node!.status();
     console.log(
-      `  node after: accepted ${s.load.accepted}, done ${s.load.done}, queued ${s.load.queued}, hand-offs ${s.load.handoffs} carrying ${s.load.handed} packets, idempotency window ${s.load.idempotency_window} entries`,
+      `  node after: accepted ${s.load.accepted}, done ${s.load.done}, queued ${s.load.queued}, hand-offs ${s.load.handoffs} carrying ${s.load.handed} packets (failed ${s.load.handoff_failures}); 503s: not kept ${s.load.not_kept}, saturated or unfair ${s.load.rejected} (unfair ${s.load.unfair}), in progress ${s.load.in_progress}; idempotency window ${s.load.idempotency_window} entries`,
     );
   } finally {
     await stopAll(cluster);
