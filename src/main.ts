@@ -3,115 +3,92 @@
  * D-SEF edge node. Seed-compatible command line:
  *   bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
+ * `dsef node ...` runs the same `runNode`.
  */
+import { HandlerError, startNode } from "./app/start-node.ts";
 import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
-import { UsageError } from "./util/usage-error.ts";
-import { startHttpServer } from "./http/server.ts";
-import { loadServiceFor } from "./load/from-config.ts";
-import { loadOrCreateIdentity } from "./identity/node-identity.ts";
+import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
 import { loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
-import { EdgeNode } from "./runtime/edge-node.ts";
-import { runJoin } from "./runtime/join.ts";
-import { rememberPeers } from "./runtime/peer-memory.ts";
+import { UsageError } from "./util/usage-error.ts";
 
-function configOrExit(): NodeConfig {
+/**
+ * Run an edge node with these flags until SIGTERM or SIGINT makes it leave the cluster.
+ * Resolves with the process exit code: 0 after a graceful leave or --help, 2 for what the
+ * operator got wrong (a flag, a file or directory a flag names: one line on stderr), 1 when the
+ * node cannot listen.
+ */
+export async function runNode(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  let config: NodeConfig;
   try {
-    const c = parseNodeConfig(process.argv.slice(2), process.env, process.stdout.isTTY === true);
+    const c = parseNodeConfig([...argv], env, process.stdout.isTTY === true);
     if (c === "help") {
       console.log(helpText());
-      process.exit(0);
+      return 0;
     }
-    return c;
+    config = c;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    usageExit(`${e.message} (see --help)`);
+    return usageError(`${e.message} (see --help)`);
   }
-}
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
 
-/** What the operator got wrong (a flag, a file a flag names): one line, exit code 2. */
-function usageExit(message: string): never {
-  console.error(`dsef: ${message}`);
-  process.exit(2);
-}
-
-const config = configOrExit();
-const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
-
-let identity: ReturnType<typeof loadOrCreateIdentity>["identity"];
-try {
-  const loaded = loadOrCreateIdentity(config.dataDir);
-  identity = loaded.identity;
-  log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
-} catch (e) {
-  usageExit(`--data-dir: cannot use ${config.dataDir}: ${fsReason(e)}`);
-}
-
-let security: Security;
-try {
-  security = loadSecurity(config, identity, log);
-} catch (e) {
-  if (!(e instanceof UsageError)) throw e;
-  usageExit(e.message);
-}
-
-const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
-security.attach(node);
-let load: Awaited<ReturnType<typeof loadServiceFor>>;
-try {
-  load = await loadServiceFor(node, security);
-} catch (e) {
-  usageExit(`--handler: ${(e as Error).message}`);
-}
-let server: ReturnType<typeof startHttpServer>;
-try {
-  // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node, security, load);
-  await node.start();
-} catch (e) {
-  log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
-  process.exit(1);
-}
-log.info(
-  { http: node.swim.self.http, gossip: node.swim.self.gossip, capacity: config.capacity, profile: config.profile, bootstrap: config.bootstrap },
-  "edge node started",
-);
-
-load.start();
-const joining = new AbortController();
-void runJoin(node, joining.signal);
-const forgetPeers = rememberPeers(node);
-
-let stopping = false;
-let settle: (code: number) => void = () => {};
-/** Settles with the exit code once the node has stopped (`dsef node` exits with it). */
-export const stopped = new Promise<number>((resolve) => (settle = resolve));
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, "leaving the cluster");
-  joining.abort();
-  load.stop();
-  await node.leave();
-  await load.close();
-  forgetPeers();
-  server.stop(true);
-  log.info("stopped");
-  settle(0);
-  // Everything is closed, so the event loop ends by itself; should something leak (a timer, a
-  // socket), say so and exit anyway rather than linger.
-  setTimeout(() => {
-    log.warn("still running 1 s after stopping; exiting anyway");
-    process.exit(0);
-  }, 1000).unref();
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGHUP", () => {
+  let identity: NodeIdentity;
   try {
-    log.info(security.reload());
+    const loaded = loadOrCreateIdentity(config.dataDir);
+    identity = loaded.identity;
+    log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
   } catch (e) {
-    log.error({ err: (e as Error).message }, "cannot reload cluster keys; keeping the current ones");
+    return usageError(`--data-dir: cannot use ${config.dataDir}: ${fsReason(e)}`);
   }
-});
+  const nodeLog = log.child({ id: identity.id });
+
+  let security: Security;
+  try {
+    security = loadSecurity(config, identity, nodeLog);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return usageError(e.message);
+  }
+
+  let running: Awaited<ReturnType<typeof startNode>>;
+  try {
+    running = await startNode(config, identity, security, nodeLog);
+  } catch (e) {
+    if (e instanceof HandlerError) return usageError(`--handler: ${e.message}`);
+    log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
+    return 1;
+  }
+  const self = running.node.swim.self;
+  log.info({ http: self.http, gossip: self.gossip, capacity: config.capacity, profile: config.profile, bootstrap: config.bootstrap }, "edge node started");
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "leaving the cluster");
+      await running.stop();
+      log.info("stopped");
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+    process.on("SIGHUP", () => {
+      try {
+        log.info(security.reload());
+      } catch (e) {
+        log.error({ err: (e as Error).message }, "cannot reload cluster keys; keeping the current ones");
+      }
+    });
+  });
+}
+
+/** What the operator got wrong: one line, exit code 2. */
+function usageError(message: string): number {
+  console.error(`dsef: ${message}`);
+  return 2;
+}
+
+if (import.meta.main) process.exit(await runNode(process.argv.slice(2)));

@@ -6,16 +6,13 @@
 import type { Server } from "bun";
 import { Gauge } from "prom-client";
 import { json } from "../http/json.ts";
-import { metricsFor } from "../metrics/node-metrics.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { EventHub } from "./event-hub.ts";
 import page from "./page/index.html";
 import { CORS, sseResponse } from "./sse.ts";
 
-export { CORS } from "./sse.ts";
-
-export function dashboardRoutes(node: EdgeNode) {
-  const metrics = metricsFor(node);
+export function dashboardRoutes(node: EdgeNode, metrics: NodeMetrics) {
   const hub = new EventHub(node, metrics);
   new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
   return {

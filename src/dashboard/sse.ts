@@ -3,9 +3,10 @@
  * a node that has died can carry on through another node.
  */
 import type { Server } from "bun";
+import { CORS } from "../http/json.ts";
 import type { EventHub } from "./event-hub.ts";
 
-export const CORS = { "access-control-allow-origin": "*" } as const;
+export { CORS };
 
 const encoder = new TextEncoder();
 /** Comment lines keep proxies and idle timers from closing a quiet stream. */

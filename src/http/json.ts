@@ -1,6 +1,9 @@
 /** Small helpers for JSON responses and bounded, schema-checked JSON request bodies. */
 import type { z } from "zod";
 
+/** Read-only views any origin may fetch: a dashboard served by a node that died carries on through another. */
+export const CORS = { "access-control-allow-origin": "*" } as const;
+
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
   return Response.json(body, { status, headers });
 }

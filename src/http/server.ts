@@ -1,9 +1,9 @@
-import type { Server } from "bun";
-import type { LoadService } from "../load/load-service.ts";
-import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
+import type { Serve, Server } from "bun";
+import type { JoinServer } from "../identity/join-server.ts";
 import type { Security } from "../identity/security.ts";
+import type { LoadService } from "../load/load-service.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { json, problem } from "./json.ts";
+import { CORS, json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
@@ -12,8 +12,19 @@ import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
+/** The parts of a node the API serves; the composition root builds them. */
+export interface HttpParts {
+  readonly security?: Security;
+  /** The seed side of the join handshake (absent in open mode). */
+  readonly joinServer?: JoinServer;
+  readonly load?: LoadService;
+  /** More routes mounted beside the API (the dashboard's). */
+  readonly routes?: Serve.Routes<undefined, string>;
+}
+
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService): Server<undefined> {
+export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<undefined> {
+  const { security, joinServer, load } = parts;
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -40,14 +51,14 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     // Bundle the dashboard once, minified, without the dev-mode reload client.
     development: false,
     routes: {
-      ...dashboardRoutes(node),
+      ...parts.routes,
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
       "/peers": { GET: () => json(peers(), 200, CORS) },
       "/peer": { GET: () => json(peers(), 200, CORS) },
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
-      ...joinRoutes(security),
+      ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load) : {}),
       ...(load ? packetRoutes(load) : {}),
     },

@@ -1,18 +1,20 @@
-/** Build the node's LoadService from its config and its EdgeNode. */
+/** Build the node's LoadService (and what runs its packets) from its config and what it needs of the running node. */
 import type { NodeConfig } from "../config/node-config.ts";
 import type { Security } from "../identity/security.ts";
 import { AUTH_HEADER } from "../identity/sync-auth.ts";
 import type { Logger } from "../log/logger.ts";
-import { metricsFor, requestOutcome } from "../metrics/node-metrics.ts";
-import type { EdgeNode } from "../runtime/edge-node.ts";
+import type { NodeInfo } from "../membership/types.ts";
 import { type Executor, synthetic } from "./executor.ts";
-import { LoadService } from "./load-service.ts";
+import { type LoadHost, LoadService } from "./load-service.ts";
 import { peerClient } from "./peer-client.ts";
 import type { PeerAuth } from "./peer-protocol.ts";
 import { upstreamExecutor } from "./upstream.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
-/** What runs packets: --handler (Workers), --upstream (a local service) or the synthetic handler. */
+/**
+ * What runs packets: --handler (Workers), --upstream (a local service) or the synthetic
+ * handler. Rejects (with the module's own message) when --handler cannot be loaded.
+ */
 export async function executorFor(c: NodeConfig, log: Logger): Promise<Executor> {
   if (c.handler) return WorkerPool.start(c.handler, c.workers, c.handlerTimeoutMs, log);
   if (c.upstream) return upstreamExecutor(c.upstream, c.workers, c.handlerTimeoutMs);
@@ -24,7 +26,7 @@ export async function executorFor(c: NodeConfig, log: Logger): Promise<Executor>
  * a cluster key, a timestamp and a single-use nonce) over the route's path and the body, so a
  * signed request for one route is no use on another. Open mode: none.
  */
-export function peerAuthOf(security?: Security): PeerAuth | undefined {
+export function peerAuthOf(security?: Pick<Security, "syncAuth">): PeerAuth | undefined {
   const auth = security?.syncAuth;
   if (!auth) return undefined;
   return {
@@ -42,17 +44,18 @@ export function peerAuthOf(security?: Security): PeerAuth | undefined {
   };
 }
 
-/** Throws (with the handler's own message) when --handler cannot be loaded. */
-export async function loadServiceFor(node: EdgeNode, security?: Security): Promise<LoadService> {
-  const c = node.config;
-  const metrics = metricsFor(node);
-  const selfHttp = node.swim.self.http;
-  const executor = await executorFor(c, node.log);
-  const auth = peerAuthOf(security);
-  const service = new LoadService(
+/** `host` may leave out the peer client: peers are then asked over HTTP, signed with `host.peerAuth`. */
+export function loadServiceFor(
+  config: NodeConfig,
+  self: NodeInfo,
+  host: Omit<LoadHost, "peerClient"> & Partial<Pick<LoadHost, "peerClient">>,
+  executor: Executor = synthetic,
+): LoadService {
+  const c = config;
+  return new LoadService(
     {
-      selfId: node.identity.id,
-      selfHttp,
+      selfId: self.id,
+      selfHttp: self.http,
       capacity: c.capacity,
       policy: { forwardAbove: c.forwardAboveMs / 1000, margin: c.forwardAboveMs / 2000, maxBacklog: c.maxBacklogMs / 1000 },
       forwardTimeoutMs: c.forwardTimeoutMs,
@@ -64,22 +67,6 @@ export async function loadServiceFor(node: EdgeNode, security?: Security): Promi
       executor,
       handlerTimeoutMs: c.handlerTimeoutMs,
     },
-    {
-      members: () => node.swim.members(),
-      publish: (backlog) => void node.dispatch({ type: "load", backlog }),
-      peerClient: peerClient(auth),
-      peerAuth: auth,
-      log: node.log,
-      answered: (status, body, seconds, deviceId) => {
-        const outcome = requestOutcome(status, body, selfHttp);
-        if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
-      },
-    },
+    { peerClient: peerClient(host.peerAuth), ...host },
   );
-  if (executor !== synthetic) node.log.info({ handler: executor.name, slots: executor.slots, timeoutMs: c.handlerTimeoutMs }, "packets run by a user handler");
-  // A dead node's packets that we keep run here; our own copies follow the ring.
-  node.onEvent((e) => service.memberChanged(e));
-  // The queue knows the backlog exactly; the gossiped figure lags.
-  metrics.useBacklog(() => service.backlog());
-  return service;
 }

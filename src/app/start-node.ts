@@ -1,0 +1,87 @@
+/**
+ * The composition root: builds a running edge node from its parts and wires them together by
+ * passing each what it needs (no part reaches into another or is patched after construction).
+ *
+ *   security (identity)  → the node driver's guard, claims and exchange; the join server
+ *   node (runtime)       → the member table the load service, metrics and dashboard read
+ *   load                 → the request routes; its answers feed the metrics
+ *   metrics, dashboard   → routes beside the API
+ */
+import type { Server } from "bun";
+import type { NodeConfig } from "../config/node-config.ts";
+import { dashboardRoutes } from "../dashboard/routes.ts";
+import { startHttpServer } from "../http/server.ts";
+import type { NodeIdentity } from "../identity/node-identity.ts";
+import type { Security } from "../identity/security.ts";
+import { executorFor, loadServiceFor, peerAuthOf } from "../load/from-config.ts";
+import type { LoadService } from "../load/load-service.ts";
+import type { Logger } from "../log/logger.ts";
+import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
+import { EdgeNode } from "../runtime/edge-node.ts";
+import { runJoin } from "../runtime/join.ts";
+import { rememberPeers } from "../runtime/peer-memory.ts";
+
+export interface RunningNode {
+  readonly node: EdgeNode;
+  readonly load: LoadService;
+  readonly server: Server<undefined>;
+  /** Leave the cluster gracefully and close everything. */
+  stop(): Promise<void>;
+}
+
+/** --handler could not be loaded: the operator's mistake (exit 2), not a failure to listen. */
+export class HandlerError extends Error {}
+
+/** Build the node, listen (HTTP first: a listening port tells others we have not crashed), join. */
+export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger): Promise<RunningNode> {
+  const executor = await executorFor(config, log).catch((e: Error) => {
+    throw new HandlerError(e.message);
+  });
+  const node = new EdgeNode({ config, identity, log, guard: security.guard, claims: security.claims, exchange: security.exchange });
+  const self = node.swim.self;
+  // The queue knows the backlog exactly; the gossiped figure lags. (Read at scrape time, once `load` exists.)
+  const metrics = new NodeMetrics(node, () => load.backlog());
+  const load = loadServiceFor(
+    config,
+    self,
+    {
+      members: () => node.members(),
+      publish: (backlog) => void node.dispatch({ type: "load", backlog }),
+      log,
+      peerAuth: peerAuthOf(security),
+      answered: (status, body, seconds, deviceId) => {
+        const outcome = requestOutcome(status, body, self.http);
+        if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
+      },
+    },
+    executor,
+  );
+  if (executor.kind === "async") log.info({ handler: executor.name, slots: executor.slots, timeoutMs: config.handlerTimeoutMs }, "packets run by a user handler");
+  // A dead node's packets that we keep run here; our own copies follow the ring.
+  node.onEvent((e) => load.memberChanged(e));
+  const server = startHttpServer(node, { security, joinServer: security.joinServerFor(node), load, routes: dashboardRoutes(node, metrics) });
+  try {
+    await node.start();
+  } catch (e) {
+    server.stop(true);
+    await load.close();
+    throw e;
+  }
+  load.start();
+  const joining = new AbortController();
+  void runJoin(node, joining.signal);
+  const forget = rememberPeers(node);
+  return {
+    node,
+    load,
+    server,
+    async stop() {
+      joining.abort();
+      load.stop();
+      await node.leave();
+      await load.close();
+      forget();
+      server.stop(true);
+    },
+  };
+}
