@@ -122,6 +122,7 @@ export class LoadService {
   /** Stop and release the handler (Workers). */
   async close(): Promise<void> {
     this.stop();
+    this.outcomes.close((id) => this.lookup.local(id));
     await this.queue.close();
   }
 

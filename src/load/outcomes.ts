@@ -132,6 +132,16 @@ export class Outcomes {
     });
   }
 
+  /** The node stops: everyone waiting gets the state as it is now. */
+  close(current: (id: string) => PacketStatus | undefined): void {
+    for (const [id, set] of this.#waiters) {
+      const s = current(id) ?? { packet_id: id, state: "queued", handled_by: this.self };
+      for (const w of set) w(s);
+    }
+    this.#waiters.clear();
+    this.#waiting = 0;
+  }
+
   #wake(id: string, stored: Stored): void {
     const set = this.#waiters.get(id);
     if (!set) return;
