@@ -9,6 +9,7 @@
  * timeout clock of a packet starts when it reaches the head of its Worker's line; packets
  * behind one that hangs or crashes never started, and go to another Worker.
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "../log/logger.ts";
@@ -38,7 +39,17 @@ type FromWorker =
   | { type: "done"; id: number; ms: number; ok: true; json: string }
   | { type: "done"; id: number; ms: number; ok: false; error: string };
 
-const WORKER_URL = new URL("./handler-worker.ts", import.meta.url);
+/**
+ * The Worker's code: beside this file when run from source; inside the compiled binary where the
+ * build put it (it is an entrypoint of its own there, see scripts/build-binary.ts), under the
+ * sources' common root.
+ */
+function workerUrl(): string {
+  const here = new URL("./handler-worker.ts", import.meta.url).href;
+  if (!import.meta.url.includes("$bunfs")) return here;
+  return ["/$bunfs/root/load/handler-worker.js", "/$bunfs/root/src/load/handler-worker.js"].find((p) => existsSync(p)) ?? here;
+}
+const WORKER_URL = workerUrl();
 /** A Worker that cannot even load the module again waits this long before the next try. */
 const RESPAWN_DELAY_MS = 1000;
 /** Packets handed to one Worker ahead of time. */
@@ -134,7 +145,7 @@ export class WorkerPool implements AsyncExecutor {
 
   /** A new Worker with the module loaded; resolves once it is idle, rejects if loading failed. */
   #spawn(): Promise<void> {
-    const worker = new Worker(WORKER_URL.href);
+    const worker = new Worker(WORKER_URL);
     const slot: Slot = { worker, jobs: [], ready: false };
     this.#all.add(slot);
     return new Promise<void>((ready, failed) => {
