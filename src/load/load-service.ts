@@ -204,9 +204,14 @@ export class LoadService {
       // Taken elsewhere already (a device's retry we forwarded, or found as a duplicate).
       if (prior?.state === "done" && prior.handledBy !== this.opts.selfHttp) continue;
       // Nodes asked about it before its copy reached us (the owner died mid hand-off, the
-      // device retried there): one of them may have taken it. Check with them first.
+      // device retried there): one of them may have taken it, or be taking it right now. The
+      // device never had an acknowledgement then, so it retries until some node takes it: we
+      // need not. Else (nobody has it, or a silent node) it runs here.
       if (prior?.state === "asked") {
-        void this.#findElsewhere(h.id, prior.askers ?? []).then((v) => (v.kind === "found" ? this.window.settle(h.id, v.at) : this.#runTakenOver(h)));
+        void this.#findElsewhere(h.id, prior.askers ?? []).then((v) => {
+          if (v.kind === "found") this.window.settle(h.id, v.at);
+          else if (v.kind !== "in-progress") this.#runTakenOver(h);
+        });
         continue;
       }
       this.#runTakenOver(h);

@@ -102,7 +102,8 @@ test("kill -9 of a node with 2 s of accepted work while devices send: every ackn
   console.log(
     `runs: ${lines.length} for ${count.size} packets; twice: ${twice.length} (${twice.map(([id]) => id).join(" ")}); taken over: ${stats.reduce((a, s) => a + s.taken_over, 0)}`,
   );
-  for (const [, c] of twice) {
+  for (const [id, c] of twice) {
+    console.log(`${id}: ${c.n} runs, ${c.takeover} taken over, by ${[...c.by].join(" ")}`);
     expect(c.n).toBe(2);
     expect(c.takeover).toBe(1);
     expect(c.by.has(`127.0.0.1:${victim.port}`)).toBe(true);
