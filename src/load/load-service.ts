@@ -350,7 +350,12 @@ export class LoadService {
   #notKept(req: PacketRequest): Reply {
     if (req.packet_id !== undefined) this.window.forget(req.packet_id);
     this.counters.not_kept++;
-    return { status: 503, body: { error: "no backup node could keep the packet, retry", retry_after_s: 1 }, headers: { "retry-after": "1" } };
+    // The ring may have moved already (a backup just died): soon is fine.
+    return {
+      status: 503,
+      body: { error: "no backup node could keep the packet, retry", retry_after_s: 1, retry_after_ms: 200 },
+      headers: { "retry-after": "1" },
+    };
   }
 
   /** Another node has the packet, is handling it, or may have it: answer without taking it. */
