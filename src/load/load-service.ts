@@ -17,6 +17,7 @@ import type { HeldPacket } from "./replica-store.ts";
 import type { PacketRequest } from "./request-body.ts";
 import { route } from "./router.ts";
 import { StallDetector } from "./stall-detector.ts";
+import { runOrphans } from "./takeover.ts";
 import { intervalTicker, type Ticker } from "./ticker.ts";
 
 export type { LoadCounters } from "./counters.ts";
@@ -71,7 +72,19 @@ export class LoadService {
       members: () => host.members(),
       maxPackets: opts.backupMaxPackets ?? 1_000_000,
       maxBytes: opts.backupMaxBytes ?? 256 * 1024 * 1024,
-      run: (packets) => this.#runOrphans(packets),
+      run: (packets) =>
+        runOrphans(
+          {
+            self: opts.selfHttp,
+            now: this.now,
+            queue: this.queue,
+            outcomes: this.outcomes,
+            window: this.window,
+            keep: (h) => void this.backups.replicator.keep(h),
+            check: (id, askers) => this.#findElsewhere(id, askers),
+          },
+          packets,
+        ),
     });
     this.lookup = new PacketLookup({
       self: opts.selfHttp,
@@ -159,6 +172,12 @@ export class LoadService {
     const prior = this.window.begin(now, id, this.opts.selfHttp);
     if (prior?.state === "done") return this.#duplicate(id, prior.handledBy);
     if (prior?.state === "pending") return this.#inProgress(id);
+    // We keep a copy for its owner (its backup): the owner has it, and should it die, we run it.
+    const owner = this.backups.store.ownerOf(id);
+    if (owner !== undefined) {
+      this.window.settle(id, owner);
+      return this.#duplicate(id, owner);
+    }
     // Nodes that asked about this id had a retry of it: check with them before taking it.
     const tried = prior?.askers ? [...(req.tried ?? []), ...prior.askers] : req.tried;
     if (this.#stall.check(now)) return this.#checkFirst({ ...req, tried }, hop);
@@ -193,37 +212,6 @@ export class LoadService {
     // Synthetic results are {units}: no need to measure them.
     this.outcomes.finished(f, this.now(), this.queue.executor.kind === "timed" ? 16 : undefined);
     this.backups.replicator.done(f.packet.id);
-  }
-
-  /** Packets of a node that is gone, kept here as its backup: they run here now (and are kept in turn). */
-  #runOrphans(packets: readonly HeldPacket[]): void {
-    const now = this.now();
-    for (const h of packets) {
-      if (this.queue.has(h.id) || this.outcomes.get(h.id, now)) continue;
-      const prior = this.window.get(now, h.id);
-      // Taken elsewhere already (a device's retry we forwarded, or found as a duplicate).
-      if (prior?.state === "done" && prior.handledBy !== this.opts.selfHttp) continue;
-      // Nodes asked about it before its copy reached us (the owner died mid hand-off, the
-      // device retried there): one of them may have taken it, or be taking it right now. The
-      // device never had an acknowledgement then, so it retries until some node takes it: we
-      // need not. Else (nobody has it, or a silent node) it runs here.
-      if (prior?.state === "asked") {
-        void this.#findElsewhere(h.id, prior.askers ?? []).then((v) => {
-          if (v.kind === "found") this.window.settle(h.id, v.at);
-          else if (v.kind !== "in-progress") this.#runTakenOver(h);
-        });
-        continue;
-      }
-      this.#runTakenOver(h);
-    }
-  }
-
-  #runTakenOver(h: HeldPacket): void {
-    const now = this.now();
-    if (this.queue.has(h.id) || this.outcomes.get(h.id, now)) return;
-    this.window.record(now, h.id, this.opts.selfHttp);
-    void this.backups.replicator.keep(h);
-    this.queue.add({ id: h.id, units: h.units, deviceId: h.device_id, payload: h.payload, takeover: true }, now);
   }
 
   /** Just after a stall: ask every node about the packet first, then route it as usual. */

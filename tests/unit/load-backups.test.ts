@@ -183,8 +183,11 @@ describe("LoadService with a backup", () => {
       }),
     ).toEqual({ ok: true });
     expect(svc.receiveReplicas({ owner: "b", owner_http: "b:1", boot: "x", keep: [], done: ["q2"] })).toEqual({ ok: true });
-    // Asked meanwhile, we say its owner has it.
+    // Asked meanwhile, we say its owner has it; a device's retry sent to us is acknowledged as
+    // the owner's, not taken a second time.
     expect(svc.answerAsk("q1", "c:1")).toEqual({ seen: true, handled_by: "b:1" });
+    expect((await svc.handle({ processing_load: 10, packet_id: "q1", tried: ["b:1"] }, 0)).body).toMatchObject({ duplicate: true, handled_by: "b:1" });
+    expect(svc.stats()).toMatchObject({ accepted: 0 });
     members[1]!.state = "dead";
     svc.memberChanged({ type: "dead", at: 0, member: members[1]! });
     expect(svc.queue.state("q1")?.state).toBe("running");
