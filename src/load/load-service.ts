@@ -72,7 +72,7 @@ export class LoadService {
       members: () => host.members(),
       maxPackets: opts.backupMaxPackets ?? 1_000_000,
       maxBytes: opts.backupMaxBytes ?? 256 * 1024 * 1024,
-      run: (packets) =>
+      run: (packets, from) =>
         runOrphans(
           {
             self: opts.selfHttp,
@@ -84,6 +84,7 @@ export class LoadService {
             check: (id, askers) => this.#findElsewhere(id, askers),
           },
           packets,
+          from,
         ),
     });
     this.lookup = new PacketLookup({

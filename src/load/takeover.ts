@@ -22,13 +22,15 @@ export interface TakeoverParts {
   check(id: string, askers: readonly string[]): Promise<Verdict>;
 }
 
-export function runOrphans(p: TakeoverParts, packets: readonly HeldPacket[]): void {
+/** `from`: the owner ("ip:port") that is gone. */
+export function runOrphans(p: TakeoverParts, packets: readonly HeldPacket[], from: string): void {
   const now = p.now();
   for (const h of packets) {
     if (p.queue.has(h.id) || p.outcomes.get(h.id, now)) continue;
     const prior = p.window.get(now, h.id);
-    // Taken elsewhere already (a device's retry we forwarded, or found as a duplicate).
-    if (prior?.state === "done" && prior.handledBy !== p.self) continue;
+    // Taken elsewhere already (a device's retry we forwarded, or found as a duplicate); "done at
+    // the owner" is what we answered for our copy while the owner lived: ours to run now.
+    if (prior?.state === "done" && prior.handledBy !== p.self && prior.handledBy !== from) continue;
     // Nodes asked about it before its copy reached us (the owner died mid hand-off, the device
     // retried there): one of them may have taken it, or be taking it right now. The device never
     // had an acknowledgement then, so it retries until some node takes it: we need not. Else
