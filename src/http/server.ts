@@ -7,6 +7,7 @@ import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { CORS, json, problem } from "./json.ts";
+import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
@@ -60,6 +61,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load) : {}),
+      ...(load ? packetRoutes(load) : {}),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
