@@ -118,7 +118,8 @@ test("row 4: acks sprayed for a SIGSTOPped member do not keep it alive; it is de
   const send = await insider();
   const victimId = (await rowOf(probers[0]!, victim.port))!.id;
   // The insider reads each prober's sequence counter from its public /status (probes + relays
-  // are numbered from one counter) and acks the next ones, for the victim, every 50 ms.
+  // are numbered from one counter) and acks the last few and the next ones, for the victim,
+  // every 50 ms: a probe in flight (200 ms) is hit several times.
   let spraying = true;
   const spray = (async () => {
     while (spraying) {
@@ -126,7 +127,7 @@ test("row 4: acks sprayed for a SIGSTOPped member do not keep it alive; it is de
         const s = await p.status().catch(() => undefined);
         if (!s) continue;
         const seq = s.protocol.probes + s.protocol.relayed;
-        for (let i = 1; i <= 30; i++) send(p.port, { type: "ack", seq: seq + i, from: victimId, nonce: new Uint8Array(16), updates: [] });
+        for (let i = -5; i <= 30; i++) send(p.port, { type: "ack", seq: seq + i, from: victimId, nonce: new Uint8Array(16), updates: [] });
       }
       await Bun.sleep(50);
     }
