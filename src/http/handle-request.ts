@@ -2,39 +2,27 @@
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
+import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
 
 const ASK_ID = /^[\x21-\x7e]{1,128}$/;
 const ASKER = /^[A-Za-z0-9.\-_:[\]]{1,300}$/;
-
-/** Read at most MAX_BODY_BYTES; undefined when the body is larger (413). */
-async function boundedText(req: Request): Promise<string | undefined> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) return undefined;
-  const text = await req.text();
-  return Buffer.byteLength(text) > MAX_BODY_BYTES ? undefined : text;
-}
+/** An ask is a packet id and an address. */
+const MAX_ASK_BYTES = 1024;
 
 type Routes = Record<string, { POST: (req: Request) => Promise<Response> }>;
 
 export function loadRoutes(load: LoadService): Routes {
-  const tooLarge = () => {
-    load.countBadRequest();
-    return problem(413, `body larger than ${MAX_BODY_BYTES} bytes`);
-  };
   return {
     "/handle_request": {
       POST: async (req: Request): Promise<Response> => {
         const t0 = performance.now();
-        let text: string | undefined;
-        try {
-          text = await boundedText(req);
-        } catch {
+        const body = await readBody(req, MAX_BODY_BYTES);
+        if (!body.ok) {
           load.countBadRequest();
-          return problem(400, "could not read request body");
+          return body.response;
         }
-        if (text === undefined) return tooLarge();
-        const parsed = parsePacketRequest(text);
+        const parsed = parsePacketRequest(body.text);
         if (!parsed.ok) {
           load.countBadRequest();
           return problem(parsed.status, parsed.error);
@@ -49,11 +37,11 @@ export function loadRoutes(load: LoadService): Routes {
     },
     "/packets/ask": {
       POST: async (req: Request): Promise<Response> => {
+        const text = await readBody(req, MAX_ASK_BYTES);
+        if (!text.ok) return text.response;
         let body: { packet_id?: unknown; asker?: unknown };
         try {
-          const text = await boundedText(req);
-          if (text === undefined) return tooLarge();
-          body = JSON.parse(text);
+          body = JSON.parse(text.text);
         } catch {
           return problem(400, "body is not valid JSON");
         }

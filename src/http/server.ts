@@ -6,9 +6,8 @@ import type { EdgeNode } from "../runtime/edge-node.ts";
 import { json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
-import { joinRoutes, syncRoute } from "./secure-routes.ts";
+import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
 
-const MAX_SYNC_BODY = 4 * 1024 * 1024;
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
 export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService): Server<undefined> {

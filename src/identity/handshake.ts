@@ -108,6 +108,27 @@ export function checkPeer(creds: Credentials, role: Role, t: Buffer, key: Buffer
   }
 }
 
+/** Header of /join/finish: `<session>.<proof b64url>`, checked before the body is read. */
+export const JOIN_HEADER = "x-dsef-join";
+
+/** The joiner's cheapest full proof over T: the cluster-key MAC in secret mode, else its signature. */
+export function earlyProof(identity: NodeIdentity, creds: Credentials, t: Buffer): string {
+  const k = creds.secret ? creds.keyring.sendKey : undefined;
+  const raw = k ? Buffer.from(macTranscript(k, "joiner", t), "base64") : Buffer.from(signTranscript(identity, "joiner", t), "base64");
+  return raw.toString("base64url");
+}
+
+/** The seed's side of `earlyProof`; `kid` is the key the joiner announced at hello. Never throws. */
+export function checkEarlyProof(creds: Credentials, t: Buffer, joinerKey: Buffer, kid: string | undefined, proof: Buffer): boolean {
+  if (creds.secret) {
+    const k = kid ? creds.keyring.get(kid) : undefined;
+    if (!k) return false;
+    const want = Buffer.from(macTranscript(k, "joiner", t), "base64");
+    return proof.byteLength === want.byteLength && timingSafeEqual(proof, want);
+  }
+  return verifyRaw(joinerKey, roleBytes("joiner", t), proof);
+}
+
 /** Secret mode: does the peer announce a cluster key we accept? Throws a Refusal. */
 export function checkKid(creds: Credentials, kid: string | undefined): void {
   if (!creds.secret) return;

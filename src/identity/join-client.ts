@@ -5,10 +5,12 @@ import {
   checkPeer,
   credentialFields,
   type Credentials,
+  earlyProof,
   ephemeral,
   type Finish,
   finishReplySchema,
   helloReplySchema,
+  JOIN_HEADER,
   newHello,
   Refusal,
   signTranscript,
@@ -30,8 +32,8 @@ export class JoinRefused extends Error {
   }
 }
 
-async function post(url: string, body: unknown, timeoutMs: number): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+async function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let json: unknown;
   try {
@@ -66,7 +68,7 @@ export async function joinVia(seed: Address, identity: NodeIdentity, creds: Cred
   const finish: Finish = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
   if (wrap && creds.keyring.size > 0) finish.keys = wrapKeys(wrap, creds.keyring.all().map((k) => k.material), "keys");
-  const r2 = await post(`http://${seed}/join/finish`, finish, timeoutMs);
+  const r2 = await post(`http://${seed}/join/finish`, finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
   if (r2.status !== 200) throw new JoinRefused(seed, r2.status, errorOf(r2.json));
   const done = finishReplySchema.safeParse(r2.json);
   if (!done.success) throw new JoinRefused(seed, 0, "malformed member table");

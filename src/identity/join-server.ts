@@ -4,6 +4,7 @@ import type { Address, Member, MemberSnapshot, NodeId } from "../membership/type
 import { snapshotFromJson, snapshotToJson } from "../wire/sync-schema.ts";
 import {
   checkCert,
+  checkEarlyProof,
   checkKid,
   checkPeer,
   credentialFields,
@@ -14,6 +15,7 @@ import {
   type Hello,
   type HelloReply,
   idOfKey,
+  JOIN_HEADER,
   Refusal,
   signTranscript,
   transcript,
@@ -89,6 +91,22 @@ export class JoinServer {
     const reply: HelloReply = { session, ...base, sig: signTranscript(this.identity, "seed", t), ...credentialFields(this.creds, "seed", t) };
     if (this.creds.cert) reply.cert = this.creds.cert;
     return reply;
+  }
+
+  /**
+   * Before /join/finish's body is read: the `x-dsef-join` header names the session and carries
+   * the joiner's proof over its transcript (the cluster-key MAC in secret mode, else its
+   * signature), so only the holder of a credential gets its (up to 4 MB) body parsed.
+   */
+  precheck(header: string | null, from: string): Refusal | undefined {
+    const m = header ? /^([0-9a-f]{32})\.([A-Za-z0-9_-]{1,100})$/.exec(header) : null;
+    if (!m) return this.#refuse(new Refusal(401, `the ${JOIN_HEADER} header is required (session and proof)`), "?", from) as Refusal;
+    const [, session, proof] = m as unknown as [string, string, string];
+    const p = this.#pending.get(session);
+    if (!p || p.expires < Date.now()) return this.#refuse(new Refusal(401, "unknown or expired handshake session; start again"), "?", from) as Refusal;
+    if (checkEarlyProof(this.creds, p.t, Buffer.from(p.hello.key, "base64"), p.hello.kid, Buffer.from(proof, "base64url"))) return undefined;
+    this.#pending.delete(session);
+    return this.#refuse(new Refusal(403, "proof of the handshake credential is not valid"), p.joinerId, from) as Refusal;
   }
 
   async finish(finish: Finish, from: string): Promise<{ members: ReturnType<typeof snapshotToJson>[]; keys?: string }> {
