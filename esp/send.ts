@@ -45,7 +45,8 @@ export async function attempt(http: string, p: Packet, tried: readonly string[],
       ratio: typeof body.load_ratio === "number" ? body.load_ratio : undefined,
     };
   }
-  if (res.status === 503) return { kind: "busy", retryAfterMs: 1000 * (Number(res.headers.get("retry-after")) || 1) };
+  // 429: this device's address is over the node's fair-use limits; like 503, come back after Retry-After.
+  if (res.status === 503 || res.status === 429) return { kind: "busy", retryAfterMs: 1000 * (Number(res.headers.get("retry-after")) || 1) };
   if (res.status >= 400 && res.status < 500) return { kind: "client-error", status: res.status, error: String(body.error ?? "") };
   return { kind: "unclear", reason: `HTTP ${res.status}` };
 }

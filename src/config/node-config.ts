@@ -30,6 +30,9 @@ export interface NodeConfig {
   caPubkey: string;
   /** This node's certificate (default <data-dir>/node.cert). */
   certFile: string;
+  /** Fair use per client address: requests per second (0 = off) and requests in progress (0 = off). */
+  rateLimit: number;
+  clientConcurrency: number;
 }
 
 interface FlagSpec {
@@ -89,6 +92,8 @@ const flags: FlagSpec[] = [
   { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
   { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
   { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
+  { flag: "rate-limit", env: "DSEF_RATE_LIMIT", arg: "N", help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)", apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)) },
+  { flag: "client-concurrency", env: "DSEF_CLIENT_CONCURRENCY", arg: "N", help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)", apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
   { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
 ];
@@ -148,6 +153,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     clusterKeyFile: "",
     caPubkey: "",
     certFile: "",
+    rateLimit: 1000,
+    clientConcurrency: 256,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

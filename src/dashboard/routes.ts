@@ -10,17 +10,19 @@ import { metricsFor } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { EventHub } from "./event-hub.ts";
 import page from "./page/index.html";
-import { CORS, sseResponse } from "./sse.ts";
+import { EventStreams } from "./sse.ts";
 
-export { CORS } from "./sse.ts";
+/** Open to any origin, so a dashboard served by a node that has died can carry on through another node. */
+export const CORS = { "access-control-allow-origin": "*" } as const;
 
 export function dashboardRoutes(node: EdgeNode) {
   const metrics = metricsFor(node);
   const hub = new EventHub(node, metrics);
+  const streams = new EventStreams(hub);
   new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
   return {
     "/": page,
-    "/events": { GET: (req: Request, server: Server<undefined>) => sseResponse(req, server, hub) },
+    "/events": { GET: (req: Request, server: Server<undefined>) => streams.open(req, server, CORS) },
     "/metrics": { GET: async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } }) },
     "/stats": { GET: () => json(hub.stats(), 200, CORS) },
   } as const;

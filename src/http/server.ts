@@ -3,6 +3,8 @@ import type { LoadService } from "../load/load-service.ts";
 import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
+import { Gate } from "./gate.ts";
 import { json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
@@ -28,13 +30,16 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     };
   };
 
+  const gate = new Gate({ ratePerS: node.config.rateLimit, concurrency: node.config.clientConcurrency });
+  mirrorCounter([metricsFor(node).registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
+
   return Bun.serve({
     hostname: node.config.bind,
     port: node.config.port,
     maxRequestBodySize: MAX_SYNC_BODY,
     // Bundle the dashboard once, minified, without the dev-mode reload client.
     development: false,
-    routes: {
+    routes: gate.routes({
       ...dashboardRoutes(node),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
@@ -44,7 +49,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(security),
       ...(load ? loadRoutes(load) : {}),
-    },
+    }) as Bun.Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
       node.log.error({ err: err.message }, "http handler failed");

@@ -16,7 +16,7 @@ let target: NodeProcess;
 beforeAll(async () => {
   nodes = await startSecuredCluster(2, () => ({ args: ["--cluster-key", KEY] }));
   target = nodes[0]!;
-});
+}, 30_000);
 afterAll(() => stopAll(nodes));
 
 describe("bodies are bounded while they stream", () => {

@@ -10,6 +10,8 @@
  * - body:  one POST with a huge body, chunked or with a Content-Length, sent as fast as the
  *          server takes it: {status, firstByteMs, closedMs, sentBytes}
  * - flood: `count` requests, `concurrency` at a time: {statuses: {code: n}, retryAfter, ms}
+ * - slow:  open `count` POSTs whose chunked bodies never finish, `concurrency` sockets: what
+ *          came back within `holdMs`: {statuses: {code: n}, silent: n}
  * - hold:  open `count` GET streams and keep them; prints {"held": n, statuses} once all have
  *          answered, then holds until killed (or `holdMs`).
  */
@@ -91,6 +93,29 @@ async function flood() {
   out({ statuses, retryAfter: [...retryAfter], ms: Math.round(performance.now() - t0) });
 }
 
+function slow() {
+  const statuses = {};
+  let silent = 0;
+  const sockets = [];
+  for (let i = 0; i < job.count; i++) {
+    const s = net.connect({ host, port: job.port, localAddress: from });
+    let status = 0;
+    s.on("data", (d) => (status ||= Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 0)));
+    s.on("error", () => {});
+    s.on("connect", () => s.write(`POST ${job.path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"pro\r\n`));
+    sockets.push(() => status);
+  }
+  setTimeout(() => {
+    for (const st of sockets) {
+      const code = st();
+      if (code) statuses[code] = (statuses[code] ?? 0) + 1;
+      else silent++;
+    }
+    out({ statuses, silent });
+    process.exit(0);
+  }, job.holdMs ?? 2000);
+}
+
 function hold() {
   const statuses = {};
   let answered = 0;
@@ -101,6 +126,8 @@ function hold() {
       res.on("data", (d) => {
         if (!first) return;
         first = false;
+        // Read nothing more when asked to play dead: the server's buffers must not grow for it.
+        if (job.stall) res.pause();
         const kind = /^event: (\w+)/.exec(d.toString())?.[1] ?? "data";
         const key = `${res.statusCode}:${kind}`;
         statuses[key] = (statuses[key] ?? 0) + 1;
@@ -110,8 +137,6 @@ function hold() {
         statuses.ended = (statuses.ended ?? 0) + 1;
         if (first && ++answered === job.count) out({ held: job.count, statuses });
       });
-      // Read nothing more when asked to play dead: the server's buffers must not grow for it.
-      if (job.stall) res.pause();
     });
     req.on("error", (e) => {
       statuses[e.code ?? "error"] = (statuses[e.code ?? "error"] ?? 0) + 1;
@@ -119,10 +144,13 @@ function hold() {
     });
     sockets.push(req);
   }
+  // Paused sockets do not keep Node alive by themselves.
+  setInterval(() => {}, 1000);
   if (job.holdMs) setTimeout(() => (out({ final: statuses }), process.exit(0)), job.holdMs);
 }
 
 if (job.kind === "body") body();
 else if (job.kind === "flood") await flood();
 else if (job.kind === "hold") hold();
+else if (job.kind === "slow") slow();
 else throw new Error(`unknown job ${job.kind}`);

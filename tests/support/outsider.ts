@@ -8,7 +8,7 @@ import { join } from "node:path";
 const CLIENT = join(import.meta.dir, "outsider-client.mjs");
 const NODE = Bun.which("node") ?? "node";
 
-export type Job = Record<string, unknown> & { kind: "body" | "flood" | "hold"; port: number };
+export type Job = Record<string, unknown> & { kind: "body" | "flood" | "hold" | "slow"; port: number };
 
 /** Run one job to its end; its JSON result. */
 export async function outsider(job: Job): Promise<any> {
