@@ -8,7 +8,8 @@ import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config
 import { startHttpServer } from "./http/server.ts";
 import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
-import { loadSecurity, type Security } from "./identity/security.ts";
+import { StartupRefusal } from "./identity/secret-files.ts";
+import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
 import { runJoin } from "./runtime/join.ts";
@@ -21,16 +22,25 @@ function configOrExit(): NodeConfig {
       console.log(helpText());
       process.exit(0);
     }
+    demoKey = checkSecrets(c);
     return c;
   } catch (e) {
+    if (e instanceof StartupRefusal) {
+      console.error(`dsef: ${e.message}`);
+      process.exit(2);
+    }
     if (!(e instanceof UsageError)) throw e;
     console.error(`dsef: ${e.message} (see --help)`);
     process.exit(2);
   }
 }
 
+let demoKey = false;
 const config = configOrExit();
 const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
+if (demoKey) {
+  log.error("INSECURE: running with the published demo key (--insecure-demo-key). Anyone who has read docker-compose.yml or k8s/secret.yaml can join this cluster. Set your own DSEF_CLUSTER_KEY for anything but a demo.");
+}
 
 let identity: ReturnType<typeof loadOrCreateIdentity>["identity"];
 try {

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
+import { isPrintable } from "../log/printable.ts";
 import { parseBootstrapEntry } from "./bootstrap-entry.ts";
 import { detectIp } from "./detect-ip.ts";
 import { parseChoice, parseDuration, parseHost, parseInteger, parsePositive } from "./parse-values.ts";
@@ -33,6 +34,10 @@ export interface NodeConfig {
   /** Fair use per client address: requests per second (0 = off) and requests in progress (0 = off). */
   rateLimit: number;
   clientConcurrency: number;
+  /** Start even with the published demo cluster key (demos only). */
+  insecureDemoKey: boolean;
+  /** Origins (besides the cluster's own nodes) whose pages may read this node's GET routes; "*" = any. */
+  corsOrigins: string[];
 }
 
 interface FlagSpec {
@@ -40,6 +45,8 @@ interface FlagSpec {
   readonly env: string;
   readonly arg: string;
   readonly help: string;
+  /** A switch: no value on the command line; its variable takes 1/true/yes or 0/false/no. */
+  readonly boolean?: true;
   /** Apply a raw string value to the config being built. */
   readonly apply: (c: NodeConfig, v: string) => void;
 }
@@ -65,7 +72,7 @@ const flags: FlagSpec[] = [
   { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
   { flag: "promised_capacity", env: "DSEF_PROMISED_CAPACITY", arg: "UNITS", help: "work units per second this node can process (default 1000); also --promised-capacity", apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)) },
   { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseBootstrapEntry(e), e))) },
-  { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name (default ip:port)", apply: (c, v) => void (c.name = v.slice(0, 128)) },
+  { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name, printable characters only (default ip:port)", apply: (c, v) => void (c.name = parseName(v)) },
   { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key (default .dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
   {
     flag: "profile",
@@ -92,6 +99,8 @@ const flags: FlagSpec[] = [
   { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
   { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
   { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
+  { flag: "insecure-demo-key", env: "DSEF_INSECURE_DEMO_KEY", arg: "", boolean: true, help: "start even with the published demo cluster key (docker-compose.yml, k8s/secret.yaml); for demos only, logged as an error", apply: (c, v) => void (c.insecureDemoKey = parseSwitch(v)) },
+  { flag: "cors-origin", env: "DSEF_CORS_ORIGIN", arg: "LIST", help: "origins (http(s)://host[:port], comma-separated, or *) whose pages may read this node's GET routes; the cluster's own nodes always may (default none)", apply: (c, v) => void (c.corsOrigins = splitList(v).map(parseOrigin)) },
   { flag: "rate-limit", env: "DSEF_RATE_LIMIT", arg: "N", help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)", apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)) },
   { flag: "client-concurrency", env: "DSEF_CLIENT_CONCURRENCY", arg: "N", help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)", apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
@@ -107,8 +116,27 @@ function splitList(v: string): string[] {
 
 export class UsageError extends Error {}
 
+function parseName(v: string): string {
+  if (!isPrintable(v)) throw new Error("a name may hold printable characters only (no newlines or other control characters)");
+  if (v.length > 128) throw new Error("a name may be at most 128 characters");
+  return v;
+}
+
+function parseSwitch(v: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off|)$/i.test(v)) return false;
+  throw new Error(`"${v}" is not a yes/no value (1, true, yes / 0, false, no)`);
+}
+
+function parseOrigin(v: string): string {
+  if (v === "*") return v;
+  const m = /^(https?):\/\/([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?\/?$/.exec(v);
+  if (!m) throw new Error(`not an origin: "${v}" (use http(s)://host[:port] or *)`);
+  return `${m[1]}://${m[2]!.toLowerCase()}${m[3] ? `:${m[3]}` : ""}`;
+}
+
 export function helpText(): string {
-  const rows = flags.map((f) => `  --${f.flag} ${f.arg}`.padEnd(34) + `${f.help}  [${f.env}]`);
+  const rows = flags.map((f) => `  --${f.flag}${f.arg ? ` ${f.arg}` : ""}`.padEnd(34) + `${f.help}  [${f.env}]`);
   return [
     "D-SEF edge node",
     "",
@@ -122,7 +150,7 @@ export function helpText(): string {
 /** Merge defaults < environment < flags. Throws UsageError with a one-line reason. */
 export function parseNodeConfig(argv: string[], env: Record<string, string | undefined>, isTTY = false): NodeConfig | "help" {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
-  for (const f of flags) options[f.flag] = { type: "string" };
+  for (const f of flags) options[f.flag] = { type: f.boolean ? "boolean" : "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
@@ -155,6 +183,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     certFile: "",
     rateLimit: 1000,
     clientConcurrency: 256,
+    insecureDemoKey: false,
+    corsOrigins: [],
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;
@@ -163,7 +193,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   c.timing = { ...profiles[c.profile] };
   for (const f of flags) {
     if (f === profileFlag) continue;
-    const fromFlag = values[f.flag] as string | undefined;
+    const fromFlag = values[f.flag] === true ? "1" : (values[f.flag] as string | undefined);
     const raw = fromFlag ?? env[f.env];
     if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }

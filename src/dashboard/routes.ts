@@ -12,9 +12,6 @@ import { EventHub } from "./event-hub.ts";
 import page from "./page/index.html";
 import { EventStreams } from "./sse.ts";
 
-/** Open to any origin, so a dashboard served by a node that has died can carry on through another node. */
-export const CORS = { "access-control-allow-origin": "*" } as const;
-
 export function dashboardRoutes(node: EdgeNode) {
   const metrics = metricsFor(node);
   const hub = new EventHub(node, metrics);
@@ -22,8 +19,8 @@ export function dashboardRoutes(node: EdgeNode) {
   new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
   return {
     "/": page,
-    "/events": { GET: (req: Request, server: Server<undefined>) => streams.open(req, server, CORS) },
+    "/events": { GET: (req: Request, server: Server<undefined>) => streams.open(req, server) },
     "/metrics": { GET: async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } }) },
-    "/stats": { GET: () => json(hub.stats(), 200, CORS) },
+    "/stats": { GET: () => json(hub.stats()) },
   } as const;
 }

@@ -1,6 +1,11 @@
 /**
- * What every route goes through before its handler: fair use per client address (429 +
- * Retry-After beyond the rate or the requests in progress). Refusals are counted by reason.
+ * What every route goes through around its handler:
+ * - fair use per client address (429 + Retry-After beyond the rate or the requests in progress);
+ * - POST bodies must be declared application/json (415 otherwise): a page on another origin
+ *   cannot send that without a CORS preflight, which this node never grants;
+ * - GET answers carry CORS headers only for allowed origins (the cluster's own nodes, so a
+ *   dashboard can fail over, and those configured with --cors-origin), never `*` by default.
+ * Refusals are counted by reason.
  */
 import type { Server } from "bun";
 import { ClientLimits, clientKey } from "./client-limits.ts";
@@ -14,15 +19,19 @@ export type Routes = Record<string, unknown>;
 export interface GateOptions {
   ratePerS: number;
   concurrency: number;
+  /** May a page from this origin read GET answers? */
+  allowOrigin?: (origin: string) => boolean;
   /** Addresses tracked at once (bounded table). */
   maxClients?: number;
 }
 
 export class Gate {
   readonly limits: ClientLimits;
-  readonly refused: Record<string, number> = { rate: 0, concurrency: 0, clients: 0 };
+  readonly refused: Record<string, number> = { rate: 0, concurrency: 0, clients: 0, content_type: 0 };
+  readonly #allowOrigin: (origin: string) => boolean;
 
   constructor(opts: GateOptions, private readonly clock: () => number = () => performance.now()) {
+    this.#allowOrigin = opts.allowOrigin ?? (() => false);
     this.limits = new ClientLimits({ ratePerS: opts.ratePerS, burst: Math.max(1, 2 * opts.ratePerS), concurrency: opts.concurrency, maxClients: opts.maxClients ?? 10_000 });
   }
 
@@ -30,11 +39,34 @@ export class Gate {
   routes(table: Routes): Routes {
     const out: Routes = {};
     for (const [path, entry] of Object.entries(table)) {
-      if (typeof entry === "function") out[path] = this.wrap(entry as Handler);
-      else if (isMethods(entry)) out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(h as Handler)]));
+      if (typeof entry === "function") out[path] = this.wrap(this.#cors(entry as Handler));
+      else if (isMethods(entry))
+        out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : this.#cors(h as Handler))]));
       else out[path] = entry;
     }
     return out;
+  }
+
+  #jsonOnly(handler: Handler): Handler {
+    return (req, server) => {
+      if (isJson(req.headers.get("content-type"))) return handler(req, server);
+      this.refused.content_type = (this.refused.content_type ?? 0) + 1;
+      return problem(415, UNSUPPORTED_MEDIA);
+    };
+  }
+
+  #cors(handler: Handler): Handler {
+    const withOrigin = (res: Response, origin: string): Response => {
+      res.headers.set("access-control-allow-origin", origin);
+      res.headers.append("vary", "origin");
+      return res;
+    };
+    return (req, server) => {
+      const origin = req.headers.get("origin");
+      if (origin === null || !this.#allowOrigin(origin)) return handler(req, server);
+      const out = handler(req, server);
+      return out instanceof Promise ? out.then((r) => withOrigin(r, origin)) : withOrigin(out, origin);
+    };
   }
 
   wrap(handler: Handler): Handler {
@@ -60,6 +92,13 @@ export class Gate {
       return out;
     };
   }
+}
+
+export const UNSUPPORTED_MEDIA = "POST bodies must be JSON: send content-type: application/json";
+
+/** "application/json", with or without parameters, any case. */
+export function isJson(contentType: string | null): boolean {
+  return contentType !== null && /^application\/json\s*(;|$)/i.test(contentType);
 }
 
 function isMethods(v: unknown): v is Methods {

@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { LoadService } from "../load/load-service.ts";
-import { CORS, dashboardRoutes } from "../dashboard/routes.ts";
+import { dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
@@ -30,7 +30,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     };
   };
 
-  const gate = new Gate({ ratePerS: node.config.rateLimit, concurrency: node.config.clientConcurrency });
+  const gate = new Gate({ ratePerS: node.config.rateLimit, concurrency: node.config.clientConcurrency, allowOrigin: originPolicy(node) });
   mirrorCounter([metricsFor(node).registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
 
   return Bun.serve({
@@ -43,8 +43,8 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       ...dashboardRoutes(node),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
-      "/peers": { GET: () => json(peers(), 200, CORS) },
-      "/peer": { GET: () => json(peers(), 200, CORS) },
+      "/peers": { GET: () => json(peers()) },
+      "/peer": { GET: () => json(peers()) },
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(security),
@@ -56,6 +56,17 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       return problem(500, "internal error");
     },
   });
+}
+
+/** The cluster's own nodes (a dashboard failing over to another node), and --cors-origin. */
+function originPolicy(node: EdgeNode): (origin: string) => boolean {
+  const configured = new Set(node.config.corsOrigins);
+  if (configured.has("*")) return () => true;
+  return (origin) => {
+    if (configured.has(origin)) return true;
+    const m = /^https?:\/\/(.+)$/.exec(origin);
+    return m !== null && node.swim.members().some((x) => x.info.http === m[1]);
+  };
 }
 
 function countByState(node: EdgeNode): Record<string, number> {

@@ -13,6 +13,7 @@ import { JoinServer } from "./join-server.ts";
 import { Keyring, keyFromSecret } from "./keyring.ts";
 import type { NodeIdentity } from "./node-identity.ts";
 import { AeadGuard } from "./packet-guard.ts";
+import { checkSecretFile, refuseDemoKey } from "./secret-files.ts";
 import { SyncAuth } from "./sync-auth.ts";
 
 /**
@@ -51,6 +52,22 @@ export function readKeyFile(path: string): string[] {
 function secretsOf(config: NodeConfig): string[] {
   if (config.clusterKeys.length > 0 && config.clusterKeyFile) throw new Error("give either --cluster-key or --cluster-key-file, not both");
   return config.clusterKeyFile ? readKeyFile(config.clusterKeyFile) : config.clusterKeys;
+}
+
+/**
+ * Before anything starts: secret files readable by others and the published demo key are
+ * refused (StartupRefusal: one line, exit 2). True when the demo key is in use (allowed by
+ * --insecure-demo-key), for the caller to say so loudly.
+ */
+export function checkSecrets(config: NodeConfig): boolean {
+  if (config.clusterKeyFile) checkSecretFile("cluster-key-file", config.clusterKeyFile);
+  let secrets: string[];
+  try {
+    secrets = secretsOf(config);
+  } catch {
+    return false; // reported by loadSecurity with its own message
+  }
+  return refuseDemoKey(secrets, config.insecureDemoKey);
 }
 
 /** Build the node's security from its config. Throws a one-line message on bad credentials. */
@@ -119,7 +136,10 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     },
     reload() {
       if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
-      const keys = readKeyFile(config.clusterKeyFile).map(keyFromSecret);
+      checkSecretFile("cluster-key-file", config.clusterKeyFile);
+      const secrets = readKeyFile(config.clusterKeyFile);
+      refuseDemoKey(secrets, config.insecureDemoKey);
+      const keys = secrets.map(keyFromSecret);
       keyring.replace(keys);
       return `cluster keys reloaded: ${keys.length} accepted, sending with key id ${keys[0]!.kid}`;
     },
