@@ -5,6 +5,7 @@
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
  */
 import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
+import { checkApiToken } from "./http/api-auth.ts";
 import { startHttpServer } from "./http/server.ts";
 import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
@@ -23,6 +24,7 @@ function configOrExit(): NodeConfig {
       process.exit(0);
     }
     demoKey = checkSecrets(c);
+    checkApiToken(c);
     return c;
   } catch (e) {
     if (e instanceof StartupRefusal) {

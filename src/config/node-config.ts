@@ -38,6 +38,9 @@ export interface NodeConfig {
   insecureDemoKey: boolean;
   /** Origins (besides the cluster's own nodes) whose pages may read this node's GET routes; "*" = any. */
   corsOrigins: string[];
+  /** Bearer token for the read-only operator routes (or a file holding it); "" = open. */
+  apiToken: string;
+  apiTokenFile: string;
 }
 
 interface FlagSpec {
@@ -101,6 +104,8 @@ const flags: FlagSpec[] = [
   { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
   { flag: "insecure-demo-key", env: "DSEF_INSECURE_DEMO_KEY", arg: "", boolean: true, help: "start even with the published demo cluster key (docker-compose.yml, k8s/secret.yaml); for demos only, logged as an error", apply: (c, v) => void (c.insecureDemoKey = parseSwitch(v)) },
   { flag: "cors-origin", env: "DSEF_CORS_ORIGIN", arg: "LIST", help: "origins (http(s)://host[:port], comma-separated, or *) whose pages may read this node's GET routes; the cluster's own nodes always may (default none)", apply: (c, v) => void (c.corsOrigins = splitList(v).map(parseOrigin)) },
+  { flag: "api-token", env: "DSEF_API_TOKEN", arg: "TOKEN", help: "require this token (Authorization: Bearer, or a browser login at /login?token=) on /peers, /status, /metrics, /events, /stats; at least 16 characters", apply: (c, v) => void (c.apiToken = v) },
+  { flag: "api-token-file", env: "DSEF_API_TOKEN_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.apiTokenFile = v) },
   { flag: "rate-limit", env: "DSEF_RATE_LIMIT", arg: "N", help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)", apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)) },
   { flag: "client-concurrency", env: "DSEF_CLIENT_CONCURRENCY", arg: "N", help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)", apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
@@ -185,6 +190,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     clientConcurrency: 256,
     insecureDemoKey: false,
     corsOrigins: [],
+    apiToken: "",
+    apiTokenFile: "",
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

@@ -62,9 +62,9 @@ export class RateTracker {
 }
 
 /** Fetch a peer's /stats; undefined when it does not answer in time or answers nonsense. */
-export async function fetchStats(http: string, timeoutMs: number): Promise<NodeStats | undefined> {
+export async function fetchStats(http: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<NodeStats | undefined> {
   try {
-    const res = await fetch(`http://${http}/stats`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`http://${http}/stats`, { signal: AbortSignal.timeout(timeoutMs), headers });
     if (!res.ok) return undefined;
     const b = (await res.json()) as Partial<NodeStats>;
     const r = b.requests;

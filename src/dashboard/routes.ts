@@ -5,6 +5,7 @@
  */
 import type { Server } from "bun";
 import { Gauge } from "prom-client";
+import type { ApiAuth } from "../http/api-auth.ts";
 import { json } from "../http/json.ts";
 import { metricsFor } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
@@ -12,10 +13,10 @@ import { EventHub } from "./event-hub.ts";
 import page from "./page/index.html";
 import { EventStreams } from "./sse.ts";
 
-export function dashboardRoutes(node: EdgeNode) {
+export function dashboardRoutes(node: EdgeNode, api?: ApiAuth) {
   const metrics = metricsFor(node);
-  const hub = new EventHub(node, metrics);
-  const streams = new EventStreams(hub);
+  const hub = new EventHub(node, metrics, undefined, undefined, api ? { authorization: api.bearer } : {});
+  const streams = new EventStreams(hub, undefined, undefined, undefined, api && (() => api.ticket()));
   new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
   return {
     "/": page,

@@ -32,6 +32,8 @@ export class EventStreams {
     readonly perClient = STREAMS_PER_CLIENT,
     private readonly heartbeatMs = HEARTBEAT_MS,
     private readonly idleS = STREAM_IDLE_S,
+    /** --api-token: a ticket in each hello, for /events on other nodes (dashboard failover). */
+    private readonly ticket?: () => string,
   ) {}
 
   /** Open streams by client (tests, metrics). */
@@ -54,7 +56,11 @@ export class EventStreams {
             stop(); // the client went away between two events
           }
         };
-        const unsubscribe = this.hub.subscribe((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+        const ticket = this.ticket;
+        const unsubscribe = this.hub.subscribe((event, data) => {
+          const body = ticket && event === "hello" ? { ...(data as object), ticket: ticket() } : data;
+          write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`);
+        });
         if (!unsubscribe) {
           opened = false;
           return;

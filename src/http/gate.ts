@@ -3,11 +3,13 @@
  * - fair use per client address (429 + Retry-After beyond the rate or the requests in progress);
  * - POST bodies must be declared application/json (415 otherwise): a page on another origin
  *   cannot send that without a CORS preflight, which this node never grants;
+ * - with --api-token, the operator's read routes need it (401 otherwise);
  * - GET answers carry CORS headers only for allowed origins (the cluster's own nodes, so a
  *   dashboard can fail over, and those configured with --cors-origin), never `*` by default.
  * Refusals are counted by reason.
  */
 import type { Server } from "bun";
+import { type ApiAuth, LOGIN_HELP } from "./api-auth.ts";
 import { ClientLimits, clientKey } from "./client-limits.ts";
 import { problem } from "./json.ts";
 
@@ -19,19 +21,23 @@ export type Routes = Record<string, unknown>;
 export interface GateOptions {
   ratePerS: number;
   concurrency: number;
-  /** May a page from this origin read GET answers? */
-  allowOrigin?: (origin: string) => boolean;
+  /** May a page from this origin read GET answers? The access-control-allow-origin value, or undefined. */
+  corsFor?: (origin: string) => string | undefined;
+  /** --api-token: these GET routes need it (`ticketed` ones take an /events ticket too). */
+  auth?: { api: ApiAuth; paths: readonly string[]; ticketed: readonly string[] };
   /** Addresses tracked at once (bounded table). */
   maxClients?: number;
 }
 
 export class Gate {
   readonly limits: ClientLimits;
-  readonly refused: Record<string, number> = { rate: 0, concurrency: 0, clients: 0, content_type: 0 };
-  readonly #allowOrigin: (origin: string) => boolean;
+  readonly refused: Record<string, number> = { rate: 0, concurrency: 0, clients: 0, content_type: 0, token: 0 };
+  readonly #corsFor: (origin: string) => string | undefined;
+  readonly #auth: GateOptions["auth"];
 
   constructor(opts: GateOptions, private readonly clock: () => number = () => performance.now()) {
-    this.#allowOrigin = opts.allowOrigin ?? (() => false);
+    this.#corsFor = opts.corsFor ?? (() => undefined);
+    this.#auth = opts.auth;
     this.limits = new ClientLimits({ ratePerS: opts.ratePerS, burst: Math.max(1, 2 * opts.ratePerS), concurrency: opts.concurrency, maxClients: opts.maxClients ?? 10_000 });
   }
 
@@ -39,9 +45,9 @@ export class Gate {
   routes(table: Routes): Routes {
     const out: Routes = {};
     for (const [path, entry] of Object.entries(table)) {
-      if (typeof entry === "function") out[path] = this.wrap(this.#cors(entry as Handler));
-      else if (isMethods(entry))
-        out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : this.#cors(h as Handler))]));
+      const read = (h: Handler) => this.#cors(this.#token(path, h));
+      if (typeof entry === "function") out[path] = this.wrap(read(entry as Handler));
+      else if (isMethods(entry)) out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : read(h as Handler))]));
       else out[path] = entry;
     }
     return out;
@@ -55,17 +61,31 @@ export class Gate {
     };
   }
 
+  #token(path: string, handler: Handler): Handler {
+    const auth = this.#auth;
+    if (!auth?.paths.includes(path)) return handler;
+    const ticketOk = auth.ticketed.includes(path);
+    return (req, server) => {
+      if (auth.api.allows(req, ticketOk)) return handler(req, server);
+      this.refused.token = (this.refused.token ?? 0) + 1;
+      return problem(401, LOGIN_HELP, { "www-authenticate": 'Bearer realm="dsef"' });
+    };
+  }
+
   #cors(handler: Handler): Handler {
-    const withOrigin = (res: Response, origin: string): Response => {
-      res.headers.set("access-control-allow-origin", origin);
+    const withOrigin = (res: Response, allow: string): Response => {
+      res.headers.set("access-control-allow-origin", allow);
+      // The dashboard's stream sends its login cookie to another node on the same host ("*" never gets it).
+      if (allow !== "*") res.headers.set("access-control-allow-credentials", "true");
       res.headers.append("vary", "origin");
       return res;
     };
     return (req, server) => {
       const origin = req.headers.get("origin");
-      if (origin === null || !this.#allowOrigin(origin)) return handler(req, server);
+      const allow = origin === null ? undefined : this.#corsFor(origin);
+      if (allow === undefined) return handler(req, server);
       const out = handler(req, server);
-      return out instanceof Promise ? out.then((r) => withOrigin(r, origin)) : withOrigin(out, origin);
+      return out instanceof Promise ? out.then((r) => withOrigin(r, allow)) : withOrigin(out, allow);
     };
   }
 

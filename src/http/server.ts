@@ -4,12 +4,23 @@ import { dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
+import { ApiAuth, apiTokenOf } from "./api-auth.ts";
 import { Gate } from "./gate.ts";
 import { json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
 
+
+/** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
+
+/** A browser presents the token once and gets a cookie; the token leaves the address bar. */
+function login(api: ApiAuth, req: Request): Response {
+  const token = new URL(req.url).searchParams.get("token");
+  if (token === null || !api.isToken(token)) return problem(401, "not this node's API token");
+  return new Response(null, { status: 303, headers: { location: "/", "set-cookie": api.cookie(false), "cache-control": "no-store" } });
+}
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
 export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService): Server<undefined> {
@@ -30,7 +41,14 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     };
   };
 
-  const gate = new Gate({ ratePerS: node.config.rateLimit, concurrency: node.config.clientConcurrency, allowOrigin: originPolicy(node) });
+  const token = apiTokenOf(node.config);
+  const api = token ? new ApiAuth(token) : undefined;
+  const gate = new Gate({
+    ratePerS: node.config.rateLimit,
+    concurrency: node.config.clientConcurrency,
+    corsFor: originPolicy(node),
+    auth: api && { api, paths: OPERATOR_ROUTES, ticketed: ["/events"] },
+  });
   mirrorCounter([metricsFor(node).registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
 
   return Bun.serve({
@@ -40,7 +58,8 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     // Bundle the dashboard once, minified, without the dev-mode reload client.
     development: false,
     routes: gate.routes({
-      ...dashboardRoutes(node),
+      ...dashboardRoutes(node, api),
+      ...(api ? { "/login": { GET: (req: Request) => login(api, req) } } : {}),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
       "/peers": { GET: () => json(peers()) },
@@ -59,13 +78,13 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
 }
 
 /** The cluster's own nodes (a dashboard failing over to another node), and --cors-origin. */
-function originPolicy(node: EdgeNode): (origin: string) => boolean {
+function originPolicy(node: EdgeNode): (origin: string) => string | undefined {
   const configured = new Set(node.config.corsOrigins);
-  if (configured.has("*")) return () => true;
+  if (configured.has("*")) return () => "*";
   return (origin) => {
-    if (configured.has(origin)) return true;
+    if (configured.has(origin)) return origin;
     const m = /^https?:\/\/(.+)$/.exec(origin);
-    return m !== null && node.swim.members().some((x) => x.info.http === m[1]);
+    return m !== null && node.swim.members().some((x) => x.info.http === m[1]) ? origin : undefined;
   };
 }
 

@@ -52,6 +52,8 @@ export interface SpawnOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The node's --api-token, for the helpers' reads of /peers and /status. */
+  apiToken?: string;
 }
 
 export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
@@ -74,6 +76,7 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   ];
   const output: string[] = [];
   const url = `http://127.0.0.1:${o.port}`;
+  const auth: Record<string, string> = o.apiToken ? { authorization: `Bearer ${o.apiToken}` } : {};
   const launch = () => {
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...o.env } });
     spawned.add(proc);
@@ -95,8 +98,8 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
     get exited() {
       return this.proc.exited;
     },
-    peers: async () => (await fetch(`${url}/peers`, { signal: AbortSignal.timeout(2000) })).json() as Promise<PeerRow[]>,
-    status: async () => (await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) })).json() as Promise<Record<string, any>>,
+    peers: async () => (await fetch(`${url}/peers`, { signal: AbortSignal.timeout(2000), headers: auth })).json() as Promise<PeerRow[]>,
+    status: async () => (await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000), headers: auth })).json() as Promise<Record<string, any>>,
     kill(signal = "SIGKILL") {
       this.proc.kill(signal);
     },

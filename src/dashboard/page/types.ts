@@ -30,4 +30,6 @@ export interface Hello {
   node: { id: string; name: string; addr: string };
   timeline: TimelineEntry[];
   interval_ms: number;
+  /** With --api-token: a short-lived credential for /events on the other nodes (failover). */
+  ticket?: string;
 }
