@@ -1,5 +1,7 @@
 /** Command line of the ESP simulator; every mistake is a one-line UsageError. */
 import { parseArgs } from "node:util";
+import { joinAddress, parseNodeAddress } from "../src/util/address.ts";
+import { UsageError } from "../src/util/usage-error.ts";
 
 export interface SimConfig {
   bootstrap: string[];
@@ -18,8 +20,6 @@ export interface SimConfig {
   drainMs: number;
   verbose: boolean;
 }
-
-export class UsageError extends Error {}
 
 export const usage =
   "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--verbose]";
@@ -66,9 +66,12 @@ export function parseSimArgs(argv: string[]): SimConfig | "help" {
   return c;
 }
 
-/** "http://host:port", "host:port" → "host:port". */
+/** "http://host:port", "host:port", "host" → "host:port" (see src/util/address.ts). */
 export function normalizeNode(s: string): string {
-  const m = /^(?:https?:\/\/)?([A-Za-z0-9.\-_]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\/?$/.exec(s);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--bootstrap: not a node address: "${s}" (use http://host:port)`);
-  return `${m[1]}:${m[2]}`;
+  try {
+    const { host, port } = parseNodeAddress(s);
+    return joinAddress(host, port);
+  } catch (e) {
+    throw new UsageError(`--bootstrap: ${(e as Error).message}`);
+  }
 }

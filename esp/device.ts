@@ -84,7 +84,9 @@ export class Device {
           directory.learn(r.redirected);
           this.#hint = r.redirected;
         }
-        this.env.log?.(`${p.device_id} packet ${p.packet_id} load ${p.processing_load} -> ${r.handledBy}${r.redirected ? ` (redirected)` : ""}${r.duplicate ? " (duplicate)" : ""} ${ms.toFixed(1)} ms`);
+        this.env.log?.(
+          `${p.device_id} packet ${p.packet_id} load ${p.processing_load} -> ${r.handledBy}${r.redirected ? ` (redirected)` : ""}${r.duplicate ? " (duplicate)" : ""} ${ms.toFixed(1)} ms`,
+        );
         return;
       }
       failed = true;

@@ -3,7 +3,9 @@
  * periodically, and corrected between refreshes by what devices observe (a refused connection
  * marks a node down for a while; an accept reply carries the node's current load ratio).
  */
+import type { PeerView } from "../src/http/peer-view.ts";
 import { weightedDraw } from "../src/load/balancer.ts";
+import { joinAddress } from "../src/util/address.ts";
 
 export interface NodeEntry {
   http: string;
@@ -37,7 +39,7 @@ export class Directory {
       try {
         const res = await fetch(`http://${n.http}/peers`, { signal: AbortSignal.timeout(this.timeoutMs) });
         if (!res.ok) continue;
-        const rows = (await res.json()) as { ip: string; port: number; state: string; promised_capacity: number; load_ratio?: number }[];
+        const rows = (await res.json()) as PeerView[];
         this.#replace(rows);
         return true;
       } catch {
@@ -47,11 +49,11 @@ export class Directory {
     return false;
   }
 
-  #replace(rows: { ip: string; port: number; state: string; promised_capacity: number; load_ratio?: number }[]): void {
+  #replace(rows: readonly PeerView[]): void {
     const seen = new Set<string>();
     for (const r of rows) {
       if (r.state !== "alive" || typeof r.ip !== "string" || typeof r.port !== "number") continue;
-      const http = r.ip.includes(":") ? `[${r.ip}]:${r.port}` : `${r.ip}:${r.port}`;
+      const http = joinAddress(r.ip, r.port);
       seen.add(http);
       const e = this.nodes.get(http);
       const capacity = r.promised_capacity > 0 ? r.promised_capacity : 1;

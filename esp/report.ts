@@ -16,7 +16,20 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { sent: 0, acknowledged: 0, retries: 0, failovers: 0, redirects: 0, duplicates: 0, rejected_503: 0, client_errors: 0, units_sent: 0, latenciesMs: [], failoverMs: [], handledBy: new Map() };
+  return {
+    sent: 0,
+    acknowledged: 0,
+    retries: 0,
+    failovers: 0,
+    redirects: 0,
+    duplicates: 0,
+    rejected_503: 0,
+    client_errors: 0,
+    units_sent: 0,
+    latenciesMs: [],
+    failoverMs: [],
+    handledBy: new Map(),
+  };
 }
 
 /** Nearest-rank percentile of an unsorted list (0 when empty). */
@@ -42,8 +55,18 @@ export function summary(t: Tally, extra: Record<string, unknown>) {
     client_errors: t.client_errors,
     lost: t.sent - t.acknowledged,
     units_sent: r1(t.units_sent),
-    latency_ms: { p50: r1(percentile(t.latenciesMs, 50)), p95: r1(percentile(t.latenciesMs, 95)), p99: r1(percentile(t.latenciesMs, 99)), max: r1(Math.max(0, ...t.latenciesMs)) },
-    failover_ms: { count: t.failoverMs.length, p50: r1(percentile(t.failoverMs, 50)), p99: r1(percentile(t.failoverMs, 99)), max: r1(Math.max(0, ...t.failoverMs)) },
+    latency_ms: {
+      p50: r1(percentile(t.latenciesMs, 50)),
+      p95: r1(percentile(t.latenciesMs, 95)),
+      p99: r1(percentile(t.latenciesMs, 99)),
+      max: r1(Math.max(0, ...t.latenciesMs)),
+    },
+    failover_ms: {
+      count: t.failoverMs.length,
+      p50: r1(percentile(t.failoverMs, 50)),
+      p99: r1(percentile(t.failoverMs, 99)),
+      max: r1(Math.max(0, ...t.failoverMs)),
+    },
     handled_by: Object.fromEntries([...t.handledBy].sort()),
   };
 }

@@ -1,3 +1,5 @@
+import { isConnectionRefused } from "../src/util/connection-refused.ts";
+
 /** One HTTP attempt of a packet, with the outcome classified for failover. */
 export type Attempt =
   | { kind: "accepted"; handledBy: string; redirected?: string; duplicate: boolean; ratio?: number }
@@ -26,9 +28,8 @@ export async function attempt(http: string, p: Packet, tried: readonly string[],
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "ConnectionRefused" || code === "ECONNREFUSED") return { kind: "refused" };
-    return { kind: "unclear", reason: (e as Error).name === "TimeoutError" ? "timeout" : code || (e as Error).message };
+    if (isConnectionRefused(e)) return { kind: "refused" };
+    return { kind: "unclear", reason: (e as Error).name === "TimeoutError" ? "timeout" : (e as { code?: string }).code || (e as Error).message };
   }
   let body: Record<string, unknown> = {};
   try {

@@ -6,11 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { parseSimArgs, type SimConfig, UsageError, usage } from "./args.ts";
+import { seededRandom } from "../src/util/random.ts";
+import { UsageError } from "../src/util/usage-error.ts";
+import { parseSimArgs, type SimConfig, usage } from "./args.ts";
 import { Device } from "./device.ts";
 import { Directory } from "./directory.ts";
 import { formatSummary, newTally, summary } from "./report.ts";
-import { seededRandom } from "./rng.ts";
 
 function configOrExit(): SimConfig {
   try {
@@ -33,7 +34,15 @@ const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000));
 const tally = newTally();
 const stop = { stopping: false, giveUpAt: Number.POSITIVE_INFINITY };
 const verbose = c.verbose || c.devices <= 3;
-const env = { directory, tally, timeoutMs: c.timeoutMs, minLoad: c.minLoad, maxLoad: c.maxLoad, stop, log: verbose ? (l: string) => console.log(l) : undefined };
+const env = {
+  directory,
+  tally,
+  timeoutMs: c.timeoutMs,
+  minLoad: c.minLoad,
+  maxLoad: c.maxLoad,
+  stop,
+  log: verbose ? (l: string) => console.log(l) : undefined,
+};
 const run = randomBytes(4).toString("hex");
 const devices = Array.from({ length: c.devices }, (_, i) => new Device(`esp-${c.seed}-${i}`, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
 const startedAt = performance.now();
@@ -55,7 +64,13 @@ for (const [i, d] of devices.entries()) {
 }
 const progress = verbose
   ? undefined
-  : setInterval(() => console.log(`esp-simulator: ${Math.round((performance.now() - startedAt) / 1000)} s: sent ${tally.sent}, acknowledged ${tally.acknowledged}, retries ${tally.retries}`), 5000);
+  : setInterval(
+      () =>
+        console.log(
+          `esp-simulator: ${Math.round((performance.now() - startedAt) / 1000)} s: sent ${tally.sent}, acknowledged ${tally.acknowledged}, retries ${tally.retries}`,
+        ),
+      5000,
+    );
 
 let finishing = false;
 async function finish(why: string): Promise<void> {

@@ -4,12 +4,13 @@
  *   bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
  */
-import { helpText, type NodeConfig, parseNodeConfig, UsageError } from "./config/node-config.ts";
+import { fsReason } from "./config/flag-files.ts";
+import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
+import { UsageError } from "./util/usage-error.ts";
 import { checkApiToken } from "./http/api-auth.ts";
 import { startHttpServer } from "./http/server.ts";
 import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
-import { StartupRefusal } from "./identity/secret-files.ts";
 import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
@@ -23,22 +24,29 @@ function configOrExit(): NodeConfig {
       console.log(helpText());
       process.exit(0);
     }
-    demoKey = checkSecrets(c);
-    checkApiToken(c);
     return c;
   } catch (e) {
-    if (e instanceof StartupRefusal) {
-      console.error(`dsef: ${e.message}`);
-      process.exit(2);
-    }
     if (!(e instanceof UsageError)) throw e;
-    console.error(`dsef: ${e.message} (see --help)`);
-    process.exit(2);
+    usageExit(`${e.message} (see --help)`);
   }
 }
 
-let demoKey = false;
+/** What the operator got wrong (a flag, a file a flag names): one line, exit code 2. */
+function usageExit(message: string): never {
+  console.error(`dsef: ${message}`);
+  process.exit(2);
+}
+
 const config = configOrExit();
+// Secret files others can read, the published demo key, a bad API token: refused before anything starts.
+let demoKey = false;
+try {
+  demoKey = checkSecrets(config);
+  checkApiToken(config);
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  usageExit(e.message);
+}
 const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
 if (demoKey) {
   log.error("INSECURE: running with the published demo key (--insecure-demo-key). Anyone who has read docker-compose.yml or k8s/secret.yaml can join this cluster. Set your own DSEF_CLUSTER_KEY for anything but a demo.");
@@ -50,16 +58,15 @@ try {
   identity = loaded.identity;
   log.info({ id: identity.id, dataDir: config.dataDir }, loaded.created ? "created node identity" : "loaded node identity");
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot load node identity");
-  process.exit(1);
+  usageExit(`--data-dir: cannot use ${config.dataDir}: ${fsReason(e)}`);
 }
 
 let security: Security;
 try {
   security = loadSecurity(config, identity, log);
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, "cannot load cluster credentials");
-  process.exit(1);
+  if (!(e instanceof UsageError)) throw e;
+  usageExit(e.message);
 }
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
@@ -82,9 +89,12 @@ log.info(
 load.start();
 const joining = new AbortController();
 void runJoin(node, joining.signal);
-rememberPeers(node);
+const forgetPeers = rememberPeers(node);
 
 let stopping = false;
+let settle: (code: number) => void = () => {};
+/** Settles with the exit code once the node has stopped (`dsef node` exits with it). */
+export const stopped = new Promise<number>((resolve) => (settle = resolve));
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -92,9 +102,16 @@ async function shutdown(signal: string): Promise<void> {
   joining.abort();
   load.stop();
   await node.leave();
+  forgetPeers();
   server.stop(true);
   log.info("stopped");
-  process.exit(0);
+  settle(0);
+  // Everything is closed, so the event loop ends by itself; should something leak (a timer, a
+  // socket), say so and exit anyway rather than linger.
+  setTimeout(() => {
+    log.warn("still running 1 s after stopping; exiting anyway");
+    process.exit(0);
+  }, 1000).unref();
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -63,7 +63,9 @@ function init(argv: string[]): number {
   writeFileSync(keyPath, privatePem, { mode: 0o600, flag: "wx" });
   chmodSync(keyPath, 0o600);
   writeFileSync(pubPath, publicPem, { mode: 0o644 });
-  console.log(`CA ${authority.id} created\n  private key: ${keyPath} (keep offline, never on a node)\n  public key:  ${pubPath} (start nodes with --ca-pubkey ${pubPath})`);
+  console.log(
+    `CA ${authority.id} created\n  private key: ${keyPath} (keep offline, never on a node)\n  public key:  ${pubPath} (start nodes with --ca-pubkey ${pubPath})`,
+  );
   return 0;
 }
 

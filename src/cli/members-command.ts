@@ -1,22 +1,28 @@
 /** `dsef members`: the cluster as one node sees it (like `serf members`). */
-import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
-import { formatTable } from "./table.ts";
+
 import type { PeerView as Peer } from "../http/peer-view.ts";
+import { UsageError } from "../util/usage-error.ts";
+import { CliError, commonHelp, getJson, parseClientArgs, runCli } from "./node-client.ts";
+import { formatTable } from "./table.ts";
 
 export const summary = "list the cluster's members as a node sees them (--node URL, --json)";
-
 
 const STATES = ["alive", "suspect", "dead", "left"];
 const ORDER: Record<string, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 
-const help = ["usage: dsef members [--node URL] [--json] [--state STATE]", "", ...commonHelp, "  --state STATE   only members in this state (alive, suspect, dead, left)"].join("\n");
+const help = [
+  "usage: dsef members [--node URL] [--json] [--state STATE]",
+  "",
+  ...commonHelp,
+  "  --state STATE   only members in this state (alive, suspect, dead, left)",
+].join("\n");
 
 export function run(argv: string[]): Promise<number> {
   return runCli(async () => {
     const o = parseClientArgs(argv, process.env, { state: { type: "string" } });
     if (o === "help") return (console.log(help), 0);
     const state = o.rest.state as string | undefined;
-    if (state !== undefined && !STATES.includes(state)) throw new CliError(`--state: expected one of ${STATES.join(", ")}`, 2);
+    if (state !== undefined && !STATES.includes(state)) throw new UsageError(`--state: expected one of ${STATES.join(", ")}`);
     const body = await getJson(o.node, "/peers", o.timeoutMs);
     if (!Array.isArray(body)) throw new CliError(`${o.node}/peers did not answer a list of members`);
     const peers = (body as Peer[]).filter((p) => state === undefined || p.state === state);

@@ -3,15 +3,12 @@
  * node's HTTP API that fails with one clear line instead of a stack trace.
  */
 import { parseArgs } from "node:util";
+import { joinAddress, parseNodeAddress } from "../util/address.ts";
+import { isConnectionRefused } from "../util/connection-refused.ts";
+import { UsageError } from "../util/usage-error.ts";
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code = 1,
-  ) {
-    super(message);
-  }
-}
+/** A command that could not do its job (exit 1); a bad command line is a UsageError (exit 2). */
+export class CliError extends Error {}
 
 export interface ClientOptions {
   node: string;
@@ -28,8 +25,12 @@ export const commonHelp = [
   "  --timeout MS    give up after this long (default 3000)",
 ];
 
-/** Parse the shared options plus `extra`; throws CliError(2) on bad usage, returns "help" for --help. */
-export function parseClientArgs(argv: string[], env: Record<string, string | undefined>, extra: Record<string, { type: "string" | "boolean" }> = {}): ClientOptions | "help" {
+/** Parse the shared options plus `extra`; throws UsageError on bad usage, returns "help" for --help. */
+export function parseClientArgs(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  extra: Record<string, { type: "string" | "boolean" }> = {},
+): ClientOptions | "help" {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -39,24 +40,22 @@ export function parseClientArgs(argv: string[], env: Record<string, string | und
       allowPositionals: false,
     }).values;
   } catch (e) {
-    throw new CliError(`${(e as Error).message.split("\n")[0]!} (see --help)`, 2);
+    throw new UsageError(`${(e as Error).message.split("\n")[0]!} (see --help)`);
   }
   if (values.help) return "help";
   const timeoutMs = values.timeout === undefined ? 3000 : Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new CliError("--timeout: expected milliseconds between 1 and 600000", 2);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new UsageError("--timeout: expected milliseconds between 1 and 600000");
   return { node: normaliseNode(String(values.node ?? env.DSEF_NODE ?? DEFAULT_NODE)), json: values.json === true, timeoutMs, rest: values };
 }
 
-/** Accept "host:port" as well as a URL; drop a trailing slash. */
+/** A node address by the rules of util/address.ts, as a base URL: "host:port" → "http://host:port". */
 export function normaliseNode(raw: string): string {
-  const withScheme = /^https?:\/\//.test(raw) ? raw : `http://${raw}`;
-  let url: URL;
   try {
-    url = new URL(withScheme);
-  } catch {
-    throw new CliError(`--node: "${raw}" is not a URL (expected http://host:port)`, 2);
+    const a = parseNodeAddress(raw);
+    return `${a.scheme}://${joinAddress(a.host, a.port)}`;
+  } catch (e) {
+    throw new UsageError(`--node: ${(e as Error).message}`);
   }
-  return `${url.protocol}//${url.host}`;
 }
 
 export async function getJson(node: string, path: string, timeoutMs: number): Promise<unknown> {
@@ -66,8 +65,9 @@ export async function getJson(node: string, path: string, timeoutMs: number): Pr
     const token = process.env.DSEF_API_TOKEN;
     res = await fetch(`${node}${path}`, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err.code === "ConnectionRefused" ? "connection refused (is a node running there?)" : err.message;
+    const err = e as Error;
+    const why =
+      err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : isConnectionRefused(e) ? "connection refused (is a node running there?)" : err.message;
     throw new CliError(`cannot reach ${node}: ${why}`);
   }
   if (res.status === 401) throw new CliError(`${node}${path} needs the node's API token: set DSEF_API_TOKEN`);
@@ -79,13 +79,17 @@ export async function getJson(node: string, path: string, timeoutMs: number): Pr
   }
 }
 
-/** Run a command body: CliError becomes a message on stderr and its exit code. */
+/** Run a command body: a CliError or UsageError becomes a message on stderr and its exit code. */
 export async function runCli(body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`dsef: ${e.message}`);
+      return 2;
+    }
     if (!(e instanceof CliError)) throw e;
     console.error(`dsef: ${e.message}`);
-    return e.code;
+    return 1;
   }
 }

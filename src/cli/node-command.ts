@@ -3,7 +3,6 @@ export const summary = "start an edge node (see dsef node --help)";
 
 export async function run(argv: string[]): Promise<number> {
   process.argv = [process.argv[0]!, "main.ts", ...argv];
-  await import("../main.ts");
-  // main.ts keeps the process alive until the node stops; it calls process.exit itself.
-  return new Promise<number>(() => {});
+  // main.ts keeps the process alive until the node stops.
+  return (await import("../main.ts")).stopped;
 }

@@ -1,5 +1,5 @@
 /** `dsef status`: one node's own view of itself: identity, readiness, members, protocol counters. */
-import { commonHelp, getJson, parseClientArgs, runCli, CliError } from "./node-client.ts";
+import { CliError, commonHelp, getJson, parseClientArgs, runCli } from "./node-client.ts";
 
 export const summary = "show one node's status (--node URL, --json)";
 
@@ -16,6 +16,8 @@ export function run(argv: string[]): Promise<number> {
   });
 }
 
+const REQUEST_COUNTERS = ["accepted", "forwarded", "rejected", "duplicates", "bad_requests"] as const;
+
 /** Human-readable status: known fields first, in a fixed order, then counters. Pure. */
 export function statusText(s: Record<string, unknown>): string {
   const lines: string[] = [];
@@ -27,11 +29,21 @@ export function statusText(s: Record<string, unknown>): string {
   field("ready", s.ready);
   field("incarnation", s.incarnation);
   field("capacity", s.promised_capacity);
-  if (s.current_load !== undefined) field("load", `${s.current_load} (ratio ${Number(s.load_ratio).toFixed(2)})`);
+  // The node's own queue (`load` in /status); the gossiped figure only when that is missing.
+  const load = s.load && typeof s.load === "object" ? (s.load as Record<string, unknown>) : undefined;
+  if (typeof load?.backlog === "number") field("load", `${load.backlog} units queued, ratio ${Number(load.load_ratio).toFixed(2)} (seconds of work at capacity)`);
+  else if (s.current_load !== undefined) field("load", `${s.current_load} (ratio ${Number(s.load_ratio).toFixed(2)})`);
+  if (load) field("requests", REQUEST_COUNTERS.filter((k) => load[k] !== undefined).map((k) => `${load[k]} ${k.replace("_", " ")}`).join(", "));
   field("health", s.health_score);
   field("uptime", s.uptime_s === undefined ? undefined : `${s.uptime_s}s`);
   const members = s.members as Record<string, number> | undefined;
-  if (members && typeof members === "object") field("members", Object.entries(members).map(([k, v]) => `${v} ${k}`).join(", "));
+  if (members && typeof members === "object")
+    field(
+      "members",
+      Object.entries(members)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", "),
+    );
   for (const group of ["protocol", "transport"]) {
     const g = s[group];
     if (g && typeof g === "object") field(group, flatten(g as Record<string, unknown>).join(", "));
@@ -40,5 +52,7 @@ export function statusText(s: Record<string, unknown>): string {
 }
 
 function flatten(o: Record<string, unknown>, prefix = ""): string[] {
-  return Object.entries(o).flatMap(([k, v]) => (v && typeof v === "object" ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}=${String(v)}`]));
+  return Object.entries(o).flatMap(([k, v]) =>
+    v && typeof v === "object" ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}=${String(v)}`],
+  );
 }

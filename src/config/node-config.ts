@@ -1,9 +1,12 @@
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
 import { isPrintable } from "../log/printable.ts";
-import { parseBootstrapEntry } from "./bootstrap-entry.ts";
 import { detectIp } from "./detect-ip.ts";
-import { parseChoice, parseDuration, parseHost, parseInteger, parsePositive } from "./parse-values.ts";
+import { parseHost, parseNodeAddress } from "../util/address.ts";
+import { UsageError } from "../util/usage-error.ts";
+import { parseChoice, parseDuration, parseInteger, parsePositive } from "./parse-values.ts";
+import { defaultDataDir } from "./state-dir.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
 export interface NodeConfig {
@@ -74,9 +77,9 @@ const flags: FlagSpec[] = [
   { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
   { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
   { flag: "promised_capacity", env: "DSEF_PROMISED_CAPACITY", arg: "UNITS", help: "work units per second this node can process (default 1000); also --promised-capacity", apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)) },
-  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseBootstrapEntry(e), e))) },
+  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseNodeAddress(e), e))) },
   { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name, printable characters only (default ip:port)", apply: (c, v) => void (c.name = parseName(v)) },
-  { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key (default .dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
+  { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key and known peers (default $XDG_STATE_HOME/dsef/<port>, else ~/.local/state/dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
   {
     flag: "profile",
     env: "DSEF_PROFILE",
@@ -118,8 +121,6 @@ function splitList(v: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
-
-export class UsageError extends Error {}
 
 function parseName(v: string): string {
   if (!isPrintable(v)) throw new Error("a name may hold printable characters only (no newlines or other control characters)");
@@ -207,7 +208,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;
   c.name ||= `${c.ip}:${c.port}`;
-  c.dataDir ||= `.dsef/${c.port}`;
+  // Absolute, so logs say where the key is and nothing later depends on the working directory.
+  c.dataDir = resolve(c.dataDir || defaultDataDir(c.port, env));
+  if (c.clusterKeys.length > 0 && c.clusterKeyFile) throw new UsageError("--cluster-key-file: give either it or --cluster-key, not both");
   if (c.timing.probeTimeoutMs >= c.timing.probeIntervalMs) throw new UsageError("--probe-timeout must be shorter than --probe-interval");
   return c;
 }

@@ -24,8 +24,3 @@ export function parseChoice<T extends string>(s: string, choices: readonly T[]):
   if (!(choices as readonly string[]).includes(s)) throw new Error(`"${s}" is not one of ${choices.join(", ")}`);
   return s as T;
 }
-
-export function parseHost(s: string): string {
-  if (!/^[A-Za-z0-9.\-_:]{1,253}$/.test(s)) throw new Error(`not a host name or IP address: "${s}"`);
-  return s;
-}

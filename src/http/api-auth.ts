@@ -11,7 +11,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { checkSecretFile, StartupRefusal } from "../identity/secret-files.ts";
+import { checkSecretFile } from "../identity/secret-files.ts";
+import { UsageError } from "../util/usage-error.ts";
 
 export const COOKIE = "dsef_session";
 const TICKET_MS = 10 * 60_000;
@@ -97,13 +98,13 @@ export function apiTokenOf(config: { apiToken: string; apiTokenFile: string }): 
 
 export const LOGIN_HELP = "this node needs its API token: send Authorization: Bearer <token>, or open /login?token=<token> in a browser";
 
-/** At start: the token file is private and the token long enough (StartupRefusal: exit 2). */
+/** At start: the token file is private and the token long enough (UsageError: exit 2). */
 export function checkApiToken(config: { apiToken: string; apiTokenFile: string }): void {
   if (config.apiTokenFile) checkSecretFile("api-token-file", config.apiTokenFile);
   try {
     const token = apiTokenOf(config);
     if (token) new ApiAuth(token);
   } catch (e) {
-    throw new StartupRefusal(`--${config.apiTokenFile ? "api-token-file" : "api-token"}: ${(e as Error).message}`);
+    throw new UsageError(`--${config.apiTokenFile ? "api-token-file" : "api-token"}: ${(e as Error).message}`);
   }
 }

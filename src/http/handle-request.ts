@@ -2,11 +2,10 @@
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
+import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
 import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
 
-const ASK_ID = /^[\x21-\x7e]{1,128}$/;
-const ASKER = /^[A-Za-z0-9.\-_:[\]]{1,300}$/;
 /** An ask is a packet id and an address. */
 const MAX_ASK_BYTES = 1024;
 
@@ -45,8 +44,8 @@ export function loadRoutes(load: LoadService): Routes {
         } catch {
           return problem(400, "body is not valid JSON");
         }
-        if (typeof body?.packet_id !== "string" || !ASK_ID.test(body.packet_id)) return problem(400, "packet_id must be 1-128 printable ASCII characters");
-        if (typeof body.asker !== "string" || !ASKER.test(body.asker)) return problem(400, 'asker must be "host:port"');
+        if (typeof body?.packet_id !== "string" || !PACKET_ID.test(body.packet_id)) return problem(400, "packet_id must be 1-128 printable ASCII characters");
+        if (typeof body.asker !== "string" || !ADDRESS.test(body.asker)) return problem(400, 'asker must be "host:port"');
         return json(load.answerAsk(body.packet_id, body.asker));
       },
     },

@@ -1,5 +1,5 @@
 import type { Member } from "../membership/types.ts";
-import { splitAddress } from "../runtime/address.ts";
+import { splitAddress } from "../util/address.ts";
 
 /** A member as the HTTP API shows it (the seed's field names where it had them). */
 export interface PeerView {

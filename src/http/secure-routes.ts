@@ -2,7 +2,7 @@ import { finishSchema, helloSchema, JOIN_HEADER, Refusal } from "../identity/han
 import type { Security } from "../identity/security.ts";
 import { AUTH_HEADER, KEYS_HEADER } from "../identity/sync-auth.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { snapshotFromJson, snapshotToJson, syncRequestSchema } from "../wire/sync-schema.ts";
+import { snapshotToJson, syncRequestSchema } from "../wire/sync-schema.ts";
 import { readBody } from "./body.ts";
 import { json, parseJson, problem } from "./json.ts";
 
@@ -28,7 +28,7 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
       if (!text.ok) return text.response;
       const body = parseJson(text.text, syncRequestSchema);
       if (body instanceof Response) return body;
-      return json({ members: node.serveSync(body.members.map(snapshotFromJson), body.join).map(snapshotToJson) });
+      return json({ members: node.serveSync(body.members, body.join).map(snapshotToJson) });
     };
   }
   return async (req, server) => {
@@ -44,7 +44,7 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
     if (!check.ok) return refused(check.status, check.reason);
     const body = parseJson(text.text, syncRequestSchema);
     if (body instanceof Response) return body;
-    const out = JSON.stringify({ members: node.serveSync(body.members.map(snapshotFromJson), body.join).map(snapshotToJson) });
+    const out = JSON.stringify({ members: node.serveSync(body.members, body.join).map(snapshotToJson) });
     return new Response(out, { headers: { "content-type": "application/json", ...auth.responseHeaders(check.key, check.nonce, out) } });
   };
 }

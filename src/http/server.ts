@@ -9,6 +9,7 @@ import { Gate } from "./gate.ts";
 import { json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { peerView } from "./peer-view.ts";
+import { memberTableStats } from "../wire/sync-schema.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
 
 
@@ -30,12 +31,14 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     const me = node.swim.member(selfId)!;
     return {
       ...peerView(me, selfId),
-      ready: node.ready,
+      ready: node.readiness.ready,
+      ...(node.readiness.ready ? {} : { not_ready: node.readiness.reason }),
       health_score: node.swim.healthScore,
       members: countByState(node),
       uptime_s: Math.round((Date.now() - node.startedAt) / 1000),
       protocol: node.swim.stats,
       transport: node.transport?.stats,
+      member_table: memberTableStats,
       security: security?.status() ?? { mode: "open" },
       ...(load ? { load: load.stats() } : {}),
     };
@@ -61,7 +64,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       ...dashboardRoutes(node, api),
       ...(api ? { "/login": { GET: (req: Request) => login(api, req) } } : {}),
       "/health": { GET: () => json({ status: "ok" }) },
-      "/ready": { GET: () => (node.ready ? json({ ready: true }) : json({ ready: false }, 503)) },
+      "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
       "/peers": { GET: () => json(peers()) },
       "/peer": { GET: () => json(peers()) },
       "/status": { GET: () => json(status()) },

@@ -1,16 +1,17 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { z } from "zod";
+import { base64, hex } from "../wire/fields.ts";
 import { fingerprintRaw, identityFromPrivateKey, RAW_PUBLIC_KEY_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
 /**
  * A node certificate: the cluster authority's Ed25519 signature over the node's public key,
  * its name and an expiry. Small JSON, so an operator can read what it says.
  */
-const b64 = z.string().regex(/^[A-Za-z0-9+/=]{1,200}$/);
+const b64 = base64(200);
 export const certificateSchema = z.strictObject({
   v: z.literal(1),
   /** Fingerprint of the CA public key (which authority signed it). */
-  ca: z.string().regex(/^[0-9a-f]{16}$/),
+  ca: hex(16),
   /** Raw Ed25519 public key of the node, base64. */
   key: b64,
   name: z.string().min(1).max(128),

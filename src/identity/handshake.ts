@@ -1,6 +1,7 @@
 import { createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { MAX_SYNC_MEMBERS, snapshotSchema } from "../wire/sync-schema.ts";
+import { base64 as b64, hex } from "../wire/fields.ts";
+import { memberTableSchema } from "../wire/sync-schema.ts";
 import { type Certificate, certificateSchema, checkCertificate } from "./certificate.ts";
 import type { ClusterKey, Keyring } from "./keyring.ts";
 import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-identity.ts";
@@ -21,10 +22,8 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
  * joiner's, if any), encrypted under an ECDH secret of the ephemeral keys, which only the two
  * signers of T can know.
  */
-const b64 = (max: number) => z.string().regex(/^[A-Za-z0-9+/=]+$/).max(max);
 /** Exactly 32 bytes in base64 (keys and nonces). */
 const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
-const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`));
 
 /** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
 export const helloSchema = z.strictObject({ v: z.literal(1), key: key32, nonce: key32, eph: key32, cert: certificateSchema.optional(), kid: hex(8).optional() });
@@ -43,13 +42,15 @@ export const finishSchema = z.strictObject({
   sig: b64(100),
   kid: hex(8).optional(),
   mac: b64(60).optional(),
-  members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS),
+  members: memberTableSchema,
   keys: b64(2000).optional(),
 });
-export const finishReplySchema = z.strictObject({ members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS), keys: b64(2000).optional() });
+export const finishReplySchema = z.strictObject({ members: memberTableSchema, keys: b64(2000).optional() });
 export type Hello = z.infer<typeof helloSchema>;
 export type HelloReply = z.infer<typeof helloReplySchema>;
 export type Finish = z.infer<typeof finishSchema>;
+/** What a joiner sends: the member table still as JSON entries. */
+export type FinishBody = z.input<typeof finishSchema>;
 
 /** What this node requires of others and presents itself. */
 export interface Credentials {

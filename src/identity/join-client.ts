@@ -1,5 +1,6 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
-import { snapshotFromJson, snapshotToJson } from "../wire/sync-schema.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
+import { snapshotToJson } from "../wire/sync-schema.ts";
 import { deriveClusterKey } from "./keyring.ts";
 import {
   checkPeer,
@@ -7,7 +8,7 @@ import {
   type Credentials,
   earlyProof,
   ephemeral,
-  type Finish,
+  type FinishBody,
   finishReplySchema,
   helloReplySchema,
   JOIN_HEADER,
@@ -19,18 +20,6 @@ import {
 } from "./handshake.ts";
 import type { NodeIdentity } from "./node-identity.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
-
-/** A failed join: `status` is the seed's HTTP status (0 when the seed itself failed our checks). */
-export class JoinRefused extends Error {
-  readonly refused = true;
-  constructor(
-    readonly seed: Address,
-    readonly status: number,
-    readonly reason: string,
-  ) {
-    super(`join via ${seed} refused (${status || "seed not trusted"}): ${reason}`);
-  }
-}
 
 async function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
@@ -48,37 +37,37 @@ const errorOf = (j: unknown): string => (typeof j === "object" && j && typeof (j
 
 /**
  * Join through `seed`: prove who we are and that we belong, check that the seed does too,
- * and get its member table (and, in CA mode, its cluster keys). Throws JoinRefused or a
+ * and get its member table (and, in CA mode, its cluster keys). Throws PeerRefusedError or a
  * network error.
  */
 export async function joinVia(seed: Address, identity: NodeIdentity, creds: Credentials, members: readonly MemberSnapshot[], timeoutMs = 3000): Promise<MemberSnapshot[]> {
   const eph = ephemeral();
   const hello = newHello(identity, eph, creds);
   const r1 = await post(`http://${seed}/join/hello`, hello, timeoutMs);
-  if (r1.status !== 200) throw new JoinRefused(seed, r1.status, errorOf(r1.json));
+  if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
   const reply = helloReplySchema.safeParse(r1.json);
-  if (!reply.success) throw new JoinRefused(seed, 0, "malformed handshake reply");
+  if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
   const t = transcript(hello, reply.data);
   try {
     checkPeer(creds, "seed", t, Buffer.from(reply.data.key, "base64"), reply.data.sig, reply.data.cert, reply.data.kid, reply.data.mac, Date.now() / 1000);
   } catch (e) {
-    if (e instanceof Refusal) throw new JoinRefused(seed, 0, e.message);
+    if (e instanceof Refusal) throw new PeerRefusedError("join", seed, 0, e.message);
     throw e;
   }
-  const finish: Finish = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
+  const finish: FinishBody = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
   if (wrap && creds.keyring.size > 0) finish.keys = wrapKeys(wrap, creds.keyring.all().map((k) => k.material), "keys");
   const r2 = await post(`http://${seed}/join/finish`, finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
-  if (r2.status !== 200) throw new JoinRefused(seed, r2.status, errorOf(r2.json));
+  if (r2.status !== 200) throw new PeerRefusedError("join", seed, r2.status, errorOf(r2.json));
   const done = finishReplySchema.safeParse(r2.json);
-  if (!done.success) throw new JoinRefused(seed, 0, "malformed member table");
+  if (!done.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");
   if (creds.shareKeys) {
     const back = wrapKey(eph, reply.data.eph, t, "to-joiner");
     const keys = back && done.data.keys ? unwrapKeys(back, done.data.keys, "keys") : undefined;
-    if (!keys || keys.length === 0) throw new JoinRefused(seed, 0, "the seed handed over no usable cluster key");
+    if (!keys || keys.length === 0) throw new PeerRefusedError("join", seed, 0, "the seed handed over no usable cluster key");
     const derived = keys.map(deriveClusterKey);
     creds.keyring.add(derived);
     if (!creds.keyring.sendKey) creds.keyring.setSend(derived[0]!);
   }
-  return done.data.members.map(snapshotFromJson);
+  return done.data.members;
 }

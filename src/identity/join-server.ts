@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import type { Address, Member, MemberSnapshot, NodeId } from "../membership/types.ts";
-import { snapshotFromJson, snapshotToJson } from "../wire/sync-schema.ts";
+import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
   checkCert,
   checkEarlyProof,
@@ -115,7 +115,7 @@ export class JoinServer {
     this.#pending.delete(finish.session);
     try {
       checkPeer(this.creds, "joiner", p.t, Buffer.from(p.hello.key, "base64"), finish.sig, p.hello.cert, finish.kid, finish.mac, Date.now() / 1000);
-      const claimed = finish.members.map(snapshotFromJson);
+      const claimed = finish.members;
       const said = claimed.find((m) => m.info.id === p.joinerId && m.state === "alive");
       const known = this.host.member(p.joinerId);
       // One identity, two live places: refuse the newcomer (the known one still answers), or

@@ -1,11 +1,10 @@
 /**
  * Checks on the secrets a node is started with, before anything else happens: files holding a
  * secret must not be readable by others, and the demo key published in this repository is not
- * a secret at all. Each refusal is one line naming the flag, for an exit with code 2.
+ * a secret at all. Each refusal is a UsageError: one line naming the flag, exit code 2.
  */
 import { readFileSync, statSync } from "node:fs";
-
-export class StartupRefusal extends Error {}
+import { UsageError } from "../util/usage-error.ts";
 
 /** The demo keys in docker-compose.yml and k8s/secret.yaml (and anything made to look like them). */
 export const DEMO_KEY_PREFIX = "dsef-demo-key-INSECURE";
@@ -27,7 +26,7 @@ export function checkSecretFile(flag: string, path: string): void {
   const others = (mode & 0o007) !== 0;
   const group = (mode & 0o070) !== 0 && Number(st.uid) !== 0;
   if (others || group) {
-    throw new StartupRefusal(`--${flag}: ${path} is readable by ${others ? "others" : "its group"} (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`);
+    throw new UsageError(`--${flag}: ${path} is readable by ${others ? "others" : "its group"} (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`);
   }
 }
 
@@ -43,7 +42,7 @@ export function holdsPrivateKey(path: string): boolean {
 export function refuseDemoKey(secrets: readonly string[], allowed: boolean): boolean {
   const demo = secrets.some(isDemoKey);
   if (demo && !allowed) {
-    throw new StartupRefusal(
+    throw new UsageError(
       "the cluster key is the published demo key (docker-compose.yml, k8s/secret.yaml): anyone can join with it. Set your own (openssl rand -base64 32), or pass --insecure-demo-key (DSEF_INSECURE_DEMO_KEY=1) for a demo",
     );
   }

@@ -1,10 +1,13 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { readFlagFile } from "../config/flag-files.ts";
 import type { NodeConfig } from "../config/node-config.ts";
+import { UsageError } from "../util/usage-error.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { openGuard, type PacketGuard } from "../runtime/udp-transport.ts";
 import { exchangeState } from "../runtime/sync-client.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
 import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
@@ -41,22 +44,22 @@ export interface Security {
 
 /** Secrets from a key file: one per line, the first sends; blank lines and # comments ignored. */
 export function readKeyFile(path: string): string[] {
-  const keys = readFileSync(path, "utf8")
+  const keys = readFlagFile("--cluster-key-file", path)
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"));
-  if (keys.length === 0) throw new Error(`${path} holds no cluster key`);
+  if (keys.length === 0) throw new UsageError(`--cluster-key-file: ${path} holds no cluster key`);
   return keys;
 }
 
 function secretsOf(config: NodeConfig): string[] {
-  if (config.clusterKeys.length > 0 && config.clusterKeyFile) throw new Error("give either --cluster-key or --cluster-key-file, not both");
+  if (config.clusterKeys.length > 0 && config.clusterKeyFile) throw new UsageError("--cluster-key-file: give either it or --cluster-key, not both");
   return config.clusterKeyFile ? readKeyFile(config.clusterKeyFile) : config.clusterKeys;
 }
 
 /**
  * Before anything starts: secret files readable by others and the published demo key are
- * refused (StartupRefusal: one line, exit 2). True when the demo key is in use (allowed by
+ * refused (UsageError: one line, exit 2). True when the demo key is in use (allowed by
  * --insecure-demo-key), for the caller to say so loudly.
  */
 export function checkSecrets(config: NodeConfig): boolean {
@@ -70,24 +73,30 @@ export function checkSecrets(config: NodeConfig): boolean {
   return refuseDemoKey(secrets, config.insecureDemoKey);
 }
 
-/** Build the node's security from its config. Throws a one-line message on bad credentials. */
+/** Build the node's security from its config. Bad credentials: a one-line UsageError naming the flag. */
 export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Logger): Security {
   const secrets = secretsOf(config);
   const keyring = new Keyring(secrets.map(keyFromSecret));
   let caKey: Buffer | undefined;
   let cert: Certificate | undefined;
   if (config.caPubkey) {
-    caKey = caPublicKeyFromPem(readFileSync(config.caPubkey, "utf8"));
+    const pem = readFlagFile("--ca-pubkey", config.caPubkey);
+    try {
+      caKey = caPublicKeyFromPem(pem);
+    } catch (e) {
+      throw new UsageError(`--ca-pubkey: ${config.caPubkey}: ${(e as Error).message}`);
+    }
     const certFile = config.certFile || join(config.dataDir, "node.cert");
-    if (!existsSync(certFile)) throw new Error(`no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`);
+    if (!existsSync(certFile)) throw new UsageError(`--cert: no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`);
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(certFile, "utf8"));
-    } catch {
-      throw new Error(`${certFile} is not a certificate (JSON expected)`);
+      raw = JSON.parse(readFlagFile("--cert", certFile));
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`--cert: ${certFile} is not a certificate (JSON expected)`);
     }
     const parsed = certificateSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`${certFile} is not a certificate`);
+    if (!parsed.success) throw new UsageError(`--cert: ${certFile} is not a certificate`);
     cert = parsed.data;
     const check = checkCertificate(cert, caKey, identity.publicKeyRaw, Date.now() / 1000);
     // Start anyway and let the seeds say no: the operator sees the refusal on both sides.
@@ -127,7 +136,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         } catch (e) {
           // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
           // handshake proves both sides and hands the keys over, where a sync cannot.
-          const noKey = !creds.keyring.sendKey || (e as { refused?: boolean }).refused === true;
+          const noKey = !creds.keyring.sendKey || e instanceof PeerRefusedError;
           if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
           throw e;
         }

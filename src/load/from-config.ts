@@ -2,6 +2,7 @@
 import { metricsFor, requestOutcome } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { LoadService } from "./load-service.ts";
+import { httpPeerClient } from "./peer-client.ts";
 
 export function loadServiceFor(node: EdgeNode): LoadService {
   const c = node.config;
@@ -23,6 +24,7 @@ export function loadServiceFor(node: EdgeNode): LoadService {
     {
       members: () => node.swim.members(),
       publish: (backlog) => void node.dispatch({ type: "load", backlog }),
+      peerClient: httpPeerClient,
       log: node.log,
       answered: (status, body, seconds, deviceId) => {
         const outcome = requestOutcome(status, body, selfHttp);

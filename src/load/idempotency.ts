@@ -79,7 +79,10 @@ export class IdempotencyWindow {
    */
   release(now: number, id: string, maybeAt: readonly string[]): void {
     const askers = [...new Set(maybeAt)].slice(0, MAX_ASKERS);
-    if (askers.length === 0) return this.forget(id);
+    if (askers.length === 0) {
+      this.forget(id);
+      return;
+    }
     this.#entries.delete(id);
     this.#entries.set(id, { state: "asked", handledBy: "", askers, at: now });
     this.#bound();

@@ -2,6 +2,8 @@
  * The body of POST /handle_request, checked by hand (it is the hot path): clear one-line errors
  * for every way it can be wrong, never an exception.
  */
+import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
+
 export interface PacketRequest {
   processing_load: number;
   packet_id?: string;
@@ -15,8 +17,6 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_UNITS = 1_000_000;
 const MAX_ID = 128;
 const MAX_TRIED = 8;
-const ID = /^[\x21-\x7e]{1,128}$/;
-const ADDRESS = /^[A-Za-z0-9.\-_:[\]]{1,300}$/;
 
 export type Parsed = { ok: true; value: PacketRequest } | { ok: false; status: 400 | 413; error: string };
 
@@ -41,7 +41,7 @@ export function parsePacketRequest(text: string): Parsed {
   for (const key of ["packet_id", "device_id"] as const) {
     const v = o[key];
     if (v === undefined) continue;
-    if (typeof v !== "string" || !ID.test(v)) return bad(`${key} must be 1-${MAX_ID} printable ASCII characters`);
+    if (typeof v !== "string" || !PACKET_ID.test(v)) return bad(`${key} must be 1-${MAX_ID} printable ASCII characters`);
     value[key] = v;
   }
   if (o.tried !== undefined) {

@@ -1,5 +1,4 @@
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
 import { printable } from "./printable.ts";
 
 export type { Logger };
@@ -17,17 +16,40 @@ function clean(arg: unknown): unknown {
   return out ?? arg;
 }
 
-/** JSON lines by default (for machines); colourised lines when a person is watching. */
+/** Strings from outside (names, reasons) cannot forge a log line. */
+const hooks = {
+  logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+    method.apply(this, args.map(clean));
+  },
+};
+
+/**
+ * JSON lines by default (for machines), each naming the node in `node`; colourised lines when a
+ * person is watching, where the node's name sits in the logger's slot (`INFO (edge-a): ...`).
+ */
 export function createLogger(opts: { level: string; format: "json" | "pretty"; name?: string }): Logger {
-  const base = {
-    level: opts.level,
-    base: opts.name ? { node: printable(opts.name) } : undefined,
-    hooks: {
-      logMethod(this: Logger, args: Parameters<Logger["info"]>, method: (...a: unknown[]) => void) {
-        method.apply(this, (args as unknown[]).map(clean));
-      },
-    },
-  };
-  if (opts.format === "pretty") return pino(base, pretty({ colorize: true, sync: true, ignore: "pid,hostname" }));
-  return pino(base);
+  const name = opts.name === undefined ? undefined : printable(opts.name);
+  if (opts.format === "pretty") return pino({ level: opts.level, base: {}, name, formatters: { log: moveMemberName }, hooks }, prettyStream());
+  return pino({ level: opts.level, base: name ? { node: name } : undefined, hooks });
+}
+
+/**
+ * pino-pretty shows a `name` field as the logger's name, so a line about another member (its
+ * `name`) would look as if that member had logged it: in pretty lines it is `member_name`.
+ */
+export function moveMemberName(fields: Record<string, unknown>): Record<string, unknown> {
+  if (!("name" in fields)) return fields;
+  const { name, ...rest } = fields;
+  return { ...rest, member_name: name };
+}
+
+/**
+ * pino-pretty and its dependencies cost a node several MB it never uses when it logs JSON (the
+ * default off a terminal, and in containers), so it is loaded only when asked for. A literal
+ * require() keeps it in the compiled binary's bundle while evaluating it only here.
+ */
+function prettyStream(): pino.DestinationStream {
+  const pretty = require("pino-pretty") as typeof import("pino-pretty");
+  const make = (pretty as unknown as { default?: typeof pretty }).default ?? pretty;
+  return make({ colorize: true, sync: true, ignore: "pid,hostname" });
 }

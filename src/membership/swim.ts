@@ -579,7 +579,9 @@ export class Swim {
   }
 
   #publishLoad(now: number, backlog: number): void {
-    const load = { version: now, backlog };
+    // Integer versions (the wire and sync schemas take integers), strictly increasing, and on the
+    // millisecond clock so a restarted node's figures still outrank what it published before.
+    const load = { version: Math.max(Math.floor(now), (this.#self.load?.version ?? 0) + 1), backlog };
     this.#self.load = load;
     this.#self.loadProof = undefined;
     this.#queue.enqueue({ kind: "load", id: this.#self.info.id, load });

@@ -15,6 +15,7 @@ import type { Message } from "../membership/types.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { ProbeRtt } from "./probe-rtt.ts";
 import { type RequestOutcome, RequestStats } from "./request-stats.ts";
+import { memberTableStats } from "../wire/sync-schema.ts";
 
 export { type RequestOutcome, requestOutcome } from "./request-stats.ts";
 
@@ -73,6 +74,13 @@ export class NodeMetrics {
     mirrorCounter(registers, "dsef_packets_total", "UDP datagrams by direction.", () => ({ in: t()?.packetsIn ?? 0, out: t()?.packetsOut ?? 0 }), "direction");
     mirrorCounter(registers, "dsef_bytes_total", "UDP bytes by direction.", () => ({ in: t()?.bytesIn ?? 0, out: t()?.bytesOut ?? 0 }), "direction");
     mirrorCounter(registers, "dsef_packets_dropped_total", "Inbound datagrams dropped, by reason.", () => ({ ...(t()?.drops ?? {}) }), "reason");
+    mirrorCounter(
+      registers,
+      "dsef_updates_dropped_total",
+      "Single updates or member-table entries refused (bad or unknown) while the rest of their datagram or table was kept.",
+      () => ({ datagram: t()?.updatesDropped ?? 0, table: memberTableStats.entriesDropped }),
+      "via",
+    );
     mirrorCounter(registers, "dsef_send_errors_total", "UDP sends that failed.", () => t()?.sendErrors ?? 0);
 
     this.#probeRtt = new Histogram({

@@ -1,17 +1,14 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Address } from "../membership/types.ts";
-import { parseBootstrapEntry } from "../config/bootstrap-entry.ts";
-import { joinAddress } from "./address.ts";
-
-export { parseBootstrapEntry };
+import { joinAddress, parseNodeAddress } from "../util/address.ts";
 
 /** Resolve every entry to HTTP addresses; a DNS name may give several (a headless Service). */
 export async function resolveBootstrap(entries: readonly string[]): Promise<Address[]> {
   const out = new Set<Address>();
   await Promise.all(
     entries.map(async (e) => {
-      const { host, port } = parseBootstrapEntry(e);
+      const { host, port } = parseNodeAddress(e);
       if (isIP(host)) {
         out.add(joinAddress(host, port));
         return;

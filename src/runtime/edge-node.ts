@@ -5,10 +5,12 @@ import type { Logger } from "../log/logger.ts";
 import { Swim } from "../membership/swim.ts";
 import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
-import { joinAddress } from "./address.ts";
+import { joinAddress } from "../util/address.ts";
 import { checkHealth } from "./http-check.ts";
 import { exchangeState } from "./sync-client.ts";
 import { openGuard, type PacketGuard, UdpTransport } from "./udp-transport.ts";
+
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
 /** Monotonic milliseconds on the wall-clock scale (Date.now() can jump; this cannot). */
 export const monotonicNow = (): number => performance.timeOrigin + performance.now();
@@ -26,8 +28,7 @@ export class EdgeNode {
   #listeners = new Set<(e: MemberEvent) => void>();
   #taps = new Set<(dir: "in" | "out", peer: Address, message: Message) => void>();
   #stopped = false;
-  /** Joined a cluster (or is the first node of one). */
-  ready = false;
+  #readiness: Readiness = { ready: false, reason: "joining" };
   readonly startedAt = Date.now();
   /** Verifies others' self-claims and signs ours (identity layer; pass-through in open mode). */
   claims: ClaimHooks = openClaims;
@@ -56,6 +57,19 @@ export class EdgeNode {
       initialIncarnation: Math.floor(Date.now() / 1000),
       now: monotonicNow(),
     });
+  }
+
+  /** Ready = joined a cluster (or founded one); otherwise why not, for /ready and /status. */
+  get readiness(): Readiness {
+    return this.#readiness;
+  }
+
+  setReady(): void {
+    this.#readiness = { ready: true };
+  }
+
+  setNotReady(reason: string): void {
+    this.#readiness = { ready: false, reason };
   }
 
   get transport(): UdpTransport | undefined {

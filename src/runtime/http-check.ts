@@ -1,4 +1,5 @@
 import type { Address, CheckResult } from "../membership/types.ts";
+import { isConnectionRefused } from "../util/connection-refused.ts";
 
 /**
  * The fallback probe: ask the member's HTTP port for /health. An answer (any status) proves the
@@ -11,7 +12,6 @@ export async function checkHealth(address: Address, timeoutMs: number): Promise<
     await res.body?.cancel();
     return "answered";
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    return code === "ConnectionRefused" || code === "ECONNREFUSED" ? "refused" : "silent";
+    return isConnectionRefused(e) ? "refused" : "silent";
   }
 }

@@ -2,6 +2,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { Address } from "../membership/types.ts";
+import { address } from "../wire/fields.ts";
 import type { EdgeNode } from "./edge-node.ts";
 
 /**
@@ -10,7 +11,7 @@ import type { EdgeNode } from "./edge-node.ts";
  */
 const FILE = "peers.json";
 const SAVE_DELAY_MS = 2000;
-const schema = z.strictObject({ peers: z.array(z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/)).max(10_000) });
+const schema = z.strictObject({ peers: z.array(address).max(10_000) });
 
 export function loadRememberedPeers(dataDir: string): Address[] {
   try {
@@ -21,7 +22,10 @@ export function loadRememberedPeers(dataDir: string): Address[] {
   }
 }
 
-/** Rewrite the file (atomically) a little after membership changes settle. */
+/**
+ * Rewrite the file (atomically) a little after membership changes settle. The returned stop
+ * function writes a pending change at once, so a stopping node neither loses it nor waits for it.
+ */
 export function rememberPeers(node: EdgeNode): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const save = () => {
@@ -44,6 +48,8 @@ export function rememberPeers(node: EdgeNode): () => void {
   });
   return () => {
     off();
+    if (timer === undefined) return;
     clearTimeout(timer);
+    save();
   };
 }

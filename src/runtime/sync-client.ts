@@ -1,11 +1,12 @@
 import type { SyncAuth } from "../identity/sync-auth.ts";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
-import { snapshotFromJson, snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
+import { PeerRefusedError } from "../ports/peer-refused.ts";
+import { snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
 
 /**
  * POST our full state to a member's /sync and return its full state; with `auth`, the request
  * and the answer are authenticated with the cluster's sync key (see identity/sync-auth.ts).
- * Throws on any failure; a 401/403 is flagged `refused` (this cluster wants a credential we lack).
+ * Throws on any failure; a 401/403 (this cluster wants a credential we lack) as PeerRefusedError.
  */
 export async function exchangeState(
   http: Address,
@@ -23,7 +24,8 @@ export async function exchangeState(
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
-  if (!res.ok) throw Object.assign(new Error(`${http} answered ${res.status}: ${text.slice(0, 200)}`), { refused: res.status === 401 || res.status === 403 });
+  if (res.status === 401 || res.status === 403) throw new PeerRefusedError("sync", http, res.status, text.slice(0, 200));
+  if (!res.ok) throw new Error(`${http} answered ${res.status}: ${text.slice(0, 200)}`);
   if (auth && signed && !auth.checkResponse(signed.key, signed.nonce, text, res.headers.get("x-dsef-auth"), res.headers.get("x-dsef-keys"))) {
     throw new Error(`${http} sent an unauthenticated answer`);
   }
@@ -35,5 +37,5 @@ export async function exchangeState(
   }
   const parsed = syncResponseSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${http} sent a malformed member table`);
-  return parsed.data.members.map(snapshotFromJson);
+  return parsed.data.members;
 }

@@ -1,7 +1,7 @@
 import DgramAsPromised, { type SocketAsPromised } from "dgram-as-promised";
 import type { Address, Message } from "../membership/types.ts";
 import { type DropReason, decodeMessage, encodeMessage } from "../wire/codec.ts";
-import { joinAddress, splitAddress } from "./address.ts";
+import { joinAddress, splitAddress } from "../util/address.ts";
 
 /**
  * Authenticates datagrams before anything decodes them. The open guard accepts everything;
@@ -22,6 +22,8 @@ export interface TransportStats {
   bytesOut: number;
   sendErrors: number;
   drops: Record<DropReason, number>;
+  /** Updates dropped from otherwise valid datagrams (the rest of the datagram was kept). */
+  updatesDropped: number;
 }
 
 /** The real UDP socket: bytes in and out, with every inbound datagram checked and decoded. */
@@ -33,6 +35,7 @@ export class UdpTransport {
     bytesOut: 0,
     sendErrors: 0,
     drops: { oversized: 0, malformed: 0, schema: 0, unauthenticated: 0, replayed: 0 },
+    updatesDropped: 0,
   };
 
   private constructor(
@@ -67,6 +70,7 @@ export class UdpTransport {
         this.stats.drops[decoded.reason]++;
         continue;
       }
+      this.stats.updatesDropped += decoded.droppedUpdates;
       onMessage(joinAddress(rinfo.address, rinfo.port), decoded.message);
     }
   }

@@ -2,7 +2,7 @@ import { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
 import type { Effect, Input, MemberEvent, MemberSnapshot, MemberState, NodeInfo, Output } from "../membership/types.ts";
 import { encodedSize } from "../wire/codec.ts";
-import { seededRandom } from "./random.ts";
+import { seededRandom } from "../util/random.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 

@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { z } from "zod";
 import type { Message, Update } from "../membership/types.ts";
+import { address, nodeId as id } from "./fields.ts";
 
 /**
  * The datagram format: msgpack maps with one-letter keys (bytes matter at one packet per
@@ -13,8 +14,6 @@ export const MAX_DATAGRAM_BYTES = 2048;
 const MAX_UPDATES = 64;
 const MAX_PROOF_BYTES = 128;
 
-const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
-const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const seq = z.number().int().nonnegative().max(0xffffffff);
 const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();
@@ -27,7 +26,11 @@ const wireUpdate = z.discriminatedUnion("k", [
   z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
 ]);
 type WireUpdate = z.infer<typeof wireUpdate>;
-const updates = z.array(wireUpdate).max(MAX_UPDATES);
+/**
+ * Piggybacked updates follow the member-table rule: one that fails its schema is dropped and
+ * counted, the datagram and its other updates are kept. The envelope itself stays strict.
+ */
+const updates = z.array(z.unknown()).max(MAX_UPDATES);
 
 const wireMessage = z.discriminatedUnion("t", [
   z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, u: updates }),
@@ -91,19 +94,32 @@ function toWire(m: Message): WireMessage {
   }
 }
 
-function fromWire(w: WireMessage): Message {
-  switch (w.t) {
-    case 0:
-      return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: w.u.map(fromWireUpdate) };
-    case 1:
-      return { type: "ack", seq: w.s, from: w.f, updates: w.u.map(fromWireUpdate) };
-    case 2:
-      return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: w.u.map(fromWireUpdate) };
-    case 3:
-      return { type: "nack", seq: w.s, from: w.f, refused: w.r };
-    case 4:
-      return { type: "gossip", from: w.f, updates: w.u.map(fromWireUpdate) };
-  }
+function fromWire(w: WireMessage): { message: Message; droppedUpdates: number } {
+  let droppedUpdates = 0;
+  const ups = (raw: unknown[]): Update[] => {
+    const kept: Update[] = [];
+    for (const r of raw) {
+      const parsed = wireUpdate.safeParse(r);
+      if (parsed.success) kept.push(fromWireUpdate(parsed.data));
+      else droppedUpdates++;
+    }
+    return kept;
+  };
+  const message = ((): Message => {
+    switch (w.t) {
+      case 0:
+        return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: ups(w.u) };
+      case 1:
+        return { type: "ack", seq: w.s, from: w.f, updates: ups(w.u) };
+      case 2:
+        return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: ups(w.u) };
+      case 3:
+        return { type: "nack", seq: w.s, from: w.f, refused: w.r };
+      case 4:
+        return { type: "gossip", from: w.f, updates: ups(w.u) };
+    }
+  })();
+  return { message, droppedUpdates };
 }
 
 const encoder = new Encoder();
@@ -125,7 +141,8 @@ export function encodedSize(u: Update): number {
 }
 
 export type DropReason = "oversized" | "malformed" | "schema" | "unauthenticated" | "replayed";
-export type Decoded = { readonly ok: true; readonly message: Message } | { readonly ok: false; readonly reason: DropReason };
+/** A decoded datagram, with how many of its updates were dropped by the per-update rule. */
+export type Decoded = { readonly ok: true; readonly message: Message; readonly droppedUpdates: number } | { readonly ok: false; readonly reason: DropReason };
 
 export function decodeMessage(bytes: Uint8Array): Decoded {
   if (bytes.byteLength > MAX_DATAGRAM_BYTES) return { ok: false, reason: "oversized" };
@@ -136,5 +153,5 @@ export function decodeMessage(bytes: Uint8Array): Decoded {
     return { ok: false, reason: "malformed" };
   }
   const parsed = wireMessage.safeParse(raw);
-  return parsed.success ? { ok: true, message: fromWire(parsed.data) } : { ok: false, reason: "schema" };
+  return parsed.success ? { ok: true, ...fromWire(parsed.data) } : { ok: false, reason: "schema" };
 }

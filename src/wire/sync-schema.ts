@@ -1,14 +1,13 @@
 import { z } from "zod";
 import type { MemberSnapshot } from "../membership/types.ts";
+import { address, base64, nodeId } from "./fields.ts";
 
 /** Anti-entropy over HTTP: JSON, because a full member table outgrows a datagram. */
-const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
 /** Proofs travel as base64 in JSON. */
-const b64 = z.string().regex(/^[A-Za-z0-9+/=]{1,200}$/);
-const address = z.string().regex(/^[A-Za-z0-9.\-_:[\]]{1,255}:\d{1,5}$/);
+const b64 = base64(200);
 
 export const snapshotSchema = z.strictObject({
-  id,
+  id: nodeId,
   name: z.string().min(1).max(128),
   gossip: address,
   http: address,
@@ -22,8 +21,30 @@ export const snapshotSchema = z.strictObject({
 export type SnapshotJson = z.infer<typeof snapshotSchema>;
 
 export const MAX_SYNC_MEMBERS = 10_000;
-export const syncRequestSchema = z.strictObject({ join: z.boolean(), members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS) });
-export const syncResponseSchema = z.strictObject({ members: z.array(snapshotSchema).max(MAX_SYNC_MEMBERS) });
+
+/** Member-table entries this process refused, by any route (sync, join): for /status and metrics. */
+export const memberTableStats = { entriesDropped: 0 };
+
+/**
+ * A member table from another node. The rule for what cannot be accepted: an entry that fails
+ * its schema is dropped (and counted) and the rest is kept, so one bad or newer-format entry
+ * never costs a whole join or sync. The table's own shape (an array, its length) stays strict.
+ */
+export const memberTableSchema = z
+  .array(z.unknown())
+  .max(MAX_SYNC_MEMBERS)
+  .transform((entries): MemberSnapshot[] => {
+    const kept: MemberSnapshot[] = [];
+    for (const e of entries) {
+      const parsed = snapshotSchema.safeParse(e);
+      if (parsed.success) kept.push(snapshotFromJson(parsed.data));
+      else memberTableStats.entriesDropped++;
+    }
+    return kept;
+  });
+
+export const syncRequestSchema = z.strictObject({ join: z.boolean(), members: memberTableSchema });
+export const syncResponseSchema = z.strictObject({ members: memberTableSchema });
 
 export function snapshotToJson(s: MemberSnapshot): SnapshotJson {
   const { info, state, incarnation } = s;

@@ -23,8 +23,18 @@ test(
     const report = join(mkdtempSync(join(tmpdir(), "dsef-load-")), "report.json");
     // Mean load 7 units x 250 packets/s = 1750 units/s: half the cluster, 80 % of the survivors.
     const sim = Bun.spawn(
-      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--devices", "50", "--interval", "0.2"]
-        .concat(["--duration", String(DURATION_S), "--min-load", "1", "--max-load", "13", "--seed", "42", "--report-json", report]),
+      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--devices", "50", "--interval", "0.2"].concat([
+        "--duration",
+        String(DURATION_S),
+        "--min-load",
+        "1",
+        "--max-load",
+        "13",
+        "--seed",
+        "42",
+        "--report-json",
+        report,
+      ]),
       { stdout: "pipe", stderr: "pipe" },
     );
     const simOut = new Response(sim.stdout).text();

@@ -14,7 +14,11 @@ afterAll(() => stopAll(nodes));
 
 const addr = (n: NodeProcess) => `127.0.0.1:${n.port}`;
 async function send(n: NodeProcess, body: object, headers: Record<string, string> = {}) {
-  const res = await fetch(`${n.url}/handle_request`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } });
+  const res = await fetch(`${n.url}/handle_request`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers },
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 

@@ -18,8 +18,20 @@ test("SIGSTOP 3 s: lost 0, and requests queued at the frozen node are not proces
   nodes = await startCluster(3, { capacities: [1000, 1000, 1000], args: ["--log-level", "debug"] });
   const report = join(mkdtempSync(join(tmpdir(), "dsef-pause-")), "r.json");
   const sim = Bun.spawn(
-    [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--devices", "20", "--interval", "0.1"]
-      .concat(["--duration", "10", "--min-load", "1", "--max-load", "5", "--timeout-ms", "300", "--seed", "9", "--report-json", report]),
+    [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--devices", "20", "--interval", "0.1"].concat([
+      "--duration",
+      "10",
+      "--min-load",
+      "1",
+      "--max-load",
+      "5",
+      "--timeout-ms",
+      "300",
+      "--seed",
+      "9",
+      "--report-json",
+      report,
+    ]),
     { stdout: "pipe", stderr: "pipe" },
   );
   const out = new Response(sim.stdout).text();

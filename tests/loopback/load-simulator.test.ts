@@ -16,7 +16,10 @@ const SIM = join(ROOT, "esp/simulator.ts");
 test("SIGTERM: stops sending, waits for in-flight packets, prints and writes the summary", async () => {
   const report = join(mkdtempSync(join(tmpdir(), "dsef-sim-")), "r.json");
   // The seed's command line plus a few devices.
-  const sim = Bun.spawn([BUN, SIM, "--bootstrap", node.url, "--interval", "0.1", "--devices", "5", "--report-json", report], { stdout: "pipe", stderr: "pipe" });
+  const sim = Bun.spawn([BUN, SIM, "--bootstrap", node.url, "--interval", "0.1", "--devices", "5", "--report-json", report], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const out = new Response(sim.stdout).text();
   await waitUntil(async () => (await node.status()).load.accepted >= 20, 10_000);
   sim.kill("SIGTERM");
@@ -33,7 +36,11 @@ test("SIGTERM: stops sending, waits for in-flight packets, prints and writes the
   expect((await node.status()).load.accepted).toBe(r.sent);
 });
 
-for (const argv of [["--interval", "5"], ["--bootstrap", "http://127.0.0.1:5000", "--devices", "lots"], ["--bootstrap", "x", "--nope"]]) {
+for (const argv of [
+  ["--interval", "5"],
+  ["--bootstrap", "http://127.0.0.1:5000", "--devices", "lots"],
+  ["--bootstrap", "x", "--nope"],
+]) {
   test(`bad flags (${argv.join(" ")}): one line on stderr, exit 2`, async () => {
     const p = Bun.spawn([BUN, SIM, ...argv], { stdout: "pipe", stderr: "pipe" });
     expect(await p.exited).toBe(2);

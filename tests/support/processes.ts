@@ -29,10 +29,21 @@ export interface NodeProcess {
 }
 
 /**
- * Free-ish port ranges per test file avoid clashes when files run one after another. They stay
- * below Linux's ephemeral range (32768+), where outgoing connections could already hold a port.
+ * Ports for test nodes (HTTP and UDP share the number), handed out upwards from a random start so
+ * files run one after another, or two test runs at once, rarely meet. By default they stay below
+ * Linux's ephemeral range (32768+), where outgoing connections could already hold a port;
+ * DSEF_TEST_PORTS=LOW-HIGH confines them to a range (a shared machine, a firewall).
  */
-let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
+export function testPortRange(env: Record<string, string | undefined> = process.env): { low: number; high: number } {
+  const raw = env.DSEF_TEST_PORTS;
+  if (!raw) return { low: 20_000, high: 29_999 };
+  const m = /^(\d+)-(\d+)$/.exec(raw.trim());
+  const [low, high] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || low < 1024 || high > 65_535 || high - low < 99) throw new Error(`DSEF_TEST_PORTS must be LOW-HIGH within 1024-65535, at least 100 ports: "${raw}"`);
+  return { low, high };
+}
+const range = testPortRange();
+let nextPort = range.low + Math.floor(Math.random() * (range.high - range.low + 1));
 
 /** Every process a test started, killed when the test runner exits, whatever happened. */
 const spawned = new Set<Subprocess>();
@@ -40,6 +51,7 @@ process.on("exit", () => {
   for (const p of spawned) p.kill("SIGKILL");
 });
 export function allocPorts(n: number): number[] {
+  if (nextPort + n > range.high) nextPort = range.low; // wrap around within the range
   const ports = Array.from({ length: n }, (_, i) => nextPort + i);
   nextPort += n + 1;
   return ports;

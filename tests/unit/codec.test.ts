@@ -14,7 +14,7 @@ const messages: Message[] = [
 
 describe("wire codec", () => {
   test("every message round-trips", () => {
-    for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, message: m });
+    for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, message: m, droppedUpdates: 0 });
   });
 
   test("a ping with no updates stays small", () => {
@@ -40,11 +40,28 @@ describe("wire codec", () => {
       { t: 0, s: -1, f: "a", o: "b", u: [] },
       { t: 0, s: 1, f: "a", o: "b", u: [], extra: 1 },
       { t: 9, f: "a", u: [] },
-      { t: 4, f: "a", u: [{ k: 0, i: 1, id: "x", n: "x", g: "not an address", h: "1.2.3.4:5", c: 1 }] },
-      { t: 4, f: "a", u: [{ k: 2, id: "x", i: 1.5, f: "y" }] },
       { t: 4, f: "bad id with spaces", u: [] },
     ];
     for (const c of cases) expect(decodeMessage(encode(c)).ok).toBe(false);
+  });
+
+  test("a bad update is dropped and counted; the datagram and its other updates are kept", () => {
+    const good = { k: 3, id: "d4", i: 9 };
+    const bad: unknown[] = [
+      { k: 0, i: 1, id: "x", n: "x", g: "not an address", h: "1.2.3.4:5", c: 1 },
+      { k: 2, id: "x", i: 1.5, f: "y" },
+      { k: 4, id: "x", v: 1796054897499.8623, b: 3 },
+      { k: 99, id: "x" },
+      "not an update",
+    ];
+    const d = decodeMessage(encode({ t: 4, f: "a", u: [good, ...bad] }));
+    expect(d).toEqual({ ok: true, message: { type: "gossip", from: "a", updates: [{ kind: "left", id: "d4", incarnation: 9 }] }, droppedUpdates: bad.length });
+  });
+
+  test("load figures published by the core encode and decode (integer versions)", () => {
+    const load = { kind: "load" as const, id: "a1", load: { version: Math.floor(performance.timeOrigin + performance.now()), backlog: 12.5 } };
+    const d = decodeMessage(encodeMessage({ type: "gossip", from: "a1", updates: [load] }));
+    expect(d.ok && d.droppedUpdates === 0 && d.message.type === "gossip" && d.message.updates[0]).toEqual(load);
   });
 
   test("limits on collection and string sizes hold", () => {

@@ -1,14 +1,26 @@
 import { describe, expect, test } from "bun:test";
-import { parseSimArgs, UsageError } from "../../esp/args.ts";
+import { parseSimArgs } from "../../esp/args.ts";
 import { percentile } from "../../esp/report.ts";
+import { UsageError } from "../../src/util/usage-error.ts";
 
 describe("simulator flags", () => {
   test("seed-compatible command line", () => {
     const c = parseSimArgs(["--bootstrap", "http://127.0.0.1:5000", "--interval", "5"]);
     expect(c).toMatchObject({ bootstrap: ["127.0.0.1:5000"], intervalS: 5, devices: 1, minLoad: 10, maxLoad: 500 });
+    // The node address rules of src/util/address.ts: a bare host means port 5000.
+    expect(parseSimArgs(["--bootstrap", "edge-1,[::1]:6000"])).toMatchObject({ bootstrap: ["edge-1:5000", "[::1]:6000"] });
   });
 
-  const bad = [[], ["--bootstrap", "nope"], ["--bootstrap", "h:1", "--devices", "0"], ["--bootstrap", "h:1", "--min-load", "9", "--max-load", "3"], ["--bootstrap", "h:1", "--what"], ["--bootstrap", "h:1", "--interval", "-1"]];
+  const bad = [
+    [],
+    ["--bootstrap", "no pe"],
+    ["--bootstrap", "ftp://h:1"],
+    ["--bootstrap", "h:0"],
+    ["--bootstrap", "h:1", "--devices", "0"],
+    ["--bootstrap", "h:1", "--min-load", "9", "--max-load", "3"],
+    ["--bootstrap", "h:1", "--what"],
+    ["--bootstrap", "h:1", "--interval", "-1"],
+  ];
   for (const argv of bad) {
     test(`rejects ${argv.join(" ") || "no flags"}`, () => {
       expect(() => parseSimArgs(argv)).toThrow(UsageError);
@@ -19,5 +31,10 @@ describe("simulator flags", () => {
 test("percentile is nearest-rank", () => {
   expect(percentile([], 99)).toBe(0);
   expect(percentile([5, 1, 3, 2, 4], 50)).toBe(3);
-  expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
+  expect(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      99,
+    ),
+  ).toBe(99);
 });

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { Directory } from "../../esp/directory.ts";
-import { seededRandom } from "../../esp/rng.ts";
+import { seededRandom } from "../../src/util/random.ts";
 
 function dir(entries: [string, number, number][]): Directory {
   const d = new Directory(["seed:1"], 100);
@@ -20,18 +20,33 @@ function share(d: Directory, n = 20_000, avoid = new Set<string>()): Record<stri
 }
 
 test("devices spread by capacity while loads look alike", () => {
-  const s = share(dir([["a:1", 1000, 0.1], ["b:1", 500, 0.2], ["c:1", 500, 0]]));
+  const s = share(
+    dir([
+      ["a:1", 1000, 0.1],
+      ["b:1", 500, 0.2],
+      ["c:1", 500, 0],
+    ]),
+  );
   expect(s["a:1"]!).toBeCloseTo(0.5, 1);
   expect(s["b:1"]!).toBeCloseTo(0.25, 1);
 });
 
 test("a clearly loaded node is avoided", () => {
-  const s = share(dir([["a:1", 1000, 3], ["b:1", 1000, 0]]));
+  const s = share(
+    dir([
+      ["a:1", 1000, 3],
+      ["b:1", 1000, 0],
+    ]),
+  );
   expect(s["a:1"]!).toBeLessThan(0.3);
 });
 
 test("nodes marked down and nodes to avoid are skipped while others remain", () => {
-  const d = dir([["a:1", 1000, 0], ["b:1", 1000, 0], ["c:1", 1000, 0]]);
+  const d = dir([
+    ["a:1", 1000, 0],
+    ["b:1", 1000, 0],
+    ["c:1", 1000, 0],
+  ]);
   d.markDown("a:1", 10_000);
   const s = share(d, 2000, new Set(["b:1"]));
   expect(s).toEqual({ "c:1": expect.closeTo(1, 5) });

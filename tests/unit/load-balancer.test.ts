@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { type Candidate, pickTwoChoices, rankCandidates, weightedDraw } from "../../src/load/balancer.ts";
 import { route } from "../../src/load/router.ts";
-import { seededRandom } from "../../esp/rng.ts";
+import { seededRandom } from "../../src/util/random.ts";
 
 const c = (id: string, capacity: number, ratio = 0): Candidate => ({ id, http: `127.0.0.1:${id}`, capacity, ratio });
 

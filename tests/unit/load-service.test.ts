@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
-import pino from "pino";
 import { LoadService } from "../../src/load/load-service.ts";
+import type { Member } from "../../src/membership/types.ts";
+import { FakePeers, member, silentLog } from "../support/fake-peers.ts";
 
 function lone(capacity = 100) {
   let now = 0;
@@ -18,8 +19,8 @@ function lone(capacity = 100) {
       publishEveryMs: 1000,
       publishThresholdS: 0.1,
     },
-    { members: () => [], publish: (b) => void published.push(b), log: pino({ level: "silent" }) },
-    () => now,
+    { members: () => [], publish: (b) => void published.push(b), peerClient: new FakePeers(), log: silentLog },
+    { now: () => now, ticker: () => () => {} },
   );
   return { svc, published, advance: (ms: number) => void (now += ms) };
 }
@@ -56,17 +57,74 @@ test("asked about an unknown id: not seen; once taken here: seen, handled here",
   expect(svc.answerAsk("p", "10.0.0.2:5000")).toEqual({ seen: true, handled_by: "127.0.0.1:1" });
 });
 
-test("load is published only when peers' picture is off by more than the threshold", async () => {
+test("the first figure goes out at once; later ones only when peers' picture is off by more than the threshold", async () => {
   const { svc, published, advance } = lone(100);
   svc.tick();
-  expect(published).toEqual([]);
+  expect(published).toEqual([0]); // peers learn that an idle node's load is 0, not unknown
+  svc.tick();
+  expect(published).toEqual([0]);
   await svc.handle({ processing_load: 50 }, 0);
   svc.tick();
-  expect(published).toEqual([50]);
+  expect(published).toEqual([0, 50]);
   await svc.handle({ processing_load: 5 }, 0); // moved by less than 0.1 s of work: nothing to say
   svc.tick();
-  expect(published).toEqual([50]);
+  expect(published).toEqual([0, 50]);
   advance(1000); // drained: peers must learn it
   svc.tick();
-  expect(published).toEqual([50, 0]);
+  expect(published).toEqual([0, 50, 0]);
+  expect(svc.stats().load_published).toBe(3);
+});
+
+/** A busy node (1 s of work queued, capacity 100) with two idle peers it may forward to. */
+function busy() {
+  const client = new FakePeers();
+  const [b, c] = [client.add("10.0.0.2:5000"), client.add("10.0.0.3:5000")];
+  const members: Member[] = [member("127.0.0.1:1", "alive", 100), member(b.http, "alive", 100), member(c.http, "alive", 100)];
+  const svc = new LoadService(
+    {
+      selfId: "127.0.0.1:1",
+      selfHttp: "127.0.0.1:1",
+      capacity: 100,
+      policy: { forwardAbove: 0.5, margin: 0.25, maxBacklog: 2 },
+      forwardTimeoutMs: 100,
+      askTimeoutMs: 100,
+      windowTtlMs: 60_000,
+      windowMaxEntries: 1000,
+      publishEveryMs: 1000,
+      publishThresholdS: 0.1,
+    },
+    { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
+    { now: () => 0, random: () => 0, ticker: () => () => {} },
+  );
+  svc.queue.add(0, 100);
+  return { svc, b, c };
+}
+
+test("a busy node forwards once to a clearly lighter peer and reports where the packet went", async () => {
+  const { svc, b } = busy();
+  const r = await svc.handle({ processing_load: 10, packet_id: "fw" }, 0);
+  expect(r.body).toMatchObject({ status: "accepted", handled_by: b.http, redirected: b.http });
+  expect(svc.stats()).toMatchObject({ forwarded: 1, accepted: 0 });
+  // The peer's estimate now includes what we sent it.
+  expect(svc.peers.candidates([member(b.http, "alive", 100)], "x")[0]!.ratio).toBeCloseTo(0.1);
+  // A forwarded packet (hop 1) is never forwarded again.
+  expect((await svc.handle({ processing_load: 10, packet_id: "hop" }, 1)).body).toMatchObject({ handled_by: "127.0.0.1:1" });
+});
+
+test("a forward declined everywhere is kept here while there is room", async () => {
+  const { svc, b, c } = busy();
+  b.forward = c.forward = { kind: "declined", reason: "HTTP 503" };
+  const r = await svc.handle({ processing_load: 10, packet_id: "kept" }, 0);
+  expect(r.body).toMatchObject({ status: "accepted", handled_by: "127.0.0.1:1" });
+  expect(svc.stats()).toMatchObject({ forward_failures: 2, accepted: 1 });
+  expect(b.asked + c.asked).toBe(0); // a declined peer certainly did not take it: nothing to check
+});
+
+test("an unclear forward is checked with that peer before the packet is taken here", async () => {
+  const { svc, b, c } = busy();
+  b.forward = c.forward = { kind: "unclear", reason: "TimeoutError" };
+  b.ask = { seen: true, handled_by: b.http }; // the timed-out forward did land there
+  const r = await svc.handle({ processing_load: 10, packet_id: "uc" }, 0);
+  expect(r.body).toMatchObject({ duplicate: true, handled_by: b.http });
+  expect(svc.stats()).toMatchObject({ accepted: 0, duplicates: 1, forward_failures: 2 });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseNodeConfig, UsageError } from "../../src/config/node-config.ts";
-import { parseBootstrapEntry, resolveBootstrap } from "../../src/runtime/bootstrap.ts";
+import { type NodeConfig, parseNodeConfig } from "../../src/config/node-config.ts";
+import { defaultDataDir } from "../../src/config/state-dir.ts";
+import { resolveBootstrap } from "../../src/runtime/bootstrap.ts";
+import { UsageError } from "../../src/util/usage-error.ts";
 
 const parse = (argv: string[], env: Record<string, string> = {}) => parseNodeConfig(argv, env);
 
@@ -57,23 +59,33 @@ describe("node flags", () => {
     expect(() => parse([], { DSEF_PORT: "0" })).toThrow(/DSEF_PORT/);
   });
 
+  test("--cluster-key and --cluster-key-file together are a usage error", () => {
+    expect(() => parse(["--cluster-key", "k"], { DSEF_CLUSTER_KEY_FILE: "/etc/k" })).toThrow(/--cluster-key-file: give either it or --cluster-key/);
+  });
+
+  test("the default data dir is per user and per port, never relative to the working directory", () => {
+    const home = "/home/ada";
+    const dir = (argv: string[], env: Record<string, string>) => (parse(argv, env) as NodeConfig).dataDir;
+    expect(dir(["--port", "5001"], { HOME: home })).toBe("/home/ada/.local/state/dsef/5001");
+    expect(dir([], { HOME: home, XDG_STATE_HOME: "/var/lib/ada" })).toBe("/var/lib/ada/dsef/5000");
+    // XDG says a relative XDG_STATE_HOME is invalid and ignored.
+    expect(dir([], { HOME: home, XDG_STATE_HOME: "state" })).toBe("/home/ada/.local/state/dsef/5000");
+    expect(defaultDataDir(5000, {}, () => "/root")).toBe("/root/.local/state/dsef/5000");
+    // A key left by an earlier version in ./.dsef/<port> is kept (same identity after an upgrade)…
+    const legacy = join(process.cwd(), ".dsef", "5000");
+    expect(defaultDataDir(5000, {}, () => "/root", (p) => p === join(legacy, "node.key"))).toBe(legacy);
+    // …unless the per-user dir already has one.
+    expect(defaultDataDir(5000, {}, () => "/root", () => true)).toBe("/root/.local/state/dsef/5000");
+    // An explicit relative dir is made absolute once, at start.
+    expect(dir(["--data-dir", "keys"], { HOME: home })).toBe(join(process.cwd(), "keys"));
+  });
+
   test("--help is recognised", () => {
     expect(parse(["--help"])).toBe("help");
   });
 });
 
 describe("bootstrap entries", () => {
-  test("URL, host:port, bare host and IPv6 forms", () => {
-    expect(parseBootstrapEntry("http://127.0.0.1:5000")).toEqual({ host: "127.0.0.1", port: 5000 });
-    expect(parseBootstrapEntry("http://edge-0.dsef:5001/")).toEqual({ host: "edge-0.dsef", port: 5001 });
-    expect(parseBootstrapEntry("10.1.3.199:5002")).toEqual({ host: "10.1.3.199", port: 5002 });
-    expect(parseBootstrapEntry("dsef-headless")).toEqual({ host: "dsef-headless", port: 5000 });
-    expect(parseBootstrapEntry("[::1]:6000")).toEqual({ host: "::1", port: 6000 });
-    expect(() => parseBootstrapEntry("http://")).toThrow();
-    expect(() => parseBootstrapEntry("a b")).toThrow();
-    expect(() => parseBootstrapEntry("host:99999")).toThrow();
-  });
-
   test("lists and DNS names resolve to every address", async () => {
     const got = await resolveBootstrap(["127.0.0.1:5000", "http://localhost:5001", "no-such-host.invalid:5000"]);
     expect(got).toContain("127.0.0.1:5000");

@@ -124,5 +124,8 @@ describe("CLI formatting", () => {
     expect(normaliseNode("http://h:1/")).toBe("http://h:1");
     expect(() => normaliseNode("http://")).toThrow();
     expect(statusText({ name: "n", ip: "1.2.3.4", port: 5, gossip_port: 5, members: { alive: 2, dead: 1 } })).toContain("members:      2 alive, 1 dead");
+    const loaded = statusText({ name: "n", load: { capacity: 1000, backlog: 250, load_ratio: 0.25, accepted: 7, forwarded: 2, rejected: 0, duplicates: 1, bad_requests: 0 } });
+    expect(loaded).toContain("load:         250 units queued, ratio 0.25 (seconds of work at capacity)");
+    expect(loaded).toContain("requests:     7 accepted, 2 forwarded, 0 rejected, 1 duplicates, 0 bad requests");
   });
 });

@@ -4,7 +4,7 @@ import { Swim } from "../../src/membership/swim.ts";
 import { profiles } from "../../src/membership/timing.ts";
 import type { Message, NodeInfo, Output, Update } from "../../src/membership/types.ts";
 import { encodedSize } from "../../src/wire/codec.ts";
-import { seededRandom } from "../../src/sim/random.ts";
+import { seededRandom } from "../../src/util/random.ts";
 
 const info = (n: number): NodeInfo => ({ id: `n${n}`, name: `node-${n}`, gossip: `10.0.0.${n}:7946`, http: `10.0.0.${n}:5000`, capacity: 100 * n });
 const alive = (n: number, incarnation = 1): Update => ({ kind: "alive", incarnation, info: info(n) });
