@@ -13,6 +13,7 @@ import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
 import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
+import { configurePeerHttp } from "./ports/peer-http.ts";
 import { EdgeNode } from "./runtime/edge-node.ts";
 import { runJoin } from "./runtime/join.ts";
 import { rememberPeers } from "./runtime/peer-memory.ts";
@@ -68,6 +69,10 @@ try {
   if (!(e instanceof UsageError)) throw e;
   usageExit(e.message);
 }
+
+// Every call to another node: signed in a secured cluster (and over TLS, see below).
+const nodeAuth = security.nodeAuth;
+configurePeerHttp({ sign: nodeAuth && ((method, target, path, body) => nodeAuth.sign(method, target, path, body)) });
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
 security.attach(node);

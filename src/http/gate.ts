@@ -23,8 +23,12 @@ export interface GateOptions {
   concurrency: number;
   /** May a page from this origin read GET answers? The access-control-allow-origin value, or undefined. */
   corsFor?: (origin: string) => string | undefined;
-  /** --api-token: these GET routes need it (`ticketed` ones take an /events ticket too). */
-  auth?: { api: ApiAuth; paths: readonly string[]; ticketed: readonly string[] };
+  /**
+   * Who may read what. `operator` routes need the API token when one is set (`ticketed` ones
+   * take an /events ticket too); `nodeOnly` routes need a node's authentication in a secured
+   * cluster (or the API token). A node's authenticated request may read every one of them.
+   */
+  auth?: { api?: ApiAuth; node?: (req: Request) => boolean; operator: readonly string[]; nodeOnly: readonly string[]; ticketed: readonly string[] };
   /** Addresses tracked at once (bounded table). */
   maxClients?: number;
 }
@@ -63,12 +67,16 @@ export class Gate {
 
   #token(path: string, handler: Handler): Handler {
     const auth = this.#auth;
-    if (!auth?.paths.includes(path)) return handler;
+    if (!auth) return handler;
+    const { api, node } = auth;
+    const nodeOnly = auth.nodeOnly.includes(path);
+    const guarded = nodeOnly ? api !== undefined || node !== undefined : auth.operator.includes(path) && api !== undefined;
+    if (!guarded) return handler;
     const ticketOk = auth.ticketed.includes(path);
     return (req, server) => {
-      if (auth.api.allows(req, ticketOk)) return handler(req, server);
+      if (api?.allows(req, ticketOk) || node?.(req)) return handler(req, server);
       this.refused.token = (this.refused.token ?? 0) + 1;
-      return problem(401, LOGIN_HELP, { "www-authenticate": 'Bearer realm="dsef"' });
+      return problem(401, api ? LOGIN_HELP : "node authentication required: this route is for the cluster's nodes", { "www-authenticate": 'Bearer realm="dsef"' });
     };
   }
 

@@ -3,6 +3,7 @@ import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
 import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
+import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
 
@@ -11,12 +12,34 @@ const MAX_ASK_BYTES = 1024;
 
 type Routes = Record<string, { POST: (req: Request) => Promise<Response> }>;
 
-export function loadRoutes(load: LoadService): Routes {
+/** A secured cluster's check on requests only nodes make; `self` is this node's "ip:port". */
+export interface NodeRequests {
+  readonly auth: NodeAuth;
+  readonly self: string;
+}
+
+/**
+ * Read the body of a node-only request: refused (401) on its headers before the body is read
+ * when they cannot be right, and after, when the MAC over the body does not hold.
+ */
+async function nodeBody(req: Request, path: string, max: number, node: NodeRequests): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
+  const header = req.headers.get(NODE_AUTH_HEADER);
+  const early = node.auth.precheck(header);
+  if (!early.ok) return { ok: false, response: problem(early.status, early.reason) };
+  const body = await readBody(req, max);
+  if (!body.ok) return body;
+  const check = node.auth.check(header, "POST", node.self, path, body.text);
+  return check.ok ? body : { ok: false, response: problem(check.status, check.reason) };
+}
+
+export function loadRoutes(load: LoadService, node?: NodeRequests): Routes {
   return {
     "/handle_request": {
       POST: async (req: Request): Promise<Response> => {
         const t0 = performance.now();
-        const body = await readBody(req, MAX_BODY_BYTES);
+        const hopHeader = req.headers.get(HOP_HEADER);
+        // A forward (it carries a hop count) comes from a node: in a secured cluster it must say so.
+        const body = hopHeader !== null && node ? await nodeBody(req, "/handle_request", MAX_BODY_BYTES, node) : await readBody(req, MAX_BODY_BYTES);
         if (!body.ok) {
           load.countBadRequest();
           return body.response;
@@ -26,7 +49,7 @@ export function loadRoutes(load: LoadService): Routes {
           load.countBadRequest();
           return problem(parsed.status, parsed.error);
         }
-        const hop = Math.min(8, Number.parseInt(req.headers.get(HOP_HEADER) ?? "0", 10) || 0);
+        const hop = Math.min(8, Number.parseInt(hopHeader ?? "0", 10) || 0);
         const pending = load.handle(parsed.value, Math.max(0, hop));
         const r = pending instanceof Promise ? await pending : pending;
         load.answered(r, (performance.now() - t0) / 1000, parsed.value.device_id);
@@ -36,7 +59,7 @@ export function loadRoutes(load: LoadService): Routes {
     },
     "/packets/ask": {
       POST: async (req: Request): Promise<Response> => {
-        const text = await readBody(req, MAX_ASK_BYTES);
+        const text = node ? await nodeBody(req, "/packets/ask", MAX_ASK_BYTES, node) : await readBody(req, MAX_ASK_BYTES);
         if (!text.ok) return text.response;
         let body: { packet_id?: unknown; asker?: unknown };
         try {

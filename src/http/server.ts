@@ -4,6 +4,7 @@ import { dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
+import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { ApiAuth, apiTokenOf } from "./api-auth.ts";
 import { Gate } from "./gate.ts";
 import { json, problem } from "./json.ts";
@@ -15,6 +16,17 @@ import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
 export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
+/** Read by other nodes only (it lists device ids): authenticated as a node in a secured cluster. */
+export const NODE_ONLY_ROUTES = ["/stats"] as const;
+
+/** A GET from another node of a secured cluster, authenticated (undefined in open mode). */
+function nodeRead(node: EdgeNode, auth: NodeAuth | undefined): ((req: Request) => boolean) | undefined {
+  if (!auth) return undefined;
+  return (req) => {
+    const header = req.headers.get(NODE_AUTH_HEADER);
+    return header !== null && auth.check(header, "GET", node.swim.self.http, new URL(req.url).pathname).ok;
+  };
+}
 
 /** A browser presents the token once and gets a cookie; the token leaves the address bar. */
 function login(api: ApiAuth, req: Request): Response {
@@ -50,7 +62,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     ratePerS: node.config.rateLimit,
     concurrency: node.config.clientConcurrency,
     corsFor: originPolicy(node),
-    auth: api && { api, paths: OPERATOR_ROUTES, ticketed: ["/events"] },
+    auth: { api, node: nodeRead(node, security?.nodeAuth), operator: OPERATOR_ROUTES, nodeOnly: NODE_ONLY_ROUTES, ticketed: ["/events"] },
   });
   mirrorCounter([metricsFor(node).registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
 
@@ -70,7 +82,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(security),
-      ...(load ? loadRoutes(load) : {}),
+      ...(load ? loadRoutes(load, security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http }) : {}),
     }) as Bun.Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

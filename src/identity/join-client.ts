@@ -1,3 +1,4 @@
+import { peerFetch } from "../ports/peer-http.ts";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
@@ -21,8 +22,8 @@ import {
 import type { NodeIdentity } from "./node-identity.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
 
-async function post(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+async function post(seed: Address, path: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const res = await peerFetch(seed, path, { headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let json: unknown;
   try {
@@ -43,7 +44,7 @@ const errorOf = (j: unknown): string => (typeof j === "object" && j && typeof (j
 export async function joinVia(seed: Address, identity: NodeIdentity, creds: Credentials, members: readonly MemberSnapshot[], timeoutMs = 3000): Promise<MemberSnapshot[]> {
   const eph = ephemeral();
   const hello = newHello(identity, eph, creds);
-  const r1 = await post(`http://${seed}/join/hello`, hello, timeoutMs);
+  const r1 = await post(seed, "/join/hello", hello, timeoutMs);
   if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
   const reply = helloReplySchema.safeParse(r1.json);
   if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
@@ -57,7 +58,7 @@ export async function joinVia(seed: Address, identity: NodeIdentity, creds: Cred
   const finish: FinishBody = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
   if (wrap && creds.keyring.size > 0) finish.keys = wrapKeys(wrap, creds.keyring.all().map((k) => k.material), "keys");
-  const r2 = await post(`http://${seed}/join/finish`, finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
+  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
   if (r2.status !== 200) throw new PeerRefusedError("join", seed, r2.status, errorOf(r2.json));
   const done = finishReplySchema.safeParse(r2.json);
   if (!done.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");

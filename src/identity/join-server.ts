@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import type { Address, Member, MemberSnapshot, NodeId } from "../membership/types.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
@@ -50,7 +51,8 @@ export interface JoinHost {
 /** Does a live process still answer at `http` with this identity? Then a second one is a copy. */
 async function stillThere(http: Address, id: NodeId): Promise<boolean> {
   try {
-    const res = await fetch(`http://${http}/status`, { signal: AbortSignal.timeout(1500) });
+    // Signed: a node with --api-token answers /status to its peers, not to strangers.
+    const res = await peerFetch(http, "/status", { signal: AbortSignal.timeout(1500), sign: true });
     const body = (await res.json()) as { id?: unknown };
     return body.id === id;
   } catch {

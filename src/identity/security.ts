@@ -15,6 +15,7 @@ import { joinVia } from "./join-client.ts";
 import { JoinServer } from "./join-server.ts";
 import { Keyring, keyFromSecret } from "./keyring.ts";
 import type { NodeIdentity } from "./node-identity.ts";
+import { NodeAuth } from "./node-auth.ts";
 import { AeadGuard } from "./packet-guard.ts";
 import { checkSecretFile, refuseDemoKey } from "./secret-files.ts";
 import { SyncAuth } from "./sync-auth.ts";
@@ -34,6 +35,8 @@ export interface Security {
   readonly creds: Credentials;
   readonly guard: PacketGuard;
   readonly syncAuth?: SyncAuth;
+  /** Authenticates the requests only nodes make to each other (absent in open mode). */
+  readonly nodeAuth?: NodeAuth;
   /** Wire the node: verify claims inbound, sign ours outbound, authenticated exchanges. */
   attach(node: EdgeNode): void;
   readonly joinServer?: JoinServer;
@@ -115,6 +118,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
 
   const aead = new AeadGuard(keyring);
   const syncAuth = new SyncAuth(keyring, creds.shareKeys);
+  const nodeAuth = new NodeAuth(keyring);
   let claims: ClaimGuard | undefined;
   let joinServer: JoinServer | undefined;
   const sec: Security = {
@@ -122,6 +126,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     creds,
     guard: aead,
     syncAuth,
+    nodeAuth,
     get joinServer() {
       return joinServer;
     },
@@ -158,6 +163,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       packets: aead.stats,
       claims: claims?.stats,
       sync: syncAuth.stats,
+      node_requests: nodeAuth.stats,
       joins: joinServer?.stats,
     }),
   };

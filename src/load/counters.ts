@@ -47,6 +47,7 @@ export function loadStats(capacity: number, queue: WorkQueue, window: Idempotenc
     units_accepted: round(queue.added),
     units_processed: round(queue.processed(now)),
     idempotency_window: window.size,
+    idempotency_window_bytes: window.bytes,
   };
 }
 

@@ -2,6 +2,7 @@
  * The request path's PeerClient over HTTP: POST /handle_request to hand over a packet, POST
  * /packets/ask to ask about one. Every failure becomes an outcome, never an exception.
  */
+import { peerFetch } from "../ports/peer-http.ts";
 import { isConnectionRefused } from "../util/connection-refused.ts";
 import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerClient } from "./peer-protocol.ts";
 import type { PacketRequest } from "./request-body.ts";
@@ -16,11 +17,11 @@ export const httpPeerClient: PeerClient = { forward: forwardPacket, ask: askPeer
 async function forwardPacket(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome> {
   let res: Response;
   try {
-    res = await fetch(`http://${http}/handle_request`, {
-      method: "POST",
+    res = await peerFetch(http, "/handle_request", {
       headers: { "content-type": "application/json", [HOP_HEADER]: String(hop) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
+      sign: true,
     });
   } catch (e) {
     return isConnectionRefused(e) ? { kind: "declined", reason: "refused" } : { kind: "unclear", reason: (e as Error).name || "network error" };
@@ -41,11 +42,11 @@ async function forwardPacket(http: string, body: PacketRequest, hop: number, tim
 
 async function askPeer(http: string, packetId: string, asker: string, timeoutMs: number): Promise<AskOutcome> {
   try {
-    const res = await fetch(`http://${http}/packets/ask`, {
-      method: "POST",
+    const res = await peerFetch(http, "/packets/ask", {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ packet_id: packetId, asker: asker }),
       signal: AbortSignal.timeout(timeoutMs),
+      sign: true,
     });
     if (!res.ok) {
       void res.body?.cancel();
