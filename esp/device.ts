@@ -15,6 +15,10 @@ export interface DeviceEnv {
   /** Set when the run stops; `giveUpAt` is when undelivered packets count as lost. */
   readonly stop: { stopping: boolean; giveUpAt: number };
   readonly log?: (line: string) => void;
+  /** --device-key: this device's own key, to sign its packets. */
+  readonly keyOf?: (deviceId: string) => string;
+  /** --tls-ca: the nodes speak https, verified against this CA. */
+  readonly tls?: { ca: string };
 }
 
 /** How long a refused node is skipped, and a timed-out one. */
@@ -27,6 +31,7 @@ export class Device {
   /** A node a reply told us to use next time (the seed's `redirected`). */
   #hint: string | undefined;
   readonly inFlight = new Set<Promise<void>>();
+  readonly #key: string | undefined;
 
   constructor(
     readonly id: string,
@@ -34,7 +39,9 @@ export class Device {
     private readonly run: string,
     private readonly env: DeviceEnv,
     private readonly random: () => number,
-  ) {}
+  ) {
+    this.#key = env.keyOf?.(id);
+  }
 
   /** Make and deliver the next packet; resolves when acknowledged or given up. */
   sendNext(): Promise<void> {
@@ -70,7 +77,7 @@ export class Device {
         if (node !== last) tally.failovers++;
       }
       last = node;
-      const r = await attempt(node, p, tried, this.env.timeoutMs);
+      const r = await attempt(node, p, tried, this.env.timeoutMs, this.#key, this.env.tls);
       if (r.kind === "accepted") {
         const ms = performance.now() - start;
         tally.acknowledged++;

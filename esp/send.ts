@@ -1,3 +1,5 @@
+import { DEVICE_AUTH_HEADER, signPacket } from "../src/identity/device-auth.ts";
+
 import { isConnectionRefused } from "../src/util/connection-refused.ts";
 
 /** One HTTP attempt of a packet, with the outcome classified for failover. */
@@ -18,15 +20,14 @@ export interface Packet {
   processing_load: number;
 }
 
-export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number): Promise<Attempt> {
+/** `key`: the device's own key (--device-key): every attempt is signed afresh (its time moves on). */
+export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number, key?: string, tls?: { ca: string }): Promise<Attempt> {
   let res: Response;
   try {
-    res = await fetch(`http://${http}/handle_request`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const body = JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (key) headers[DEVICE_AUTH_HEADER] = signPacket(key, p.packet_id, p.device_id, body, Date.now(), http);
+    res = await fetch(`${tls ? "https" : "http"}://${http}/handle_request`, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs), ...(tls ? { tls } : {}) });
   } catch (e) {
     if (isConnectionRefused(e)) return { kind: "refused" };
     return { kind: "unclear", reason: (e as Error).name === "TimeoutError" ? "timeout" : (e as { code?: string }).code || (e as Error).message };

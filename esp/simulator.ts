@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { deviceKeyFor } from "../src/identity/device-auth.ts";
 import { seededRandom } from "../src/util/random.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 import { parseSimArgs, type SimConfig, usage } from "./args.ts";
@@ -15,7 +16,7 @@ import { formatSummary, newTally, summary } from "./report.ts";
 
 function configOrExit(): SimConfig {
   try {
-    const c = parseSimArgs(process.argv.slice(2));
+    const c = parseSimArgs(process.argv.slice(2), process.env);
     if (c === "help") {
       console.log(usage);
       process.exit(0);
@@ -30,7 +31,9 @@ function configOrExit(): SimConfig {
 
 const c = configOrExit();
 const random = seededRandom(c.seed);
-const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000));
+const tls = c.tlsCa ? { ca: c.tlsCa } : undefined;
+const apiToken = process.env.DSEF_API_TOKEN;
+const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000), { tls, headers: apiToken ? { authorization: `Bearer ${apiToken}` } : undefined });
 const tally = newTally();
 const stop = { stopping: false, giveUpAt: Number.POSITIVE_INFINITY };
 const verbose = c.verbose || c.devices <= 3;
@@ -42,9 +45,14 @@ const env = {
   maxLoad: c.maxLoad,
   stop,
   log: verbose ? (l: string) => console.log(l) : undefined,
+  // A real device holds only its own key; the simulator derives each from the master, like the nodes.
+  keyOf: c.deviceKeys ? (id: string) => c.deviceKeys!.get(id)! : c.deviceMaster ? (id: string) => deviceKeyFor(c.deviceMaster!, id) : undefined,
+  tls,
 };
 const run = randomBytes(4).toString("hex");
-const devices = Array.from({ length: c.devices }, (_, i) => new Device(`esp-${c.seed}-${i}`, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
+// With a per-device key file, the devices are the ones it names (up to --devices).
+const ids = c.deviceKeys ? [...c.deviceKeys.keys()].slice(0, c.devices) : Array.from({ length: c.devices }, (_, i) => `esp-${c.seed}-${i}`);
+const devices = ids.map((id, i) => new Device(id, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
 const startedAt = performance.now();
 
 if (!(await directory.refresh(random))) console.error(`esp-simulator: no node answered /peers yet (${c.bootstrap.join(", ")}); will keep trying`);

@@ -6,11 +6,13 @@
  */
 import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
+import { joinAddress } from "./util/address.ts";
 import { UsageError } from "./util/usage-error.ts";
 import { checkApiToken } from "./http/api-auth.ts";
 import { startHttpServer } from "./http/server.ts";
 import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
+import { type DeviceAuth, loadDeviceAuth } from "./identity/device-auth.ts";
 import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
 import { configurePeerHttp } from "./ports/peer-http.ts";
@@ -69,6 +71,13 @@ try {
   if (!(e instanceof UsageError)) throw e;
   usageExit(e.message);
 }
+let devices: DeviceAuth | undefined;
+try {
+  devices = loadDeviceAuth(config, security.mode !== "open", joinAddress(config.ip, config.port));
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  usageExit(e.message);
+}
 
 // Every call to another node: signed in a secured cluster (and over TLS, see below).
 const nodeAuth = security.nodeAuth;
@@ -80,7 +89,7 @@ const load = loadServiceFor(node);
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node, security, load);
+  server = startHttpServer(node, security, load, devices);
   await node.start();
 } catch (e) {
   log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");

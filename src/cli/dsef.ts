@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   members: () => import("./members-command.ts"),
   status: () => import("./status-command.ts"),
   ca: () => import("./ca-command.ts"),
+  "device-key": () => import("./device-key-command.ts"),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -44,6 +44,9 @@ export interface NodeConfig {
   /** Bearer token for the read-only operator routes (or a file holding it); "" = open. */
   apiToken: string;
   apiTokenFile: string;
+  /** Master secret devices' keys derive from (or a file holding it); "" = devices unauthenticated. */
+  deviceKey: string;
+  deviceKeyFile: string;
 }
 
 interface FlagSpec {
@@ -109,6 +112,8 @@ const flags: FlagSpec[] = [
   { flag: "cors-origin", env: "DSEF_CORS_ORIGIN", arg: "LIST", help: "origins (http(s)://host[:port], comma-separated, or *) whose pages may read this node's GET routes; the cluster's own nodes always may (default none)", apply: (c, v) => void (c.corsOrigins = splitList(v).map(parseOrigin)) },
   { flag: "api-token", env: "DSEF_API_TOKEN", arg: "TOKEN", help: "require this token (Authorization: Bearer, or a browser login at /login?token=) on /peers, /status, /metrics, /events, /stats; at least 16 characters", apply: (c, v) => void (c.apiToken = v) },
   { flag: "api-token-file", env: "DSEF_API_TOKEN_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.apiTokenFile = v) },
+  { flag: "device-key", env: "DSEF_DEVICE_KEY", arg: "MASTER", help: "authenticate devices: each signs its packets with HMAC(MASTER, device id), printed by `dsef device-key ID`; at least 16 characters; needs a cluster credential", apply: (c, v) => void (c.deviceKey = v) },
+  { flag: "device-key-file", env: "DSEF_DEVICE_KEY_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.deviceKeyFile = v) },
   { flag: "rate-limit", env: "DSEF_RATE_LIMIT", arg: "N", help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)", apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)) },
   { flag: "client-concurrency", env: "DSEF_CLIENT_CONCURRENCY", arg: "N", help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)", apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
@@ -193,6 +198,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     corsOrigins: [],
     apiToken: "",
     apiTokenFile: "",
+    deviceKey: "",
+    deviceKeyFile: "",
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

@@ -3,6 +3,7 @@ import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
 import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
+import { DEVICE_AUTH_HEADER, type DeviceAuth, scopedPacketId } from "../identity/device-auth.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
@@ -32,14 +33,20 @@ async function nodeBody(req: Request, path: string, max: number, node: NodeReque
   return check.ok ? body : { ok: false, response: problem(check.status, check.reason) };
 }
 
-export function loadRoutes(load: LoadService, node?: NodeRequests): Routes {
+export function loadRoutes(load: LoadService, node?: NodeRequests, devices?: DeviceAuth): Routes {
   return {
     "/handle_request": {
       POST: async (req: Request): Promise<Response> => {
         const t0 = performance.now();
         const hopHeader = req.headers.get(HOP_HEADER);
         // A forward (it carries a hop count) comes from a node: in a secured cluster it must say so.
-        const body = hopHeader !== null && node ? await nodeBody(req, "/handle_request", MAX_BODY_BYTES, node) : await readBody(req, MAX_BODY_BYTES);
+        const fromDevice = hopHeader === null;
+        const deviceHeader = fromDevice && devices ? req.headers.get(DEVICE_AUTH_HEADER) : null;
+        if (fromDevice && devices) {
+          const early = devices.precheck(deviceHeader);
+          if (!early.ok) return problem(early.status, early.reason);
+        }
+        const body = !fromDevice && node ? await nodeBody(req, "/handle_request", MAX_BODY_BYTES, node) : await readBody(req, MAX_BODY_BYTES);
         if (!body.ok) {
           load.countBadRequest();
           return body.response;
@@ -49,12 +56,22 @@ export function loadRoutes(load: LoadService, node?: NodeRequests): Routes {
           load.countBadRequest();
           return problem(parsed.status, parsed.error);
         }
+        // A device's packet is known by an id scoped to that device; the device sees its own id.
+        let ownId: string | undefined;
+        if (fromDevice && devices) {
+          const v = parsed.value;
+          const check = devices.check(deviceHeader, v.packet_id, v.device_id, body.text);
+          if (!check.ok) return problem(check.status, check.reason);
+          ownId = v.packet_id!;
+          v.packet_id = scopedPacketId(v.device_id!, ownId);
+        }
         const hop = Math.min(8, Number.parseInt(hopHeader ?? "0", 10) || 0);
         const pending = load.handle(parsed.value, Math.max(0, hop));
         const r = pending instanceof Promise ? await pending : pending;
         load.answered(r, (performance.now() - t0) / 1000, parsed.value.device_id);
+        const out = ownId !== undefined && "packet_id" in r.body ? { ...r.body, packet_id: ownId } : r.body;
         // Response.json without options is twice as fast; this is the hot path.
-        return r.status === 200 && !r.headers ? Response.json(r.body) : json(r.body, r.status, r.headers);
+        return r.status === 200 && !r.headers ? Response.json(out) : json(out, r.status, r.headers);
       },
     },
     "/packets/ask": {

@@ -4,6 +4,7 @@ import { dashboardRoutes } from "../dashboard/routes.ts";
 import type { Security } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
+import type { DeviceAuth } from "../identity/device-auth.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { ApiAuth, apiTokenOf } from "./api-auth.ts";
 import { Gate } from "./gate.ts";
@@ -36,7 +37,7 @@ function login(api: ApiAuth, req: Request): Response {
 }
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService): Server<undefined> {
+export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService, devices?: DeviceAuth): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -51,7 +52,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       protocol: node.swim.stats,
       transport: node.transport?.stats,
       member_table: memberTableStats,
-      security: security?.status() ?? { mode: "open" },
+      security: { ...(security?.status() ?? { mode: "open" }), devices: devices ? { authenticated: true, ...devices.stats } : { authenticated: false } },
       ...(load ? { load: load.stats() } : {}),
     };
   };
@@ -82,7 +83,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(security),
-      ...(load ? loadRoutes(load, security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http }) : {}),
+      ...(load ? loadRoutes(load, security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http }, devices) : {}),
     }) as Bun.Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
