@@ -75,7 +75,8 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     c.deviceKeys = parseDeviceKeys(readFlagFile("--device-key-file", s("device-key-file")!));
     if (s("devices") === undefined) c.devices = c.deviceKeys.size;
   }
-  if (s("tls-ca") !== undefined) c.tlsCa = readFlagFile("--tls-ca", s("tls-ca")!);
+  const tlsCa = s("tls-ca") ?? (env.DSEF_TLS_CA || undefined);
+  if (tlsCa !== undefined) c.tlsCa = readFlagFile("--tls-ca", tlsCa);
   if (c.minLoad > c.maxLoad) throw new UsageError("--min-load must not exceed --max-load");
   if (c.reportJson === "") throw new UsageError("--report-json needs a file name");
   return c;

@@ -10,6 +10,7 @@ import { joinAddress } from "./util/address.ts";
 import { UsageError } from "./util/usage-error.ts";
 import { checkApiToken } from "./http/api-auth.ts";
 import { startHttpServer } from "./http/server.ts";
+import { loadTls, type TlsFiles } from "./http/tls-files.ts";
 import { loadServiceFor } from "./load/from-config.ts";
 import { loadOrCreateIdentity } from "./identity/node-identity.ts";
 import { type DeviceAuth, loadDeviceAuth } from "./identity/device-auth.ts";
@@ -43,9 +44,11 @@ function usageExit(message: string): never {
 const config = configOrExit();
 // Secret files others can read, the published demo key, a bad API token: refused before anything starts.
 let demoKey = false;
+let tls: TlsFiles | undefined;
 try {
   demoKey = checkSecrets(config);
   checkApiToken(config);
+  tls = loadTls(config);
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;
   usageExit(e.message);
@@ -79,9 +82,9 @@ try {
   usageExit(e.message);
 }
 
-// Every call to another node: signed in a secured cluster (and over TLS, see below).
+// Every call to another node: signed in a secured cluster, over https with --tls-cert.
 const nodeAuth = security.nodeAuth;
-configurePeerHttp({ sign: nodeAuth && ((method, target, path, body) => nodeAuth.sign(method, target, path, body)) });
+configurePeerHttp({ tls: tls && { ca: tls.ca, anyName: tls.anyNodeName }, sign: nodeAuth && ((method, target, path, body) => nodeAuth.sign(method, target, path, body)) });
 
 const node = new EdgeNode(config, identity, log.child({ id: identity.id }), security.guard);
 security.attach(node);
@@ -89,7 +92,7 @@ const load = loadServiceFor(node);
 let server: ReturnType<typeof startHttpServer>;
 try {
   // HTTP first: a listening port is what tells others we have not crashed.
-  server = startHttpServer(node, security, load, devices);
+  server = startHttpServer(node, security, load, devices, tls);
   await node.start();
 } catch (e) {
   log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");

@@ -47,6 +47,12 @@ export interface NodeConfig {
   /** Master secret devices' keys derive from (or a file holding it); "" = devices unauthenticated. */
   deviceKey: string;
   deviceKeyFile: string;
+  /** TLS on the HTTP port (PEM files); peers are called over https, verified against tlsCa (else the system's roots). */
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  /** Peers' certificates must chain to tlsCa but need not name their address (containers: one certificate for all). */
+  tlsAnyNodeName: boolean;
 }
 
 interface FlagSpec {
@@ -114,6 +120,10 @@ const flags: FlagSpec[] = [
   { flag: "api-token-file", env: "DSEF_API_TOKEN_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.apiTokenFile = v) },
   { flag: "device-key", env: "DSEF_DEVICE_KEY", arg: "MASTER", help: "authenticate devices: each signs its packets with HMAC(MASTER, device id), printed by `dsef device-key ID`; at least 16 characters; needs a cluster credential", apply: (c, v) => void (c.deviceKey = v) },
   { flag: "device-key-file", env: "DSEF_DEVICE_KEY_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.deviceKeyFile = v) },
+  { flag: "tls-cert", env: "DSEF_TLS_CERT", arg: "FILE", help: "serve HTTPS with this certificate (PEM; its subjectAltName must hold the --ip), and call other nodes over https; see `dsef ca issue --tls`", apply: (c, v) => void (c.tlsCert = v) },
+  { flag: "tls-key", env: "DSEF_TLS_KEY", arg: "FILE", help: "the certificate's private key (PEM, mode 0600)", apply: (c, v) => void (c.tlsKey = v) },
+  { flag: "tls-ca", env: "DSEF_TLS_CA", arg: "FILE", help: "CA certificate (PEM) other nodes' certificates must chain to (default: the system's roots)", apply: (c, v) => void (c.tlsCa = v) },
+  { flag: "tls-any-node-name", env: "DSEF_TLS_ANY_NODE_NAME", arg: "", boolean: true, help: "accept any certificate from --tls-ca for a peer, whatever address it names (one certificate shared by all nodes, e.g. containers whose IPs change); needs --tls-ca", apply: (c, v) => void (c.tlsAnyNodeName = parseSwitch(v)) },
   { flag: "rate-limit", env: "DSEF_RATE_LIMIT", arg: "N", help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)", apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)) },
   { flag: "client-concurrency", env: "DSEF_CLIENT_CONCURRENCY", arg: "N", help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)", apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
@@ -200,6 +210,10 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     apiTokenFile: "",
     deviceKey: "",
     deviceKeyFile: "",
+    tlsCert: "",
+    tlsKey: "",
+    tlsCa: "",
+    tlsAnyNodeName: false,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

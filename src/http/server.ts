@@ -7,6 +7,7 @@ import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
 import type { DeviceAuth } from "../identity/device-auth.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { ApiAuth, apiTokenOf } from "./api-auth.ts";
+import type { TlsFiles } from "./tls-files.ts";
 import { Gate } from "./gate.ts";
 import { json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
@@ -30,14 +31,14 @@ function nodeRead(node: EdgeNode, auth: NodeAuth | undefined): ((req: Request) =
 }
 
 /** A browser presents the token once and gets a cookie; the token leaves the address bar. */
-function login(api: ApiAuth, req: Request): Response {
+function login(api: ApiAuth, req: Request, secure: boolean): Response {
   const token = new URL(req.url).searchParams.get("token");
   if (token === null || !api.isToken(token)) return problem(401, "not this node's API token");
-  return new Response(null, { status: 303, headers: { location: "/", "set-cookie": api.cookie(false), "cache-control": "no-store" } });
+  return new Response(null, { status: 303, headers: { location: "/", "set-cookie": api.cookie(secure), "cache-control": "no-store" } });
 }
 
 /** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService, devices?: DeviceAuth): Server<undefined> {
+export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService, devices?: DeviceAuth, tls?: TlsFiles): Server<undefined> {
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -71,11 +72,12 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     hostname: node.config.bind,
     port: node.config.port,
     maxRequestBodySize: MAX_SYNC_BODY,
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     // Bundle the dashboard once, minified, without the dev-mode reload client.
     development: false,
     routes: gate.routes({
       ...dashboardRoutes(node, api),
-      ...(api ? { "/login": { GET: (req: Request) => login(api, req) } } : {}),
+      ...(api ? { "/login": { GET: (req: Request) => login(api, req, tls !== undefined) } } : {}),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
       "/peers": { GET: () => json(peers()) },

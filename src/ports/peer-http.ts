@@ -6,16 +6,23 @@
  * goes through `peerFetch`.
  */
 export interface PeerHttpOptions {
-  /** https to peers, verified against this CA (PEM); undefined: plain http. */
-  readonly tls?: { readonly ca: string };
+  /**
+   * https to peers, verified against this CA (PEM; none: the system's roots); undefined: plain
+   * http. `anyName`: the chain is checked, the address the certificate names is not.
+   */
+  readonly tls?: { readonly ca?: string; readonly anyName?: boolean };
   /** Headers authenticating a request to `target` ("ip:port") with this body. */
   readonly sign?: (method: string, target: string, path: string, body: string) => Record<string, string>;
 }
 
 let options: PeerHttpOptions = {};
 
+let tlsOptions: { ca?: string; checkServerIdentity?: () => undefined } | undefined;
+
 export function configurePeerHttp(o: PeerHttpOptions): void {
   options = o;
+  const t = o.tls;
+  tlsOptions = t && (t.ca || t.anyName) ? { ...(t.ca ? { ca: t.ca } : {}), ...(t.anyName ? { checkServerIdentity: () => undefined } : {}) } : undefined;
 }
 
 export function peerUrl(http: string, path: string): string {
@@ -35,5 +42,5 @@ export function peerFetch(http: string, path: string, r: PeerRequest = {}): Prom
   const method = r.method ?? (r.body === undefined ? "GET" : "POST");
   const signed = r.sign && options.sign ? options.sign(method, http, path, r.body ?? "") : undefined;
   const headers = signed ? { ...r.headers, ...signed } : r.headers;
-  return fetch(peerUrl(http, path), { method, headers, body: r.body, signal: r.signal, ...(options.tls ? { tls: { ca: options.tls.ca } } : {}) });
+  return fetch(peerUrl(http, path), { method, headers, body: r.body, signal: r.signal, ...(tlsOptions ? { tls: tlsOptions } : {}) });
 }
