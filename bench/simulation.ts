@@ -1,13 +1,18 @@
 #!/usr/bin/env bun
 /**
  * Simulator benchmark: wall time for N=1000 over 120 virtual seconds, and crash / silent-failure
- * detection times for N = 10, 100, 1000 (should grow about logarithmically).
- *   bun bench/simulation.ts [--seed 1] [--runs 5]
+ * detection times for N = 10, 100, 1000 (should grow about logarithmically). Every node runs the
+ * node driver (codec, guard, claim checks) and the invariants are checked after every step unless
+ * --no-invariants.
+ *   bun bench/simulation.ts [--seed 1] [--runs 5] [--no-invariants]
  */
 import { parseArgs } from "node:util";
 import { SimCluster } from "../src/sim/sim-cluster.ts";
 
-const { values } = parseArgs({ options: { seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: { seed: { type: "string", default: "1" }, runs: { type: "string", default: "5" }, "no-invariants": { type: "boolean", default: false } },
+});
+const checkInvariants = !values["no-invariants"];
 const seed = Number(values.seed);
 const runs = Number(values.runs);
 
@@ -16,11 +21,15 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 {
   const t0 = performance.now();
-  const c = new SimCluster({ n: 1000, seed, preload: true });
+  const cpu0 = process.cpuUsage();
+  const c = new SimCluster({ n: 1000, seed, preload: true, checkInvariants });
   c.run(120_000);
   const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const rss = process.memoryUsage().rss / 2 ** 20;
-  console.log(`N=1000, 120 virtual s: ${fmt(wall)} wall (target <= 60 s), RSS ${rss.toFixed(0)} MB`);
+  console.log(
+    `N=1000, 120 virtual s: ${fmt(wall)} wall (target <= 60 s), ${fmt((cpu.user + cpu.system) / 1000)} CPU, RSS ${rss.toFixed(0)} MB, invariants ${checkInvariants ? "on" : "off"}`,
+  );
 }
 
 console.log("\nN      crash->all dead (median)   silent->all dead (median)   runs");
@@ -29,7 +38,7 @@ for (const n of [10, 100, 1000]) {
   const silent: number[] = [];
   for (let r = 0; r < runs; r++) {
     for (const kind of ["crash", "silent"] as const) {
-      const c = new SimCluster({ n, seed: seed * 1000 + r, preload: true });
+      const c = new SimCluster({ n, seed: seed * 1000 + r, preload: true, checkInvariants });
       c.run(n >= 1000 ? 30_000 : 15_000); // let the preload gossip settle
       const victim = 1 + Math.floor(c.random() * (n - 1));
       if (kind === "crash") c.crash(victim);

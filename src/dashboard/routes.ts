@@ -1,21 +1,22 @@
 /**
  * Dashboard and observability routes, mounted next to the node API: the page at /, its live
  * feed at /events, Prometheus metrics at /metrics, and this node's request figures at /stats
- * (read by other nodes' dashboards).
+ * (read by other nodes' dashboards). Who may read them is the gate's business (http/gate.ts).
  */
 import type { Server } from "bun";
 import { Gauge } from "prom-client";
 import type { ApiAuth } from "../http/api-auth.ts";
 import { json } from "../http/json.ts";
-import { metricsFor } from "../metrics/node-metrics.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { EventHub } from "./event-hub.ts";
 import page from "./page/index.html";
 import { EventStreams } from "./sse.ts";
 
-export function dashboardRoutes(node: EdgeNode, api?: ApiAuth) {
-  const metrics = metricsFor(node);
+export function dashboardRoutes(node: EdgeNode, metrics: NodeMetrics, api?: ApiAuth) {
+  // In open mode with --api-token, peers' /stats want the token (in a secured cluster, the node's own MAC).
   const hub = new EventHub(node, metrics, undefined, undefined, api ? { authorization: api.bearer } : {});
+  // With --api-token each stream's hello carries a ticket for /events on the other nodes (failover).
   const streams = new EventStreams(hub, undefined, undefined, undefined, api && (() => api.ticket()));
   new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
   return {

@@ -1,4 +1,5 @@
 import { finishSchema, helloSchema, JOIN_HEADER, Refusal } from "../identity/handshake.ts";
+import type { JoinServer } from "../identity/join-server.ts";
 import type { Security } from "../identity/security.ts";
 import { AUTH_HEADER, KEYS_HEADER } from "../identity/sync-auth.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
@@ -50,9 +51,8 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
 }
 
 /** POST /join/hello and /join/finish: the admission handshake (absent in open mode). */
-export function joinRoutes(security?: Security): Record<string, { POST: Handler }> {
-  if (!security?.joinServer) return {};
-  const js = security.joinServer;
+export function joinRoutes(js?: JoinServer): Record<string, { POST: Handler }> {
+  if (!js) return {};
   const refusal = (e: unknown): Response => {
     if (e instanceof Refusal) return problem(e.status, e.message);
     throw e;

@@ -1,44 +1,47 @@
-import type { Server } from "bun";
-import type { LoadService } from "../load/load-service.ts";
-import { dashboardRoutes } from "../dashboard/routes.ts";
-import type { Security } from "../identity/security.ts";
-import type { EdgeNode } from "../runtime/edge-node.ts";
-import { metricsFor, mirrorCounter } from "../metrics/node-metrics.ts";
+import type { Serve, Server } from "bun";
+import type { Registry } from "prom-client";
 import type { DeviceAuth } from "../identity/device-auth.ts";
+import type { JoinServer } from "../identity/join-server.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
-import { ApiAuth, apiTokenOf } from "./api-auth.ts";
-import type { TlsFiles } from "./tls-files.ts";
-import { Gate } from "./gate.ts";
-import { json, problem } from "./json.ts";
-import { loadRoutes } from "./handle-request.ts";
-import { peerView } from "./peer-view.ts";
+import type { Security } from "../identity/security.ts";
+import type { LoadService } from "../load/load-service.ts";
+import { mirrorCounter } from "../metrics/node-metrics.ts";
+import type { EdgeNode } from "../runtime/edge-node.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
+import type { ApiAuth } from "./api-auth.ts";
+import { Gate } from "./gate.ts";
+import { loadRoutes } from "./handle-request.ts";
+import { json, problem } from "./json.ts";
+import { peerView } from "./peer-view.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
+import type { TlsFiles } from "./tls-files.ts";
 
+/** The parts of a node the API serves; the composition root builds them. */
+export interface HttpParts {
+  readonly security?: Security;
+  /** The seed side of the join handshake (absent in open mode). */
+  readonly joinServer?: JoinServer;
+  readonly load?: LoadService;
+  /** More routes mounted beside the API (the dashboard's). */
+  readonly routes?: Serve.Routes<undefined, string>;
+  /** --device-key: devices sign their packets. */
+  readonly devices?: DeviceAuth;
+  /** --api-token: the operator's read routes need it. */
+  readonly api?: ApiAuth;
+  /** --tls-cert / --tls-key: https only. */
+  readonly tls?: TlsFiles;
+  /** Where the refusals before a route are counted (dsef_http_refused_total). */
+  readonly registry?: Registry;
+}
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
 export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
 /** Read by other nodes only (it lists device ids): authenticated as a node in a secured cluster. */
 export const NODE_ONLY_ROUTES = ["/stats"] as const;
 
-/** A GET from another node of a secured cluster, authenticated (undefined in open mode). */
-function nodeRead(node: EdgeNode, auth: NodeAuth | undefined): ((req: Request) => boolean) | undefined {
-  if (!auth) return undefined;
-  return (req) => {
-    const header = req.headers.get(NODE_AUTH_HEADER);
-    return header !== null && auth.check(header, "GET", node.swim.self.http, new URL(req.url).pathname).ok;
-  };
-}
-
-/** A browser presents the token once and gets a cookie; the token leaves the address bar. */
-function login(api: ApiAuth, req: Request, secure: boolean): Response {
-  const token = new URL(req.url).searchParams.get("token");
-  if (token === null || !api.isToken(token)) return problem(401, "not this node's API token");
-  return new Response(null, { status: 303, headers: { location: "/", "set-cookie": api.cookie(secure), "cache-control": "no-store" } });
-}
-
-/** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
-export function startHttpServer(node: EdgeNode, security?: Security, load?: LoadService, devices?: DeviceAuth, tls?: TlsFiles): Server<undefined> {
+/** The node's HTTP API. Routes are small handlers over the node, behind the gate; errors are JSON. */
+export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<undefined> {
+  const { security, joinServer, load, devices, api, tls } = parts;
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -58,15 +61,13 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     };
   };
 
-  const token = apiTokenOf(node.config);
-  const api = token ? new ApiAuth(token) : undefined;
   const gate = new Gate({
     ratePerS: node.config.rateLimit,
     concurrency: node.config.clientConcurrency,
     corsFor: originPolicy(node),
     auth: { api, node: nodeRead(node, security?.nodeAuth), operator: OPERATOR_ROUTES, nodeOnly: NODE_ONLY_ROUTES, ticketed: ["/events"] },
   });
-  mirrorCounter([metricsFor(node).registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
+  if (parts.registry) mirrorCounter([parts.registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
 
   return Bun.serve({
     hostname: node.config.bind,
@@ -76,7 +77,7 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
     // Bundle the dashboard once, minified, without the dev-mode reload client.
     development: false,
     routes: gate.routes({
-      ...dashboardRoutes(node, api),
+      ...parts.routes,
       ...(api ? { "/login": { GET: (req: Request) => login(api, req, tls !== undefined) } } : {}),
       "/health": { GET: () => json({ status: "ok" }) },
       "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
@@ -84,15 +85,31 @@ export function startHttpServer(node: EdgeNode, security?: Security, load?: Load
       "/peer": { GET: () => json(peers()) },
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
-      ...joinRoutes(security),
+      ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load, security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http }, devices) : {}),
-    }) as Bun.Serve.Routes<undefined, string>,
+    }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
       node.log.error({ err: err.message }, "http handler failed");
       return problem(500, "internal error");
     },
   });
+}
+
+/** A GET from another node of a secured cluster, authenticated (undefined in open mode). */
+function nodeRead(node: EdgeNode, auth: NodeAuth | undefined): ((req: Request) => boolean) | undefined {
+  if (!auth) return undefined;
+  return (req) => {
+    const header = req.headers.get(NODE_AUTH_HEADER);
+    return header !== null && auth.check(header, "GET", node.swim.self.http, new URL(req.url).pathname).ok;
+  };
+}
+
+/** A browser presents the token once and gets a cookie; the token leaves the address bar. */
+function login(api: ApiAuth, req: Request, secure: boolean): Response {
+  const token = new URL(req.url).searchParams.get("token");
+  if (token === null || !api.isToken(token)) return problem(401, "not this node's API token");
+  return new Response(null, { status: 303, headers: { location: "/", "set-cookie": api.cookie(secure), "cache-control": "no-store" } });
 }
 
 /** The cluster's own nodes (a dashboard failing over to another node), and --cors-origin. */

@@ -1,4 +1,5 @@
 import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Update } from "../membership/types.ts";
+import type { ClaimHooks } from "../ports/claims.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
 /**
@@ -37,23 +38,6 @@ export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Arra
   if (fingerprintRaw(key) !== info.id) return "wrongKey";
   return verifyRaw(key, aliveStatement(incarnation, info), proof.subarray(RAW_PUBLIC_KEY_BYTES)) ? key : "badSignature";
 }
-
-export interface ClaimHooks {
-  /** Inbound updates and snapshots, before the core sees them: keep only what verifies. */
-  admitUpdates(updates: readonly Update[]): readonly Update[];
-  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
-  /** Outbound: sign this node's own claims. */
-  signMessage(m: Message): Message;
-  signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
-}
-
-/** Open mode: claims pass untouched, as before identity existed. */
-export const openClaims: ClaimHooks = {
-  admitUpdates: (u) => u,
-  admitSnapshots: (m) => [...m],
-  signMessage: (m) => m,
-  signSnapshots: (m) => [...m],
-};
 
 export interface ClaimStats {
   verified: number;

@@ -2,12 +2,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readFlagFile } from "../config/flag-files.ts";
 import type { NodeConfig } from "../config/node-config.ts";
-import { UsageError } from "../util/usage-error.ts";
 import type { Logger } from "../log/logger.ts";
-import type { EdgeNode } from "../runtime/edge-node.ts";
-import { openGuard, type PacketGuard } from "../runtime/udp-transport.ts";
-import { exchangeState } from "../runtime/sync-client.ts";
+import type { MemberSnapshot } from "../membership/types.ts";
+import { type ClaimHooks, type ClaimsFactory, type MemberTable, openClaimsFactory } from "../ports/claims.ts";
+import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
+import type { StateExchange } from "../ports/state-exchange.ts";
+import { UsageError } from "../util/usage-error.ts";
 import { type Certificate, caPublicKeyFromPem, certificateSchema, checkCertificate } from "./certificate.ts";
 import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
@@ -19,6 +20,7 @@ import { NodeAuth } from "./node-auth.ts";
 import { AeadGuard } from "./packet-guard.ts";
 import { checkSecretFile, refuseDemoKey } from "./secret-files.ts";
 import { SyncAuth } from "./sync-auth.ts";
+import { exchangeState } from "./sync-client.ts";
 
 /**
  * Who belongs, and how it is checked, built from the node's flags:
@@ -30,16 +32,31 @@ import { SyncAuth } from "./sync-auth.ts";
  */
 export type SecurityMode = "open" | "secret" | "ca" | "secret+ca";
 
+/** What the seed side of the handshake needs of the running node. */
+export interface AdmittingNode extends MemberTable {
+  readonly claims: ClaimHooks;
+  /** Merge a peer's state, answer with ours (signed). */
+  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[];
+}
+
+/**
+ * The node's parts that decide who belongs; the composition root hands them to the node driver
+ * (guard, claims, exchange) and to the HTTP routes (sync auth, join server).
+ */
 export interface Security {
   readonly mode: SecurityMode;
   readonly creds: Credentials;
+  /** Seals and opens every datagram. */
   readonly guard: PacketGuard;
   readonly syncAuth?: SyncAuth;
   /** Authenticates the requests only nodes make to each other (absent in open mode). */
   readonly nodeAuth?: NodeAuth;
-  /** Wire the node: verify claims inbound, sign ours outbound, authenticated exchanges. */
-  attach(node: EdgeNode): void;
-  readonly joinServer?: JoinServer;
+  /** Claim checks over the node's member table: verify others' self-claims, sign ours. */
+  readonly claims: ClaimsFactory;
+  /** Full-state exchange: the admission handshake for a join, an authenticated /sync otherwise. */
+  readonly exchange: StateExchange;
+  /** The seed side of the handshake over the running node (none in open mode). */
+  joinServerFor(node: AdmittingNode): JoinServer | undefined;
   /** Re-read --cluster-key-file (SIGHUP): rotation without a restart. Returns a log message. */
   reload(): string;
   status(): Record<string, unknown>;
@@ -90,7 +107,10 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       throw new UsageError(`--ca-pubkey: ${config.caPubkey}: ${(e as Error).message}`);
     }
     const certFile = config.certFile || join(config.dataDir, "node.cert");
-    if (!existsSync(certFile)) throw new UsageError(`--cert: no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`);
+    if (!existsSync(certFile))
+      throw new UsageError(
+        `--cert: no node certificate at ${certFile}; issue one with: dsef ca issue --ca-key ca.key --data-dir ${config.dataDir} --name ${config.name}`,
+      );
     let raw: unknown;
     try {
       raw = JSON.parse(readFlagFile("--cert", certFile));
@@ -113,40 +133,60 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     log.warn(
       "OPEN MODE: no --cluster-key and no --ca-pubkey. Any process that can reach this node can join the cluster, send gossip and change membership. Use this for demos only.",
     );
-    return { mode, creds, guard: openGuard, attach: () => {}, reload: () => "open mode has no keys to reload", status: () => ({ mode }) };
+    return {
+      mode,
+      creds,
+      guard: openGuard,
+      claims: openClaimsFactory,
+      exchange: (http, members, join) => exchangeState(http, members, join),
+      joinServerFor: () => undefined,
+      reload: () => "open mode has no keys to reload",
+      status: () => ({ mode }),
+    };
   }
 
   const aead = new AeadGuard(keyring);
   const syncAuth = new SyncAuth(keyring, creds.shareKeys);
   const nodeAuth = new NodeAuth(keyring);
-  let claims: ClaimGuard | undefined;
+  // Made once each, when the composition root builds the node; kept here for status().
+  let claimGuard: ClaimGuard | undefined;
   let joinServer: JoinServer | undefined;
+  const holderIn = (table: MemberTable) => (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
   const sec: Security = {
     mode,
     creds,
     guard: aead,
     syncAuth,
     nodeAuth,
-    get joinServer() {
-      return joinServer;
+    claims(table) {
+      claimGuard = new ClaimGuard(
+        identity,
+        (id) => table.member(id),
+        (f, m) => log.error(f, m),
+        holderIn(table),
+      );
+      return claimGuard;
     },
-    attach(node) {
-      const holderOf = (gossip: string) => node.swim.members().find((m) => m.info.gossip === gossip);
-      claims = new ClaimGuard(identity, (id) => node.swim.member(id), (f, m) => node.log.error(f, m), holderOf);
-      node.claims = claims;
-      node.exchange = async (http, members, join) => {
-        if (join) return joinVia(http, identity, creds, members);
-        try {
-          return await exchangeState(http, members, false, syncAuth);
-        } catch (e) {
-          // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
-          // handshake proves both sides and hands the keys over, where a sync cannot.
-          const noKey = !creds.keyring.sendKey || e instanceof PeerRefusedError;
-          if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
-          throw e;
-        }
-      };
-      joinServer = new JoinServer(identity, creds, { member: (id) => node.swim.member(id), holderOf, verified: (m) => claims!.admitSnapshots(m), admit: (m) => node.serveSync(m, true) }, node.log);
+    async exchange(http, members, join) {
+      if (join) return joinVia(http, identity, creds, members);
+      try {
+        return await exchangeState(http, members, false, syncAuth);
+      } catch (e) {
+        // CA mode: a member that restarted holds no cluster key (or we hold none yet); a
+        // handshake proves both sides and hands the keys over, where a sync cannot.
+        const noKey = !creds.keyring.sendKey || e instanceof PeerRefusedError;
+        if (creds.shareKeys && noKey) return joinVia(http, identity, creds, members);
+        throw e;
+      }
+    },
+    joinServerFor(node) {
+      joinServer = new JoinServer(
+        identity,
+        creds,
+        { member: (id) => node.member(id), holderOf: holderIn(node), verified: (m) => node.claims.admitSnapshots(m), admit: (m) => node.serveSync(m, true) },
+        log,
+      );
+      return joinServer;
     },
     reload() {
       if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
@@ -161,7 +201,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       mode,
       keys: { accepted: keyring.all().map((k) => k.kid), sending: keyring.sendKey?.kid ?? null },
       packets: aead.stats,
-      claims: claims?.stats,
+      claims: claimGuard?.stats,
       sync: syncAuth.stats,
       node_requests: nodeAuth.stats,
       joins: joinServer?.stats,

@@ -1,17 +1,16 @@
-/** Build the node's LoadService from its config and its EdgeNode. */
-import { metricsFor, requestOutcome } from "../metrics/node-metrics.ts";
-import type { EdgeNode } from "../runtime/edge-node.ts";
-import { LoadService } from "./load-service.ts";
+/** Build the node's LoadService from its config and what it needs of the running node. */
+import type { NodeConfig } from "../config/node-config.ts";
+import type { NodeInfo } from "../membership/types.ts";
+import { type LoadHost, LoadService } from "./load-service.ts";
 import { httpPeerClient } from "./peer-client.ts";
 
-export function loadServiceFor(node: EdgeNode): LoadService {
-  const c = node.config;
-  const metrics = metricsFor(node);
-  const selfHttp = node.swim.self.http;
-  const service = new LoadService(
+/** `host` may leave out the peer client: peers are then asked over HTTP. */
+export function loadServiceFor(config: NodeConfig, self: NodeInfo, host: Omit<LoadHost, "peerClient"> & Partial<Pick<LoadHost, "peerClient">>): LoadService {
+  const c = config;
+  return new LoadService(
     {
-      selfId: node.identity.id,
-      selfHttp,
+      selfId: self.id,
+      selfHttp: self.http,
       capacity: c.capacity,
       policy: { forwardAbove: c.forwardAboveMs / 1000, margin: c.forwardAboveMs / 2000, maxBacklog: c.maxBacklogMs / 1000 },
       forwardTimeoutMs: c.forwardTimeoutMs,
@@ -21,18 +20,6 @@ export function loadServiceFor(node: EdgeNode): LoadService {
       publishEveryMs: c.timing.probeIntervalMs,
       publishThresholdS: 0.1,
     },
-    {
-      members: () => node.swim.members(),
-      publish: (backlog) => void node.dispatch({ type: "load", backlog }),
-      peerClient: httpPeerClient,
-      log: node.log,
-      answered: (status, body, seconds, deviceId) => {
-        const outcome = requestOutcome(status, body, selfHttp);
-        if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
-      },
-    },
+    { peerClient: httpPeerClient, ...host },
   );
-  // The queue knows the backlog exactly; the gossiped figure lags.
-  metrics.useBacklog(() => service.backlog());
-  return service;
 }

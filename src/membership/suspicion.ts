@@ -1,3 +1,4 @@
+import { suspicionMinMs, type Timing } from "./timing.ts";
 import type { NodeId } from "./types.ts";
 
 /**
@@ -43,4 +44,12 @@ export class Suspicion {
     this.#deadline = this.startedAt + suspicionTimeout(this.minMs, this.maxMs, this.k, this.confirmations);
     return true;
   }
+}
+
+/** A new suspicion in a cluster of `liveCount` members (this node included). */
+export function openSuspicion(t: Timing, liveCount: number, incarnation: number, now: number, from: NodeId): Suspicion {
+  const min = suspicionMinMs(t, liveCount);
+  // With fewer than k other members to confirm, waiting for confirmations would only delay.
+  const k = liveCount - 2 < t.suspicionConfirmations ? 0 : t.suspicionConfirmations;
+  return new Suspicion(incarnation, now, min, min * t.suspicionMaxMult, k, from);
 }

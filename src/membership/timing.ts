@@ -13,6 +13,13 @@ export interface Timing {
   suspicionMult: number;
   /** Ceiling = suspicionMaxMult × floor; the timeout starts there and falls with confirmations. */
   suspicionMaxMult: number;
+  /**
+   * Independent confirmations (other members suspecting the same member at the same
+   * incarnation) that bring a suspicion timeout from its ceiling down to its floor. memberlist
+   * derives it as SuspicionMult − 2 (2 for its LAN config). A cluster too small to produce that
+   * many confirmations (fewer than this + 2 live members) starts every suspicion at the floor.
+   */
+  suspicionConfirmations: number;
   /** Updates are re-sent retransmitMult × ⌈log10(n + 1)⌉ times. */
   retransmitMult: number;
   gossipIntervalMs: number;
@@ -38,6 +45,7 @@ const lan: Timing = {
   indirectChecks: 3,
   suspicionMult: 3,
   suspicionMaxMult: 6,
+  suspicionConfirmations: 2,
   // memberlist uses 4. Under heavy loss an update's whole burst of re-sends can miss a node; in the
   // simulator (N=10, 30-50 % loss on UDP and TCP alike, 400 virtual minutes) 4 still gave false
   // deaths, 8 none. Idle traffic is unchanged: the queue is empty when nothing changes.
@@ -70,6 +78,9 @@ export const profiles = {
     probeIntervalMs: 5000,
     probeTimeoutMs: 3000,
     suspicionMult: 6,
+    // memberlist's WAN config would give 6 − 2 = 4; kept at the LAN value so confirmations
+    // still shorten a suspicion in small WAN clusters.
+    suspicionConfirmations: 2,
     gossipIntervalMs: 500,
     gossipFanout: 4,
     syncIntervalMs: 60_000,

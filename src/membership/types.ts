@@ -138,3 +138,37 @@ export interface Output {
   /** Absolute time at which the core wants the next `tick`. */
   readonly wakeAt: number;
 }
+
+/** One member as `Swim.inspect()` shows it to an invariant checker. */
+export interface MemberInspection {
+  readonly id: NodeId;
+  readonly gossip: Address;
+  readonly state: MemberState;
+  readonly incarnation: number;
+  readonly changedAt: number;
+  /** Tells table rows apart: a member reaped or replaced and then learned again gets a new row. */
+  readonly row: number;
+  /** When the suspicion runs out; present exactly when the member is suspect. */
+  readonly suspicionDeadline?: number;
+  /** Held in the reap set (where dead and left members wait to be forgotten). */
+  readonly awaitingReap: boolean;
+  /** The gossip-address index points at this member. */
+  readonly addressIndexed: boolean;
+}
+
+/** A read-only view of one core's whole state, for checking invariants between steps. */
+export interface Inspection {
+  readonly self: NodeId;
+  readonly leaving: boolean;
+  /** `now` of the last `handle` call; undefined before the first. */
+  readonly lastCallAt: number | undefined;
+  /** What `handle` would return as `wakeAt` now. */
+  readonly wakeAt: number;
+  /** `liveCount` as the core's cache gives it. */
+  readonly liveCount: number;
+  readonly members: readonly MemberInspection[];
+  /** Index entries (reap set, suspect index, live cache, address index) that name no row of the table. */
+  readonly strays: readonly string[];
+  readonly probe?: { readonly phase: "direct" | "indirect"; readonly target: NodeId; readonly deadline: number };
+  readonly relays: number;
+}

@@ -3,12 +3,12 @@
  * figures are read from the core's and the socket's own counters at scrape time; request
  * figures and round trips are pushed in as they happen.
  *
- * Plugging in the request path (load sharing) takes one line per answered request:
- *   metricsFor(node).recordRequest("accepted", { seconds, deviceId });
- *   metricsFor(node).recordRequest("forwarded", { seconds, deviceId, to: "ip:port" });
- * (`requestOutcome(status, body, selfHttp)` classifies a reply into these.)
- * and, if the work queue knows its backlog better than the last gossiped figure:
- *   metricsFor(node).useBacklog(() => queue.backlog);
+ * The composition root makes one per node and plugs in the request path (load sharing), one
+ * line per answered request:
+ *   metrics.recordRequest("accepted", { seconds, deviceId });
+ *   metrics.recordRequest("forwarded", { seconds, deviceId, to: "ip:port" });
+ * (`requestOutcome(status, body, selfHttp)` classifies a reply into these), and, as the work
+ * queue knows its backlog better than the last gossiped figure, `new NodeMetrics(node, () => queue.backlog)`.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Message } from "../membership/types.ts";
@@ -41,7 +41,12 @@ export class NodeMetrics {
   readonly #requestListeners = new Set<RequestListener>();
   #backlog: (() => number) | undefined;
 
-  constructor(readonly node: EdgeNode) {
+  constructor(
+    readonly node: EdgeNode,
+    /** Where the backlog is known exactly (the work queue); else the last gossiped figure. */
+    backlogSource?: () => number,
+  ) {
+    this.#backlog = backlogSource;
     const registers = [this.registry];
     const swim = node.swim;
     const self = () => swim.member(node.identity.id);
@@ -193,16 +198,4 @@ export function mirrorCounter(registers: Registry[], name: string, help: string,
       else for (const [k, n] of Object.entries(v)) this.inc({ [label!]: k }, n);
     },
   });
-}
-
-const byNode = new WeakMap<EdgeNode, NodeMetrics>();
-
-/** The metrics of this node, created on first use (one registry per node). */
-export function metricsFor(node: EdgeNode): NodeMetrics {
-  let m = byNode.get(node);
-  if (!m) {
-    m = new NodeMetrics(node);
-    byNode.set(node, m);
-  }
-  return m;
 }

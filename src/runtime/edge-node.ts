@@ -1,62 +1,85 @@
 import type { NodeConfig } from "../config/node-config.ts";
-import { type ClaimHooks, openClaims } from "../identity/claims.ts";
+import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
+import type { NodeIo } from "../driver/node-io.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
+import { exchangeState } from "../identity/sync-client.ts";
 import type { Logger } from "../log/logger.ts";
-import { Swim } from "../membership/swim.ts";
-import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
-import { encodedSize } from "../wire/codec.ts";
+import type { Swim } from "../membership/swim.ts";
+import type { Address, Input, Member, MemberEvent, MemberSnapshot, Message, NodeId, Output } from "../membership/types.ts";
+import type { ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
+import type { PacketGuard } from "../ports/packet-guard.ts";
+import type { StateExchange } from "../ports/state-exchange.ts";
 import { joinAddress } from "../util/address.ts";
 import { checkHealth } from "./http-check.ts";
-import { exchangeState } from "./sync-client.ts";
-import { openGuard, type PacketGuard, UdpTransport } from "./udp-transport.ts";
+import { UdpTransport } from "./udp-transport.ts";
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
 /** Monotonic milliseconds on the wall-clock scale (Date.now() can jump; this cannot). */
 export const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
+/** What a node is built from; the composition root supplies the security parts. */
+export interface EdgeNodeParts {
+  readonly config: NodeConfig;
+  readonly identity: NodeIdentity;
+  readonly log: Logger;
+  /** Seals datagrams (default: open). */
+  readonly guard?: PacketGuard;
+  /** Claim checks over the node's table (default: open). */
+  readonly claims?: ClaimsFactory;
+  /** Full-state exchange with a member (default: plain /sync). */
+  readonly exchange?: StateExchange;
+}
+
 /**
- * Drives the sans-IO core with the real world: feeds it datagrams, timer wake-ups and effect
- * results, and carries out what it returns (send, check a port, sync, report an event).
+ * A node in the real world: the shared node driver over a UDP socket, setTimeout and fetch.
+ * Everything between the core and the socket lives in the driver, which the simulator runs too.
  */
 export class EdgeNode {
-  readonly swim: Swim;
+  readonly config: NodeConfig;
+  readonly identity: NodeIdentity;
   readonly log: Logger;
-  #transport: UdpTransport | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wakeAt = Number.POSITIVE_INFINITY;
-  #listeners = new Set<(e: MemberEvent) => void>();
-  #taps = new Set<(dir: "in" | "out", peer: Address, message: Message) => void>();
-  #stopped = false;
-  #readiness: Readiness = { ready: false, reason: "joining" };
+  readonly driver: NodeDriver;
   readonly startedAt = Date.now();
-  /** Verifies others' self-claims and signs ours (identity layer; pass-through in open mode). */
-  claims: ClaimHooks = openClaims;
-  /** Full-state exchange with a member; `join` goes through the admission handshake when secured. */
-  exchange: (http: string, members: readonly MemberSnapshot[], join: boolean) => Promise<MemberSnapshot[]> = exchangeState;
+  readonly #exchange: StateExchange;
+  #socket: UdpTransport | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #readiness: Readiness = { ready: false, reason: "joining" };
 
-  constructor(
-    readonly config: NodeConfig,
-    readonly identity: NodeIdentity,
-    log: Logger,
-    private readonly guard: PacketGuard = openGuard,
-  ) {
-    this.log = log;
-    this.swim = new Swim({
-      self: {
-        id: identity.id,
-        name: config.name,
-        gossip: joinAddress(config.ip, config.gossipPort),
-        http: joinAddress(config.ip, config.port),
-        capacity: config.capacity,
+  constructor(parts: EdgeNodeParts) {
+    const { config, identity } = parts;
+    this.config = config;
+    this.identity = identity;
+    this.log = parts.log;
+    this.#exchange = parts.exchange ?? ((http, members, join) => exchangeState(http, members, join));
+    this.driver = new NodeDriver({
+      core: {
+        self: {
+          id: identity.id,
+          name: config.name,
+          gossip: joinAddress(config.ip, config.gossipPort),
+          http: joinAddress(config.ip, config.port),
+          capacity: config.capacity,
+        },
+        timing: config.timing,
+        random: Math.random,
+        // Seconds since the epoch: a restart of the same identity outranks what it said before.
+        initialIncarnation: Math.floor(Date.now() / 1000),
+        now: monotonicNow(),
       },
-      timing: config.timing,
-      random: Math.random,
-      sizeOf: encodedSize,
-      // Seconds since the epoch: a restart of the same identity outranks what it said before.
-      initialIncarnation: Math.floor(Date.now() / 1000),
-      now: monotonicNow(),
+      io: this.#io(),
+      guard: parts.guard,
+      claims: parts.claims,
+      log: parts.log,
     });
+  }
+
+  get swim(): Swim {
+    return this.driver.swim;
+  }
+
+  get claims(): ClaimHooks {
+    return this.driver.claims;
   }
 
   /** Ready = joined a cluster (or founded one); otherwise why not, for /ready and /status. */
@@ -72,59 +95,49 @@ export class EdgeNode {
     this.#readiness = { ready: false, reason };
   }
 
-  get transport(): UdpTransport | undefined {
-    return this.#transport;
+  /** Datagram counters, once the socket is bound. */
+  get transport(): { readonly stats: TransportStats } | undefined {
+    return this.#socket ? this.driver : undefined;
   }
 
   async start(): Promise<void> {
-    this.#transport = await UdpTransport.bind(this.config.bind, this.config.gossipPort, (source, message) => this.dispatch({ type: "message", source, message }), this.guard);
-    this.dispatch({ type: "tick" });
+    this.#socket = await UdpTransport.bind(this.config.bind, this.config.gossipPort, (source, datagram) => this.driver.receive(source, datagram));
+    this.driver.tick();
   }
 
   /** Subscribe to membership events; returns the unsubscribe function. */
   onEvent(fn: (e: MemberEvent) => void): () => void {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+    return this.driver.onEvent(fn);
   }
 
-  /** Watch every decoded datagram in and out (metrics: probe round trips); returns the unsubscribe function. */
+  /** Watch every decoded datagram in and out; returns the unsubscribe function. */
   onTraffic(fn: (dir: "in" | "out", peer: Address, message: Message) => void): () => void {
-    this.#taps.add(fn);
-    return () => this.#taps.delete(fn);
+    return this.driver.onTraffic(fn);
   }
 
-  /** Feed one input to the core and carry out its output. */
   dispatch(input: Input): Output {
-    if (input.type === "message") for (const fn of this.#taps) fn("in", input.source, input.message);
-    const out = this.swim.handle(monotonicNow(), this.#admit(input));
-    if (this.#stopped) return out;
-    for (const s of out.send) {
-      this.#transport?.send(s.to, this.claims.signMessage(s.message));
-      for (const fn of this.#taps) fn("out", s.to, s.message);
-    }
-    for (const e of out.effects) this.#perform(e);
-    for (const e of out.events) this.#report(e);
-    this.#schedule(out.wakeAt);
-    return out;
+    return this.driver.dispatch(input);
   }
 
-  /** Serve a sync request: merge the remote state, answer with ours. */
+  member(id: NodeId): Readonly<Member> | undefined {
+    return this.driver.swim.member(id);
+  }
+
+  members(): readonly Readonly<Member>[] {
+    return this.driver.swim.members();
+  }
+
   serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[] {
-    this.dispatch({ type: "sync", members, join });
-    return this.snapshot();
+    return this.driver.serveSync(members, join);
   }
 
-  /** Our full state as others receive it (our own claims signed). */
   snapshot(): MemberSnapshot[] {
-    return this.claims.signSnapshots(this.swim.snapshot());
+    return this.driver.snapshot();
   }
 
-  /** Claims that fail verification never reach the core. */
-  #admit(input: Input): Input {
-    if (input.type === "sync") return { ...input, members: this.claims.admitSnapshots(input.members) };
-    if (input.type !== "message" || input.message.type === "nack") return input;
-    const updates = this.claims.admitUpdates(input.message.updates);
-    return updates === input.message.updates ? input : { ...input, message: { ...input.message, updates } };
+  /** Join through the member at `http` (the admission handshake when secured). */
+  join(http: Address): Promise<void> {
+    return new Promise((resolve, reject) => this.driver.join(http, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Announce `left`, give it time to spread, then stop. */
@@ -136,49 +149,21 @@ export class EdgeNode {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#transport?.close();
+    this.driver.stop();
+    await this.#socket?.close();
   }
 
-  #schedule(wakeAt: number): void {
-    if (wakeAt === this.#wakeAt && this.#timer !== undefined) return;
-    clearTimeout(this.#timer);
-    this.#wakeAt = wakeAt;
-    if (!Number.isFinite(wakeAt)) return;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#wakeAt = Number.POSITIVE_INFINITY;
-        this.dispatch({ type: "tick" });
+  #io(): NodeIo {
+    return {
+      now: monotonicNow,
+      send: (to, datagram) => this.#socket?.send(to, datagram, () => this.driver.sendFailed()),
+      setTimer: (at, fire) => {
+        clearTimeout(this.#timer);
+        this.#timer = Number.isFinite(at) ? setTimeout(fire, Math.max(0, at - monotonicNow())) : undefined;
       },
-      Math.max(0, wakeAt - monotonicNow()),
-    );
-  }
-
-  #perform(e: Effect): void {
-    switch (e.type) {
-      case "check-http":
-        void checkHealth(e.http, e.timeoutMs).then((result) => this.dispatch({ type: "http-check", target: e.target, result }));
-        return;
-      case "sync":
-        this.exchange(e.http, this.claims.signSnapshots(e.members), false).then(
-          (members) => this.dispatch({ type: "sync", members, join: false }),
-          (err: Error) => {
-            this.log.debug({ peer: e.http, err: err.message }, "sync failed");
-            this.dispatch({ type: "sync-failed", target: e.target });
-          },
-        );
-        return;
-    }
-  }
-
-  #report(e: MemberEvent): void {
-    const m = e.member;
-    this.log.info(
-      { event: e.type, member: m.info.id, name: m.info.name, addr: m.info.http, incarnation: m.incarnation, ...(e.by ? { by: e.by } : {}), ...(e.reason ? { reason: e.reason } : {}) },
-      `member ${e.type}: ${m.info.name}`,
-    );
-    for (const fn of this.#listeners) fn(e);
+      checkHttp: (http, timeoutMs, done) => void checkHealth(http, timeoutMs).then(done),
+      exchange: (http, members, join, done) =>
+        void this.#exchange(http, members, join).then(done, (e: unknown) => done(e instanceof Error ? e : new Error(String(e)))),
+    };
   }
 }

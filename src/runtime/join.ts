@@ -62,7 +62,12 @@ export async function runJoin(node: EdgeNode, signal: AbortSignal): Promise<void
   while (!signal.aborted) {
     await sleep(node.config.timing.syncIntervalMs, signal);
     if (signal.aborted) return;
-    const known = new Set<Address>(node.swim.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.info.http));
+    const known = new Set<Address>(
+      node.swim
+        .members()
+        .filter((m) => m.state === "alive" || m.state === "suspect")
+        .map((m) => m.info.http),
+    );
     await joinThroughAll(
       node,
       (await candidates()).filter((a) => !known.has(a)),
@@ -83,8 +88,7 @@ async function joinThroughAll(node: EdgeNode, seeds: readonly Address[]): Promis
 
 async function trySync(node: EdgeNode, seed: Address): Promise<SeedOutcome> {
   try {
-    const members = await node.exchange(seed, node.snapshot(), true);
-    node.dispatch({ type: "sync", members, join: true });
+    await node.join(seed);
     return { seed, result: "joined" };
   } catch (e) {
     const reason = (e as Error).message;

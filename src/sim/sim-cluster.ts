@@ -1,22 +1,48 @@
-import { Swim } from "../membership/swim.ts";
+import { NodeDriver } from "../driver/node-driver.ts";
+import type { NodeIo } from "../driver/node-io.ts";
+import { type ClaimStats, signAlive } from "../identity/claims.ts";
+import type { NodeIdentity } from "../identity/node-identity.ts";
+import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
-import type { Effect, Input, MemberEvent, MemberSnapshot, MemberState, NodeInfo, Output } from "../membership/types.ts";
-import { encodedSize } from "../wire/codec.ts";
+import type { Address, MemberEvent, MemberSnapshot, MemberState, NodeInfo } from "../membership/types.ts";
 import { seededRandom } from "../util/random.ts";
+import { checkCore, checkMember, checkSelf, type Limits, limitsFor, ObserverHistory, type Violation } from "./invariants.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
+import { securedParts, seededIdentity } from "./sim-security.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 /** up: running; paused: SIGSTOP (datagrams queue up, ports still accept); crashed: process gone. */
 export type NodeStatus = "up" | "paused" | "crashed";
 
-export interface SimNode {
-  readonly index: number;
-  readonly id: string;
-  swim: Swim;
-  status: NodeStatus;
-  nextWake: number;
+export class SimNode {
+  status: NodeStatus = "up";
   /** Datagrams that arrived while paused, delivered on resume (the kernel's socket buffer). */
-  backlog: Input[];
+  backlog: { source: Address; datagram: Uint8Array }[] = [];
+  /** Bumped whenever the timer is re-armed: an older wake-up finds it changed and does nothing. */
+  timerToken = 0;
+  history: ObserverHistory;
+  /** Large clusters: when this node's whole table is checked next. */
+  nextSweepAt = 0;
+  claimStats: () => ClaimStats | undefined = () => undefined;
+  driver!: NodeDriver;
+
+  constructor(
+    readonly index: number,
+    readonly info: NodeInfo,
+    /** Its Ed25519 key when the cluster runs secured. */
+    readonly identity: NodeIdentity | undefined,
+    slots: number,
+  ) {
+    this.history = new ObserverHistory(slots);
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  get swim(): Swim {
+    return this.driver.swim;
+  }
 }
 
 export interface ObservedEvent {
@@ -33,15 +59,46 @@ export interface SimOptions {
   preload?: boolean;
   /** Without preload: node i joins node 0 at i × joinSpreadMs. */
   joinSpreadMs?: number;
+  /**
+   * Run secured, as nodes with this --cluster-key: every datagram sealed, every self-claim
+   * signed by the node's own Ed25519 key (node ids are key fingerprints). The HTTP exchanges
+   * (join handshake, authenticated /sync) are not simulated: snapshots pass as objects, and
+   * their claims are checked by the receiving driver.
+   */
+  clusterKey?: string;
+  /** Check the invariants after every step of every node (default true). */
+  checkInvariants?: boolean;
 }
 
+/**
+ * Up to this many nodes every step checks the stepping node's whole table. Beyond, a step that
+ * changed something (every change is an event) checks the node itself and the members it
+ * changed, and the whole table is checked once every SWEEP_EVERY_MS of virtual time: a full
+ * check per step would cost O(N) per step, O(N²) per probe round.
+ */
+const FULL_CHECK_MAX_NODES = 32;
+const SWEEP_EVERY_MS = 30_000;
 /** How long a sync waits for a silent peer before giving up. */
 const SYNC_TIMEOUT_MS = 3000;
 const SOCKET_BUFFER = 256;
 
+/** An invariant broke: names the seed and the first bad step, so the run can be replayed. */
+export class InvariantViolation extends Error {
+  constructor(
+    readonly seed: number,
+    readonly step: number,
+    readonly at: number,
+    readonly node: number,
+    readonly violation: Violation,
+  ) {
+    super(`invariant "${violation.rule}" broken at step ${step} (virtual time ${at.toFixed(3)} ms) on node ${node}, seed ${seed}: ${violation.detail}`);
+  }
+}
+
 /**
- * Deterministic cluster simulation: many Swim cores on one virtual clock and one simulated
- * network, driven exactly as the real runtime drives one. Same seed, same run.
+ * Deterministic cluster simulation: one node driver per node (the same code a real node runs:
+ * codec, packet guard, claim checks, dispatch, wake-ups) over a virtual clock and a simulated
+ * network that carries the sealed bytes. Same seed, same run.
  */
 export class SimCluster {
   readonly clock = new VirtualClock();
@@ -49,33 +106,53 @@ export class SimCluster {
   readonly nodes: SimNode[] = [];
   readonly timing: Timing;
   readonly random: () => number;
+  /** Steps of any node's core so far. */
+  steps = 0;
+  readonly #limits: Limits;
+  readonly #check: boolean;
   #listeners: ((e: ObservedEvent) => void)[] = [];
+  #stepListeners: ((n: SimNode) => void)[] = [];
   #byAddress = new Map<string, number>();
+  #slotOf = new Map<string, number>();
 
   constructor(readonly opts: SimOptions) {
     this.random = seededRandom(opts.seed);
     this.network = new SimNetwork(seededRandom(opts.seed ^ 0x5eed), opts.network);
     this.timing = { ...profiles.lan, ...opts.timing };
-    const everyone: MemberSnapshot[] = [];
+    this.#limits = limitsFor(this.timing, opts.n);
+    this.#check = opts.checkInvariants ?? true;
+    const keys = seededRandom(opts.seed ^ 0x1d);
     for (let i = 0; i < opts.n; i++) {
+      const identity = opts.clusterKey ? seededIdentity(keys) : undefined;
+      const id = identity?.id ?? `n${i}`;
+      this.nodes.push(new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 }, identity, opts.n));
       this.#byAddress.set(gossipOf(i), i);
       this.#byAddress.set(httpOf(i), i);
-      everyone.push({ info: infoOf(i), state: "alive", incarnation: 0 });
+      this.#slotOf.set(id, i);
     }
-    for (let i = 0; i < opts.n; i++) {
-      const swim = this.#newSwim(i, 0, opts.preload ? everyone : undefined);
-      this.nodes.push({ index: i, id: idOf(i), swim, status: "up", nextWake: Number.POSITIVE_INFINITY, backlog: [] });
-    }
+    // Signed when secured, as a real table holds them (as far as the core keeps initial proofs).
+    const everyone: MemberSnapshot[] = this.nodes.map((n) => ({
+      info: n.info,
+      state: "alive",
+      incarnation: 0,
+      ...(n.identity ? { proof: signAlive(n.identity, 0, n.info) } : {}),
+    }));
+    for (const n of this.nodes) n.driver = this.#newDriver(n, 0, opts.preload ? everyone : undefined);
     if (opts.preload) {
-      for (const n of this.nodes) this.#input(n, { type: "tick" });
+      for (const n of this.nodes) n.driver.tick();
     } else {
-      this.#input(this.nodes[0]!, { type: "tick" });
+      this.nodes[0]!.driver.tick();
       for (const n of this.nodes.slice(1)) this.clock.at(n.index * (opts.joinSpreadMs ?? 10), () => this.#join(n));
     }
   }
 
   onEvent(fn: (e: ObservedEvent) => void): void {
     this.#listeners.push(fn);
+  }
+
+  /** Called after every step of a node's core, after the built-in invariant checks (more checks hook in here). */
+  onStep(fn: (n: SimNode) => void): void {
+    this.#stepListeners.push(fn);
   }
 
   get now(): number {
@@ -112,26 +189,32 @@ export class SimCluster {
     n.status = "up";
     const queued = n.backlog;
     n.backlog = [];
-    this.#input(n, { type: "tick" });
-    for (const input of queued) this.#input(n, input);
+    n.driver.tick();
+    for (const q of queued) n.driver.receive(q.source, q.datagram);
   }
 
   /** A crashed node starts again with the same identity and joins through a random live node. */
   restart(i: number): void {
     const n = this.nodes[i]!;
-    n.swim = this.#newSwim(i, this.clock.now);
+    n.driver.stop();
+    n.history = new ObserverHistory(this.opts.n);
+    n.driver = this.#newDriver(n, this.clock.now);
     n.status = "up";
-    n.nextWake = Number.POSITIVE_INFINITY;
     this.#join(n);
   }
 
   leave(i: number): void {
-    this.#input(this.nodes[i]!, { type: "leave" });
+    this.nodes[i]!.driver.dispatch({ type: "leave" });
+  }
+
+  /** The id of node `i` (key fingerprints when secured). */
+  idOf(i: number): string {
+    return this.nodes[i]!.id;
   }
 
   /** What `observer` believes about `target`. */
   stateOf(observer: number, target: number): MemberState | undefined {
-    return this.nodes[observer]!.swim.member(idOf(target))?.state;
+    return this.nodes[observer]!.swim.member(this.nodes[target]!.id)?.state;
   }
 
   /** Indices of nodes that are up. */
@@ -144,90 +227,125 @@ export class SimCluster {
     return observers.every((o) => o === target || this.stateOf(o, target) === state);
   }
 
-  #newSwim(i: number, now: number, initialMembers?: MemberSnapshot[]): Swim {
-    return new Swim({
-      self: infoOf(i),
-      initialMembers,
-      timing: this.timing,
-      random: seededRandom(this.opts.seed * 7919 + i * 104729 + now),
-      sizeOf: encodedSize,
-      initialIncarnation: Math.floor(now / 1000),
-      now,
+  #newDriver(n: SimNode, now: number, initialMembers?: MemberSnapshot[]): NodeDriver {
+    const secured = n.identity && this.opts.clusterKey ? securedParts(n.identity, this.opts.clusterKey, () => this.clock.now) : undefined;
+    const driver: NodeDriver = new NodeDriver({
+      core: {
+        self: n.info,
+        initialMembers,
+        timing: this.timing,
+        random: seededRandom(this.opts.seed * 7919 + n.index * 104729 + now),
+        initialIncarnation: Math.floor(now / 1000),
+        now,
+      },
+      io: this.#io(n, () => driver),
+      guard: secured?.guard,
+      claims: secured?.claims,
     });
+    if (secured) n.claimStats = secured.claimStats;
+    driver.onStep((_input, out) => this.#afterStep(n, driver, out.events));
+    const index = n.index;
+    driver.onEvent((event) => {
+      for (const fn of this.#listeners) fn({ observer: index, event });
+    });
+    return driver;
+  }
+
+  #afterStep(n: SimNode, driver: NodeDriver, events: readonly MemberEvent[]): void {
+    this.steps++;
+    if (driver !== n.driver) return;
+    const v = this.#check ? this.#checkStep(n, driver.swim, events) : undefined;
+    if (v) throw new InvariantViolation(this.opts.seed, this.steps, this.clock.now, n.index, v);
+    for (const fn of this.#stepListeners) fn(n);
+  }
+
+  #checkStep(n: SimNode, swim: Swim, events: readonly MemberEvent[]): Violation | undefined {
+    const now = this.clock.now;
+    const slotOf = this.#slotOf;
+    const slot = (id: string) => slotOf.get(id);
+    if (this.opts.n <= FULL_CHECK_MAX_NODES || now >= n.nextSweepAt) {
+      n.nextSweepAt = now + SWEEP_EVERY_MS;
+      return checkCore(swim, now, n.history, slot, this.#limits);
+    }
+    if (events.length === 0) return undefined;
+    const v = checkSelf(swim, n.history);
+    if (v) return v;
+    for (const e of events) {
+      const m = swim.member(e.member.info.id);
+      const bad = m && checkMember(swim, m, now, n.history, slot, this.#limits);
+      if (bad) return bad;
+    }
+    return undefined;
   }
 
   #join(n: SimNode): void {
     const seeds = this.upNodes().filter((i) => i !== n.index);
     const seed = seeds.includes(0) ? 0 : seeds[Math.floor(this.random() * seeds.length)];
-    this.#input(n, { type: "tick" });
-    if (seed !== undefined) this.#perform(n, { type: "sync", target: idOf(seed), http: httpOf(seed), members: n.swim.snapshot() }, true);
+    n.driver.tick();
+    if (seed !== undefined) n.driver.join(httpOf(seed), () => {});
   }
 
-  #input(n: SimNode, input: Input): void {
-    if (n.status === "crashed") return;
-    if (n.status === "paused") {
-      if (input.type === "message" && n.backlog.length < SOCKET_BUFFER) n.backlog.push(input);
-      return;
-    }
-    this.#apply(n, n.swim.handle(this.clock.now, input));
-  }
-
-  #apply(n: SimNode, out: Output): void {
-    for (const s of out.send) {
-      const to = this.#byAddress.get(s.to);
-      if (to === undefined) continue;
-      const delay = this.network.datagramDelay(n.index, to);
-      if (delay === undefined) continue;
-      const target = this.nodes[to]!;
-      const source = gossipOf(n.index);
-      this.clock.after(delay, () => this.#input(target, { type: "message", source, message: s.message }));
-    }
-    for (const e of out.effects) this.#perform(n, e);
-    for (const event of out.events) for (const fn of this.#listeners) fn({ observer: n.index, event });
-    if (out.wakeAt !== n.nextWake && Number.isFinite(out.wakeAt)) {
-      n.nextWake = out.wakeAt;
-      const swim = n.swim;
-      this.clock.at(out.wakeAt, () => {
-        if (n.nextWake === out.wakeAt && n.swim === swim) {
-          n.nextWake = Number.POSITIVE_INFINITY;
-          this.#input(n, { type: "tick" });
-        }
+  /** The world as node `n` sees it. Every completion is delivered only to the driver that asked, while its node is up. */
+  #io(n: SimNode, self: () => NodeDriver): NodeIo {
+    const later = (delay: number, fn: () => void) => {
+      const d = self();
+      this.clock.after(delay, () => {
+        if (n.driver === d && n.status === "up") fn();
       });
-    }
-  }
-
-  #perform(n: SimNode, e: Effect, join = false): void {
-    const to = this.#byAddress.get(e.http);
-    if (to === undefined) return;
-    const target = this.nodes[to]!;
-    const reachable = this.network.canReach(n.index, to);
-    const swim = n.swim;
-    const reply = (delay: number, input: Input) => this.clock.after(delay, () => n.swim === swim && this.#input(n, input));
-    switch (e.type) {
-      case "check-http": {
+    };
+    return {
+      now: () => this.clock.now,
+      send: (to, datagram) => {
+        const t = this.#byAddress.get(to);
+        if (t === undefined) return;
+        const delay = this.network.datagramDelay(n.index, t);
+        if (delay === undefined) return;
+        const source = gossipOf(n.index);
+        this.clock.after(delay, () => this.#deliver(this.nodes[t]!, source, datagram));
+      },
+      setTimer: (at, fire) => {
+        const token = ++n.timerToken;
+        if (!Number.isFinite(at)) return;
+        const d = self();
+        this.clock.at(at, () => {
+          if (n.timerToken === token && n.driver === d && n.status === "up") fire();
+        });
+      },
+      checkHttp: (http, timeoutMs, done) => {
+        const to = this.#byAddress.get(http);
+        if (to === undefined) return later(timeoutMs, () => done("silent"));
+        const target = this.nodes[to]!;
         // A crashed process on a reachable host refuses; a paused one accepts the connection (the
         // kernel does) but never answers; a lost segment makes TCP miss the deadline.
-        const silent = { type: "http-check", target: e.target, result: "silent" } as const;
-        if (!reachable || target.status === "paused") return reply(e.timeoutMs, silent);
-        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return reply(e.timeoutMs, silent);
-        return reply(2 * this.network.latency(), { type: "http-check", target: e.target, result: target.status === "crashed" ? "refused" : "answered" });
-      }
-      case "sync": {
-        if (!reachable || target.status !== "up") return reply(SYNC_TIMEOUT_MS, { type: "sync-failed", target: e.target });
-        const there = this.network.latency();
-        this.clock.after(there, () => {
-          if (target.status !== "up") return reply(SYNC_TIMEOUT_MS, { type: "sync-failed", target: e.target });
-          this.#apply(target, target.swim.handle(this.clock.now, { type: "sync", members: e.members, join }));
-          const members = target.swim.snapshot();
-          reply(this.network.latency(), { type: "sync", members, join });
+        if (!this.network.canReach(n.index, to) || target.status === "paused") return later(timeoutMs, () => done("silent"));
+        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return later(timeoutMs, () => done("silent"));
+        const result = target.status === "crashed" ? "refused" : "answered";
+        later(2 * this.network.latency(), () => done(result));
+      },
+      exchange: (http, members, join, done) => {
+        const to = this.#byAddress.get(http);
+        const failed = () => later(SYNC_TIMEOUT_MS, () => done(new Error(`${http} did not answer`)));
+        if (to === undefined) return failed();
+        const target = this.nodes[to]!;
+        if (!this.network.canReach(n.index, to) || target.status !== "up") return failed();
+        this.clock.after(this.network.latency(), () => {
+          if (target.status !== "up") return failed();
+          const answer = target.driver.serveSync(members, join);
+          later(this.network.latency(), () => done(answer));
         });
-        return;
-      }
+      },
+    };
+  }
+
+  #deliver(target: SimNode, source: Address, datagram: Uint8Array): void {
+    if (target.status === "crashed") return;
+    if (target.status === "paused") {
+      if (target.backlog.length < SOCKET_BUFFER) target.backlog.push({ source, datagram });
+      return;
     }
+    target.driver.receive(source, datagram);
   }
 }
 
-export const idOf = (i: number) => `n${i}`;
-const infoOf = (i: number): NodeInfo => ({ id: idOf(i), name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 });
 const gossipOf = (i: number) => `10.0.${i >> 8}.${i & 255}:7946`;
 const httpOf = (i: number) => `10.0.${i >> 8}.${i & 255}:5000`;

@@ -11,7 +11,7 @@ import { generateIdentity, loadOrCreateIdentity } from "../../src/identity/node-
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
 import { SyncAuth } from "../../src/identity/sync-auth.ts";
 import type { NodeInfo, Update } from "../../src/membership/types.ts";
-import { exchangeState } from "../../src/runtime/sync-client.ts";
+import { exchangeState } from "../../src/identity/sync-client.ts";
 import { encodeMessage } from "../../src/wire/codec.ts";
 import { type NodeProcess, stopAll } from "../support/processes.ts";
 import { startSecuredCluster } from "../support/identity.ts";

@@ -3,12 +3,12 @@
  * rerun with the same seed to reproduce.
  */
 import { describe, expect, test } from "bun:test";
-import { idOf, SimCluster } from "../../src/sim/sim-cluster.ts";
+import { SimCluster } from "../../src/sim/sim-cluster.ts";
 
 function countEvents(c: SimCluster, type: string, member?: number): { n: number } {
   const box = { n: 0 };
   c.onEvent(({ event }) => {
-    if (event.type === type && (member === undefined || event.member.info.id === idOf(member))) box.n++;
+    if (event.type === type && (member === undefined || event.member.info.id === c.idOf(member))) box.n++;
   });
   return box;
 }

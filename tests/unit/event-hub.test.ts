@@ -12,7 +12,7 @@ import { EdgeNode } from "../../src/runtime/edge-node.ts";
 
 test("the hub greets, tallies forwards into the timeline, and reports request rates", async () => {
   const config = parseNodeConfig(["--port", "45991", "--data-dir", mkdtempSync(join(tmpdir(), "dsef-h-"))], {}) as NodeConfig;
-  const node = new EdgeNode(config, loadOrCreateIdentity(config.dataDir).identity, createLogger({ level: "silent", format: "json" }));
+  const node = new EdgeNode({ config, identity: loadOrCreateIdentity(config.dataDir).identity, log: createLogger({ level: "silent", format: "json" }) });
   const metrics = new NodeMetrics(node);
   const hub = new EventHub(node, metrics, 2, 100);
   const got: { event: string; data: any }[] = [];

@@ -7,15 +7,14 @@ import parse from "parse-prometheus-text-format";
 import { parseNodeConfig, type NodeConfig } from "../../src/config/node-config.ts";
 import { loadOrCreateIdentity } from "../../src/identity/node-identity.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { metricsFor } from "../../src/metrics/node-metrics.ts";
+import { NodeMetrics } from "../../src/metrics/node-metrics.ts";
 import { EdgeNode } from "../../src/runtime/edge-node.ts";
 
 test("recordRequest moves the request counters, latency histogram and active devices", async () => {
   const config = parseNodeConfig(["--port", "45990", "--data-dir", mkdtempSync(join(tmpdir(), "dsef-m-")), "--promised_capacity", "800"], {}) as NodeConfig;
   const { identity } = loadOrCreateIdentity(config.dataDir);
-  const node = new EdgeNode(config, identity, createLogger({ level: "silent", format: "json", name: "t" }));
-  const m = metricsFor(node);
-  expect(metricsFor(node)).toBe(m);
+  const node = new EdgeNode({ config, identity, log: createLogger({ level: "silent", format: "json", name: "t" }) });
+  const m = new NodeMetrics(node);
   const forwards: string[] = [];
   m.onRequest((o, r) => o === "forwarded" && forwards.push(r.to!));
 

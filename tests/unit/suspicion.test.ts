@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Awareness } from "../../src/membership/awareness.ts";
-import { Suspicion, suspicionTimeout } from "../../src/membership/suspicion.ts";
+import { openSuspicion, Suspicion, suspicionTimeout } from "../../src/membership/suspicion.ts";
 import { profiles, retransmitLimit, suspicionMinMs, syncIntervalFor } from "../../src/membership/timing.ts";
 
 describe("suspicion timeout", () => {
@@ -27,6 +27,21 @@ describe("suspicion timeout", () => {
     expect(s.confirm("c")).toBe(true);
     expect(s.deadline).toBe(3000);
     expect(s.confirmations).toBe(2);
+  });
+
+  test("Timing.suspicionConfirmations: that many confirmers bring a new suspicion to the floor", () => {
+    const t = { ...profiles.lan, suspicionConfirmations: 2 };
+    const floor = suspicionMinMs(t, 10);
+    const s = openSuspicion(t, 10, 1, 0, "a");
+    expect(s.deadline).toBe(floor * t.suspicionMaxMult);
+    s.confirm("b");
+    s.confirm("c");
+    expect(s.deadline).toBe(Math.floor(floor));
+    // Too few members to confirm (only one besides us and the suspect): start at the floor.
+    expect(openSuspicion(t, 3, 1, 0, "a").deadline).toBe(suspicionMinMs(t, 3));
+    // Without confirmations the timeout is the floor whatever the size.
+    expect(openSuspicion({ ...t, suspicionConfirmations: 0 }, 10, 1, 0, "a").deadline).toBe(floor);
+    for (const p of Object.values(profiles)) expect(p.suspicionConfirmations).toBe(2);
   });
 
   test("the floor grows with log10(n); retransmits with log10(n+1)", () => {

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { Swim } from "../../src/membership/swim.ts";
 import { profiles } from "../../src/membership/timing.ts";
 import type { Message, NodeInfo, Output, Update } from "../../src/membership/types.ts";
-import { encodedSize } from "../../src/wire/codec.ts";
 import { seededRandom } from "../../src/util/random.ts";
+import { encodedSize } from "../../src/wire/codec.ts";
 
 const info = (n: number): NodeInfo => ({ id: `n${n}`, name: `node-${n}`, gossip: `10.0.0.${n}:7946`, http: `10.0.0.${n}:5000`, capacity: 100 * n });
 const alive = (n: number, incarnation = 1): Update => ({ kind: "alive", incarnation, info: info(n) });
@@ -123,5 +123,45 @@ describe("swim core", () => {
     const s = core([info(2)]);
     const out = s.handle(5, { type: "sync", join: false, members: [{ info: info(2), state: "dead", incarnation: 1 }] });
     expect(eventTypes(out)).toEqual(["suspect:n2"]);
+  });
+});
+
+describe("suspects have timers, however they arrive", () => {
+  /** Tick at every wake-up the core asks for, until `done` or `until` ms. */
+  function drive(s: Swim, from: number, until: number, done: () => boolean): number | undefined {
+    let t = from;
+    while (t <= until) {
+      const out = s.handle(t, { type: "tick" });
+      if (done()) return t;
+      if (!(out.wakeAt > t)) throw new Error(`wakeAt ${out.wakeAt} not after ${t}`);
+      t = out.wakeAt;
+    }
+    return undefined;
+  }
+
+  test("a suspect loaded through initialMembers dies when nobody refutes it", () => {
+    const s = new Swim({
+      self: info(1),
+      timing: profiles.lan,
+      random: seededRandom(1),
+      sizeOf: encodedSize,
+      now: 0,
+      initialMembers: [
+        { info: info(2), state: "suspect", incarnation: 3 },
+        { info: info(3), state: "alive", incarnation: 1 },
+      ],
+    });
+    expect(s.member("n2")!.state).toBe("suspect");
+    // Three members, no confirmations possible: the timeout is the floor, 3 × 1 s.
+    const diedAt = drive(s, 0, 60_000, () => s.member("n2")!.state === "dead");
+    expect(diedAt).toBeDefined();
+    expect(diedAt!).toBeLessThanOrEqual(3000);
+  });
+
+  test("a suspicion learned from a sync gets a timer too", () => {
+    const s = core([info(2), info(3)]);
+    s.handle(5, { type: "sync", join: false, members: [{ info: info(2), state: "suspect", incarnation: 1 }] });
+    expect(s.member("n2")!.state).toBe("suspect");
+    expect(drive(s, 6, 60_000, () => s.member("n2")!.state === "dead")).toBeDefined();
   });
 });

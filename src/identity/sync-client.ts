@@ -1,8 +1,8 @@
-import type { SyncAuth } from "../identity/sync-auth.ts";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
 import { peerFetch } from "../ports/peer-http.ts";
+import type { SyncAuth } from "./sync-auth.ts";
 
 /**
  * POST our full state to a member's /sync and return its full state; with `auth`, the request

@@ -1,0 +1,91 @@
+/**
+ * The composition root: builds a running edge node from its parts and wires them together by
+ * passing each what it needs (no part reaches into another or is patched after construction).
+ *
+ *   security (identity)  → the node driver's guard, claims and exchange; the join server
+ *   node (runtime)       → the member table the load service, metrics and dashboard read
+ *   load                 → the request routes; its answers feed the metrics
+ *   metrics, dashboard   → routes beside the API
+ *   outsider defences    → device auth, API token, TLS: the gate and routes of the API
+ */
+import type { Server } from "bun";
+import type { NodeConfig } from "../config/node-config.ts";
+import { dashboardRoutes } from "../dashboard/routes.ts";
+import { ApiAuth, apiTokenOf } from "../http/api-auth.ts";
+import { startHttpServer } from "../http/server.ts";
+import type { TlsFiles } from "../http/tls-files.ts";
+import type { DeviceAuth } from "../identity/device-auth.ts";
+import type { NodeIdentity } from "../identity/node-identity.ts";
+import type { Security } from "../identity/security.ts";
+import { loadServiceFor } from "../load/from-config.ts";
+import type { LoadService } from "../load/load-service.ts";
+import type { Logger } from "../log/logger.ts";
+import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
+import { EdgeNode } from "../runtime/edge-node.ts";
+import { runJoin } from "../runtime/join.ts";
+import { rememberPeers } from "../runtime/peer-memory.ts";
+
+export interface RunningNode {
+  readonly node: EdgeNode;
+  readonly load: LoadService;
+  readonly server: Server<undefined>;
+  /** Leave the cluster gracefully and close everything. */
+  stop(): Promise<void>;
+}
+
+/** What the outsider defences add (checked at start by the caller). */
+export interface Hardening {
+  readonly devices?: DeviceAuth;
+  readonly tls?: TlsFiles;
+}
+
+/** Build the node, listen (HTTP first: a listening port tells others we have not crashed), join. */
+export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger, hardening: Hardening = {}): Promise<RunningNode> {
+  const node = new EdgeNode({ config, identity, log, guard: security.guard, claims: security.claims, exchange: security.exchange });
+  const self = node.swim.self;
+  // The queue knows the backlog exactly; the gossiped figure lags. (Read at scrape time, once `load` exists.)
+  const metrics = new NodeMetrics(node, () => load.backlog());
+  const load = loadServiceFor(config, self, {
+    members: () => node.members(),
+    publish: (backlog) => void node.dispatch({ type: "load", backlog }),
+    log,
+    answered: (status, body, seconds, deviceId) => {
+      const outcome = requestOutcome(status, body, self.http);
+      if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
+    },
+  });
+  const token = apiTokenOf(config);
+  const api = token ? new ApiAuth(token) : undefined;
+  const server = startHttpServer(node, {
+    security,
+    joinServer: security.joinServerFor(node),
+    load,
+    routes: dashboardRoutes(node, metrics, api),
+    devices: hardening.devices,
+    api,
+    tls: hardening.tls,
+    registry: metrics.registry,
+  });
+  try {
+    await node.start();
+  } catch (e) {
+    server.stop(true);
+    throw e;
+  }
+  load.start();
+  const joining = new AbortController();
+  void runJoin(node, joining.signal);
+  const forget = rememberPeers(node);
+  return {
+    node,
+    load,
+    server,
+    async stop() {
+      joining.abort();
+      load.stop();
+      await node.leave();
+      forget();
+      server.stop(true);
+    },
+  };
+}

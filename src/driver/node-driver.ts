@@ -1,0 +1,232 @@
+import { Swim, type SwimConfig } from "../membership/swim.ts";
+import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
+import { type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
+import type { NodeLog } from "../ports/node-log.ts";
+import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
+import { type DropReason, decodeMessage, encodedSize, encodeMessage } from "../wire/codec.ts";
+import type { NodeIo } from "./node-io.ts";
+
+/** Datagram counters, as /status and /metrics show them. */
+export interface TransportStats {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  sendErrors: number;
+  drops: Record<DropReason, number>;
+  /** Updates dropped from otherwise valid datagrams (the rest of the datagram was kept). */
+  updatesDropped: number;
+}
+
+export interface DriverParts {
+  /** The core's configuration; the driver supplies the codec's size function. */
+  readonly core: Omit<SwimConfig, "sizeOf">;
+  readonly io: NodeIo;
+  /** Seals outbound and opens inbound datagrams (open mode: pass-through). */
+  readonly guard?: PacketGuard;
+  /** Claim checks over this node's table (open mode: pass-through). */
+  readonly claims?: ClaimsFactory;
+  readonly log?: NodeLog;
+}
+
+type Tap = (dir: "in" | "out", peer: Address, message: Message) => void;
+type StepListener = (input: Input, out: Output) => void;
+
+/**
+ * Everything between the sans-IO core and the world, written once for the real runtime and the
+ * simulator: datagrams are opened by the guard, decoded and their claims admitted before the
+ * core sees them; what the core sends is signed, encoded and sealed; its effects go out through
+ * the I/O interface and their results come back in as inputs; its wake-up time arms one timer.
+ */
+export class NodeDriver {
+  readonly swim: Swim;
+  readonly claims: ClaimHooks;
+  readonly stats: TransportStats = {
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    sendErrors: 0,
+    drops: { oversized: 0, malformed: 0, schema: 0, unauthenticated: 0, replayed: 0 },
+    updatesDropped: 0,
+  };
+  readonly #io: NodeIo;
+  readonly #guard: PacketGuard;
+  readonly #log: NodeLog | undefined;
+  // Arrays, replaced on (un)subscribe: iterating them costs nothing when empty (the hot path).
+  #listeners: readonly ((e: MemberEvent) => void)[] = [];
+  #taps: readonly Tap[] = [];
+  #steps: readonly StepListener[] = [];
+  /** When the armed timer fires; Infinity when none is armed. */
+  #armedAt = Number.POSITIVE_INFINITY;
+  #stopped = false;
+
+  constructor(parts: DriverParts) {
+    this.#io = parts.io;
+    this.#guard = parts.guard ?? openGuard;
+    this.#log = parts.log;
+    this.swim = new Swim({ ...parts.core, sizeOf: encodedSize });
+    this.claims = (parts.claims ?? openClaimsFactory)(this.swim);
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Subscribe to membership events; returns the unsubscribe function. */
+  onEvent(fn: (e: MemberEvent) => void): () => void {
+    this.#listeners = [...this.#listeners, fn];
+    return () => {
+      this.#listeners = this.#listeners.filter((f) => f !== fn);
+    };
+  }
+
+  /** Watch every decoded datagram in and out (metrics: probe round trips); returns the unsubscribe function. */
+  onTraffic(fn: Tap): () => void {
+    this.#taps = [...this.#taps, fn];
+    return () => {
+      this.#taps = this.#taps.filter((f) => f !== fn);
+    };
+  }
+
+  /** Called after every step of the core, before its output is carried out (the simulator's invariant checks). */
+  onStep(fn: StepListener): () => void {
+    this.#steps = [...this.#steps, fn];
+    return () => {
+      this.#steps = this.#steps.filter((f) => f !== fn);
+    };
+  }
+
+  /** A datagram from the network: authenticated, decoded and checked, or counted as a drop. */
+  receive(source: Address, datagram: Uint8Array): void {
+    if (this.#stopped) return;
+    const s = this.stats;
+    s.packetsIn++;
+    s.bytesIn += datagram.byteLength;
+    const payload = this.#guard.open(datagram);
+    if (typeof payload === "string") {
+      s.drops[payload]++;
+      return;
+    }
+    const decoded = decodeMessage(payload);
+    if (!decoded.ok) {
+      s.drops[decoded.reason]++;
+      return;
+    }
+    s.updatesDropped += decoded.droppedUpdates;
+    this.dispatch({ type: "message", source, message: decoded.message });
+  }
+
+  /** Run due work now, whatever timer was armed (start, and resume after a pause). */
+  tick(): void {
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    this.dispatch({ type: "tick" });
+  }
+
+  /** Feed one input to the core and carry out its output. */
+  dispatch(input: Input): Output {
+    if (input.type === "message") for (let i = 0; i < this.#taps.length; i++) this.#taps[i]!("in", input.source, input.message);
+    const out = this.swim.handle(this.#io.now(), this.#admit(input));
+    for (let i = 0; i < this.#steps.length; i++) this.#steps[i]!(input, out);
+    if (this.#stopped) return out;
+    for (const s of out.send) this.#send(s.to, s.message);
+    for (const e of out.effects) this.#perform(e);
+    for (const e of out.events) this.#report(e);
+    this.#schedule(out.wakeAt);
+    return out;
+  }
+
+  /** Serve a peer's sync request: merge its state, answer with ours. */
+  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[] {
+    this.dispatch({ type: "sync", members, join });
+    return this.snapshot();
+  }
+
+  /** Our full state as others receive it (our own claims signed). */
+  snapshot(): MemberSnapshot[] {
+    return this.claims.signSnapshots(this.swim.snapshot());
+  }
+
+  /** Join through the member at `http`: exchange full state, merge the answer. */
+  join(http: Address, done: (err?: Error) => void): void {
+    this.#io.exchange(http, this.snapshot(), true, (r) => {
+      if (r instanceof Error) return done(r);
+      this.dispatch({ type: "sync", members: r, join: true });
+      done();
+    });
+  }
+
+  /** A datagram the I/O could not send. */
+  sendFailed(): void {
+    this.stats.sendErrors++;
+  }
+
+  /** Stop carrying out the core's output and disarm the timer. */
+  stop(): void {
+    this.#stopped = true;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    this.#io.setTimer(Number.POSITIVE_INFINITY, () => {});
+  }
+
+  /** Claims that fail verification never reach the core. */
+  #admit(input: Input): Input {
+    if (input.type === "sync") return { ...input, members: this.claims.admitSnapshots(input.members) };
+    if (input.type !== "message" || input.message.type === "nack") return input;
+    const updates = this.claims.admitUpdates(input.message.updates);
+    return updates === input.message.updates ? input : { ...input, message: { ...input.message, updates } };
+  }
+
+  #send(to: Address, message: Message): void {
+    const datagram = this.#guard.seal(encodeMessage(this.claims.signMessage(message)));
+    // An empty datagram means the guard has no key to seal with yet (CA mode, not admitted).
+    if (datagram.byteLength === 0) return;
+    this.stats.packetsOut++;
+    this.stats.bytesOut += datagram.byteLength;
+    this.#io.send(to, datagram);
+    for (let i = 0; i < this.#taps.length; i++) this.#taps[i]!("out", to, message);
+  }
+
+  #schedule(wakeAt: number): void {
+    if (wakeAt === this.#armedAt) return;
+    this.#armedAt = wakeAt;
+    this.#io.setTimer(wakeAt, this.#fire);
+  }
+
+  readonly #fire = (): void => {
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    this.dispatch({ type: "tick" });
+  };
+
+  #perform(e: Effect): void {
+    switch (e.type) {
+      case "check-http":
+        this.#io.checkHttp(e.http, e.timeoutMs, (result) => this.dispatch({ type: "http-check", target: e.target, result }));
+        return;
+      case "sync":
+        this.#io.exchange(e.http, this.claims.signSnapshots(e.members), false, (r) => {
+          if (r instanceof Error) {
+            this.#log?.debug({ peer: e.http, err: r.message }, "sync failed");
+            this.dispatch({ type: "sync-failed", target: e.target });
+          } else this.dispatch({ type: "sync", members: r, join: false });
+        });
+        return;
+    }
+  }
+
+  #report(e: MemberEvent): void {
+    const m = e.member;
+    this.#log?.info(
+      {
+        event: e.type,
+        member: m.info.id,
+        name: m.info.name,
+        addr: m.info.http,
+        incarnation: m.incarnation,
+        ...(e.by ? { by: e.by } : {}),
+        ...(e.reason ? { reason: e.reason } : {}),
+      },
+      `member ${e.type}: ${m.info.name}`,
+    );
+    for (let i = 0; i < this.#listeners.length; i++) this.#listeners[i]!(e);
+  }
+}

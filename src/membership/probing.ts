@@ -1,0 +1,258 @@
+import type { Visit } from "./deadlines.ts";
+import { isLive, type MemberRecord } from "./member-table.ts";
+import { type CoreParts, pick, shuffle } from "./parts.ts";
+import type { Transitions } from "./transitions.ts";
+import type { Address, CheckResult, Inspection, Message, NodeId, Update } from "./types.ts";
+
+/** A relay sends its nack once this fraction of the probe timeout has passed without an ack. */
+const NACK_FRACTION = 0.8;
+
+/**
+ * The probe in flight. Direct: a ping is out, waiting for its ack. Indirect: the ack timeout
+ * passed; relays and an HTTP check are asked, and the probe ends at `endAt`. An answered probe
+ * is over: none is held.
+ */
+type Probe =
+  | { readonly phase: "direct"; readonly target: NodeId; readonly seq: number; readonly ackDeadline: number; readonly endAt: number }
+  | {
+      readonly phase: "indirect";
+      readonly target: NodeId;
+      readonly seq: number;
+      readonly endAt: number;
+      /** Relays asked; each owes a nack if the target stays silent. */
+      readonly relays: number;
+      nacks: number;
+      /** Our own HTTP check found the port closed. */
+      refusedBySelf: boolean;
+      /** Relays whose HTTP check found the port closed. */
+      refusedByRelays: number;
+    };
+type Direct = Extract<Probe, { phase: "direct" }>;
+type Indirect = Extract<Probe, { phase: "indirect" }>;
+
+/** A ping we send on behalf of another member's probe (its ping-req). */
+interface Relay {
+  /** Our ping's sequence number (the key in the relay map). */
+  readonly seq: number;
+  readonly requester: Address;
+  readonly requesterSeq: number;
+  readonly target: NodeId;
+  readonly nackAt: number;
+  nacked: boolean;
+}
+
+/**
+ * SWIM's failure detector with Lifeguard's refinements: one probe per round, round-robin over
+ * the live members; ping-req through relays and memberlist's HTTP (TCP) fallback when the
+ * direct ack is late; and the relay side of other members' probes.
+ */
+export class Prober {
+  #seq = 0;
+  #probe: Probe | undefined;
+  #order: NodeId[] = [];
+  #index = 0;
+  readonly #relays = new Map<number, Relay>();
+
+  constructor(
+    private readonly p: CoreParts,
+    private readonly tx: Transitions,
+  ) {}
+
+  /** The probe's and the relays' timers, in the order they run. */
+  deadlines(visit: Visit): void {
+    const direct = this.#probe;
+    if (direct?.phase === "direct") visit(direct.ackDeadline, this.#ackTimeout, direct);
+    const indirect = this.#probe;
+    if (indirect?.phase === "indirect") visit(indirect.endAt, this.#probeEnd, indirect);
+    if (this.#relays.size > 0) for (const r of this.#relays.values()) visit(r.nackAt, this.#relayTimeout, r);
+  }
+
+  readonly #ackTimeout = (_now: number, p: Direct): void => this.#goIndirect(p);
+  readonly #probeEnd = (now: number, p: Indirect): void => this.#finish(now, p);
+  readonly #relayTimeout = (_now: number, r: Relay): void => {
+    if (!r.nacked) this.#sendNack(r, false);
+    this.#relays.delete(r.seq);
+  };
+
+  /** Start this round's probe. */
+  start(now: number): void {
+    const target = this.#nextTarget();
+    if (!target) return;
+    const { t, awareness, out, stats } = this.p;
+    const self = this.p.table.self.info.id;
+    const seq = ++this.#seq;
+    stats.probes++;
+    const endAt = now + awareness.scale(t.probeIntervalMs);
+    this.#probe = { phase: "direct", target: target.info.id, seq, ackDeadline: Math.min(endAt, now + awareness.scale(t.probeTimeoutMs)), endAt };
+    // Lifeguard's buddy system: a ping to a suspect carries the suspicion, so it can refute (or
+    // resend its refutation) in the ack, even if the gossip about it missed one of us.
+    const buddy: Update[] = target.state === "suspect" ? [{ kind: "suspect", id: target.info.id, incarnation: target.incarnation, from: self }] : [];
+    out.piggyback(target.info.gossip, (updates) => ({ type: "ping", seq, from: self, to: target.info.id, updates: [...buddy, ...updates] }));
+  }
+
+  /** No more probing (this node leaves). */
+  stop(): void {
+    this.#probe = undefined;
+  }
+
+  /** The member was declared dead: our probe of it, if any, is over. */
+  forget(id: NodeId): void {
+    if (this.#probe?.target === id) this.#probe = undefined;
+  }
+
+  onAck(msg: Extract<Message, { type: "ack" }>): void {
+    const p = this.#probe;
+    if (p && p.seq === msg.seq) {
+      this.#probe = undefined;
+      this.p.awareness.apply(-1);
+      return;
+    }
+    const r = this.#relays.get(msg.seq);
+    if (r) {
+      this.#relays.delete(msg.seq);
+      this.#vouch(r);
+    }
+  }
+
+  onNack(now: number, msg: Extract<Message, { type: "nack" }>): void {
+    const p = this.#probe;
+    if (p?.phase !== "indirect" || p.seq !== msg.seq) return;
+    p.nacks++;
+    if (msg.refused) {
+      p.refusedByRelays++;
+      this.#checkRefused(now, p);
+    }
+  }
+
+  /** Another member asks us to probe `target` for it. */
+  onPingReq(now: number, source: Address, msg: Extract<Message, { type: "ping-req" }>): void {
+    if (this.tx.leaving) return;
+    const { t, out, stats } = this.p;
+    const seq = ++this.#seq;
+    stats.relayed++;
+    const wait = Math.floor(t.probeTimeoutMs * NACK_FRACTION);
+    this.#relays.set(seq, { seq, requester: source, requesterSeq: msg.seq, target: msg.target, nackAt: now + wait, nacked: false });
+    out.push(msg.targetGossip, { type: "ping", seq, from: this.p.table.self.info.id, to: msg.target, updates: [] });
+    out.effect({ type: "check-http", target: msg.target, http: msg.targetHttp, timeoutMs: wait });
+  }
+
+  onHttpCheck(now: number, target: NodeId, result: CheckResult): void {
+    const p = this.#probe;
+    if (p && p.target === target) {
+      if (result === "answered") {
+        this.#probe = undefined;
+        this.p.stats.fallbackAcks++;
+      } else if (result === "refused") {
+        if (p.phase === "indirect") {
+          p.refusedBySelf = true;
+          this.#checkRefused(now, p);
+        } else this.#checkRefused(now, { ...p, phase: "indirect", relays: 0, nacks: 0, refusedBySelf: true, refusedByRelays: 0 });
+      }
+    }
+    if (result === "silent") return;
+    for (const [seq, r] of this.#relays) {
+      if (r.target !== target || r.nacked) continue;
+      if (result === "refused") this.#sendNack(r, true);
+      else {
+        // The target answers over HTTP: vouch for it as if its UDP ack had come.
+        this.#relays.delete(seq);
+        this.#vouch(r);
+      }
+    }
+  }
+
+  inspect(): Pick<Inspection, "probe" | "relays"> {
+    const p = this.#probe;
+    const probe = p && { phase: p.phase, target: p.target, deadline: p.phase === "direct" ? p.ackDeadline : p.endAt };
+    return { ...(probe ? { probe } : {}), relays: this.#relays.size };
+  }
+
+  /** Round-robin over a shuffled list, reshuffled each round; dead and left members are skipped. */
+  #nextTarget(): MemberRecord | undefined {
+    const { table, random } = this.p;
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.#index < this.#order.length) {
+        const m = table.get(this.#order[this.#index++]!);
+        if (m && isLive(m.state)) return m;
+      }
+      this.#order = shuffle(
+        random,
+        table.live().map((m) => m.info.id),
+      );
+      this.#index = 0;
+    }
+    return undefined;
+  }
+
+  #goIndirect(direct: Direct): void {
+    const { t, table, out, stats, random } = this.p;
+    const target = table.get(direct.target);
+    const relays = target ? pick(random, table.live(), t.indirectChecks, direct.target) : [];
+    this.#probe = {
+      phase: "indirect",
+      target: direct.target,
+      seq: direct.seq,
+      endAt: direct.endAt,
+      relays: relays.length,
+      nacks: 0,
+      refusedBySelf: false,
+      refusedByRelays: 0,
+    };
+    if (!target) return;
+    // memberlist's TCP fallback: an answer over HTTP clears a probe that UDP loss failed.
+    out.effect({
+      type: "check-http",
+      target: direct.target,
+      http: target.info.http,
+      timeoutMs: Math.floor((direct.endAt - direct.ackDeadline) * NACK_FRACTION),
+    });
+    for (const r of relays) {
+      stats.pingReqs++;
+      out.piggyback(r.info.gossip, (updates) => ({
+        type: "ping-req",
+        seq: direct.seq,
+        from: table.self.info.id,
+        target: direct.target,
+        targetGossip: target.info.gossip,
+        targetHttp: target.info.http,
+        updates,
+      }));
+    }
+  }
+
+  #finish(now: number, p: Indirect): void {
+    this.#probe = undefined;
+    // Lifeguard: missing nacks mean our own network or process is the likely culprit.
+    this.p.awareness.apply(p.relays > 0 ? p.relays - p.nacks : 1);
+    const m = this.p.table.get(p.target);
+    const self = this.p.table.self.info.id;
+    if (m?.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "probe timeout");
+    // Already suspected by someone else: our failed probe is an independent confirmation.
+    else if (m?.state === "suspect") this.tx.apply(now, { kind: "suspect", id: m.info.id, incarnation: m.incarnation, from: self });
+  }
+
+  /**
+   * A crashed process on a live host refuses connections. Our own refused check confirmed by
+   * a relay's (or ours alone when there is no relay) is strong evidence: skip the suspicion.
+   */
+  #checkRefused(now: number, p: Indirect): void {
+    if (!p.refusedBySelf) return;
+    if (p.refusedByRelays < 1 && p.relays > 0) return;
+    const m = this.p.table.get(p.target);
+    if (!m || !isLive(m.state)) return;
+    const self = this.p.table.self.info.id;
+    if (m.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "connection refused");
+    this.tx.declareDead(now, m, self, "connection refused");
+    this.#probe = undefined;
+  }
+
+  #sendNack(r: Relay, refused: boolean): void {
+    r.nacked = true;
+    this.p.stats.nacksSent++;
+    this.p.out.push(r.requester, { type: "nack", seq: r.requesterSeq, from: this.p.table.self.info.id, refused });
+  }
+
+  #vouch(r: Relay): void {
+    this.p.out.push(r.requester, { type: "ack", seq: r.requesterSeq, from: this.p.table.self.info.id, updates: [] });
+  }
+}

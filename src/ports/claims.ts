@@ -1,0 +1,37 @@
+import type { Member, MemberSnapshot, Message, NodeId, Update } from "../membership/types.ts";
+
+/**
+ * Checks on self-claims at the node's edge: what arrives is verified before the core sees it,
+ * what leaves carries this node's signature. The identity layer implements it; the node driver
+ * calls it.
+ */
+export interface ClaimHooks {
+  /** Inbound updates and snapshots, before the core sees them: keep only what verifies. */
+  admitUpdates(updates: readonly Update[]): readonly Update[];
+  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  /** Outbound: sign this node's own claims. */
+  signMessage(m: Message): Message;
+  signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+}
+
+/** Open mode: claims pass untouched. */
+export const openClaims: ClaimHooks = {
+  admitUpdates: (u) => u,
+  admitSnapshots: (m) => [...m],
+  signMessage: (m) => m,
+  signSnapshots: (m) => [...m],
+};
+
+/** Read access to a node's member table (what claim checks compare against). */
+export interface MemberTable {
+  member(id: NodeId): Readonly<Member> | undefined;
+  members(): readonly Readonly<Member>[];
+}
+
+/**
+ * Claim checks are built over the table of the node they guard; the driver owns that table, so
+ * it is handed a factory and calls it once with its own table.
+ */
+export type ClaimsFactory = (table: MemberTable) => ClaimHooks;
+
+export const openClaimsFactory: ClaimsFactory = () => openClaims;
