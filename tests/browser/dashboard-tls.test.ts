@@ -4,12 +4,11 @@
  * context accepts it (the nodes themselves verify each other against it). Skips without Chromium.
  */
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
 import { startSecuredCluster } from "../support/identity.ts";
-import { BUN, type NodeProcess, ROOT, stopAll, waitUntil } from "../support/processes.ts";
+import { type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
+import { testAuthority, tlsDataDir, tlsFlags } from "../support/tls.ts";
 
 const CHROMIUM = process.env.DSEF_CHROMIUM ?? "/usr/bin/chromium";
 const nodes: NodeProcess[] = [];
@@ -23,19 +22,15 @@ afterAll(async () => {
 test.skipIf(!existsSync(CHROMIUM))(
   "the dashboard over https goes live and fails over to another node over https",
   async () => {
-    const tmp = mkdtempSync(join(tmpdir(), "dsef-browser-tls-"));
-    const dsef = (...a: string[]) => expect(Bun.spawnSync([BUN, join(ROOT, "src/cli/dsef.ts"), ...a]).exitCode).toBe(0);
-    dsef("ca", "init", "--dir", join(tmp, "ca"));
-    const ca = join(tmp, "ca", "tls-ca.crt");
+    const ca = testAuthority();
     nodes.push(
       ...(await startSecuredCluster(
         2,
-        (i) => {
-          const dir = join(tmp, `n${i}`);
-          dsef("ca", "issue", "--tls", "--ca-key", join(tmp, "ca", "ca.key"), "--data-dir", dir, "--ip", "127.0.0.1");
-          return { dataDir: dir, args: ["--cluster-key", "browser-tls-test-cluster-key-0123456789", "--tls-cert", join(dir, "tls.crt"), "--tls-key", join(dir, "tls.key"), "--tls-ca", ca] };
+        () => {
+          const dir = tlsDataDir();
+          return { dataDir: dir, args: ["--cluster-key", "browser-tls-test-cluster-key-0123456789", ...tlsFlags(dir)] };
         },
-        { tlsCa: readFileSync(ca, "utf8") },
+        { tlsCa: ca.caPem },
       )),
     );
     const [a, b] = nodes as [NodeProcess, NodeProcess];

@@ -76,7 +76,6 @@ describe("node-to-node routes in a secured cluster", () => {
     for (let i = 0; i < 40; i++) expect((await post(a, "/handle_request", { processing_load: 100, packet_id: `fwd-${i}`, device_id: "fwd-dev" })).status).toBe(200);
     const s = await a.status();
     expect(s.load.forwarded).toBeGreaterThan(0);
-    expect(s.load.forward_failures).toBe(0);
     expect(s.security.node_requests.refused.total).toBeGreaterThan(0); // the attacks above
     expect((await b.status()).security.node_requests.accepted).toBeGreaterThan(0);
   });

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSecuredCluster } from "../support/identity.ts";
 import { allocPorts, BUN, type NodeProcess, ROOT, stopAll } from "../support/processes.ts";
+import { testAuthority } from "../support/tls.ts";
 
 const KEY = "outsider-tls-cluster-key-0123456789";
 const MASTER = "outsider-tls-device-master-0123456789";
@@ -17,6 +18,7 @@ const tmp = mkdtempSync(join(tmpdir(), "dsef-tls-"));
 const dsef = (...args: string[]) => Bun.spawnSync([BUN, join(ROOT, "src/cli/dsef.ts"), ...args], { stderr: "pipe" });
 let nodes: NodeProcess[] = [];
 let caCert = "";
+let caDir = "";
 
 /** A node data dir with a TLS certificate for 127.0.0.1 from the CA in `caDir`. */
 function tlsDir(caDir: string, name: string): string {
@@ -28,10 +30,10 @@ function tlsDir(caDir: string, name: string): string {
 const tlsArgs = (dir: string, caDir: string) => ["--tls-cert", join(dir, "tls.crt"), "--tls-key", join(dir, "tls.key"), "--tls-ca", join(caDir, "tls-ca.crt")];
 
 beforeAll(async () => {
-  const caDir = join(tmp, "ca");
-  const init = dsef("ca", "init", "--dir", caDir);
-  expect(init.exitCode).toBe(0);
-  caCert = readFileSync(join(caDir, "tls-ca.crt"), "utf8");
+  // The process-wide test authority (see support/tls.ts), as `dsef ca init` makes it.
+  const ca = testAuthority();
+  caDir = ca.dir;
+  caCert = ca.caPem;
   const masterFile = join(tmp, "device.key");
   writeFileSync(masterFile, MASTER, { mode: 0o600 });
   nodes = await startSecuredCluster(
@@ -47,7 +49,7 @@ afterAll(() => stopAll(nodes));
 
 describe("TLS", () => {
   test("dsef ca issue --tls writes a key only its owner can read", () => {
-    const dir = tlsDir(join(tmp, "ca"), "check");
+    const dir = tlsDir(caDir, "check");
     expect(statSync(join(dir, "tls.key")).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, "tls.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
   });
@@ -70,7 +72,7 @@ describe("TLS", () => {
   test("signed ESP devices over https: 0 lost; forwards between nodes over https", async () => {
     const report = join(tmp, "esp.json");
     const sim = Bun.spawn(
-      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--tls-ca", join(tmp, "ca", "tls-ca.crt"), "--devices", "30", "--interval", "0.2", "--duration", "6", "--min-load", "10", "--max-load", "100", "--drain-s", "10", "--report-json", report],
+      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--tls-ca", join(caDir, "tls-ca.crt"), "--devices", "30", "--interval", "0.2", "--duration", "6", "--min-load", "10", "--max-load", "100", "--drain-s", "10", "--report-json", report],
       { stdout: "pipe", stderr: "pipe", env: { ...process.env, DSEF_DEVICE_KEY: MASTER } },
     );
     const [out, code] = await Promise.all([new Response(sim.stdout).text(), sim.exited]);
@@ -106,12 +108,12 @@ describe("TLS", () => {
 describe("TLS in containers: one certificate for every node", () => {
   const shared = () => {
     const dir = mkdtempSync(join(tmp, "shared-"));
-    const p = dsef("ca", "issue", "--tls", "--ca-key", join(tmp, "ca", "ca.key"), "--data-dir", dir, "--dns", "edge.example", "--name", "edge");
+    const p = dsef("ca", "issue", "--tls", "--ca-key", join(caDir, "ca.key"), "--data-dir", dir, "--dns", "edge.example", "--name", "edge");
     if (p.exitCode !== 0) throw new Error(p.stderr.toString());
     return dir;
   };
   const start = (port: number, cert: string, extra: string[]) =>
-    Bun.spawn([BUN, join(ROOT, "src/main.ts"), "--ip", "127.0.0.1", "--port", String(port), "--data-dir", mkdtempSync(join(tmp, "d-")), "--log-format", "json", "--cluster-key", KEY, ...tlsArgs(cert, join(tmp, "ca")), ...extra], { stdout: "pipe", stderr: "pipe" });
+    Bun.spawn([BUN, join(ROOT, "src/main.ts"), "--ip", "127.0.0.1", "--port", String(port), "--data-dir", mkdtempSync(join(tmp, "d-")), "--log-format", "json", "--cluster-key", KEY, ...tlsArgs(cert, caDir), ...extra], { stdout: "pipe", stderr: "pipe" });
 
   test("a certificate that does not name --ip is refused at start (exit 2, naming the flag)", async () => {
     const p = start(allocPorts(1)[0]!, shared(), []);
