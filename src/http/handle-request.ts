@@ -3,7 +3,7 @@ import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
 import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
-import { DEVICE_AUTH_HEADER, type DeviceAuth, scopedPacketId } from "../identity/device-auth.ts";
+import { DEVICE_AUTH_HEADER, type DeviceAuth, type SignedHeader, scopedPacketId } from "../identity/device-auth.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
@@ -41,10 +41,11 @@ export function loadRoutes(load: LoadService, node?: NodeRequests, devices?: Dev
         const hopHeader = req.headers.get(HOP_HEADER);
         // A forward (it carries a hop count) comes from a node: in a secured cluster it must say so.
         const fromDevice = hopHeader === null;
-        const deviceHeader = fromDevice && devices ? req.headers.get(DEVICE_AUTH_HEADER) : null;
+        let signed: SignedHeader | undefined;
         if (fromDevice && devices) {
-          const early = devices.precheck(deviceHeader);
+          const early = devices.precheck(req.headers.get(DEVICE_AUTH_HEADER));
           if (!early.ok) return problem(early.status, early.reason);
+          signed = early;
         }
         const body = !fromDevice && node ? await nodeBody(req, "/handle_request", MAX_BODY_BYTES, node) : await readBody(req, MAX_BODY_BYTES);
         if (!body.ok) {
@@ -58,9 +59,9 @@ export function loadRoutes(load: LoadService, node?: NodeRequests, devices?: Dev
         }
         // A device's packet is known by an id scoped to that device; the device sees its own id.
         let ownId: string | undefined;
-        if (fromDevice && devices) {
+        if (signed && devices) {
           const v = parsed.value;
-          const check = devices.check(deviceHeader, v.packet_id, v.device_id, body.text);
+          const check = devices.check(signed, v.packet_id, v.device_id, body.text);
           if (!check.ok) return problem(check.status, check.reason);
           ownId = v.packet_id!;
           v.packet_id = scopedPacketId(v.device_id!, ownId);

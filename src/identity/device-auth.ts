@@ -32,26 +32,37 @@ export function deviceKeyFor(master: string, deviceId: string): string {
   return createHmac("sha256", masterKey(master)).update(`dsef/v1 device key\n${deviceId}`).digest("base64url");
 }
 
-function macOf(deviceKey: Buffer | string, packetId: string, deviceId: string, ts: string, node: string, body: string): string {
+function macOf(deviceKey: Buffer | string, packetId: string, deviceId: string, ts: string, node: string, body: string): Buffer {
   const key = typeof deviceKey === "string" ? Buffer.from(deviceKey, "base64url") : deviceKey;
-  return createHmac("sha256", key).update(`dsef/v1 packet\n${packetId}\n${deviceId}\n${ts}\n${node}\n`).update(body).digest("base64url");
+  return createHmac("sha256", key).update(`dsef/v1 packet\n${packetId}\n${deviceId}\n${ts}\n${node}\n${body}`).digest();
 }
 
 /** The header value a device sends with `body` to `node` ("ip:port" as /peers lists it, or "*"). */
 export function signPacket(deviceKey: string, packetId: string, deviceId: string, body: string, nowMs: number, node: string = ANY_NODE): string {
   const ts = String(Math.round(nowMs));
-  return `${ts};${node};${macOf(deviceKey, packetId, deviceId, ts, node, body)}`;
+  return `${ts};${node};${macOf(deviceKey, packetId, deviceId, ts, node, body).toString("base64url")}`;
 }
 
-/** The id a device's packet is known by in the cluster: its own ids, never another device's. */
+/**
+ * The id a device's packet is known by in the cluster: its own ids, never another device's.
+ * The device id's length comes first, so no two (device, packet) pairs give the same string;
+ * a pair too long for a packet id (128 characters) is hashed instead.
+ */
 export function scopedPacketId(deviceId: string, packetId: string): string {
-  return `dev:${createHash("sha256").update(`${deviceId}\n${packetId}`).digest("base64url").slice(0, 32)}`;
+  const plain = `${deviceId.length}:${deviceId}/${packetId}`;
+  return plain.length <= 128 ? plain : `dev:${createHash("sha256").update(`${deviceId}\n${packetId}`).digest("base64url").slice(0, 32)}`;
 }
+
+/** Derived device keys kept, so a busy device costs one HMAC per packet, not two. */
+const KEY_CACHE_SIZE = 10_000;
 
 export type DeviceCheck = { ok: true } | { ok: false; status: 401; reason: string };
+/** A header that passed `precheck`: its parts, for `check`. */
+export type SignedHeader = { ok: true; ts: string; node: string; mac: string };
 
 export class DeviceAuth {
   readonly #master: Buffer;
+  readonly #keys = new Map<string, Buffer>();
   readonly stats = { accepted: 0, refused: { missing: 0, malformed: 0, stale: 0, otherNode: 0, badSignature: 0, unnamed: 0 } };
 
   constructor(
@@ -65,27 +76,35 @@ export class DeviceAuth {
     this.#master = masterKey(master);
   }
 
-  /** Header present, well formed, and recent: checked before the body is read. */
-  precheck(header: string | null): DeviceCheck {
+  /** Header present, well formed, recent and meant for this node: checked before the body is read. */
+  precheck(header: string | null): SignedHeader | (DeviceCheck & { ok: false }) {
     if (!header) return this.#fail("missing", `device authentication required: sign each packet with the device's key (${DEVICE_AUTH_HEADER}; dsef device-key DEVICE_ID prints it)`);
     const m = FORMAT.exec(header);
     if (!m) return this.#fail("malformed", `malformed ${DEVICE_AUTH_HEADER} header (expected <unix ms>;<node ip:port>;<mac>)`);
     if (Math.abs(Number(m[1]) - this.clock()) > this.maxSkewMs) return this.#fail("stale", `packet time outside ±${this.maxSkewMs / 1000} s of this node's clock (set the device's clock)`);
     if (m[2] !== this.self && m[2] !== ANY_NODE) return this.#fail("otherNode", `packet signed for another node (${m[2]}); this is ${this.self}`);
-    return { ok: true };
+    return { ok: true, ts: m[1]!, node: m[2]!, mac: m[3]! };
   }
 
-  check(header: string | null, packetId: string | undefined, deviceId: string | undefined, body: string): DeviceCheck {
-    const early = this.precheck(header);
-    if (!early.ok) return early;
+  /** The signature over the packet, for a header that passed `precheck`. */
+  check(header: SignedHeader, packetId: string | undefined, deviceId: string | undefined, body: string): DeviceCheck {
     if (packetId === undefined || deviceId === undefined) return this.#fail("unnamed", "a signed packet needs its packet_id and device_id");
-    const [ts, node, mac] = header!.split(";") as [string, string, string];
-    const key = createHmac("sha256", this.#master).update(`dsef/v1 device key\n${deviceId}`).digest();
-    const want = Buffer.from(macOf(key, packetId, deviceId, ts, node, body));
-    const got = Buffer.from(mac);
+    const want = macOf(this.#keyOf(deviceId), packetId, deviceId, header.ts, header.node, body);
+    const got = Buffer.from(header.mac, "base64url");
     if (want.byteLength !== got.byteLength || !timingSafeEqual(want, got)) return this.#fail("badSignature", "device signature not valid (wrong device key, or the packet was altered)");
     this.stats.accepted++;
     return { ok: true };
+  }
+
+  #keyOf(deviceId: string): Buffer {
+    let key = this.#keys.get(deviceId);
+    if (!key) {
+      key = createHmac("sha256", this.#master).update(`dsef/v1 device key\n${deviceId}`).digest();
+      // Ids come from outside: the cache is bounded (cleared when full; keys are cheap to derive).
+      if (this.#keys.size >= KEY_CACHE_SIZE) this.#keys.clear();
+      this.#keys.set(deviceId, key);
+    }
+    return key;
   }
 
   #fail(why: keyof DeviceAuth["stats"]["refused"], reason: string): DeviceCheck & { ok: false } {
