@@ -68,13 +68,15 @@ export interface SpawnOptions {
   apiToken?: string;
   /** The node serves https (--tls-cert): the helpers verify it against this CA (PEM). */
   tlsCa?: string;
+  /** What runs the node (default: bun src/main.ts); e.g. [binary, "node"] for the compiled dsef. */
+  command?: string[];
+  cwd?: string;
 }
 
 export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `dsef-${o.port}-`));
   const argv = [
-    BUN,
-    join(ROOT, "src/main.ts"),
+    ...(o.command ?? [BUN, join(ROOT, "src/main.ts")]),
     "--ip",
     "127.0.0.1",
     "--port",
@@ -93,7 +95,7 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   const tls = o.tlsCa ? { tls: { ca: o.tlsCa } } : {};
   const auth: Record<string, string> = o.apiToken ? { authorization: `Bearer ${o.apiToken}` } : {};
   const launch = () => {
-    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...o.env } });
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: o.cwd, env: { ...process.env, ...o.env } });
     spawned.add(proc);
     void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
@@ -123,7 +125,11 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
       await waitUntil(async () => (await fetch(`${url}/health`, tls)).ok, 10_000);
     },
   };
-  await waitUntil(async () => (await fetch(`${url}/health`, tls)).ok, 10_000, () => `node ${o.port} did not start:\n${output.join("\n")}`);
+  await waitUntil(
+    async () => (await fetch(`${url}/health`, tls)).ok,
+    10_000,
+    () => `node ${o.port} did not start:\n${output.join("\n")}`,
+  );
   return node;
 }
 
