@@ -63,10 +63,12 @@ export function healthUrl(arg: string | undefined, env: Record<string, string | 
 export async function run(argv: string[]): Promise<number> {
   let url: string;
   let timeoutMs: number;
+  let ownNode: boolean;
   try {
     const o = parseHealthArgs(argv);
     if (o === "help") return (console.log(help), 0);
     url = healthUrl(o.url, process.env, o.ready);
+    ownNode = o.url === undefined;
     timeoutMs = o.timeoutMs;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -76,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     // Its own node over https: the certificate names the node's address, not 127.0.0.1, and
     // liveness is all this asks, so the certificate is not checked for the local default.
-    const local = url.startsWith("https://127.0.0.1:") && argv.every((a) => a.startsWith("-"));
+    const local = ownNode && url.startsWith("https://");
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(local ? { tls: { rejectUnauthorized: false } } : {}) });
     await res.body?.cancel();
     if (res.status < 200 || res.status > 299) {
