@@ -55,7 +55,9 @@ async function benchWrk(): Promise<void> {
       ["unique packet_id each", unique],
     ] as const) {
       const r = await wrk(url, script, 10, 64);
-      console.log(`wrk /handle_request (${name}), 2 threads, 64 connections, 10 s: ${Math.round(r.rps)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}`);
+      console.log(
+        `wrk /handle_request (${name}), 2 threads, 64 connections, 10 s: ${Math.round(r.rps)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}`,
+      );
     }
     const s = await node!.status();
     console.log(`  node after: accepted ${s.load.accepted}, idempotency window ${s.load.idempotency_window} entries`);
@@ -80,7 +82,10 @@ function udpBytes(s: any[]): number {
 
 async function runSim(nodes: NodeProcess[], args: string[]): Promise<{ proc: ReturnType<typeof Bun.spawn>; report: string; done: Promise<string> }> {
   const report = join(tmp, `report-${Date.now()}.json`);
-  const proc = Bun.spawn([BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--report-json", report, ...args], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--report-json", report, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const done = new Response(proc.stdout).text();
   return { proc, report, done };
 }
@@ -99,7 +104,20 @@ async function benchBalance(): Promise<void> {
     // 80 %: 50 devices x 5 packets/s = 250 packets/s; mean load = 0.8 x total / 250.
     const mean = (0.8 * total) / 250;
     const seconds = 30;
-    const sim = await runSim(nodes, ["--devices", "50", "--interval", "0.2", "--duration", String(seconds + 2), "--min-load", "1", "--max-load", String(2 * mean - 1), "--seed", "1"]);
+    const sim = await runSim(nodes, [
+      "--devices",
+      "50",
+      "--interval",
+      "0.2",
+      "--duration",
+      String(seconds + 2),
+      "--min-load",
+      "1",
+      "--max-load",
+      String(2 * mean - 1),
+      "--seed",
+      "1",
+    ]);
     await Bun.sleep(2000);
     a = await snap();
     const t0 = performance.now();
@@ -109,13 +127,28 @@ async function benchBalance(): Promise<void> {
     await sim.proc.exited;
     const u = utilization(a, b, dt);
     const r = JSON.parse(readFileSync(sim.report, "utf8"));
-    console.log(`balance at 80 % of ${total} units/s (${r.sent} packets, lost ${r.lost}): utilization ${u.map(pct).join(", ")}; spread ${pct(spread(u))} of the mean`);
+    console.log(
+      `balance at 80 % of ${total} units/s (${r.sent} packets, lost ${r.lost}): utilization ${u.map(pct).join(", ")}; spread ${pct(spread(u))} of the mean`,
+    );
     console.log(
       `  gossip under 80 % load: ${Math.round((udpBytes(b) - udpBytes(a)) / dt)} UDP bytes/s; load updates published ${b.map((s, i) => s.load.load_published - a[i]!.load.load_published).join("/")}; forwarded ${b.map((s) => s.load.forwarded).join("/")}`,
     );
 
     // 120 %: queues grow, figures change every probe interval: the cost of publishing load.
-    const sim2 = await runSim(nodes, ["--devices", "50", "--interval", "0.2", "--duration", "17", "--min-load", "1", "--max-load", String(2 * ((1.2 * total) / 250) - 1), "--seed", "2"]);
+    const sim2 = await runSim(nodes, [
+      "--devices",
+      "50",
+      "--interval",
+      "0.2",
+      "--duration",
+      "17",
+      "--min-load",
+      "1",
+      "--max-load",
+      String(2 * ((1.2 * total) / 250) - 1),
+      "--seed",
+      "2",
+    ]);
     await Bun.sleep(2000);
     a = await snap();
     const t1 = performance.now();
@@ -200,19 +233,31 @@ async function benchHardened(): Promise<void> {
     { name: "cluster key + TLS", args: (d) => [...secured, ...tlsArgs(d)], tls: true, signed: false },
     { name: "cluster key + TLS + device auth", args: (d) => [...secured, ...tlsArgs(d), "--device-key-file", masterFile], tls: true, signed: true },
   ];
-  console.log(`wrk -t2 -c64 -d10s on one node; bodies with a packet_id cycle through ${2 * PER_THREAD} distinct ids (wrk cannot sign: signed requests are made beforehand)`);
+  console.log(
+    `wrk -t2 -c64 -d10s on one node; bodies with a packet_id cycle through ${2 * PER_THREAD} distinct ids (wrk cannot sign: signed requests are made beforehand)`,
+  );
   for (const c of configs) {
     const port = allocPorts(1)[0]!;
     const dir = mkdtempSync(join(tmp, "node-"));
     if (c.tls) dsef("ca", "issue", "--tls", "--ca-key", join(tmp, "ca", "ca.key"), "--data-dir", dir, "--ip", "127.0.0.1");
-    const node = await spawnNode({ port, dataDir: dir, capacity: 1e9, args: [...NO_LIMIT, "--log-level", "warn", ...c.args(dir)], tlsCa: c.tls ? caPem : undefined });
+    const node = await spawnNode({
+      port,
+      dataDir: dir,
+      capacity: 1e9,
+      args: [...NO_LIMIT, "--log-level", "warn", ...c.args(dir)],
+      tlsCa: c.tls ? caPem : undefined,
+    });
     try {
-      const script = c.fixed ? fixedBodyScript(join(tmp, "fixed.lua")) : cycledScript(join(tmp, `cycled-${port}.lua`), `127.0.0.1:${port}`, 2, PER_THREAD, c.signed ? master : undefined);
+      const script = c.fixed
+        ? fixedBodyScript(join(tmp, "fixed.lua"))
+        : cycledScript(join(tmp, `cycled-${port}.lua`), `127.0.0.1:${port}`, 2, PER_THREAD, c.signed ? master : undefined);
       const url = `${node.url}/handle_request`;
       await wrk(url, script, 2, 32); // warm-up
       const r = await wrk(url, script, 10, 64);
       const s = await node.status();
-      console.log(`  ${c.name.padEnd(34)} ${String(Math.round(r.rps)).padStart(6)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}; accepted ${s.load.accepted}, duplicates ${s.load.duplicates}`);
+      console.log(
+        `  ${c.name.padEnd(34)} ${String(Math.round(r.rps)).padStart(6)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}; accepted ${s.load.accepted}, duplicates ${s.load.duplicates}`,
+      );
     } finally {
       await stopAll([node]);
     }

@@ -23,7 +23,11 @@ export function cycledScript(path: string, target: string, threads: number, perT
       const id = `w${t}-${i}-${now}`;
       const body = JSON.stringify({ processing_load: 100, packet_id: id, device_id: device });
       const sig = master ? `${DEVICE_AUTH_HEADER}: ${signPacket(deviceKeyFor(master, device), id, device, body, now, target)}\r\n` : "";
-      reqs.push(JSON.stringify(`POST /handle_request HTTP/1.1\r\nHost: ${target}\r\nContent-Type: application/json\r\n${sig}Content-Length: ${body.length}\r\n\r\n${body}`));
+      reqs.push(
+        JSON.stringify(
+          `POST /handle_request HTTP/1.1\r\nHost: ${target}\r\nContent-Type: application/json\r\n${sig}Content-Length: ${body.length}\r\n\r\n${body}`,
+        ),
+      );
     }
     tables.push(`R[${t}] = {\n${reqs.join(",\n")}\n}`);
   }

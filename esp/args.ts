@@ -1,7 +1,7 @@
 /** Command line of the ESP simulator; every mistake is a one-line UsageError. */
 import { parseArgs } from "node:util";
-import { joinAddress, parseNodeAddress } from "../src/util/address.ts";
 import { readFlagFile } from "../src/config/flag-files.ts";
+import { joinAddress, parseNodeAddress } from "../src/util/address.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 
 export interface SimConfig {
@@ -40,7 +40,22 @@ function num(name: string, v: string | undefined, def: number, min: number, max:
 }
 
 export function parseSimArgs(argv: string[], env: Record<string, string | undefined> = {}): SimConfig | "help" {
-  const strings = ["bootstrap", "interval", "devices", "duration", "min-load", "max-load", "seed", "timeout-ms", "report-json", "refresh-ms", "drain-s", "device-key", "device-key-file", "tls-ca"];
+  const strings = [
+    "bootstrap",
+    "interval",
+    "devices",
+    "duration",
+    "min-load",
+    "max-load",
+    "seed",
+    "timeout-ms",
+    "report-json",
+    "refresh-ms",
+    "drain-s",
+    "device-key",
+    "device-key-file",
+    "tls-ca",
+  ];
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, verbose: { type: "boolean" } };
   for (const s of strings) options[s] = { type: "string" };
   let v: Record<string, string | boolean | undefined>;

@@ -40,7 +40,11 @@ export class Directory {
       const n = order[(start + i) % order.length]!;
       try {
         const tls = this.via.tls;
-        const res = await fetch(`${tls ? "https" : "http"}://${n.http}/peers`, { signal: AbortSignal.timeout(this.timeoutMs), headers: this.via.headers, ...(tls ? { tls } : {}) });
+        const res = await fetch(`${tls ? "https" : "http"}://${n.http}/peers`, {
+          signal: AbortSignal.timeout(this.timeoutMs),
+          headers: this.via.headers,
+          ...(tls ? { tls } : {}),
+        });
         if (!res.ok) continue;
         const rows = (await res.json()) as PeerView[];
         this.#replace(rows);

@@ -27,7 +27,13 @@ export async function attempt(http: string, p: Packet, tried: readonly string[],
     const body = JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p);
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (key) headers[DEVICE_AUTH_HEADER] = signPacket(key, p.packet_id, p.device_id, body, Date.now(), http);
-    res = await fetch(`${tls ? "https" : "http"}://${http}/handle_request`, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs), ...(tls ? { tls } : {}) });
+    res = await fetch(`${tls ? "https" : "http"}://${http}/handle_request`, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(tls ? { tls } : {}),
+    });
   } catch (e) {
     if (isConnectionRefused(e)) return { kind: "refused" };
     return { kind: "unclear", reason: (e as Error).name === "TimeoutError" ? "timeout" : (e as { code?: string }).code || (e as Error).message };

@@ -7,11 +7,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { deviceKeyFor } from "../src/identity/device-auth.ts";
 import { seededRandom } from "../src/util/random.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 import { parseSimArgs, type SimConfig, usage } from "./args.ts";
 import { Device } from "./device.ts";
-import { deviceKeyFor } from "../src/identity/device-auth.ts";
 import { Directory } from "./directory.ts";
 import { formatSummary, newTally, summary } from "./report.ts";
 

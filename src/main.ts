@@ -8,14 +8,14 @@
 import { startNode } from "./app/start-node.ts";
 import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
-import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
 import { checkApiToken } from "./http/api-auth.ts";
 import { loadTls, type TlsFiles } from "./http/tls-files.ts";
 import { type DeviceAuth, loadDeviceAuth } from "./identity/device-auth.ts";
+import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
 import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
+import { createLogger } from "./log/logger.ts";
 import { configurePeerHttp } from "./ports/peer-http.ts";
 import { joinAddress } from "./util/address.ts";
-import { createLogger } from "./log/logger.ts";
 import { UsageError } from "./util/usage-error.ts";
 
 /**
@@ -50,7 +50,9 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
   if (demoKey) {
-    log.error("INSECURE: running with the published demo key (--insecure-demo-key). Anyone who has read docker-compose.yml or k8s/secret.yaml can join this cluster. Set your own DSEF_CLUSTER_KEY for anything but a demo.");
+    log.error(
+      "INSECURE: running with the published demo key (--insecure-demo-key). Anyone who has read docker-compose.yml or k8s/secret.yaml can join this cluster. Set your own DSEF_CLUSTER_KEY for anything but a demo.",
+    );
   }
 
   let identity: NodeIdentity;
@@ -74,7 +76,10 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
   }
   // Every call to another node: signed in a secured cluster, over https with --tls-cert.
   const nodeAuth = security.nodeAuth;
-  configurePeerHttp({ tls: tls && { ca: tls.ca, anyName: tls.anyNodeName }, sign: nodeAuth && ((method, target, path, body) => nodeAuth.sign(method, target, path, body)) });
+  configurePeerHttp({
+    tls: tls && { ca: tls.ca, anyName: tls.anyNodeName },
+    sign: nodeAuth && ((method, target, path, body) => nodeAuth.sign(method, target, path, body)),
+  });
 
   let running: Awaited<ReturnType<typeof startNode>>;
   try {

@@ -5,8 +5,9 @@
  * certificate and key, tls-ca.crt / tls-ca.key) and issues each node its TLS certificate with
  * `ca issue --tls` (<data-dir>/tls.crt and tls.key, for --tls-cert / --tls-key / --tls-ca).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -100,7 +101,15 @@ function init(argv: string[]): number {
 function issueTls(argv: string[]): number {
   const { values: o } = parseArgs({
     args: argv,
-    options: { tls: { type: "boolean" }, "ca-key": { type: "string" }, "data-dir": { type: "string" }, ip: { type: "string", multiple: true }, dns: { type: "string", multiple: true }, name: { type: "string" }, days: { type: "string" } },
+    options: {
+      tls: { type: "boolean" },
+      "ca-key": { type: "string" },
+      "data-dir": { type: "string" },
+      ip: { type: "string", multiple: true },
+      dns: { type: "string", multiple: true },
+      name: { type: "string" },
+      days: { type: "string" },
+    },
     strict: true,
     allowPositionals: false,
   });
@@ -127,7 +136,9 @@ function issueTls(argv: string[]): number {
   writeFileSync(keyOut, cert.keyPem, { mode: 0o600 });
   chmodSync(keyOut, 0o600);
   writeFileSync(certOut, cert.certPem, { mode: 0o644 });
-  console.log(`TLS certificate for ${names.join(", ")}, valid ${days} days: ${certOut} (--tls-cert), ${keyOut} (--tls-key); --tls-ca ${join(dir, TLS_CA_CERT)}`);
+  console.log(
+    `TLS certificate for ${names.join(", ")}, valid ${days} days: ${certOut} (--tls-cert), ${keyOut} (--tls-key); --tls-ca ${join(dir, TLS_CA_CERT)}`,
+  );
   return 0;
 }
 

@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
 import { isPrintable } from "../log/printable.ts";
-import { detectIp } from "./detect-ip.ts";
+import { type ProfileName, profileNames, profiles, type Timing } from "../membership/timing.ts";
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
+import { detectIp } from "./detect-ip.ts";
 import { parseChoice, parseDuration, parseInteger, parsePositive } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
 
@@ -81,14 +81,62 @@ function envName(flag: string): string {
 }
 
 const flags: FlagSpec[] = [
-  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at; auto = this host's non-loopback address, as in the image (default 127.0.0.1)", apply: (c, v) => void (c.ip = v === "auto" ? detectIp() : parseHost(v)) },
-  { flag: "port", env: "DSEF_PORT", arg: "PORT", help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)", apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)) },
-  { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
-  { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
-  { flag: "promised_capacity", env: "DSEF_PROMISED_CAPACITY", arg: "UNITS", help: "work units per second this node can process (default 1000); also --promised-capacity", apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)) },
-  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseNodeAddress(e), e))) },
-  { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name, printable characters only (default ip:port)", apply: (c, v) => void (c.name = parseName(v)) },
-  { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key and known peers (default $XDG_STATE_HOME/dsef/<port>, else ~/.local/state/dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
+  {
+    flag: "ip",
+    env: "DSEF_IP",
+    arg: "ADDR",
+    help: "address other nodes reach this one at; auto = this host's non-loopback address, as in the image (default 127.0.0.1)",
+    apply: (c, v) => void (c.ip = v === "auto" ? detectIp() : parseHost(v)),
+  },
+  {
+    flag: "port",
+    env: "DSEF_PORT",
+    arg: "PORT",
+    help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)",
+    apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)),
+  },
+  {
+    flag: "gossip-port",
+    env: "DSEF_GOSSIP_PORT",
+    arg: "PORT",
+    help: "UDP port for SWIM gossip (default: --port)",
+    apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)),
+  },
+  {
+    flag: "bind",
+    env: "DSEF_BIND",
+    arg: "ADDR",
+    help: "address to listen on (default: --ip; 0.0.0.0 in containers)",
+    apply: (c, v) => void (c.bind = parseHost(v)),
+  },
+  {
+    flag: "promised_capacity",
+    env: "DSEF_PROMISED_CAPACITY",
+    arg: "UNITS",
+    help: "work units per second this node can process (default 1000); also --promised-capacity",
+    apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)),
+  },
+  {
+    flag: "bootstrap",
+    env: "DSEF_BOOTSTRAP",
+    arg: "LIST",
+    help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses",
+    apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseNodeAddress(e), e))),
+  },
+  {
+    flag: "name",
+    env: "DSEF_NAME",
+    arg: "NAME",
+    help: "human-readable node name, printable characters only (default ip:port)",
+    apply: (c, v) => void (c.name = parseName(v)),
+  },
+  {
+    flag: "data-dir",
+    env: "DSEF_DATA_DIR",
+    arg: "DIR",
+    help: "where the node keeps its identity key and known peers (default $XDG_STATE_HOME/dsef/<port>, else ~/.local/state/dsef/<port>)",
+    apply: (c, v) => void (c.dataDir = v),
+  },
   {
     flag: "profile",
     env: "DSEF_PROFILE",
@@ -106,28 +154,156 @@ const flags: FlagSpec[] = [
   timingFlag("gossip-fanout", "gossipFanout", "nodes gossiped to per round (default 3)", (v) => parseInteger(v, 1, 64)),
   timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
   timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
-  { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
-  { flag: "max-backlog", env: "DSEF_MAX_BACKLOG", arg: "DURATION", help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)", apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)) },
-  { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
-  { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
-  { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
-  { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
-  { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
-  { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
-  { flag: "insecure-demo-key", env: "DSEF_INSECURE_DEMO_KEY", arg: "", boolean: true, help: "start even with the published demo cluster key (docker-compose.yml, k8s/secret.yaml); for demos only, logged as an error", apply: (c, v) => void (c.insecureDemoKey = parseSwitch(v)) },
-  { flag: "cors-origin", env: "DSEF_CORS_ORIGIN", arg: "LIST", help: "origins (http(s)://host[:port], comma-separated, or *) whose pages may read this node's GET routes; the cluster's own nodes always may (default none)", apply: (c, v) => void (c.corsOrigins = splitList(v).map(parseOrigin)) },
-  { flag: "api-token", env: "DSEF_API_TOKEN", arg: "TOKEN", help: "require this token (Authorization: Bearer, or a browser login at /login?token=) on /peers, /status, /metrics, /events, /stats; at least 16 characters", apply: (c, v) => void (c.apiToken = v) },
-  { flag: "api-token-file", env: "DSEF_API_TOKEN_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.apiTokenFile = v) },
-  { flag: "device-key", env: "DSEF_DEVICE_KEY", arg: "MASTER", help: "authenticate devices: each signs its packets with HMAC(MASTER, device id), printed by `dsef device-key ID`; at least 16 characters; needs a cluster credential", apply: (c, v) => void (c.deviceKey = v) },
-  { flag: "device-key-file", env: "DSEF_DEVICE_KEY_FILE", arg: "FILE", help: "the same, from a file (first line; mode 0600)", apply: (c, v) => void (c.deviceKeyFile = v) },
-  { flag: "tls-cert", env: "DSEF_TLS_CERT", arg: "FILE", help: "serve HTTPS with this certificate (PEM; its subjectAltName must hold the --ip), and call other nodes over https; see `dsef ca issue --tls`", apply: (c, v) => void (c.tlsCert = v) },
+  {
+    flag: "leave-grace",
+    env: "DSEF_LEAVE_GRACE",
+    arg: "DURATION",
+    help: "on SIGTERM, time for the leave to spread (default 500ms)",
+    apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)),
+  },
+  {
+    flag: "max-backlog",
+    env: "DSEF_MAX_BACKLOG",
+    arg: "DURATION",
+    help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)",
+    apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)),
+  },
+  {
+    flag: "forward-above",
+    env: "DSEF_FORWARD_ABOVE",
+    arg: "DURATION",
+    help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)",
+    apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)),
+  },
+  {
+    flag: "forward-timeout",
+    env: "DSEF_FORWARD_TIMEOUT",
+    arg: "DURATION",
+    help: "how long a forwarded packet may take before another node is tried (default 1s)",
+    apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)),
+  },
+  {
+    flag: "cluster-key",
+    env: "DSEF_CLUSTER_KEY",
+    arg: "KEYS",
+    help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md",
+    apply: (c, v) => void (c.clusterKeys = splitList(v)),
+  },
+  {
+    flag: "cluster-key-file",
+    env: "DSEF_CLUSTER_KEY_FILE",
+    arg: "FILE",
+    help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP",
+    apply: (c, v) => void (c.clusterKeyFile = v),
+  },
+  {
+    flag: "ca-pubkey",
+    env: "DSEF_CA_PUBKEY",
+    arg: "FILE",
+    help: "cluster authority public key (PEM): admit only nodes with a certificate it signed",
+    apply: (c, v) => void (c.caPubkey = v),
+  },
+  {
+    flag: "cert",
+    env: "DSEF_CERT",
+    arg: "FILE",
+    help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)",
+    apply: (c, v) => void (c.certFile = v),
+  },
+  {
+    flag: "insecure-demo-key",
+    env: "DSEF_INSECURE_DEMO_KEY",
+    arg: "",
+    boolean: true,
+    help: "start even with the published demo cluster key (docker-compose.yml, k8s/secret.yaml); for demos only, logged as an error",
+    apply: (c, v) => void (c.insecureDemoKey = parseSwitch(v)),
+  },
+  {
+    flag: "cors-origin",
+    env: "DSEF_CORS_ORIGIN",
+    arg: "LIST",
+    help: "origins (http(s)://host[:port], comma-separated, or *) whose pages may read this node's GET routes; the cluster's own nodes always may (default none)",
+    apply: (c, v) => void (c.corsOrigins = splitList(v).map(parseOrigin)),
+  },
+  {
+    flag: "api-token",
+    env: "DSEF_API_TOKEN",
+    arg: "TOKEN",
+    help: "require this token (Authorization: Bearer, or a browser login at /login?token=) on /peers, /status, /metrics, /events, /stats; at least 16 characters",
+    apply: (c, v) => void (c.apiToken = v),
+  },
+  {
+    flag: "api-token-file",
+    env: "DSEF_API_TOKEN_FILE",
+    arg: "FILE",
+    help: "the same, from a file (first line; mode 0600)",
+    apply: (c, v) => void (c.apiTokenFile = v),
+  },
+  {
+    flag: "device-key",
+    env: "DSEF_DEVICE_KEY",
+    arg: "MASTER",
+    help: "authenticate devices: each signs its packets with HMAC(MASTER, device id), printed by `dsef device-key ID`; at least 16 characters; needs a cluster credential",
+    apply: (c, v) => void (c.deviceKey = v),
+  },
+  {
+    flag: "device-key-file",
+    env: "DSEF_DEVICE_KEY_FILE",
+    arg: "FILE",
+    help: "the same, from a file (first line; mode 0600)",
+    apply: (c, v) => void (c.deviceKeyFile = v),
+  },
+  {
+    flag: "tls-cert",
+    env: "DSEF_TLS_CERT",
+    arg: "FILE",
+    help: "serve HTTPS with this certificate (PEM; its subjectAltName must hold the --ip), and call other nodes over https; see `dsef ca issue --tls`",
+    apply: (c, v) => void (c.tlsCert = v),
+  },
   { flag: "tls-key", env: "DSEF_TLS_KEY", arg: "FILE", help: "the certificate's private key (PEM, mode 0600)", apply: (c, v) => void (c.tlsKey = v) },
-  { flag: "tls-ca", env: "DSEF_TLS_CA", arg: "FILE", help: "CA certificate (PEM) other nodes' certificates must chain to (default: the system's roots)", apply: (c, v) => void (c.tlsCa = v) },
-  { flag: "tls-any-node-name", env: "DSEF_TLS_ANY_NODE_NAME", arg: "", boolean: true, help: "accept any certificate from --tls-ca for a peer, whatever address it names (one certificate shared by all nodes, e.g. containers whose IPs change); needs --tls-ca", apply: (c, v) => void (c.tlsAnyNodeName = parseSwitch(v)) },
-  { flag: "rate-limit", env: "DSEF_RATE_LIMIT", arg: "N", help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)", apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)) },
-  { flag: "client-concurrency", env: "DSEF_CLIENT_CONCURRENCY", arg: "N", help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)", apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)) },
-  { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
-  { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
+  {
+    flag: "tls-ca",
+    env: "DSEF_TLS_CA",
+    arg: "FILE",
+    help: "CA certificate (PEM) other nodes' certificates must chain to (default: the system's roots)",
+    apply: (c, v) => void (c.tlsCa = v),
+  },
+  {
+    flag: "tls-any-node-name",
+    env: "DSEF_TLS_ANY_NODE_NAME",
+    arg: "",
+    boolean: true,
+    help: "accept any certificate from --tls-ca for a peer, whatever address it names (one certificate shared by all nodes, e.g. containers whose IPs change); needs --tls-ca",
+    apply: (c, v) => void (c.tlsAnyNodeName = parseSwitch(v)),
+  },
+  {
+    flag: "rate-limit",
+    env: "DSEF_RATE_LIMIT",
+    arg: "N",
+    help: "HTTP requests per second per client address (IPv6: per /64), bursts of twice that; beyond it 429 + Retry-After; 0 = off (default 1000)",
+    apply: (c, v) => void (c.rateLimit = parseInteger(v, 0, 10_000_000)),
+  },
+  {
+    flag: "client-concurrency",
+    env: "DSEF_CLIENT_CONCURRENCY",
+    arg: "N",
+    help: "HTTP requests in progress per client address; beyond it 429; 0 = off (default 256)",
+    apply: (c, v) => void (c.clientConcurrency = parseInteger(v, 0, 1_000_000)),
+  },
+  {
+    flag: "log-level",
+    env: "DSEF_LOG_LEVEL",
+    arg: "LEVEL",
+    help: "trace, debug, info, warn, error (default info)",
+    apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])),
+  },
+  {
+    flag: "log-format",
+    env: "DSEF_LOG_FORMAT",
+    arg: "FMT",
+    help: "json or pretty (default: pretty on a terminal, else json)",
+    apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)),
+  },
 ];
 
 function splitList(v: string): string[] {
@@ -151,13 +327,13 @@ function parseSwitch(v: string): boolean {
 
 function parseOrigin(v: string): string {
   if (v === "*") return v;
-  const m = /^(https?):\/\/([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?\/?$/.exec(v);
+  const m = /^(https?):\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?\/?$/.exec(v);
   if (!m) throw new Error(`not an origin: "${v}" (use http(s)://host[:port] or *)`);
   return `${m[1]}://${m[2]!.toLowerCase()}${m[3] ? `:${m[3]}` : ""}`;
 }
 
 export function helpText(): string {
-  const rows = flags.map((f) => `  --${f.flag}${f.arg ? ` ${f.arg}` : ""}`.padEnd(34) + `${f.help}  [${f.env}]`);
+  const rows = flags.map((f) => `${`  --${f.flag}${f.arg ? ` ${f.arg}` : ""}`.padEnd(34)}${f.help}  [${f.env}]`);
   return [
     "D-SEF edge node",
     "",

@@ -70,7 +70,11 @@ export async function fetchStats(http: string, timeoutMs: number, headers: Recor
     const b = (await res.json()) as Partial<NodeStats>;
     const r = b.requests;
     if (typeof b.id !== "string" || !r || ![r.accepted, r.forwarded, r.rejected].every((n) => typeof n === "number")) return undefined;
-    return { id: b.id, requests: { accepted: r.accepted, forwarded: r.forwarded, rejected: r.rejected }, devices: Array.isArray(b.devices) ? b.devices.filter((d) => typeof d === "string") : [] };
+    return {
+      id: b.id,
+      requests: { accepted: r.accepted, forwarded: r.forwarded, rejected: r.rejected },
+      devices: Array.isArray(b.devices) ? b.devices.filter((d) => typeof d === "string") : [],
+    };
   } catch {
     return undefined;
   }

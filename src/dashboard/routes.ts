@@ -18,7 +18,14 @@ export function dashboardRoutes(node: EdgeNode, metrics: NodeMetrics, api?: ApiA
   const hub = new EventHub(node, metrics, undefined, undefined, api ? { authorization: api.bearer } : {});
   // With --api-token each stream's hello carries a ticket for /events on the other nodes (failover).
   const streams = new EventStreams(hub, undefined, undefined, undefined, api && (() => api.ticket()));
-  new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
+  new Gauge({
+    name: "dsef_dashboard_clients",
+    help: "Open /events streams.",
+    registers: [metrics.registry],
+    collect() {
+      this.set(hub.subscribers);
+    },
+  });
   return {
     "/": page,
     "/events": { GET: (req: Request, server: Server<undefined>) => streams.open(req, server) },

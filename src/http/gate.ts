@@ -39,10 +39,18 @@ export class Gate {
   readonly #corsFor: (origin: string) => string | undefined;
   readonly #auth: GateOptions["auth"];
 
-  constructor(opts: GateOptions, private readonly clock: () => number = () => performance.now()) {
+  constructor(
+    opts: GateOptions,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     this.#corsFor = opts.corsFor ?? (() => undefined);
     this.#auth = opts.auth;
-    this.limits = new ClientLimits({ ratePerS: opts.ratePerS, burst: Math.max(1, 2 * opts.ratePerS), concurrency: opts.concurrency, maxClients: opts.maxClients ?? 10_000 });
+    this.limits = new ClientLimits({
+      ratePerS: opts.ratePerS,
+      burst: Math.max(1, 2 * opts.ratePerS),
+      concurrency: opts.concurrency,
+      maxClients: opts.maxClients ?? 10_000,
+    });
   }
 
   /** Wrap every handler of a route table (static entries pass as they are). */
@@ -51,7 +59,8 @@ export class Gate {
     for (const [path, entry] of Object.entries(table)) {
       const read = (h: Handler) => this.#cors(this.#token(path, h));
       if (typeof entry === "function") out[path] = this.wrap(read(entry as Handler));
-      else if (isMethods(entry)) out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : read(h as Handler))]));
+      else if (isMethods(entry))
+        out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : read(h as Handler))]));
       else out[path] = entry;
     }
     return out;
@@ -76,7 +85,9 @@ export class Gate {
     return (req, server) => {
       if (api?.allows(req, ticketOk) || node?.(req)) return handler(req, server);
       this.refused.token = (this.refused.token ?? 0) + 1;
-      return problem(401, api ? LOGIN_HELP : "node authentication required: this route is for the cluster's nodes", { "www-authenticate": 'Bearer realm="dsef"' });
+      return problem(401, api ? LOGIN_HELP : "node authentication required: this route is for the cluster's nodes", {
+        "www-authenticate": 'Bearer realm="dsef"',
+      });
     };
   }
 
@@ -105,7 +116,12 @@ export class Gate {
       const a = this.limits.admit(client, this.clock());
       if (!a.ok) {
         this.refused[a.reason] = (this.refused[a.reason] ?? 0) + 1;
-        const why = a.reason === "rate" ? "too many requests from this address" : a.reason === "concurrency" ? "too many requests in progress from this address" : "too many clients";
+        const why =
+          a.reason === "rate"
+            ? "too many requests from this address"
+            : a.reason === "concurrency"
+              ? "too many requests in progress from this address"
+              : "too many clients";
         return problem(429, `${why}; retry after ${a.retryAfterS} s`, { "retry-after": String(a.retryAfterS) });
       }
       let out: Response | Promise<Response>;
@@ -130,5 +146,12 @@ export function isJson(contentType: string | null): boolean {
 }
 
 function isMethods(v: unknown): v is Methods {
-  return typeof v === "object" && v !== null && !(v instanceof Response) && Object.keys(v).length > 0 && Object.keys(v).every((k) => k === "GET" || k === "POST") && Object.values(v).every((h) => typeof h === "function");
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !(v instanceof Response) &&
+    Object.keys(v).length > 0 &&
+    Object.keys(v).every((k) => k === "GET" || k === "POST") &&
+    Object.values(v).every((h) => typeof h === "function")
+  );
 }

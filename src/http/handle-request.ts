@@ -1,10 +1,11 @@
 /** HTTP routes of the load model: POST /handle_request (devices and forwarding peers) and POST /packets/ask (peers). */
+
+import { DEVICE_AUTH_HEADER, type DeviceAuth, type SignedHeader, scopedPacketId } from "../identity/device-auth.ts";
+import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
 import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
-import { DEVICE_AUTH_HEADER, type DeviceAuth, type SignedHeader, scopedPacketId } from "../identity/device-auth.ts";
-import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
 

@@ -67,7 +67,8 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
     corsFor: originPolicy(node),
     auth: { api, node: nodeRead(node, security?.nodeAuth), operator: OPERATOR_ROUTES, nodeOnly: NODE_ONLY_ROUTES, ticketed: ["/events"] },
   });
-  if (parts.registry) mirrorCounter([parts.registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
+  if (parts.registry)
+    mirrorCounter([parts.registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
 
   return Bun.serve({
     hostname: node.config.bind,

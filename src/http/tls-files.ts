@@ -44,7 +44,10 @@ export function loadTls(config: { tlsCert: string; tlsKey: string; tlsCa: string
   if (config.tlsAnyNodeName && !config.tlsCa) throw new UsageError("--tls-any-node-name: give --tls-ca too (any name, but only from the cluster's own CA)");
   // Peers reach this node at --ip: a certificate without it would be refused by every one of them.
   const covered = config.tlsAnyNodeName || (isIP(config.ip) ? x509.checkIP(config.ip) : x509.checkHost(config.ip));
-  if (!covered) throw new UsageError(`--tls-cert: ${config.tlsCert} does not name ${config.ip} (--ip) in its subjectAltName (${x509.subjectAltName ?? "none"}); issue one with: dsef ca issue --tls --ip ${config.ip}`);
+  if (!covered)
+    throw new UsageError(
+      `--tls-cert: ${config.tlsCert} does not name ${config.ip} (--ip) in its subjectAltName (${x509.subjectAltName ?? "none"}); issue one with: dsef ca issue --tls --ip ${config.ip}`,
+    );
   let ca: string | undefined;
   if (config.tlsCa) {
     ca = readFlagFile("--tls-ca", config.tlsCa);

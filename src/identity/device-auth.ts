@@ -78,10 +78,15 @@ export class DeviceAuth {
 
   /** Header present, well formed, recent and meant for this node: checked before the body is read. */
   precheck(header: string | null): SignedHeader | (DeviceCheck & { ok: false }) {
-    if (!header) return this.#fail("missing", `device authentication required: sign each packet with the device's key (${DEVICE_AUTH_HEADER}; dsef device-key DEVICE_ID prints it)`);
+    if (!header)
+      return this.#fail(
+        "missing",
+        `device authentication required: sign each packet with the device's key (${DEVICE_AUTH_HEADER}; dsef device-key DEVICE_ID prints it)`,
+      );
     const m = FORMAT.exec(header);
     if (!m) return this.#fail("malformed", `malformed ${DEVICE_AUTH_HEADER} header (expected <unix ms>;<node ip:port>;<mac>)`);
-    if (Math.abs(Number(m[1]) - this.clock()) > this.maxSkewMs) return this.#fail("stale", `packet time outside ±${this.maxSkewMs / 1000} s of this node's clock (set the device's clock)`);
+    if (Math.abs(Number(m[1]) - this.clock()) > this.maxSkewMs)
+      return this.#fail("stale", `packet time outside ±${this.maxSkewMs / 1000} s of this node's clock (set the device's clock)`);
     if (m[2] !== this.self && m[2] !== ANY_NODE) return this.#fail("otherNode", `packet signed for another node (${m[2]}); this is ${this.self}`);
     return { ok: true, ts: m[1]!, node: m[2]!, mac: m[3]! };
   }
@@ -91,7 +96,8 @@ export class DeviceAuth {
     if (packetId === undefined || deviceId === undefined) return this.#fail("unnamed", "a signed packet needs its packet_id and device_id");
     const want = macOf(this.#keyOf(deviceId), packetId, deviceId, header.ts, header.node, body);
     const got = Buffer.from(header.mac, "base64url");
-    if (want.byteLength !== got.byteLength || !timingSafeEqual(want, got)) return this.#fail("badSignature", "device signature not valid (wrong device key, or the packet was altered)");
+    if (want.byteLength !== got.byteLength || !timingSafeEqual(want, got))
+      return this.#fail("badSignature", "device signature not valid (wrong device key, or the packet was altered)");
     this.stats.accepted++;
     return { ok: true };
   }
@@ -135,7 +141,10 @@ export function loadDeviceAuth(config: { deviceKey: string; deviceKeyFile: strin
   const master = deviceMasterOf(config);
   if (!master) return undefined;
   const flag = config.deviceKeyFile ? "--device-key-file" : "--device-key";
-  if (!securedCluster) throw new UsageError(`${flag}: device authentication needs a cluster credential too (--cluster-key or --ca-pubkey), or forwards between nodes could bypass it`);
+  if (!securedCluster)
+    throw new UsageError(
+      `${flag}: device authentication needs a cluster credential too (--cluster-key or --ca-pubkey), or forwards between nodes could bypass it`,
+    );
   try {
     return new DeviceAuth(master, self);
   } catch (e) {

@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
-import { peerFetch } from "../ports/peer-http.ts";
 import type { Address, Member, MemberSnapshot, NodeId } from "../membership/types.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
+  type Credentials,
   checkCert,
   checkEarlyProof,
   checkKid,
   checkPeer,
   credentialFields,
-  type Credentials,
   type Ephemeral,
   ephemeral,
   type Finish,
@@ -124,7 +124,10 @@ export class JoinServer {
       // ask it to wait until the old entry is declared dead (it moved faster than detection).
       if (said && known && (known.state === "alive" || known.state === "suspect") && known.info.gossip !== said.info.gossip) {
         if (await stillThere(known.info.http, p.joinerId)) {
-          throw new Refusal(409, `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`);
+          throw new Refusal(
+            409,
+            `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`,
+          );
         }
         throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
       }
@@ -149,7 +152,11 @@ export class JoinServer {
         if (!toJoiner) throw new Refusal(400, "malformed ephemeral key");
         const mine = this.creds.keyring.all();
         const send = this.creds.keyring.sendKey!;
-        keys = wrapKeys(toJoiner, [send, ...mine.filter((k) => k !== send)].map((k) => k.material), "keys");
+        keys = wrapKeys(
+          toJoiner,
+          [send, ...mine.filter((k) => k !== send)].map((k) => k.material),
+          "keys",
+        );
       }
       const table = this.host.admit(members);
       this.stats.admitted++;

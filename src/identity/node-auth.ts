@@ -104,7 +104,10 @@ export class NodeAuth {
 }
 
 function macOf(key: ClusterKey, method: string, target: string, path: string, epoch: string, counter: number, ts: string, body: string): string {
-  return createHmac("sha256", key.node).update(`dsef/v1 node request\n${method}\n${target}\n${path}\n${epoch}\n${counter}\n${ts}\n`).update(body).digest("base64url");
+  return createHmac("sha256", key.node)
+    .update(`dsef/v1 node request\n${method}\n${target}\n${path}\n${epoch}\n${counter}\n${ts}\n`)
+    .update(body)
+    .digest("base64url");
 }
 
 function equal(a: string, b: string): boolean {

@@ -26,7 +26,9 @@ export function checkSecretFile(flag: string, path: string): void {
   const others = (mode & 0o007) !== 0;
   const group = (mode & 0o070) !== 0 && Number(st.uid) !== 0;
   if (others || group) {
-    throw new UsageError(`--${flag}: ${path} is readable by ${others ? "others" : "its group"} (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`);
+    throw new UsageError(
+      `--${flag}: ${path} is readable by ${others ? "others" : "its group"} (mode ${mode.toString(8).padStart(3, "0")}); run: chmod 600 ${path}`,
+    );
   }
 }
 

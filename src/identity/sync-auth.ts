@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { deriveClusterKey, type ClusterKey, type Keyring } from "./keyring.ts";
+import { type ClusterKey, deriveClusterKey, type Keyring } from "./keyring.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
 
 /**
@@ -99,7 +99,11 @@ export class SyncAuth {
   }
 
   #wrap(key: ClusterKey, aad: string): string {
-    return wrapKeys(key.wrap, this.keyring.all().map((k) => k.material), aad);
+    return wrapKeys(
+      key.wrap,
+      this.keyring.all().map((k) => k.material),
+      aad,
+    );
   }
 
   #learn(key: ClusterKey, aad: string, wrapped: string): void {

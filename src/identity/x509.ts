@@ -75,7 +75,14 @@ export interface TlsCertificate {
   readonly keyPem: string;
 }
 
-function build(subject: string, issuer: string, subjectKey: KeyObject, issuerKey: { privateKey: KeyObject; publicKey: KeyObject }, days: number, extensions: Buffer[]): string {
+function build(
+  subject: string,
+  issuer: string,
+  subjectKey: KeyObject,
+  issuerKey: { privateKey: KeyObject; publicKey: KeyObject },
+  days: number,
+  extensions: Buffer[],
+): string {
   const now = Date.now();
   const tbs = seq(
     explicit(0, uint(Buffer.from([2]))),
@@ -89,7 +96,10 @@ function build(subject: string, issuer: string, subjectKey: KeyObject, issuerKey
   );
   const signature = sign("sha256", tbs, issuerKey.privateKey);
   const der = seq(tbs, ECDSA_SHA256, bits(signature));
-  return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").trimEnd()}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${der
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .trimEnd()}\n-----END CERTIFICATE-----\n`;
 }
 
 const p256 = () => generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -103,7 +113,12 @@ export function newTlsAuthority(cn: string, days = 3650): TlsCertificate {
 }
 
 /** A node's TLS certificate for its addresses (IPs and DNS names), signed by the authority. */
-export function issueTlsCertificate(authority: { certPem: string; privateKey: KeyObject; publicKey: KeyObject; cn: string }, cn: string, names: readonly string[], days = 365): TlsCertificate {
+export function issueTlsCertificate(
+  authority: { certPem: string; privateKey: KeyObject; publicKey: KeyObject; cn: string },
+  cn: string,
+  names: readonly string[],
+  days = 365,
+): TlsCertificate {
   if (names.length === 0) throw new Error("a TLS certificate needs at least one address (--ip or --dns)");
   const k = p256();
   const san = seq(...names.map((n) => (isIP(n) ? tlv(0x87, ipBytes(n)) : tlv(0x82, Buffer.from(n, "ascii")))));

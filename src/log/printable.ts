@@ -3,6 +3,7 @@
  * dashboard. Control characters could forge log lines (a newline in pretty mode) or reorder
  * what is shown (bidirectional overrides), so they are refused in names and escaped in logs.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const UNSAFE_ALL = new RegExp(UNSAFE.source, "g");
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };

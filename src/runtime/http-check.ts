@@ -1,6 +1,6 @@
 import type { Address, CheckResult } from "../membership/types.ts";
-import { isConnectionRefused } from "../util/connection-refused.ts";
 import { peerFetch } from "../ports/peer-http.ts";
+import { isConnectionRefused } from "../util/connection-refused.ts";
 
 /**
  * The fallback probe: ask the member's HTTP port for /health. An answer (any status) proves the

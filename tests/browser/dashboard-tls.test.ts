@@ -40,9 +40,17 @@ test.skipIf(!existsSync(CHROMIUM))(
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${a.url}/`);
     expect(a.url).toStartWith("https://");
-    await waitUntil(async () => (await page.locator('#members tbody tr[data-state="alive"]').count()) === 2, 10_000, () => "page never showed 2 alive rows");
+    await waitUntil(
+      async () => (await page.locator('#members tbody tr[data-state="alive"]').count()) === 2,
+      10_000,
+      () => "page never showed 2 alive rows",
+    );
     a.kill("SIGKILL");
-    await waitUntil(async () => (await page.locator("#conn").getAttribute("data-state")) === "failover", 15_000, () => "page did not fail over");
+    await waitUntil(
+      async () => (await page.locator("#conn").getAttribute("data-state")) === "failover",
+      15_000,
+      () => "page did not fail over",
+    );
     expect(await page.locator("#conn").textContent()).toContain(`127.0.0.1:${b.port}`);
     expect(errors).toEqual([]);
   },

@@ -23,7 +23,11 @@ afterAll(async () => {
 test.skipIf(!existsSync(CHROMIUM))(
   "with --api-token the page asks for the token, logs in once, and fails over with a ticket",
   async () => {
-    nodes.push(...(await startSecuredCluster(2, () => ({ args: ["--cluster-key", "browser-token-test-cluster-key-0123456789", "--api-token", TOKEN] }), { apiToken: TOKEN })));
+    nodes.push(
+      ...(await startSecuredCluster(2, () => ({ args: ["--cluster-key", "browser-token-test-cluster-key-0123456789", "--api-token", TOKEN] }), {
+        apiToken: TOKEN,
+      })),
+    );
     const [a, b] = nodes as [NodeProcess, NodeProcess];
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
     const errors: string[] = [];
@@ -36,12 +40,20 @@ test.skipIf(!existsSync(CHROMIUM))(
     const page = await browser.newPage();
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${a.url}/?token=${TOKEN}`);
-    await waitUntil(async () => (await page.locator('#members tbody tr[data-state="alive"]').count()) === 2, 10_000, () => "page never showed 2 alive rows");
+    await waitUntil(
+      async () => (await page.locator('#members tbody tr[data-state="alive"]').count()) === 2,
+      10_000,
+      () => "page never showed 2 alive rows",
+    );
     expect(page.url()).toBe(`${a.url}/`);
     expect(await page.locator("#conn").getAttribute("data-state")).toBe("live");
 
     a.kill("SIGKILL");
-    await waitUntil(async () => (await page.locator("#conn").getAttribute("data-state")) === "failover", 15_000, () => "page did not fail over");
+    await waitUntil(
+      async () => (await page.locator("#conn").getAttribute("data-state")) === "failover",
+      15_000,
+      () => "page did not fail over",
+    );
     expect(await page.locator("#conn").textContent()).toContain(`reconnected via 127.0.0.1:${b.port}`);
     expect(errors).toEqual([]);
   },

@@ -1,7 +1,7 @@
 /** `dsef members` and `dsef status` against real nodes: the same members as /peers, clear errors otherwise. */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BUN, type NodeProcess, ROOT, startCluster, stopAll, allocPorts } from "../support/processes.ts";
+import { allocPorts, BUN, type NodeProcess, ROOT, startCluster, stopAll } from "../support/processes.ts";
 
 const nodes: NodeProcess[] = [];
 afterAll(() => stopAll(nodes));

@@ -3,8 +3,8 @@
  * buffered for it cannot grow without end (Bun keeps writing into a stalled socket's buffer).
  */
 import { expect, test } from "bun:test";
-import { EventStreams } from "../../src/dashboard/sse.ts";
 import type { Send } from "../../src/dashboard/event-hub.ts";
+import { EventStreams } from "../../src/dashboard/sse.ts";
 import { holdStreams } from "../support/outsider.ts";
 import { waitUntil } from "../support/processes.ts";
 
@@ -27,7 +27,11 @@ test("a stalled /events reader is let go within the idle timeout", async () => {
   try {
     const stalled = await holdStreams({ port: server.port, from: "127.0.0.2", path: "/events", count: 2, stall: true });
     expect(stalled.result.statuses["200:hello"]).toBe(2);
-    const ms = await waitUntil(() => open === 0, 15_000, () => `${open} streams still open`);
+    const ms = await waitUntil(
+      () => open === 0,
+      15_000,
+      () => `${open} streams still open`,
+    );
     console.log(`2 stalled streams closed after ${ms.toFixed(0)} ms`);
     expect(streams.clients).toBe(0);
     await stalled.stop();

@@ -31,8 +31,12 @@ describe("bodies are bounded while they stream", () => {
   for (const [path, status] of routes) {
     test(`64 MiB chunked POST ${path}: ${status} at once, node RSS grows < 40 MB`, async () => {
       const before = rssMb(target.proc.pid);
-      const { value: r, peakMb } = await peakRssDuring(target.proc.pid, () => outsider({ kind: "body", port: target.port, path, chunked: true, total: 64 * MiB }));
-      console.log(`${path}: ${r.status} after ${r.firstByteMs} ms, ${(r.sentBytes / MiB).toFixed(1)} MiB sent, node RSS ${before.toFixed(0)} -> peak ${peakMb.toFixed(0)} MB`);
+      const { value: r, peakMb } = await peakRssDuring(target.proc.pid, () =>
+        outsider({ kind: "body", port: target.port, path, chunked: true, total: 64 * MiB }),
+      );
+      console.log(
+        `${path}: ${r.status} after ${r.firstByteMs} ms, ${(r.sentBytes / MiB).toFixed(1)} MiB sent, node RSS ${before.toFixed(0)} -> peak ${peakMb.toFixed(0)} MB`,
+      );
       expect(r.status).toBe(status);
       expect(r.firstByteMs).toBeLessThan(1000);
       expect(r.sentBytes).toBeLessThan(64 * MiB);
@@ -43,7 +47,11 @@ describe("bodies are bounded while they stream", () => {
   test("four concurrent 100 MiB chunked bodies: node RSS grows < 40 MB", async () => {
     const before = rssMb(target.proc.pid);
     const { value, peakMb } = await peakRssDuring(target.proc.pid, () =>
-      Promise.all(["/handle_request", "/packets/ask", "/handle_request", "/join/hello"].map((path) => outsider({ kind: "body", port: target.port, path, chunked: true, total: 100 * MiB }))),
+      Promise.all(
+        ["/handle_request", "/packets/ask", "/handle_request", "/join/hello"].map((path) =>
+          outsider({ kind: "body", port: target.port, path, chunked: true, total: 100 * MiB }),
+        ),
+      ),
     );
     console.log(`4 x 100 MiB: ${value.map((r) => r.status).join(", ")}; node RSS ${before.toFixed(0)} -> peak ${peakMb.toFixed(0)} MB`);
     for (const r of value) expect([401, 413]).toContain(r.status);
@@ -59,7 +67,10 @@ describe("bodies are bounded while they stream", () => {
     }, 20_000);
 
     test(`a forged credential on ${path} is refused before the body is read too`, async () => {
-      const headers = path === "/sync" ? { "x-dsef-auth": `00000000.${Date.now()}.${"0".repeat(32)}.${"A".repeat(43)}` } : { "x-dsef-join": `${"0".repeat(32)}.${"A".repeat(86)}` };
+      const headers =
+        path === "/sync"
+          ? { "x-dsef-auth": `00000000.${Date.now()}.${"0".repeat(32)}.${"A".repeat(43)}` }
+          : { "x-dsef-join": `${"0".repeat(32)}.${"A".repeat(86)}` };
       const r = await outsider({ kind: "body", port: target.port, path, declared: 4 * MiB, total: 64 * 1024, headers, lingerMs: 1500 });
       expect([401, 403]).toContain(r.status);
       expect(r.firstByteMs).toBeLessThan(1000);
@@ -68,7 +79,11 @@ describe("bodies are bounded while they stream", () => {
 
   test("after all that the cluster is whole and the node serves devices", async () => {
     expect(await allSee(nodes, nodes, "alive")).toBe(true);
-    const res = await fetch(`${target.url}/handle_request`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"processing_load": 5}' });
+    const res = await fetch(`${target.url}/handle_request`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"processing_load": 5}',
+    });
     expect(res.status).toBe(200);
   });
 });

@@ -20,7 +20,9 @@ let nodes: NodeProcess[] = [];
 beforeAll(async () => {
   const masterFile = join(tmp, "device.key");
   writeFileSync(masterFile, `${MASTER}\n`, { mode: 0o600 });
-  nodes = await startSecuredCluster(3, (i) => ({ args: ["--cluster-key", KEY, "--device-key-file", masterFile, "--promised_capacity", i === 0 ? "2000" : "20000", "--log-level", "debug"] }));
+  nodes = await startSecuredCluster(3, (i) => ({
+    args: ["--cluster-key", KEY, "--device-key-file", masterFile, "--promised_capacity", i === 0 ? "2000" : "20000", "--log-level", "debug"],
+  }));
 }, 30_000);
 afterAll(() => stopAll(nodes));
 
@@ -29,7 +31,10 @@ function signed(n: NodeProcess, body: Record<string, unknown>, key = deviceKeyFo
   const text = JSON.stringify(body);
   return fetch(`${n.url}/handle_request`, {
     method: "POST",
-    headers: { "content-type": "application/json", [DEVICE_AUTH_HEADER]: signPacket(key, String(body.packet_id), String(body.device_id), text, Date.now(), `127.0.0.1:${n.port}`) },
+    headers: {
+      "content-type": "application/json",
+      [DEVICE_AUTH_HEADER]: signPacket(key, String(body.packet_id), String(body.device_id), text, Date.now(), `127.0.0.1:${n.port}`),
+    },
     body: text,
   });
 }
@@ -43,7 +48,11 @@ describe("--device-key", () => {
 
   test("an unsigned packet, a wrong key, a stale time: 401 with a clear reason", async () => {
     const [a] = nodes as [NodeProcess];
-    const plain = await fetch(`${a.url}/handle_request`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"processing_load": 5, "packet_id": "u-1", "device_id": "d-1"}' });
+    const plain = await fetch(`${a.url}/handle_request`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"processing_load": 5, "packet_id": "u-1", "device_id": "d-1"}',
+    });
     expect(plain.status).toBe(401);
     expect(((await plain.json()) as { error: string }).error).toContain("device authentication required");
 
@@ -54,7 +63,10 @@ describe("--device-key", () => {
     const body = JSON.stringify({ processing_load: 5, packet_id: "s-1", device_id: "d-1" });
     const stale = await fetch(`${a.url}/handle_request`, {
       method: "POST",
-      headers: { "content-type": "application/json", [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "d-1"), "s-1", "d-1", body, Date.now() - 3_600_000, `127.0.0.1:${a.port}`) },
+      headers: {
+        "content-type": "application/json",
+        [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "d-1"), "s-1", "d-1", body, Date.now() - 3_600_000, `127.0.0.1:${a.port}`),
+      },
       body,
     });
     expect(stale.status).toBe(401);
@@ -65,7 +77,10 @@ describe("--device-key", () => {
   test("a replayed signed packet is acknowledged as a duplicate, not processed again; elsewhere it is refused", async () => {
     const [a, b] = nodes as [NodeProcess, NodeProcess];
     const body = JSON.stringify({ processing_load: 5, packet_id: "r-1", device_id: "d-2" });
-    const headers = { "content-type": "application/json", [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "d-2"), "r-1", "d-2", body, Date.now(), `127.0.0.1:${a.port}`) };
+    const headers = {
+      "content-type": "application/json",
+      [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "d-2"), "r-1", "d-2", body, Date.now(), `127.0.0.1:${a.port}`),
+    };
     const first = (await (await fetch(`${a.url}/handle_request`, { method: "POST", headers, body })).json()) as Record<string, unknown>;
     expect(first.status).toBe("accepted");
     expect(first.packet_id).toBe("r-1");
@@ -92,7 +107,28 @@ describe("--device-key", () => {
   test("signed ESP devices at the usual load: 0 lost, every packet taken once", async () => {
     const report = join(tmp, "esp.json");
     const sim = Bun.spawn(
-      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--devices", "50", "--interval", "0.2", "--duration", "8", "--min-load", "10", "--max-load", "100", "--report-json", report, "--seed", "5", "--drain-s", "10"],
+      [
+        BUN,
+        join(ROOT, "esp/simulator.ts"),
+        "--bootstrap",
+        nodes.map((n) => n.url).join(","),
+        "--devices",
+        "50",
+        "--interval",
+        "0.2",
+        "--duration",
+        "8",
+        "--min-load",
+        "10",
+        "--max-load",
+        "100",
+        "--report-json",
+        report,
+        "--seed",
+        "5",
+        "--drain-s",
+        "10",
+      ],
       { stdout: "pipe", stderr: "pipe", env: { ...process.env, DSEF_DEVICE_KEY: MASTER } },
     );
     const [out, code] = await Promise.all([new Response(sim.stdout).text(), sim.exited]);
@@ -104,10 +140,11 @@ describe("--device-key", () => {
     expect(r.lost).toBe(0);
     const taken = new Map<string, number>();
     for (const n of nodes)
-      for (const line of n.output) if (line.includes('"packet accepted"') && line.includes("esp-5-")) {
-        const id = JSON.parse(line).packet_id as string;
-        taken.set(id, (taken.get(id) ?? 0) + 1);
-      }
+      for (const line of n.output)
+        if (line.includes('"packet accepted"') && line.includes("esp-5-")) {
+          const id = JSON.parse(line).packet_id as string;
+          taken.set(id, (taken.get(id) ?? 0) + 1);
+        }
     expect([...taken.values()].every((c) => c === 1)).toBe(true);
     expect(taken.size).toBe(r.acknowledged);
   }, 60_000);

@@ -41,7 +41,16 @@ async function device(n: number, everyMs: number, tag: string): Promise<number[]
 describe("fair use per client address", () => {
   test("a flood from one address gets 429 + Retry-After; a device elsewhere loses nothing", async () => {
     const [flood, dev] = await Promise.all([
-      outsider({ kind: "flood", port: target.port, from: "127.0.0.2", path: "/handle_request", method: "POST", body: '{"processing_load": 1}', count: 5000, concurrency: 8 }),
+      outsider({
+        kind: "flood",
+        port: target.port,
+        from: "127.0.0.2",
+        path: "/handle_request",
+        method: "POST",
+        body: '{"processing_load": 1}',
+        count: 5000,
+        concurrency: 8,
+      }),
       device(60, 25, "fair-dev"),
     ]);
     console.log(`flood: ${JSON.stringify(flood.statuses)} in ${flood.ms} ms; device: ${dev.filter((s) => s === 200).length}/${dev.length} accepted`);

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Keyring, keyFromSecret } from "../../src/identity/keyring.ts";
-import { NODE_AUTH_HEADER, NodeAuth } from "../../src/identity/node-auth.ts";
+import { NodeAuth } from "../../src/identity/node-auth.ts";
 import { startSecuredCluster } from "../support/identity.ts";
 import { outsider, peakRssDuring, rssMb } from "../support/outsider.ts";
 import { type NodeProcess, stopAll } from "../support/processes.ts";
@@ -25,17 +25,32 @@ beforeAll(async () => {
 afterAll(() => stopAll(nodes));
 
 const post = (n: NodeProcess, path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${n.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(`${n.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 describe("node-to-node routes in a secured cluster", () => {
   test("20 000 unauthenticated /packets/ask: all 401, the window and the node's memory unchanged", async () => {
     const before = (await a.status()).load;
     const rss0 = rssMb(a.proc.pid);
     const { value: flood, peakMb } = await peakRssDuring(a.proc.pid, () =>
-      outsider({ kind: "flood", port: a.port, from: "127.0.0.2", path: "/packets/ask", method: "POST", body: '{"packet_id":"p-$N","asker":"127.0.0.9:9"}', count: 20_000, concurrency: 16 }),
+      outsider({
+        kind: "flood",
+        port: a.port,
+        from: "127.0.0.2",
+        path: "/packets/ask",
+        method: "POST",
+        body: '{"packet_id":"p-$N","asker":"127.0.0.9:9"}',
+        count: 20_000,
+        concurrency: 16,
+      }),
     );
     const after = (await a.status()).load;
-    console.log(`ask flood: ${JSON.stringify(flood.statuses)} in ${flood.ms} ms; window ${before.idempotency_window} -> ${after.idempotency_window}; RSS ${rss0.toFixed(0)} -> peak ${peakMb.toFixed(0)} MB`);
+    console.log(
+      `ask flood: ${JSON.stringify(flood.statuses)} in ${flood.ms} ms; window ${before.idempotency_window} -> ${after.idempotency_window}; RSS ${rss0.toFixed(0)} -> peak ${peakMb.toFixed(0)} MB`,
+    );
     expect(flood.statuses).toEqual({ "401": 20_000 });
     expect(after.idempotency_window).toBe(before.idempotency_window);
     expect(after.asks_served).toBe(before.asks_served);
@@ -73,7 +88,8 @@ describe("node-to-node routes in a secured cluster", () => {
   });
 
   test("the real nodes still forward to each other (signed), and nothing is refused between them", async () => {
-    for (let i = 0; i < 40; i++) expect((await post(a, "/handle_request", { processing_load: 100, packet_id: `fwd-${i}`, device_id: "fwd-dev" })).status).toBe(200);
+    for (let i = 0; i < 40; i++)
+      expect((await post(a, "/handle_request", { processing_load: 100, packet_id: `fwd-${i}`, device_id: "fwd-dev" })).status).toBe(200);
     const s = await a.status();
     expect(s.load.forwarded).toBeGreaterThan(0);
     expect(s.security.node_requests.refused.total).toBeGreaterThan(0); // the attacks above

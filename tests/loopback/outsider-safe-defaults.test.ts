@@ -79,7 +79,11 @@ describe("the demo key, when asked for", () => {
   afterAll(() => stopAll(node ? [node] : []));
 
   test("--insecure-demo-key starts, and says so loudly", async () => {
-    node = await spawnNode({ port: allocPorts(1)[0]!, args: ["--insecure-demo-key"], env: { DSEF_CLUSTER_KEY: "dsef-demo-key-INSECURE-set-DSEF_CLUSTER_KEY" } });
+    node = await spawnNode({
+      port: allocPorts(1)[0]!,
+      args: ["--insecure-demo-key"],
+      env: { DSEF_CLUSTER_KEY: "dsef-demo-key-INSECURE-set-DSEF_CLUSTER_KEY" },
+    });
     await waitUntil(() => node!.output.some((l) => l.includes("published demo key")), 5000);
     const line = JSON.parse(node.output.find((l) => l.includes("published demo key"))!);
     expect(line.level).toBeGreaterThanOrEqual(40);
@@ -95,7 +99,11 @@ describe("logs cannot be forged through names", () => {
     node = await spawnNode({ port: allocPorts(1)[0]!, args: ["--log-format", "pretty"] });
     const forged = "evil\n[12:00:00.000] INFO: forged line";
     const member = { id: "0123456789abcdef", name: forged, gossip: "127.0.0.9:9", http: "127.0.0.9:9", capacity: 1, state: "alive", incarnation: 1 };
-    const res = await fetch(`${node.url}/sync`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ join: false, members: [member] }) });
+    const res = await fetch(`${node.url}/sync`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ join: false, members: [member] }),
+    });
     expect(res.status).toBe(200);
     await waitUntil(() => node!.output.some((l) => l.includes("evil")), 5000);
     expect(node.output.some((l) => l.startsWith("[12:00:00.000] INFO: forged"))).toBe(false);

@@ -40,7 +40,10 @@ beforeAll(async () => {
     3,
     (i) => {
       const dir = tlsDir(caDir, `edge${i}`);
-      return { dataDir: dir, args: ["--cluster-key", KEY, "--device-key-file", masterFile, ...tlsArgs(dir, caDir), "--promised_capacity", i === 0 ? "2000" : "20000"] };
+      return {
+        dataDir: dir,
+        args: ["--cluster-key", KEY, "--device-key-file", masterFile, ...tlsArgs(dir, caDir), "--promised_capacity", i === 0 ? "2000" : "20000"],
+      };
     },
     { tlsCa: caCert },
   );
@@ -72,7 +75,28 @@ describe("TLS", () => {
   test("signed ESP devices over https: 0 lost; forwards between nodes over https", async () => {
     const report = join(tmp, "esp.json");
     const sim = Bun.spawn(
-      [BUN, join(ROOT, "esp/simulator.ts"), "--bootstrap", nodes.map((n) => n.url).join(","), "--tls-ca", join(caDir, "tls-ca.crt"), "--devices", "30", "--interval", "0.2", "--duration", "6", "--min-load", "10", "--max-load", "100", "--drain-s", "10", "--report-json", report],
+      [
+        BUN,
+        join(ROOT, "esp/simulator.ts"),
+        "--bootstrap",
+        nodes.map((n) => n.url).join(","),
+        "--tls-ca",
+        join(caDir, "tls-ca.crt"),
+        "--devices",
+        "30",
+        "--interval",
+        "0.2",
+        "--duration",
+        "6",
+        "--min-load",
+        "10",
+        "--max-load",
+        "100",
+        "--drain-s",
+        "10",
+        "--report-json",
+        report,
+      ],
       { stdout: "pipe", stderr: "pipe", env: { ...process.env, DSEF_DEVICE_KEY: MASTER } },
     );
     const [out, code] = await Promise.all([new Response(sim.stdout).text(), sim.exited]);
@@ -93,10 +117,29 @@ describe("TLS", () => {
     // It holds the cluster key: only TLS can keep it out. (Started by hand: this test process
     // already trusts the cluster's CA, and Bun keeps the first CA a process used.)
     const port = allocPorts(1)[0]!;
-    const p = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "--ip", "127.0.0.1", "--port", String(port), "--data-dir", dir, "--log-format", "json", "--bootstrap", nodes[0]!.url, "--cluster-key", KEY, ...tlsArgs(dir, otherCa)], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const p = Bun.spawn(
+      [
+        BUN,
+        join(ROOT, "src/main.ts"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--data-dir",
+        dir,
+        "--log-format",
+        "json",
+        "--bootstrap",
+        nodes[0]!.url,
+        "--cluster-key",
+        KEY,
+        ...tlsArgs(dir, otherCa),
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     await Bun.sleep(5000);
     p.kill("SIGKILL");
     const out = await new Response(p.stdout).text();
@@ -113,7 +156,25 @@ describe("TLS in containers: one certificate for every node", () => {
     return dir;
   };
   const start = (port: number, cert: string, extra: string[]) =>
-    Bun.spawn([BUN, join(ROOT, "src/main.ts"), "--ip", "127.0.0.1", "--port", String(port), "--data-dir", mkdtempSync(join(tmp, "d-")), "--log-format", "json", "--cluster-key", KEY, ...tlsArgs(cert, caDir), ...extra], { stdout: "pipe", stderr: "pipe" });
+    Bun.spawn(
+      [
+        BUN,
+        join(ROOT, "src/main.ts"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--data-dir",
+        mkdtempSync(join(tmp, "d-")),
+        "--log-format",
+        "json",
+        "--cluster-key",
+        KEY,
+        ...tlsArgs(cert, caDir),
+        ...extra,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
 
   test("a certificate that does not name --ip is refused at start (exit 2, naming the flag)", async () => {
     const p = start(allocPorts(1)[0]!, shared(), []);
@@ -144,7 +205,10 @@ async function fetchSigned(n: NodeProcess, i: number): Promise<void> {
   const body = JSON.stringify({ processing_load: 500, packet_id: `tls-fwd-${i}`, device_id: "tls-dev" });
   const res = await fetch(`${n.url}/handle_request`, {
     method: "POST",
-    headers: { "content-type": "application/json", [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "tls-dev"), `tls-fwd-${i}`, "tls-dev", body, Date.now(), `127.0.0.1:${n.port}`) },
+    headers: {
+      "content-type": "application/json",
+      [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "tls-dev"), `tls-fwd-${i}`, "tls-dev", body, Date.now(), `127.0.0.1:${n.port}`),
+    },
     body,
     tls: { ca: caCert },
   });

@@ -67,7 +67,14 @@ async function flood() {
   const one = () =>
     new Promise((resolve) => {
       const req = http.request(
-        { host, port: job.port, path: job.path, method: job.method ?? "GET", agent, headers: { "content-type": job.contentType ?? "application/json", ...(job.headers ?? {}) } },
+        {
+          host,
+          port: job.port,
+          path: job.path,
+          method: job.method ?? "GET",
+          agent,
+          headers: { "content-type": job.contentType ?? "application/json", ...(job.headers ?? {}) },
+        },
         (res) => {
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
           if (res.headers["retry-after"]) retryAfter.add(res.headers["retry-after"]);
@@ -102,7 +109,9 @@ function slow() {
     let status = 0;
     s.on("data", (d) => (status ||= Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 0)));
     s.on("error", () => {});
-    s.on("connect", () => s.write(`POST ${job.path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"pro\r\n`));
+    s.on("connect", () =>
+      s.write(`POST ${job.path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"pro\r\n`),
+    );
     sockets.push(() => status);
   }
   setTimeout(() => {

@@ -28,8 +28,24 @@ export function testAuthority(): { dir: string; caFile: string; caPem: string } 
 /** A data dir holding a TLS certificate from the test authority for `names` (IPs or DNS names). */
 export function tlsDataDir(names: readonly string[] = ["127.0.0.1"], caDir = testAuthority().dir): string {
   const d = mkdtempSync(join(tmpdir(), "dsef-tls-node-"));
-  dsef("ca", "issue", "--tls", "--ca-key", join(caDir, "ca.key"), "--data-dir", d, ...names.flatMap((n) => (/^[\d.]+$|:/.test(n) ? ["--ip", n] : ["--dns", n])));
+  dsef(
+    "ca",
+    "issue",
+    "--tls",
+    "--ca-key",
+    join(caDir, "ca.key"),
+    "--data-dir",
+    d,
+    ...names.flatMap((n) => (/^[\d.]+$|:/.test(n) ? ["--ip", n] : ["--dns", n])),
+  );
   return d;
 }
 
-export const tlsFlags = (dataDir: string, caFile = testAuthority().caFile): string[] => ["--tls-cert", join(dataDir, "tls.crt"), "--tls-key", join(dataDir, "tls.key"), "--tls-ca", caFile];
+export const tlsFlags = (dataDir: string, caFile = testAuthority().caFile): string[] => [
+  "--tls-cert",
+  join(dataDir, "tls.crt"),
+  "--tls-key",
+  join(dataDir, "tls.key"),
+  "--tls-ca",
+  caFile,
+];

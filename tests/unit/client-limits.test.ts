@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ClientLimits, clientKey } from "../../src/http/client-limits.ts";
 
-const limits = (o: Partial<ConstructorParameters<typeof ClientLimits>[0]> = {}) => new ClientLimits({ ratePerS: 10, burst: 20, concurrency: 4, maxClients: 100, ...o });
+const limits = (o: Partial<ConstructorParameters<typeof ClientLimits>[0]> = {}) =>
+  new ClientLimits({ ratePerS: 10, burst: 20, concurrency: 4, maxClients: 100, ...o });
 
 describe("ClientLimits", () => {
   test("a burst, then the rate; Retry-After says when a token is back", () => {

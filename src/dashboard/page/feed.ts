@@ -56,7 +56,9 @@ export function startFeed(first: string, on: FeedHandlers): void {
       es.addEventListener("snapshot", (m) => {
         last = Date.now();
         const s = JSON.parse((m as MessageEvent).data) as Snapshot;
-        known = s.members.filter((p) => p.state === "alive" || p.state === "suspect").map((p) => `${location.protocol}//${p.ip.includes(":") ? `[${p.ip}]` : p.ip}:${p.port}`);
+        known = s.members
+          .filter((p) => p.state === "alive" || p.state === "suspect")
+          .map((p) => `${location.protocol}//${p.ip.includes(":") ? `[${p.ip}]` : p.ip}:${p.port}`);
         on.snapshot(s);
       });
       es.addEventListener("timeline", (m) => on.timeline(JSON.parse((m as MessageEvent).data) as TimelineEntry));

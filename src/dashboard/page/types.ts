@@ -1,5 +1,6 @@
 /** What the node sends over /events (see ../event-hub.ts); as plain types for the page bundle (type imports are erased). */
 export type { PeerView } from "../../http/peer-view.ts";
+
 import type { PeerView } from "../../http/peer-view.ts";
 
 export interface NodeRate {
