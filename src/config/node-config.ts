@@ -5,12 +5,12 @@ import { type ProfileName, profileNames, profiles, type Timing } from "../member
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
 import { detectIp } from "./detect-ip.ts";
-import { outsiderFlags } from "./outsider-flags.ts";
+import { type OutsiderSettings, outsiderFlags } from "./outsider-flags.ts";
 import { parseChoice, parseDuration, parseInteger, parsePositive, splitList } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
-export interface NodeConfig {
+export interface NodeConfig extends OutsiderSettings {
   ip: string;
   bind: string;
   port: number;
@@ -35,25 +35,6 @@ export interface NodeConfig {
   caPubkey: string;
   /** This node's certificate (default <data-dir>/node.cert). */
   certFile: string;
-  /** Fair use per client address: requests per second (0 = off) and requests in progress (0 = off). */
-  rateLimit: number;
-  clientConcurrency: number;
-  /** Start even with the published demo cluster key (demos only). */
-  insecureDemoKey: boolean;
-  /** Origins (besides the cluster's own nodes) whose pages may read this node's GET routes; "*" = any. */
-  corsOrigins: string[];
-  /** Bearer token for the read-only operator routes (or a file holding it); "" = open. */
-  apiToken: string;
-  apiTokenFile: string;
-  /** Master secret devices' keys derive from (or a file holding it); "" = devices unauthenticated. */
-  deviceKey: string;
-  deviceKeyFile: string;
-  /** TLS on the HTTP port (PEM files); peers are called over https, verified against tlsCa (else the system's roots). */
-  tlsCert: string;
-  tlsKey: string;
-  tlsCa: string;
-  /** Peers' certificates must chain to tlsCa but need not name their address (containers: one certificate for all). */
-  tlsAnyNodeName: boolean;
 }
 
 export interface FlagSpec {

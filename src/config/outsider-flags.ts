@@ -2,7 +2,6 @@
  * The flags of the outsider defences (docs/SECURITY.md, "Outsiders"): safe defaults, who may
  * read and call what, TLS, fair use. Part of the node's one flag table (node-config.ts).
  */
-import type { FlagSpec } from "./node-config.ts";
 import { parseInteger, splitList } from "./parse-values.ts";
 
 export function parseSwitch(v: string): boolean {
@@ -18,7 +17,40 @@ export function parseOrigin(v: string): string {
   return `${m[1]}://${m[2]!.toLowerCase()}${m[3] ? `:${m[3]}` : ""}`;
 }
 
-export const outsiderFlags: FlagSpec[] = [
+/** The part of the node's config these flags set. */
+export interface OutsiderSettings {
+  /** Fair use per client address: requests per second (0 = off) and requests in progress (0 = off). */
+  rateLimit: number;
+  clientConcurrency: number;
+  /** Start even with the published demo cluster key (demos only). */
+  insecureDemoKey: boolean;
+  /** Origins (besides the cluster's own nodes) whose pages may read this node's GET routes; "*" = any. */
+  corsOrigins: string[];
+  /** Bearer token for the read-only operator routes (or a file holding it); "" = open. */
+  apiToken: string;
+  apiTokenFile: string;
+  /** Master secret devices' keys derive from (or a file holding it); "" = devices unauthenticated. */
+  deviceKey: string;
+  deviceKeyFile: string;
+  /** TLS on the HTTP port (PEM files); peers are called over https, verified against tlsCa (else the system's roots). */
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  /** Peers' certificates must chain to tlsCa but need not name their address (containers: one certificate for all). */
+  tlsAnyNodeName: boolean;
+}
+
+/** One flag (the shape of node-config.ts's table, over the settings it touches). */
+interface OutsiderFlag {
+  readonly flag: string;
+  readonly env: string;
+  readonly arg: string;
+  readonly help: string;
+  readonly boolean?: true;
+  readonly apply: (c: OutsiderSettings, v: string) => void;
+}
+
+export const outsiderFlags: OutsiderFlag[] = [
   {
     flag: "insecure-demo-key",
     env: "DSEF_INSECURE_DEMO_KEY",
