@@ -13,9 +13,9 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Message } from "../membership/types.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { memberTableStats } from "../wire/sync-schema.ts";
 import { ProbeRtt } from "./probe-rtt.ts";
 import { type RequestOutcome, RequestStats } from "./request-stats.ts";
-import { memberTableStats } from "../wire/sync-schema.ts";
 
 export { type RequestOutcome, requestOutcome } from "./request-stats.ts";
 
@@ -98,8 +98,22 @@ export class NodeMetrics {
 
     const backlog = () => this.#backlog?.() ?? self()?.load?.backlog ?? 0;
     const capacity = () => self()?.info.capacity ?? node.config.capacity;
-    new Gauge({ name: "dsef_capacity_units", help: "Promised capacity in work units per second.", registers, collect() { this.set(capacity()); } });
-    new Gauge({ name: "dsef_backlog_units", help: "Work queued on this node (current_load), in work units.", registers, collect() { this.set(backlog()); } });
+    new Gauge({
+      name: "dsef_capacity_units",
+      help: "Promised capacity in work units per second.",
+      registers,
+      collect() {
+        this.set(capacity());
+      },
+    });
+    new Gauge({
+      name: "dsef_backlog_units",
+      help: "Work queued on this node (current_load), in work units.",
+      registers,
+      collect() {
+        this.set(backlog());
+      },
+    });
     new Gauge({
       name: "dsef_load_ratio",
       help: "Backlog / capacity: seconds of work queued (load_ratio).",
@@ -122,9 +136,21 @@ export class NodeMetrics {
         }
       },
     });
-    new Gauge({ name: "dsef_health_score", help: "Local health awareness (0 is healthy; higher slows probing).", registers, collect() { this.set(swim.healthScore); } });
+    new Gauge({
+      name: "dsef_health_score",
+      help: "Local health awareness (0 is healthy; higher slows probing).",
+      registers,
+      collect() {
+        this.set(swim.healthScore);
+      },
+    });
 
-    this.#requestTotal = new Counter({ name: "dsef_requests_total", help: "Requests by outcome: accepted here, forwarded to a peer, rejected (503).", labelNames: ["outcome"], registers });
+    this.#requestTotal = new Counter({
+      name: "dsef_requests_total",
+      help: "Requests by outcome: accepted here, forwarded to a peer, rejected (503).",
+      labelNames: ["outcome"],
+      registers,
+    });
     for (const o of ["accepted", "forwarded", "rejected"] as const) this.#requestTotal.inc({ outcome: o }, 0);
     this.#requestSeconds = new Histogram({
       name: "dsef_request_duration_seconds",
@@ -185,7 +211,7 @@ export class NodeMetrics {
 }
 
 /** A counter whose value is read from an existing running total at scrape time. */
-function mirrorCounter(registers: Registry[], name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
+export function mirrorCounter(registers: Registry[], name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
   new Counter({
     name,
     help,

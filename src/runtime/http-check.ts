@@ -1,4 +1,5 @@
 import type { Address, CheckResult } from "../membership/types.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import { isConnectionRefused } from "../util/connection-refused.ts";
 
 /**
@@ -8,7 +9,7 @@ import { isConnectionRefused } from "../util/connection-refused.ts";
  */
 export async function checkHealth(address: Address, timeoutMs: number): Promise<CheckResult> {
   try {
-    const res = await fetch(`http://${address}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await peerFetch(address, "/health", { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
     return "answered";
   } catch (e) {
