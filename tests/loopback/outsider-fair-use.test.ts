@@ -22,17 +22,27 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => stopAll(nodes));
 
-/** A device on 127.0.0.1 sending `n` packets, one every `everyMs`: the statuses it got. */
+/**
+ * A device on 127.0.0.1 sending `n` packets, one every `everyMs`: the final status of each. Like
+ * a real device it sends a packet again after a 503's Retry-After (the node paces a device
+ * while its queue is busy, and the flood keeps it busy); a 429 it never retries.
+ */
 async function device(n: number, everyMs: number, tag: string): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await fetch(`${target.url}/handle_request`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ processing_load: 1, packet_id: `${tag}-${i}`, device_id: tag }),
-    });
-    statuses.push(res.status);
-    await res.body?.cancel();
+    let status = 0;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const res = await fetch(`${target.url}/handle_request`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ processing_load: 1, packet_id: `${tag}-${i}`, device_id: tag }),
+      });
+      status = res.status;
+      const body = status === 503 ? ((await res.json()) as { retry_after_ms?: number }) : (await res.body?.cancel(), undefined);
+      if (status !== 503) break;
+      await Bun.sleep(body?.retry_after_ms ?? 1000);
+    }
+    statuses.push(status);
     await Bun.sleep(everyMs);
   }
   return statuses;

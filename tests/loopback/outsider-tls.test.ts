@@ -108,6 +108,11 @@ describe("TLS", () => {
     // The small node hands work to the big ones: node-to-node https with node authentication.
     await Promise.all(Array.from({ length: 30 }, (_, i) => fetchSigned(nodes[0]!, i)));
     expect((await nodes[0]!.status()).load.forwarded).toBeGreaterThan(0);
+    // Every accepted packet was handed to a backup: POST /packets/replica over https, node-authenticated.
+    const all = await Promise.all(nodes.map((n) => n.status()));
+    expect(all.reduce((a, s) => a + s.load.batches_received, 0)).toBeGreaterThan(0);
+    expect(all.reduce((a, s) => a + s.load.batches_refused, 0)).toBe(0);
+    expect(all.reduce((a, s) => a + s.security.node_requests.refused.total, 0)).toBe(0);
   }, 60_000);
 
   test("a node with a certificate from another authority never gets in", async () => {
@@ -199,15 +204,16 @@ describe("TLS in containers: one certificate for every node", () => {
   }, 20_000);
 });
 
-/** A heavy signed packet to `n` (so it forwards). */
+/** A heavy signed packet to `n` (so it forwards), each from its own device (one device sending 30 at once is paced). */
 async function fetchSigned(n: NodeProcess, i: number): Promise<void> {
   const { deviceKeyFor, signPacket, DEVICE_AUTH_HEADER } = await import("../../src/identity/device-auth.ts");
-  const body = JSON.stringify({ processing_load: 500, packet_id: `tls-fwd-${i}`, device_id: "tls-dev" });
+  const device = `tls-dev-${i}`;
+  const body = JSON.stringify({ processing_load: 500, packet_id: `tls-fwd-${i}`, device_id: device });
   const res = await fetch(`${n.url}/handle_request`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
-      [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "tls-dev"), `tls-fwd-${i}`, "tls-dev", body, Date.now(), `127.0.0.1:${n.port}`),
+      [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, device), `tls-fwd-${i}`, device, body, Date.now(), `127.0.0.1:${n.port}`),
     },
     body,
     tls: { ca: caCert },
