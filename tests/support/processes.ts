@@ -100,8 +100,15 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
     void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
       void (async () => {
+        // Lines, not chunks: a pipe read may end mid-line, and a log line cut in two is lost to the tests that count them.
         const dec = new TextDecoder();
-        for await (const chunk of stream as ReadableStream<Uint8Array>) output.push(...dec.decode(chunk).split("\n").filter(Boolean));
+        let partial = "";
+        for await (const chunk of stream as ReadableStream<Uint8Array>) {
+          const lines = (partial + dec.decode(chunk, { stream: true })).split("\n");
+          partial = lines.pop()!;
+          output.push(...lines.filter(Boolean));
+        }
+        if (partial) output.push(partial);
       })();
     }
     return proc;
