@@ -65,13 +65,17 @@ export interface CheckOptions {
 
 /**
  * What a checker saw of one core at its previous check, for the rules about change. A new core
- * (a restart) needs a new history.
+ * (a restart) needs a new history. It holds the list of the last full check as it was given
+ * (no index of its own: at 10 000 simulated nodes a Map per node would hold 10⁸ entries) and
+ * the members checked one by one since.
  */
 export class CoreHistory {
   head: InspectionHead | undefined;
-  /** The table at the last full check, in table order; dropped once a per-member check moves on. */
+  /** The table at the last full check, in table order. */
   #list: readonly MemberInspection[] | undefined;
-  /** Each member as last checked, by id (built when first needed). */
+  /** Members checked one by one since the last full check (newer than the list). */
+  readonly #seen = new Map<NodeId, MemberInspection>();
+  /** The list by id, for lists without places (built when first needed). */
   #byId: Map<NodeId, MemberInspection> | undefined;
   /** Rows seen replaced between full checks: judged at the next full check, which sees every address. */
   readonly #replaced: MemberInspection[] = [];
@@ -84,19 +88,33 @@ export class CoreHistory {
     return h;
   }
 
-  /** The member as last checked; `place` (its index in the table now) is a hint: tables rarely reorder. */
-  get(id: NodeId, place = -1): MemberInspection | undefined {
-    const p = this.#list?.[place];
-    return p !== undefined && p.id === id ? p : this.#members().get(id);
+  /** The member as last checked; `index` (its index in the table's list now) is a hint: tables rarely reorder. */
+  get(m: Pick<MemberInspection, "id" | "place">, index = -1): MemberInspection | undefined {
+    if (this.#seen.size > 0) {
+      const seen = this.#seen.get(m.id);
+      if (seen) return seen;
+    }
+    const list = this.#list;
+    if (!list) return undefined;
+    const hinted = list[index];
+    if (hinted !== undefined && hinted.id === m.id) return hinted;
+    if (m.place !== undefined && list[0]?.place !== undefined) {
+      const p = atPlace(list, m.place);
+      // Another member at its place: the table forgot it (a node's own directory reuses places).
+      return p?.id === m.id ? p : undefined;
+    }
+    if (!this.#byId) {
+      this.#byId = new Map();
+      for (const p of list) this.#byId.set(p.id, p);
+    }
+    return this.#byId.get(m.id);
   }
 
   /** Remember `m` (a per-member check), keeping a replaced row of its id for the next full check. */
   see(m: MemberInspection): void {
-    const byId = this.#members();
-    this.#list = undefined;
-    const before = byId.get(m.id);
+    const before = this.get(m);
     if (before && before.row !== m.row) this.#replaced.push(before);
-    byId.set(m.id, m);
+    this.#seen.set(m.id, m);
   }
 
   /** Remember a full check of `cur`; returns the rows seen before that it no longer holds. */
@@ -104,26 +122,52 @@ export class CoreHistory {
     const gone = this.#replaced.splice(0);
     const list = this.#list;
     const now = cur.members;
-    let same = list !== undefined && list.length === now.length;
-    for (let i = 0; same && i < now.length; i++) same = list![i]!.row === now[i]!.row;
-    if (!same) {
-      const rows = new Map<NodeId, unknown>();
-      for (const m of now) rows.set(m.id, m.row);
-      for (const p of this.#members().values()) if (rows.get(p.id) !== p.row) gone.push(p);
+    const seen = this.#seen;
+    if (list !== undefined && !sameRows(list, now)) {
+      const listed = seen.size > 0 ? list.filter((p) => !seen.has(p.id)) : list;
+      missingFrom(now, listed, gone);
     }
+    if (seen.size > 0) missingFrom(now, [...seen.values()], gone);
     this.head = cur;
     this.#list = now;
+    this.#seen.clear();
     this.#byId = undefined;
     return gone;
   }
+}
 
-  #members(): Map<NodeId, MemberInspection> {
-    if (!this.#byId) {
-      this.#byId = new Map();
-      for (const m of this.#list ?? []) this.#byId.set(m.id, m);
-    }
-    return this.#byId;
+const sameRows = (a: readonly MemberInspection[], b: readonly MemberInspection[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.row !== b[i]!.row || a[i]!.id !== b[i]!.id) return false;
+  return true;
+};
+
+/** The member of a list in place order at `place` (binary search). */
+function atPlace(list: readonly MemberInspection[], place: number): MemberInspection | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const p = list[mid]!.place!;
+    if (p === place) return list[mid];
+    if (p < place) lo = mid + 1;
+    else hi = mid - 1;
   }
+  return undefined;
+}
+
+/** Appends to `out` the members of `before` whose row `now` no longer holds. */
+function missingFrom(now: readonly MemberInspection[], before: readonly MemberInspection[], out: MemberInspection[]): void {
+  if (now[0]?.place !== undefined && before.every((p) => p.place !== undefined)) {
+    for (const p of before) {
+      const q = atPlace(now, p.place!);
+      if (q === undefined || q.id !== p.id || q.row !== p.row) out.push(p);
+    }
+    return;
+  }
+  const rows = new Map<NodeId, unknown>();
+  for (const m of now) rows.set(m.id, m.row);
+  for (const p of before) if (rows.get(p.id) !== p.row) out.push(p);
 }
 
 /** Rank at equal incarnation (SWIM's precedence): a state only ever moves up it. */
@@ -150,7 +194,7 @@ export function checkNode(cur: Inspection, history?: CoreHistory, opts: CheckOpt
     const m = members[i]!;
     if (m.id === cur.self) self = true;
     else if (m.state === "alive" || m.state === "suspect") live++;
-    memberRules(cur, m, history?.get(m.id, i), opts, fail);
+    memberRules(cur, m, history?.get(m, i), opts, fail);
   }
   if (!self) fail("self-known", "its own row is missing from its table");
   for (const s of cur.strays) fail("index-stray", `an index names a member the table does not hold (${s})`);
@@ -187,7 +231,7 @@ export function checkMembers(
   const one = (id: NodeId) => {
     const m = inspect(id);
     if (!m) return id === head.self && fail("self-known", "its own row is missing from its table");
-    memberRules(head, m, history.get(id), opts, fail);
+    memberRules(head, m, history.get(m), opts, fail);
     history.see(m);
   };
   one(head.self);

@@ -1,3 +1,4 @@
+import { MemberDirectory } from "./member-directory.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timing } from "./timing.ts";
 import type { Address, LoadFigures, Member, MemberInspection, MemberSnapshot, MemberState, NodeId, NodeInfo, Proof } from "./types.ts";
@@ -7,6 +8,8 @@ interface RowFields {
   incarnation: number;
   /** Local time of the last state change, for reaping and "last change" display. */
   changedAt: number;
+  /** Tells this row from another of the same member (forgotten and learned again); a copy keeps it. */
+  rowId: number;
   proof?: Proof;
   load?: LoadFigures;
   loadProof?: Proof;
@@ -25,21 +28,26 @@ export const DEAD: Liveness = { state: "dead" };
 export const LEFT: Liveness = { state: "left" };
 
 /**
- * One row of the member table: a plain object (a million of them at N=1000 in the simulator,
- * so no class, getter or spare field), seen by callers outside the core as a read-only `Member`.
- * Its liveness changes only through `MemberTable.enter`, so the table's indices always agree.
+ * One row of the member table: a plain object, seen by callers outside the core as a read-only
+ * `Member`. Its liveness changes only through `MemberTable.enter`, so the table's indices
+ * always agree. A row may be shared by the tables of many simulated nodes (a warm start): it is
+ * written only through the table, which copies a shared row first (`own`).
  */
 export type MemberRecord = RowFields & Liveness;
 
 export const isLive = (s: MemberState): boolean => s === "alive" || s === "suspect";
+const isGone = (s: MemberState): boolean => s === "dead" || s === "left";
 
 /**
- * The member table: rows by id plus the indices the protocol needs to stay cheap at N=1000
- * (gossip address → id, live members, suspects, dead and left members awaiting reaping).
+ * The member table: rows in an array by the directory's member numbers, plus the indices the
+ * protocol needs to stay cheap at N=1000 (live members, suspects, dead and left members
+ * awaiting reaping). The gossip address index is the directory's: the slots ever seen at an
+ * address, of which this table holds at most one there.
  */
 export class MemberTable {
-  readonly #rows = new Map<NodeId, MemberRecord>();
-  readonly #byGossip = new Map<Address, NodeId>();
+  readonly #dir: MemberDirectory;
+  /** Rows by slot (undefined: not held). */
+  readonly #rows: (MemberRecord | undefined)[] = [];
   /** Dead and left members other than this node, in the order they went. */
   readonly #gone = new Set<MemberRecord>();
   readonly #suspects = new Set<MemberRecord>();
@@ -48,44 +56,86 @@ export class MemberTable {
   #live: MemberRecord[] | undefined;
   readonly self: MemberRecord;
 
-  constructor(self: NodeInfo, incarnation: number, now: number) {
+  constructor(self: NodeInfo, incarnation: number, now: number, directory = new MemberDirectory()) {
+    this.#dir = directory;
     this.self = this.add(self, ALIVE, incarnation, now);
   }
 
   get(id: NodeId): MemberRecord | undefined {
-    return this.#rows.get(id);
+    const slot = this.#dir.find(id);
+    return slot === undefined ? undefined : this.#rows[slot];
   }
 
   has(id: NodeId): boolean {
-    return this.#rows.has(id);
+    return this.get(id) !== undefined;
   }
 
-  values(): IterableIterator<MemberRecord> {
-    return this.#rows.values();
+  *values(): IterableIterator<MemberRecord> {
+    for (const m of this.#rows) if (m) yield m;
   }
 
   /** The member that holds this gossip address, if any. */
   holderOf(gossip: Address): NodeId | undefined {
-    return this.#byGossip.get(gossip);
+    for (const slot of this.#dir.slotsAt(gossip)) {
+      const m = this.#rows[slot];
+      if (m?.info.gossip === gossip) return m.info.id;
+    }
+    return undefined;
   }
 
   add(info: NodeInfo, liveness: Liveness, incarnation: number, now: number, proof?: Proof): MemberRecord {
-    const m = newRow(info, liveness.state, incarnation, now);
+    const m = newRow(info, liveness.state, incarnation, now, this.#dir.nextRow());
     if (liveness.suspicion) setLiveness(m, liveness);
     if (proof) m.proof = proof;
-    this.#rows.set(info.id, m);
-    this.#byGossip.set(info.gossip, info.id);
-    this.#index(m);
-    this.#live = undefined;
-    return m;
+    return this.#hold(m);
+  }
+
+  /**
+   * A member known at start (not suspect): with a shared directory, the one row every table
+   * starting from the same snapshot at the same time holds, until it writes.
+   */
+  addSettled(s: MemberSnapshot, now: number): MemberRecord {
+    const m = this.#dir.warmRow<MemberRecord>(
+      s,
+      (r) => r.changedAt === now,
+      () => {
+        const r = newRow(s.info, s.state, s.incarnation, now, this.#dir.nextRow());
+        if (s.proof) r.proof = s.proof;
+        if (s.load) r.load = s.load;
+        if (s.loadProof) r.loadProof = s.loadProof;
+        return r;
+      },
+    );
+    return this.#hold(m);
+  }
+
+  /** The row this table holds for `m`'s member, its own: a shared row is copied first. */
+  own(m: MemberRecord): MemberRecord {
+    const slot = this.#dir.find(m.info.id);
+    const cur = slot === undefined ? undefined : this.#rows[slot];
+    if (cur === undefined || !this.#dir.isShared(cur)) return cur ?? m;
+    const copy = { ...cur } as MemberRecord;
+    this.#rows[slot!] = copy;
+    if (this.#gone.delete(cur)) this.#gone.add(copy);
+    if (this.#silent.delete(cur)) this.#silent.add(copy);
+    if (isLive(cur.state)) this.#live = undefined;
+    return copy;
   }
 
   remove(m: MemberRecord): void {
-    this.#rows.delete(m.info.id);
-    if (this.#byGossip.get(m.info.gossip) === m.info.id) this.#byGossip.delete(m.info.gossip);
-    this.#suspects.delete(m);
-    this.#gone.delete(m);
-    this.#silent.delete(m);
+    const id = m.info.id;
+    const slot = this.#dir.find(id);
+    const cur = slot === undefined ? undefined : this.#rows[slot];
+    if (cur !== undefined) {
+      this.#rows[slot!] = undefined;
+      this.#dir.unindex(cur.info.gossip, slot!);
+      this.#dir.release(id, slot!);
+    }
+    for (const r of cur && cur !== m ? [m, cur] : [m]) {
+      this.#suspects.delete(r);
+      this.#gone.delete(r);
+      this.#silent.delete(r);
+    }
     this.#live = undefined;
   }
 
@@ -94,36 +144,53 @@ export class MemberTable {
    * is dead and silent is dead by its own silence as this node saw it, not on someone's word.
    */
   setSilent(m: MemberRecord, silent: boolean): void {
-    if (silent) this.#silent.add(m);
-    else this.#silent.delete(m);
+    const cur = this.get(m.info.id) ?? m;
+    if (silent) this.#silent.add(cur);
+    else this.#silent.delete(cur);
   }
 
   isSilent(m: MemberRecord): boolean {
-    return this.#silent.has(m);
+    return this.#silent.has(this.get(m.info.id) ?? m);
   }
 
   /** A member's own claim may carry a new address. */
-  readdress(m: MemberRecord, info: NodeInfo): void {
-    if (m.info.gossip !== info.gossip && this.#byGossip.get(m.info.gossip) === m.info.id) this.#byGossip.delete(m.info.gossip);
-    m.info = info;
-    this.#byGossip.set(info.gossip, info.id);
+  readdress(m: MemberRecord, info: NodeInfo): MemberRecord {
+    const w = this.own(m);
+    const slot = this.#dir.slotOf(info.id);
+    if (w.info.gossip !== info.gossip) this.#dir.unindex(w.info.gossip, slot);
+    w.info = info;
+    this.#dir.index(info.gossip, slot);
+    return w;
   }
 
-  /** The one place a member's liveness changes. */
-  enter(m: MemberRecord, liveness: Liveness, incarnation: number, now: number): void {
-    const wasLive = isLive(m.state);
-    if (liveness.state !== m.state) m.changedAt = now;
-    setLiveness(m, liveness);
-    m.incarnation = incarnation;
-    if (wasLive !== isLive(m.state)) this.#live = undefined;
-    this.#index(m);
+  /** The proof of the member's latest own claim. */
+  setProof(m: MemberRecord, proof: Proof | undefined): void {
+    this.own(m).proof = proof;
+  }
+
+  setLoad(m: MemberRecord, load: LoadFigures, proof: Proof | undefined): void {
+    const w = this.own(m);
+    w.load = load;
+    w.loadProof = proof;
+  }
+
+  /** The one place a member's liveness changes; returns the row (copied if it was shared). */
+  enter(m: MemberRecord, liveness: Liveness, incarnation: number, now: number): MemberRecord {
+    const w = this.own(m);
+    const wasLive = isLive(w.state);
+    if (liveness.state !== w.state) w.changedAt = now;
+    setLiveness(w, liveness);
+    w.incarnation = incarnation;
+    if (wasLive !== isLive(w.state)) this.#live = undefined;
+    this.#index(w);
+    return w;
   }
 
   /** Alive and suspect members other than this node (cached until membership changes). */
   live(): readonly MemberRecord[] {
     if (!this.#live) {
       this.#live = [];
-      for (const m of this.#rows.values()) if (m !== this.self && isLive(m.state)) this.#live.push(m);
+      for (const m of this.#rows) if (m !== undefined && m !== this.self && isLive(m.state)) this.#live.push(m);
     }
     return this.#live;
   }
@@ -151,61 +218,84 @@ export class MemberTable {
     }
   }
 
+  /** Every row in slot order (`place`), and index entries that name no row of the table. */
   inspect(): { members: MemberInspection[]; strays: string[] } {
     const members: MemberInspection[] = [];
     const strays: string[] = [];
-    this.#rows.forEach((m, id) => {
-      members.push(this.#inspectRow(m));
-      if (m.info.id !== id) strays.push(`table: ${m.info.id} held under ${id}`);
-    });
-    const stray = (what: string, m: MemberRecord) => this.#rows.get(m.info.id) !== m && strays.push(`${what}: ${m.info.id}`);
+    const rows = this.#rows;
+    for (let slot = 0; slot < rows.length; slot++) {
+      const m = rows[slot];
+      if (m === undefined) continue;
+      members.push(this.#inspectRow(m, slot));
+      if (this.#dir.find(m.info.id) !== slot) strays.push(`table: ${m.info.id} held in another's place`);
+    }
+    const stray = (what: string, m: MemberRecord) => this.get(m.info.id) !== m && strays.push(`${what}: ${m.info.id}`);
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#silent) stray("silent set", m);
     for (const m of this.#live ?? []) stray("live cache", m);
-    this.#byGossip.forEach((id, gossip) => {
-      if (this.#rows.get(id)?.info.gossip !== gossip) strays.push(`address index: ${gossip} → ${id}`);
-    });
     return { members, strays };
   }
 
   /** One member as an invariant checker sees it. */
   inspectMember(id: NodeId): MemberInspection | undefined {
-    const m = this.#rows.get(id);
-    return m && this.#inspectRow(m);
+    const slot = this.#dir.find(id);
+    const m = slot === undefined ? undefined : this.#rows[slot];
+    return m && this.#inspectRow(m, slot!);
   }
 
-  #inspectRow(m: MemberRecord): MemberInspection {
-    const s = m.state === "suspect" ? m.suspicion : undefined;
-    return {
-      id: m.info.id,
-      gossip: m.info.gossip,
-      state: m.state,
-      incarnation: m.incarnation,
-      changedAt: m.changedAt,
-      row: m, // the row itself: its identity is what tells rows apart
-      suspicionDeadline: s?.deadline,
-      suspicionStartedAt: s?.startedAt,
-      awaitingReap: this.#gone.has(m),
-      addressIndexed: this.#byGossip.get(m.info.gossip) === m.info.id,
+  #inspectRow(m: MemberRecord, slot: number): MemberInspection {
+    const awaitingReap = this.#gone.has(m);
+    const addressIndexed = this.holderOf(m.info.gossip) === m.info.id;
+    const view = (): MemberInspection => {
+      const s = m.state === "suspect" ? m.suspicion : undefined;
+      return {
+        id: m.info.id,
+        gossip: m.info.gossip,
+        state: m.state,
+        incarnation: m.incarnation,
+        changedAt: m.changedAt,
+        row: m.rowId,
+        place: slot,
+        suspicionDeadline: s?.deadline,
+        suspicionStartedAt: s?.startedAt,
+        awaitingReap,
+        addressIndexed,
+      };
     };
+    // A shared row held as it should be looks the same in every table: one inspection for all.
+    if (addressIndexed && awaitingReap === isGone(m.state) && this.#dir.isShared(m)) return this.#dir.sharedView(m, view);
+    return view();
+  }
+
+  #hold(m: MemberRecord): MemberRecord {
+    const old = this.get(m.info.id);
+    if (old) this.remove(old);
+    const slot = this.#dir.slotOf(m.info.id);
+    const rows = this.#rows;
+    // Filled up to the slot: a write far past the end would make the array sparse (a hash table).
+    while (rows.length < slot) rows.push(undefined);
+    rows[slot] = m;
+    this.#dir.index(m.info.gossip, slot);
+    this.#index(m);
+    this.#live = undefined;
+    return m;
   }
 
   #index(m: MemberRecord): void {
     if (m.state === "suspect") this.#suspects.add(m);
     else this.#suspects.delete(m);
-    if (m !== this.self && (m.state === "dead" || m.state === "left")) this.#gone.add(m);
+    if (m !== this.self && isGone(m.state)) this.#gone.add(m);
     else this.#gone.delete(m);
   }
 }
 
 /**
- * A row with the four fields every member has. Built here, apart from the code that may add
- * more: JavaScriptCore sizes a literal for the properties it sees assigned next to it, and
- * 16 spare bytes a row are 16 MB in a 1000-node simulation.
+ * A row with the five fields every member has. Built here, apart from the code that may add
+ * more: JavaScriptCore sizes a literal for the properties it sees assigned next to it.
  */
-function newRow(info: NodeInfo, state: MemberState, incarnation: number, changedAt: number): MemberRecord {
-  return { info, state, incarnation, changedAt } as MemberRecord;
+function newRow(info: NodeInfo, state: MemberState, incarnation: number, changedAt: number, rowId: number): MemberRecord {
+  return { info, state, incarnation, changedAt, rowId } as MemberRecord;
 }
 
 function setLiveness(m: MemberRecord, l: Liveness): void {

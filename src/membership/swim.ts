@@ -2,7 +2,8 @@ import { AddressChecks } from "./address-check.ts";
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast-queue.ts";
 import { Deadlines, Round, type Visit } from "./deadlines.ts";
-import { ALIVE, DEAD, LEFT, type Liveness, type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
+import type { MemberDirectory } from "./member-directory.ts";
+import { type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
 import { Outbox } from "./outbox.ts";
 import { type CoreParts, newStats, pick, plainLiveness, type SwimStats } from "./parts.ts";
 import { Prober } from "./probing.ts";
@@ -27,8 +28,6 @@ import type {
 
 export type { SwimStats } from "./parts.ts";
 
-const SETTLED = { alive: ALIVE, dead: DEAD, left: LEFT } as const;
-
 export interface SwimConfig {
   readonly self: NodeInfo;
   readonly timing: Timing;
@@ -45,6 +44,11 @@ export interface SwimConfig {
    * (simulator warm start). A suspect among them gets a fresh suspicion, as if we had raised it.
    */
   readonly initialMembers?: readonly MemberSnapshot[];
+  /**
+   * Numbers members for the table (default: a directory of this core's own). The simulator
+   * shares one among all its nodes, and with it the rows of `initialMembers`.
+   */
+  readonly directory?: MemberDirectory;
   readonly now: number;
 }
 
@@ -72,7 +76,7 @@ export class Swim {
 
   constructor(cfg: SwimConfig) {
     const t = cfg.timing;
-    const table = new MemberTable(cfg.self, cfg.initialIncarnation ?? 0, cfg.now);
+    const table = new MemberTable(cfg.self, cfg.initialIncarnation ?? 0, cfg.now, cfg.directory);
     const queue = new BroadcastQueue(cfg.sizeOf);
     const out = new Outbox(queue, t, () => table.liveCount);
     const liveness = cfg.liveness ?? plainLiveness(cfg.random);
@@ -303,11 +307,13 @@ export class Swim {
     for (const s of initial) if (s.info.id !== cfg.self.id && (s.state === "alive" || s.state === "suspect")) liveCount++;
     for (const s of initial) {
       if (s.info.id === cfg.self.id) continue;
-      const l: Liveness =
-        s.state === "suspect" ? { state: "suspect", suspicion: openSuspicion(cfg.timing, liveCount, s.incarnation, cfg.now, cfg.self.id) } : SETTLED[s.state];
-      const m = this.#table.add(s.info, l, s.incarnation, cfg.now, s.proof);
-      if (s.load) m.load = s.load;
-      if (s.loadProof) m.loadProof = s.loadProof;
+      if (s.state !== "suspect") {
+        this.#table.addSettled(s, cfg.now);
+        continue;
+      }
+      const suspicion = openSuspicion(cfg.timing, liveCount, s.incarnation, cfg.now, cfg.self.id);
+      const m = this.#table.add(s.info, { state: "suspect", suspicion }, s.incarnation, cfg.now, s.proof);
+      if (s.load) this.#table.setLoad(m, s.load, s.loadProof);
     }
   }
 }

@@ -49,8 +49,7 @@ export class Transitions {
     if (u.kind === "load") {
       const m = table.get(u.id);
       if (!m || m === table.self || (m.load && m.load.version >= u.load.version)) return;
-      m.load = u.load;
-      m.loadProof = u.proof;
+      table.setLoad(m, u.load, u.proof);
       queue.enqueue(u);
       return;
     }
@@ -91,7 +90,7 @@ export class Transitions {
         this.declareDead(now, cur!, u.from);
         break;
       case "left":
-        cur!.proof = u.proof;
+        table.setProof(cur!, u.proof);
         this.#transition(now, cur!, LEFT, u.incarnation, "left");
         queue.enqueue(u);
         break;
@@ -265,13 +264,13 @@ export class Transitions {
     const prev = cur.state;
     table.setSilent(cur, false);
     table.readdress(cur, info);
-    cur.proof = u.proof;
+    table.setProof(cur, u.proof);
     const type: MemberEventType = prev === "alive" ? "updated" : prev === "suspect" ? "alive" : "rejoined";
     this.#transition(now, cur, ALIVE, incarnation, type);
   }
 
   #transition(now: number, m: MemberRecord, to: Liveness, incarnation: number, type: MemberEventType, extra?: { by?: NodeId; reason?: string }): void {
-    this.p.table.enter(m, to, incarnation, now);
-    this.p.out.event(now, type, toSnapshot(m), extra);
+    const row = this.p.table.enter(m, to, incarnation, now);
+    this.p.out.event(now, type, toSnapshot(row), extra);
   }
 }

@@ -188,6 +188,11 @@ export interface MemberInspection {
    * replaced and then learned again gets a new row. Opaque: compare it, never read it.
    */
   readonly row: unknown;
+  /**
+   * Where the table keeps it: `inspect()` lists members in ascending order of it, so a checker
+   * holding an earlier list finds a member in it without an index of its own.
+   */
+  readonly place?: number;
   /** When the suspicion runs out; present exactly when the member is suspect. */
   readonly suspicionDeadline?: number;
   /** When that suspicion was raised (its timeout counts from here). */

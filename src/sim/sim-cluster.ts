@@ -2,6 +2,7 @@ import { NodeDriver } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import { signAlive } from "../identity/claims.ts";
 import { type CheckOptions, CoreHistory, checkHead, checkMembers, checkNode, limitsFor, type Violation } from "../membership/invariants.ts";
+import { MemberDirectory } from "../membership/member-directory.ts";
 import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
 import type { Address, MemberEvent, MemberSnapshot, MemberState } from "../membership/types.ts";
@@ -41,6 +42,11 @@ export interface SimOptions {
    * grows with the cluster): default n. A byzantine member's invented identities add to it.
    */
   maxMembers?: number;
+  /**
+   * Share the warm start's member rows among all tables until one writes to its row (default
+   * true). Off for tests that corrupt a row behind the core's back.
+   */
+  shareRows?: boolean;
 }
 
 /**
@@ -89,11 +95,14 @@ export class SimCluster {
   #stepListeners: ((n: SimNode) => void)[] = [];
   #byAddress = new Map<string, number>();
   #slotOf = new Map<string, number>();
+  /** One for every node: members numbered once, and the warm start's rows shared until written. */
+  readonly #directory: MemberDirectory;
 
   constructor(readonly opts: SimOptions) {
     this.random = seededRandom(opts.seed);
     this.network = new SimNetwork(seededRandom(opts.seed ^ 0x5eed), opts.network);
     this.timing = { ...profiles.lan, ...opts.timing };
+    this.#directory = new MemberDirectory(true, opts.shareRows ?? true);
     this.#check = opts.checkInvariants ?? true;
     const slotOf = this.#slotOf;
     this.#checkOptions = {
@@ -111,6 +120,7 @@ export class SimCluster {
       this.#byAddress.set(gossipOf(i), i);
       this.#byAddress.set(httpOf(i), i);
       this.#slotOf.set(id, i);
+      this.#directory.slotOf(id);
     }
     // Signed when secured, as a real table holds them (as far as the core keeps initial proofs).
     const everyone: MemberSnapshot[] = this.nodes.map((n) => ({
@@ -253,6 +263,7 @@ export class SimCluster {
         timing: this.timing,
         random: seededRandom(this.opts.seed * 7919 + n.index * 104729 + now),
         initialIncarnation: Math.floor(now / 1000),
+        directory: this.#directory,
         now,
       },
       io: this.#io(n, () => driver),

@@ -19,12 +19,12 @@ function caught(fn: () => void): InvariantViolation {
   throw new Error("no invariant violation");
 }
 
-/** Node `observer`'s row for node `target`, to corrupt behind the core's back. */
+/** Node `observer`'s row for node `target`, to corrupt behind the core's back (in clusters made with shareRows: false). */
 const rowOf = (c: SimCluster, observer: number, target: number) => c.nodes[observer]!.swim.member(c.idOf(target)) as Member;
 
 describe("invariants in the simulator", () => {
   test("a member whose incarnation goes back is reported at the next step of that node, with seed, step, time and node", () => {
-    const c = new SimCluster({ n: 10, seed: 5001, preload: true });
+    const c = new SimCluster({ n: 10, seed: 5001, preload: true, shareRows: false });
     c.run(3_000);
     const stepsBefore = c.steps;
     // Node 6 as if it had refuted up to 7, and node 4 had heard it.
@@ -46,7 +46,7 @@ describe("invariants in the simulator", () => {
   });
 
   test("beyond 32 nodes: the members a step changed are checked at that step, the others by the next sweep", () => {
-    const c = new SimCluster({ n: 40, seed: 5002, preload: true });
+    const c = new SimCluster({ n: 40, seed: 5002, preload: true, shareRows: false });
     c.run(3_000);
     // Node 4's address index loses node 6: unseen until node 6's leave changes that row.
     const row = rowOf(c, 4, 6);
@@ -58,14 +58,14 @@ describe("invariants in the simulator", () => {
     expect([e.node, e.violation.rule]).toEqual([4, "address-index"]);
     expect(e.at - start).toBeLessThan(1_000);
 
-    const d = new SimCluster({ n: 40, seed: 5002, preload: true });
+    const d = new SimCluster({ n: 40, seed: 5002, preload: true, shareRows: false });
     d.run(3_000);
     rowOf(d, 4, 6).incarnation = 1000; // above its owner's 0, below the clock's ceiling
     const e2 = caught(() => d.run(60_000));
     expect([e2.node, e2.violation.rule]).toEqual([4, "incarnation-minted-by-owner"]);
     expect(e2.at).toBeLessThanOrEqual(3_000 + 30_000);
 
-    const f = new SimCluster({ n: 40, seed: 5002, preload: true });
+    const f = new SimCluster({ n: 40, seed: 5002, preload: true, shareRows: false });
     f.run(3_000);
     rowOf(f, 4, 6).incarnation = 1e6; // no node could have reached it by now
     const e3 = caught(() => f.run(60_000));
@@ -81,7 +81,7 @@ describe("invariants in the simulator", () => {
   });
 
   test("checks can be turned off (benchmarks), and the run then goes on", () => {
-    const c = new SimCluster({ n: 10, seed: 5001, preload: true, checkInvariants: false });
+    const c = new SimCluster({ n: 10, seed: 5001, preload: true, checkInvariants: false, shareRows: false });
     c.run(3_000);
     rowOf(c, 4, 6).incarnation = -1;
     c.run(3_000);
