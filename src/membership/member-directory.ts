@@ -15,12 +15,17 @@ export class MemberDirectory {
   readonly #free: number[] = [];
   /** Gossip address → the slots of the members indexed at it (one, but for a moved or rekeyed member). */
   readonly #at = new Map<Address, number[]>();
+  /** By slot: the address it was last indexed at, and that address's list. */
+  readonly #addressOf: (Address | undefined)[] = [];
+  readonly #listOf: (number[] | undefined)[] = [];
   #slotCount = 0;
   #rowCount = 0;
   /** Shared directories: the shared row made for each warm-start snapshot, and each row's inspection. */
-  readonly #warm = new Map<MemberSnapshot, object>();
+  readonly #warm = new Map<MemberSnapshot, { row: object; slot: number }>();
   readonly #shared = new Set<object>();
-  readonly #views = new Map<object, MemberInspection>();
+  /** By slot: the latest shared row made for that member, and its inspection (array reads, not hashing, on hot paths). */
+  readonly #sharedAt: (object | undefined)[] = [];
+  readonly #viewAt: (MemberInspection | undefined)[] = [];
 
   /** `shared`: one directory for many tables; `sharesRows`: and the warm start's rows with it. */
   constructor(
@@ -62,9 +67,26 @@ export class MemberDirectory {
 
   /** A table holds member `slot` at `gossip`. */
   index(gossip: Address, slot: number): void {
-    const list = this.#at.get(gossip);
-    if (!list) this.#at.set(gossip, [slot]);
-    else if (!list.includes(slot)) list.push(slot);
+    let list = this.#at.get(gossip);
+    if (!list) {
+      list = [slot];
+      this.#at.set(gossip, list);
+    } else if (!list.includes(slot)) list.push(slot);
+    while (this.#listOf.length <= slot) {
+      this.#listOf.push(undefined);
+      this.#addressOf.push(undefined);
+    }
+    this.#listOf[slot] = list;
+    this.#addressOf[slot] = gossip;
+  }
+
+  /**
+   * Is member `slot` the only one ever indexed at `gossip` (so a table holding it there holds the
+   * address)? An array read, where `slotsAt` hashes the address: checked for every row of every sweep.
+   */
+  aloneAt(gossip: Address, slot: number): boolean {
+    const list = this.#listOf[slot];
+    return this.#addressOf[slot] === gossip && list !== undefined && list.length === 1 && list[0] === slot;
   }
 
   /** A table no longer holds member `slot` at `gossip` (a shared directory keeps it: other tables may). */
@@ -78,32 +100,41 @@ export class MemberDirectory {
   }
 
   /**
-   * The row for a warm-start snapshot: one row shared by every table of a shared directory
-   * (made by `make` the first time, and again when the one made before no longer `fits`), a
-   * fresh one otherwise.
+   * The row for a warm-start snapshot at time `now`, with its slot, when rows are shared: one
+   * row for every table, made the first time. Undefined when each table makes its own.
    */
-  warmRow<R extends object>(s: MemberSnapshot, fits: (r: R) => boolean, make: () => R): R {
-    if (!this.sharesRows) return make();
-    const r = this.#warm.get(s) as R | undefined;
-    if (r && fits(r)) return r;
+  warmRow<R extends { readonly info: { readonly id: NodeId; readonly gossip: Address }; readonly changedAt: number }>(
+    s: MemberSnapshot,
+    now: number,
+    make: (s: MemberSnapshot, now: number, rowId: number) => R,
+  ): { readonly row: R; readonly slot: number } | undefined {
+    if (!this.sharesRows) return undefined;
+    const w = this.#warm.get(s) as { row: R; slot: number } | undefined;
+    if (w && w.row.changedAt === now) return w;
     // Frozen: a write that did not copy it first fails loudly instead of changing every table.
-    const made = Object.freeze(make());
+    const row = Object.freeze(make(s, now, this.nextRow()));
+    const made = { row, slot: this.slotOf(row.info.id) };
+    this.index(row.info.gossip, made.slot);
     this.#warm.set(s, made);
-    this.#shared.add(made);
+    this.#shared.add(row);
+    while (this.#sharedAt.length <= made.slot) this.#sharedAt.push(undefined);
+    this.#sharedAt[made.slot] = row;
+    this.#viewAt[made.slot] = undefined;
     return made;
   }
 
-  /** Is this row shared by several tables (to be copied before a table writes to it)? */
-  isShared(row: object): boolean {
-    return this.#shared.size > 0 && this.#shared.has(row);
+  /** Is this row (held at `slot`) shared by several tables, to be copied before a table writes to it? */
+  isShared(row: object, slot: number): boolean {
+    return this.#sharedAt[slot] === row || (this.#shared.size > 0 && this.#shared.has(row));
   }
 
   /** The inspection of a shared row, made once for all the tables that hold it as it should be held. */
-  sharedView(row: object, make: () => MemberInspection): MemberInspection {
-    let v = this.#views.get(row);
+  sharedView(row: object, slot: number, make: () => MemberInspection): MemberInspection {
+    if (this.#sharedAt[slot] !== row) return make();
+    let v = this.#viewAt[slot];
     if (!v) {
       v = make();
-      this.#views.set(row, v);
+      this.#viewAt[slot] = v;
     }
     return v;
   }

@@ -95,25 +95,23 @@ export class MemberTable {
    * starting from the same snapshot at the same time holds, until it writes.
    */
   addSettled(s: MemberSnapshot, now: number): MemberRecord {
-    const m = this.#dir.warmRow<MemberRecord>(
-      s,
-      (r) => r.changedAt === now,
-      () => {
-        const r = newRow(s.info, s.state, s.incarnation, now, this.#dir.nextRow());
-        if (s.proof) r.proof = s.proof;
-        if (s.load) r.load = s.load;
-        if (s.loadProof) r.loadProof = s.loadProof;
-        return r;
-      },
-    );
-    return this.#hold(m);
+    const warm = this.#dir.warmRow(s, now, settledRow);
+    if (!warm) return this.#hold(settledRow(s, now, this.#dir.nextRow()));
+    // A table starting up: the row is indexed by the directory already, and no earlier row is held.
+    const { row, slot } = warm;
+    const old = this.#rows[slot];
+    if (old) this.remove(old);
+    this.#place(row, slot);
+    if (isGone(row.state)) this.#gone.add(row);
+    this.#live = undefined;
+    return row;
   }
 
   /** The row this table holds for `m`'s member, its own: a shared row is copied first. */
   own(m: MemberRecord): MemberRecord {
     const slot = this.#dir.find(m.info.id);
     const cur = slot === undefined ? undefined : this.#rows[slot];
-    if (cur === undefined || !this.#dir.isShared(cur)) return cur ?? m;
+    if (cur === undefined || !this.#dir.isShared(cur, slot!)) return cur ?? m;
     const copy = { ...cur } as MemberRecord;
     this.#rows[slot!] = copy;
     if (this.#gone.delete(cur)) this.#gone.add(copy);
@@ -233,7 +231,21 @@ export class MemberTable {
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#silent) stray("silent set", m);
-    for (const m of this.#live ?? []) stray("live cache", m);
+    // The cache is built in slot order: it must be exactly the live rows but this node's.
+    const live = this.#live;
+    if (live) {
+      let i = 0;
+      let same = true;
+      for (const m of rows) {
+        if (m === undefined || m === this.self || !isLive(m.state)) continue;
+        if (live[i] !== m) {
+          same = false;
+          break;
+        }
+        i++;
+      }
+      if (!same || i !== live.length) strays.push(`live cache: differs from the table's live members at ${i}`);
+    }
     return { members, strays };
   }
 
@@ -246,40 +258,28 @@ export class MemberTable {
 
   #inspectRow(m: MemberRecord, slot: number): MemberInspection {
     const awaitingReap = this.#gone.has(m);
-    const addressIndexed = this.holderOf(m.info.gossip) === m.info.id;
-    const view = (): MemberInspection => {
-      const s = m.state === "suspect" ? m.suspicion : undefined;
-      return {
-        id: m.info.id,
-        gossip: m.info.gossip,
-        state: m.state,
-        incarnation: m.incarnation,
-        changedAt: m.changedAt,
-        row: m.rowId,
-        place: slot,
-        suspicionDeadline: s?.deadline,
-        suspicionStartedAt: s?.startedAt,
-        awaitingReap,
-        addressIndexed,
-      };
-    };
+    const addressIndexed = this.#dir.aloneAt(m.info.gossip, slot) || this.holderOf(m.info.gossip) === m.info.id;
     // A shared row held as it should be looks the same in every table: one inspection for all.
-    if (addressIndexed && awaitingReap === isGone(m.state) && this.#dir.isShared(m)) return this.#dir.sharedView(m, view);
-    return view();
+    if (addressIndexed && awaitingReap === isGone(m.state)) return this.#dir.sharedView(m, slot, () => inspectRow(m, slot, awaitingReap, true));
+    return inspectRow(m, slot, awaitingReap, addressIndexed);
   }
 
   #hold(m: MemberRecord): MemberRecord {
     const old = this.get(m.info.id);
     if (old) this.remove(old);
     const slot = this.#dir.slotOf(m.info.id);
-    const rows = this.#rows;
-    // Filled up to the slot: a write far past the end would make the array sparse (a hash table).
-    while (rows.length < slot) rows.push(undefined);
-    rows[slot] = m;
+    this.#place(m, slot);
     this.#dir.index(m.info.gossip, slot);
     this.#index(m);
     this.#live = undefined;
     return m;
+  }
+
+  #place(m: MemberRecord, slot: number): void {
+    const rows = this.#rows;
+    // Filled up to the slot: a write far past the end would make the array sparse (a hash table).
+    while (rows.length < slot) rows.push(undefined);
+    rows[slot] = m;
   }
 
   #index(m: MemberRecord): void {
@@ -303,6 +303,31 @@ function setLiveness(m: MemberRecord, l: Liveness): void {
   w.state = l.state;
   // Rows never suspected never get the field (a smaller object).
   if (l.suspicion || w.suspicion) w.suspicion = l.suspicion;
+}
+
+function settledRow(s: MemberSnapshot, now: number, rowId: number): MemberRecord {
+  const r = newRow(s.info, s.state, s.incarnation, now, rowId);
+  if (s.proof) r.proof = s.proof;
+  if (s.load) r.load = s.load;
+  if (s.loadProof) r.loadProof = s.loadProof;
+  return r;
+}
+
+function inspectRow(m: MemberRecord, place: number, awaitingReap: boolean, addressIndexed: boolean): MemberInspection {
+  const s = m.state === "suspect" ? m.suspicion : undefined;
+  return {
+    id: m.info.id,
+    gossip: m.info.gossip,
+    state: m.state,
+    incarnation: m.incarnation,
+    changedAt: m.changedAt,
+    row: m.rowId,
+    place,
+    suspicionDeadline: s?.deadline,
+    suspicionStartedAt: s?.startedAt,
+    awaitingReap,
+    addressIndexed,
+  };
 }
 
 export function toSnapshot(m: Readonly<Member>): MemberSnapshot {
