@@ -162,7 +162,7 @@ export class NodeDriver {
 
   /** Join through the member at `http`: exchange full state, merge the answer. */
   join(http: Address, done: (err?: Error) => void): void {
-    this.#io.exchange(http, this.snapshot(), true, (r) => {
+    this.#io.exchange(http, () => this.snapshot(), true, (r) => {
       if (r instanceof Error) return done(r);
       this.dispatch({ type: "sync", members: r, join: true });
       done();
@@ -218,7 +218,7 @@ export class NodeDriver {
         );
         return;
       case "sync":
-        this.#io.exchange(e.http, this.claims.signSnapshots(e.members), false, (r) => {
+        this.#io.exchange(e.http, () => this.snapshot(), false, (r) => {
           if (r instanceof Error) {
             this.#log?.debug({ peer: e.http, err: r.message }, "sync failed");
             this.dispatch({ type: "sync-failed", target: e.target });

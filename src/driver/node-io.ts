@@ -22,6 +22,10 @@ export interface NodeIo {
   setTimer(at: number, fire: () => void): void;
   /** Ask the member's HTTP port for /health within `timeoutMs`, challenging it with `nonce`. */
   checkHttp(http: Address, timeoutMs: number, nonce: Nonce, done: (answer: HealthAnswer) => void): void;
-  /** Full-state exchange over HTTP; `done` gets the peer's state, or why it failed. */
-  exchange(http: Address, members: readonly MemberSnapshot[], join: boolean, done: (result: MemberSnapshot[] | Error) => void): void;
+  /**
+   * Full-state exchange over HTTP: our state is `members()`, read once the peer is reached (a
+   * sync with a member that is dead after all costs no copy of the table); `done` gets the peer's
+   * state, or why it failed.
+   */
+  exchange(http: Address, members: () => readonly MemberSnapshot[], join: boolean, done: (result: MemberSnapshot[] | Error) => void): void;
 }

@@ -43,7 +43,8 @@ export class BroadcastQueue {
     const taken: Entry[] = [];
     let left = budget;
     scan: for (const bucket of this.#buckets) {
-      if (!bucket) continue;
+      // Most buckets are empty (entries move up one per send): no iterator for those.
+      if (!bucket || bucket.size === 0) continue;
       for (const e of bucket) {
         if (e.size > left) continue;
         left -= e.size;

@@ -33,6 +33,11 @@ export class MemberDirectory {
     readonly sharesRows = shared,
   ) {}
 
+  /** How many members have a number. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
   /** The member's number, given one if it has none. */
   slotOf(id: NodeId): number {
     let slot = this.#slots.get(id);

@@ -116,7 +116,7 @@ export class MemberTable {
     this.#rows[slot!] = copy;
     if (this.#gone.delete(cur)) this.#gone.add(copy);
     if (this.#silent.delete(cur)) this.#silent.add(copy);
-    if (isLive(cur.state)) this.#live = undefined;
+    if (isLive(cur.state)) this.#patchLive(cur, slot!, copy);
     return copy;
   }
 
@@ -179,7 +179,7 @@ export class MemberTable {
     if (liveness.state !== w.state) w.changedAt = now;
     setLiveness(w, liveness);
     w.incarnation = incarnation;
-    if (wasLive !== isLive(w.state)) this.#live = undefined;
+    if (wasLive !== isLive(w.state) && w !== this.self) this.#patchLive(w, this.#dir.find(w.info.id), isLive(w.state) ? w : undefined);
     this.#index(w);
     return w;
   }
@@ -273,6 +273,32 @@ export class MemberTable {
     this.#index(m);
     this.#live = undefined;
     return m;
+  }
+
+  /**
+   * Row `m` at `slot` in the live cache becomes `by` (undefined: leaves it; `m` not there yet:
+   * joins it). The cache is in slot order: patched in place rather than rebuilt (O(N) per change
+   * per node, which at 10 000 simulated nodes made every death 10⁸ steps of rebuilding).
+   */
+  #patchLive(m: MemberRecord, slot: number | undefined, by: MemberRecord | undefined): void {
+    const live = this.#live;
+    if (!live) return;
+    if (slot === undefined) {
+      this.#live = undefined;
+      return;
+    }
+    let lo = 0;
+    let hi = live.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#dir.find(live[mid]!.info.id)! < slot) lo = mid + 1;
+      else hi = mid;
+    }
+    if (live[lo] === m) {
+      if (by) live[lo] = by;
+      else live.splice(lo, 1);
+    } else if (by === m && (live[lo] === undefined || this.#dir.find(live[lo]!.info.id) !== slot)) live.splice(lo, 0, m);
+    else this.#live = undefined;
   }
 
   #place(m: MemberRecord, slot: number): void {

@@ -88,15 +88,26 @@ export function plainLiveness(random: () => number): LivenessProofs {
   };
 }
 
-/** Up to k distinct random members of `pool`, never `exclude`; O(k) for large pools. */
-export function pick<M extends { readonly info: { readonly id: NodeId } }>(random: () => number, pool: readonly M[], k: number, exclude?: NodeId): M[] {
-  if (pool.length <= 2 * k + 1) {
-    const candidates = pool.filter((m) => m.info.id !== exclude);
+/**
+ * Up to k distinct random members of `pool` followed by `more` (as if one list, without copying
+ * a large pool), never `exclude`; O(k) for large pools.
+ */
+export function pick<M extends { readonly info: { readonly id: NodeId } }>(
+  random: () => number,
+  pool: readonly M[],
+  k: number,
+  exclude?: NodeId,
+  more: readonly M[] = [],
+): M[] {
+  const n = pool.length + more.length;
+  if (n <= 2 * k + 1) {
+    const candidates = [...pool, ...more].filter((m) => m.info.id !== exclude);
     return shuffle(random, candidates).slice(0, k);
   }
   const chosen = new Set<M>();
   while (chosen.size < k) {
-    const m = pool[Math.floor(random() * pool.length)]!;
+    const i = Math.floor(random() * n);
+    const m = i < pool.length ? pool[i]! : more[i - pool.length]!;
     if (m.info.id !== exclude) chosen.add(m);
   }
   return [...chosen];

@@ -37,9 +37,14 @@ export class Suspicion {
     return this.#confirmers.size - 1;
   }
 
-  /** Record an independent suspicion; returns true if it was new (worth re-gossiping). */
+  /**
+   * Record an independent suspicion; returns true if it was new and still counts (worth
+   * re-gossiping). Once `k` have confirmed, the timeout is at its floor and more change nothing:
+   * like memberlist, they are not taken, nor gossiped again (at 10 000 members every suspector's
+   * claim re-gossiped by everyone made each suspicion a burst of N × suspectors datagrams).
+   */
   confirm(from: NodeId): boolean {
-    if (this.#confirmers.has(from)) return false;
+    if (this.confirmations >= this.k || this.#confirmers.has(from)) return false;
     this.#confirmers.add(from);
     this.#deadline = this.startedAt + suspicionTimeout(this.minMs, this.maxMs, this.k, this.confirmations);
     return true;

@@ -286,18 +286,16 @@ export class Swim {
 
   #gossip(now: number): void {
     const { t, table, queue, random, out } = this.#p;
-    let pool = table.live();
     // Newly dead members still hear gossip for a while, so they can refute after a blip.
     const recentDead = [...table.gone()].filter((m) => m.state === "dead" && now - m.changedAt < t.gossipToDeadMs);
-    if (recentDead.length > 0) pool = [...pool, ...recentDead];
-    for (const m of pick(random, pool, t.gossipFanout)) {
+    for (const m of pick(random, table.live(), t.gossipFanout, undefined, recentDead)) {
       if (queue.length === 0) break;
       out.piggyback(m.info.gossip, (updates) => ({ type: "gossip", from: this.self.id, updates }), true);
     }
   }
 
   #requestSync(m: MemberRecord): void {
-    this.#p.out.effect({ type: "sync", target: m.info.id, http: m.info.http, members: this.snapshot() });
+    this.#p.out.effect({ type: "sync", target: m.info.id, http: m.info.http });
   }
 
   /** Warm start: rows as given, no events, no gossip; a suspect's timer starts now. */

@@ -159,8 +159,11 @@ export type Effect =
    * an `http-check` input.
    */
   | { readonly type: "check-http"; readonly target: NodeId; readonly http: Address; readonly nonce: Nonce; readonly timeoutMs: number }
-  /** Exchange full state with this member over HTTP; reply with `sync` or `sync-failed`. */
-  | { readonly type: "sync"; readonly target: NodeId; readonly http: Address; readonly members: readonly MemberSnapshot[] };
+  /**
+   * Exchange full state with this member over HTTP (this node's table as `snapshot()` gives it
+   * when the member is reached); reply with `sync` or `sync-failed`.
+   */
+  | { readonly type: "sync"; readonly target: NodeId; readonly http: Address };
 
 export interface Outbound {
   readonly to: Address;

@@ -163,7 +163,7 @@ export class EdgeNode {
       },
       checkHttp: (http, timeoutMs, nonce, done) => void checkHealth(http, timeoutMs, nonce).then(done),
       exchange: (http, members, join, done) =>
-        void this.#exchange(http, members, join).then(done, (e: unknown) => done(e instanceof Error ? e : new Error(String(e)))),
+        void this.#exchange(http, members(), join).then(done, (e: unknown) => done(e instanceof Error ? e : new Error(String(e)))),
     };
   }
 }

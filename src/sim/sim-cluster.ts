@@ -358,9 +358,10 @@ export class SimCluster {
         if (to === undefined) return failed();
         const target = this.nodes[to]!;
         if (!this.network.canReach(n.index, to) || target.status !== "up") return failed();
+        const state = members();
         this.clock.after(this.network.latency(), () => {
           if (target.status !== "up") return failed();
-          const answer = target.driver.serveSync(members, join);
+          const answer = target.driver.serveSync(state, join);
           later(this.network.latency(), () => done(answer));
         });
       },

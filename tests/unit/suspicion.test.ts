@@ -18,7 +18,7 @@ describe("suspicion timeout", () => {
     expect(suspicionTimeout(2000, 12000, 0, 0)).toBe(2000);
   });
 
-  test("only distinct confirmers count", () => {
+  test("only distinct confirmers count, up to k", () => {
     const s = new Suspicion(7, 1000, 2000, 12000, 2, "a");
     expect(s.deadline).toBe(13000);
     expect(s.confirm("a")).toBe(false);
@@ -26,6 +26,9 @@ describe("suspicion timeout", () => {
     expect(s.confirm("b")).toBe(false);
     expect(s.confirm("c")).toBe(true);
     expect(s.deadline).toBe(3000);
+    expect(s.confirmations).toBe(2);
+    // At the floor: more confirmers change nothing, and are not worth gossiping (as memberlist).
+    expect(s.confirm("d")).toBe(false);
     expect(s.confirmations).toBe(2);
   });
 
