@@ -162,11 +162,16 @@ export class NodeDriver {
 
   /** Join through the member at `http`: exchange full state, merge the answer. */
   join(http: Address, done: (err?: Error) => void): void {
-    this.#io.exchange(http, () => this.snapshot(), true, (r) => {
-      if (r instanceof Error) return done(r);
-      this.dispatch({ type: "sync", members: r, join: true });
-      done();
-    });
+    this.#io.exchange(
+      http,
+      () => this.snapshot(),
+      true,
+      (r) => {
+        if (r instanceof Error) return done(r);
+        this.dispatch({ type: "sync", members: r, join: true });
+        done();
+      },
+    );
   }
 
   /** A datagram the I/O could not send. */
@@ -218,12 +223,17 @@ export class NodeDriver {
         );
         return;
       case "sync":
-        this.#io.exchange(e.http, () => this.snapshot(), false, (r) => {
-          if (r instanceof Error) {
-            this.#log?.debug({ peer: e.http, err: r.message }, "sync failed");
-            this.dispatch({ type: "sync-failed", target: e.target });
-          } else this.dispatch({ type: "sync", members: r, join: false });
-        });
+        this.#io.exchange(
+          e.http,
+          () => this.snapshot(),
+          false,
+          (r) => {
+            if (r instanceof Error) {
+              this.#log?.debug({ peer: e.http, err: r.message }, "sync failed");
+              this.dispatch({ type: "sync-failed", target: e.target });
+            } else this.dispatch({ type: "sync", members: r, join: false });
+          },
+        );
         return;
     }
   }

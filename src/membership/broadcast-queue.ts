@@ -19,8 +19,9 @@ function keyOf(u: Update): string {
  */
 export class BroadcastQueue {
   readonly #byKey = new Map<string, Entry>();
-  /** buckets[t] holds the entries sent t times, in insertion order. */
+  /** buckets[t] holds the entries sent t times, in insertion order; counts[t] how many (read on every datagram, where Set.size is a call). */
   readonly #buckets: Set<Entry>[] = [];
+  readonly #counts: number[] = [];
 
   constructor(private readonly sizeOf: (u: Update) => number) {}
 
@@ -31,21 +32,24 @@ export class BroadcastQueue {
   enqueue(update: Update): void {
     const key = keyOf(update);
     const old = this.#byKey.get(key);
-    if (old) this.#buckets[old.transmits]!.delete(old);
+    if (old) this.#unfile(old);
     const e: Entry = { key, update, size: this.sizeOf(update), transmits: 0 };
     this.#byKey.set(key, e);
-    this.#bucket(0).add(e);
+    this.#file(e);
   }
 
   /** Take updates that fit in `budget` bytes; each taken one counts a transmission. */
   take(budget: number, limit: number): Update[] {
-    if (this.#byKey.size === 0 || budget <= 0) return [];
+    let unseen = this.#byKey.size;
+    if (unseen === 0 || budget <= 0) return [];
     const taken: Entry[] = [];
     let left = budget;
-    scan: for (const bucket of this.#buckets) {
-      // Most buckets are empty (entries move up one per send): no iterator for those.
-      if (!bucket || bucket.size === 0) continue;
-      for (const e of bucket) {
+    // Most buckets are empty (entries move up one per send): skipped without touching them.
+    scan: for (let t = 0; t < this.#buckets.length && unseen > 0; t++) {
+      const n = this.#counts[t]!;
+      if (n === 0) continue;
+      unseen -= n;
+      for (const e of this.#buckets[t]!) {
         if (e.size > left) continue;
         left -= e.size;
         taken.push(e);
@@ -53,10 +57,10 @@ export class BroadcastQueue {
       }
     }
     for (const e of taken) {
-      this.#buckets[e.transmits]!.delete(e);
+      this.#unfile(e);
       e.transmits++;
       if (e.transmits >= limit) this.#byKey.delete(e.key);
-      else this.#bucket(e.transmits).add(e);
+      else this.#file(e);
     }
     return taken.map((e) => e.update);
   }
@@ -65,14 +69,20 @@ export class BroadcastQueue {
   clear(): void {
     this.#byKey.clear();
     this.#buckets.length = 0;
+    this.#counts.length = 0;
   }
 
-  #bucket(t: number): Set<Entry> {
-    let b = this.#buckets[t];
-    if (!b) {
-      b = new Set();
-      this.#buckets[t] = b;
+  #file(e: Entry): void {
+    const t = e.transmits;
+    while (this.#buckets.length <= t) {
+      this.#buckets.push(new Set());
+      this.#counts.push(0);
     }
-    return b;
+    this.#buckets[t]!.add(e);
+    this.#counts[t]!++;
+  }
+
+  #unfile(e: Entry): void {
+    if (this.#buckets[e.transmits]!.delete(e)) this.#counts[e.transmits]!--;
   }
 }

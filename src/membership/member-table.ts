@@ -1,4 +1,5 @@
 import { MemberDirectory } from "./member-directory.ts";
+import { SlotList } from "./slot-list.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timing } from "./timing.ts";
 import type { Address, LoadFigures, Member, MemberInspection, MemberSnapshot, MemberState, NodeId, NodeInfo, Proof } from "./types.ts";
@@ -35,6 +36,12 @@ export const LEFT: Liveness = { state: "left" };
  */
 export type MemberRecord = RowFields & Liveness;
 
+/** Live members but this node, in slot order: read by index, or iterated. */
+export interface LiveMembers extends Iterable<MemberRecord> {
+  readonly length: number;
+  at(i: number): MemberRecord | undefined;
+}
+
 export const isLive = (s: MemberState): boolean => s === "alive" || s === "suspect";
 const isGone = (s: MemberState): boolean => s === "dead" || s === "left";
 
@@ -47,17 +54,37 @@ const isGone = (s: MemberState): boolean => s === "dead" || s === "left";
 export class MemberTable {
   readonly #dir: MemberDirectory;
   /** Rows by slot (undefined: not held). */
-  readonly #rows: (MemberRecord | undefined)[] = [];
+  readonly #rows: (MemberRecord | undefined)[];
+  /** Rows held. */
+  #size = 0;
   /** Dead and left members other than this node, in the order they went. */
   readonly #gone = new Set<MemberRecord>();
   readonly #suspects = new Set<MemberRecord>();
   /** Members whose latest probe by this node went unanswered (no proof of life from them). */
   readonly #silent = new Set<MemberRecord>();
-  #live: MemberRecord[] | undefined;
+  /** Live members but this node, by slot (undefined: to be counted again). */
+  #live: SlotList | undefined;
+  readonly #liveView: LiveMembers;
   readonly self: MemberRecord;
 
   constructor(self: NodeInfo, incarnation: number, now: number, directory = new MemberDirectory()) {
     this.#dir = directory;
+    // Sized for the members numbered so far (all of them, in a simulation): no copies as it fills.
+    this.#rows = new Array<MemberRecord | undefined>(directory.size).fill(undefined);
+    const rowAt = (i: number) => {
+      const slot = this.#liveSlots().at(i);
+      return slot === undefined ? undefined : this.#rows[slot];
+    };
+    const table = this;
+    this.#liveView = {
+      get length() {
+        return table.#liveSlots().length;
+      },
+      at: rowAt,
+      *[Symbol.iterator]() {
+        for (let i = 0; i < this.length; i++) yield rowAt(i)!;
+      },
+    };
     this.self = this.add(self, ALIVE, incarnation, now);
   }
 
@@ -103,7 +130,7 @@ export class MemberTable {
     if (old) this.remove(old);
     this.#place(row, slot);
     if (isGone(row.state)) this.#gone.add(row);
-    this.#live = undefined;
+    else this.#live?.insert(slot);
     return row;
   }
 
@@ -116,7 +143,6 @@ export class MemberTable {
     this.#rows[slot!] = copy;
     if (this.#gone.delete(cur)) this.#gone.add(copy);
     if (this.#silent.delete(cur)) this.#silent.add(copy);
-    if (isLive(cur.state)) this.#patchLive(cur, slot!, copy);
     return copy;
   }
 
@@ -126,6 +152,8 @@ export class MemberTable {
     const cur = slot === undefined ? undefined : this.#rows[slot];
     if (cur !== undefined) {
       this.#rows[slot!] = undefined;
+      this.#size--;
+      this.#live?.delete(slot!);
       this.#dir.unindex(cur.info.gossip, slot!);
       this.#dir.release(id, slot!);
     }
@@ -134,7 +162,7 @@ export class MemberTable {
       this.#gone.delete(r);
       this.#silent.delete(r);
     }
-    this.#live = undefined;
+    if (cur === undefined) this.#live = undefined;
   }
 
   /**
@@ -179,23 +207,34 @@ export class MemberTable {
     if (liveness.state !== w.state) w.changedAt = now;
     setLiveness(w, liveness);
     w.incarnation = incarnation;
-    if (wasLive !== isLive(w.state) && w !== this.self) this.#patchLive(w, this.#dir.find(w.info.id), isLive(w.state) ? w : undefined);
+    if (wasLive !== isLive(w.state) && w !== this.self) {
+      const slot = this.#dir.find(w.info.id);
+      if (slot === undefined || this.#rows[slot] !== w) this.#live = undefined;
+      else if (isLive(w.state)) this.#live?.insert(slot);
+      else this.#live?.delete(slot);
+    }
     this.#index(w);
     return w;
   }
 
-  /** Alive and suspect members other than this node (cached until membership changes). */
-  live(): readonly MemberRecord[] {
-    if (!this.#live) {
-      this.#live = [];
-      for (const m of this.#rows) if (m !== undefined && m !== this.self && isLive(m.state)) this.#live.push(m);
-    }
-    return this.#live;
+  /** Alive and suspect members other than this node, in slot order (a view: read it at once). */
+  live(): LiveMembers {
+    return this.#liveView;
+  }
+
+  /** The places of the live members but this node, in order (a copy). */
+  liveSlots(): Uint32Array {
+    return this.#liveSlots().toArray();
+  }
+
+  /** The row held at a place, if any. */
+  atPlace(slot: number): MemberRecord | undefined {
+    return this.#rows[slot];
   }
 
   /** Members that are alive or suspect, this node included: the cluster size estimate. */
   get liveCount(): number {
-    return this.live().length + 1;
+    return this.#liveSlots().length + 1;
   }
 
   /** Members now suspect: each carries the suspicion whose deadline is a timer of the core. */
@@ -218,31 +257,33 @@ export class MemberTable {
 
   /** Every row in slot order (`place`), and index entries that name no row of the table. */
   inspect(): { members: MemberInspection[]; strays: string[] } {
-    const members: MemberInspection[] = [];
+    const members = new Array<MemberInspection>(this.#size);
     const strays: string[] = [];
     const rows = this.#rows;
+    let held = 0;
     for (let slot = 0; slot < rows.length; slot++) {
       const m = rows[slot];
       if (m === undefined) continue;
-      members.push(this.#inspectRow(m, slot));
+      members[held++] = this.#inspectRow(m, slot);
       if (this.#dir.find(m.info.id) !== slot) strays.push(`table: ${m.info.id} held in another's place`);
+    }
+    if (held !== members.length) {
+      strays.push(`row count: ${members.length} counted, ${held} held`);
+      members.length = held;
     }
     const stray = (what: string, m: MemberRecord) => this.get(m.info.id) !== m && strays.push(`${what}: ${m.info.id}`);
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#silent) stray("silent set", m);
-    // The cache is built in slot order: it must be exactly the live rows but this node's.
+    // The cache must be exactly the places of the live rows but this node's.
     const live = this.#live;
     if (live) {
       let i = 0;
       let same = true;
-      for (const m of rows) {
+      for (let slot = 0; slot < rows.length && same; slot++) {
+        const m = rows[slot];
         if (m === undefined || m === this.self || !isLive(m.state)) continue;
-        if (live[i] !== m) {
-          same = false;
-          break;
-        }
-        i++;
+        same = live.at(i++) === slot;
       }
       if (!same || i !== live.length) strays.push(`live cache: differs from the table's live members at ${i}`);
     }
@@ -271,40 +312,29 @@ export class MemberTable {
     this.#place(m, slot);
     this.#dir.index(m.info.gossip, slot);
     this.#index(m);
-    this.#live = undefined;
+    if (m !== this.self && isLive(m.state)) this.#live?.insert(slot);
     return m;
   }
 
-  /**
-   * Row `m` at `slot` in the live cache becomes `by` (undefined: leaves it; `m` not there yet:
-   * joins it). The cache is in slot order: patched in place rather than rebuilt (O(N) per change
-   * per node, which at 10 000 simulated nodes made every death 10⁸ steps of rebuilding).
-   */
-  #patchLive(m: MemberRecord, slot: number | undefined, by: MemberRecord | undefined): void {
-    const live = this.#live;
-    if (!live) return;
-    if (slot === undefined) {
-      this.#live = undefined;
-      return;
+  /** The live cache, counted again when it was dropped. Kept up to date in place: O(log N) a change, not O(N). */
+  #liveSlots(): SlotList {
+    if (!this.#live) {
+      const rows = this.#rows;
+      const live = new SlotList(this.#size);
+      for (let slot = 0; slot < rows.length; slot++) {
+        const m = rows[slot];
+        if (m !== undefined && m !== this.self && isLive(m.state)) live.push(slot);
+      }
+      this.#live = live;
     }
-    let lo = 0;
-    let hi = live.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#dir.find(live[mid]!.info.id)! < slot) lo = mid + 1;
-      else hi = mid;
-    }
-    if (live[lo] === m) {
-      if (by) live[lo] = by;
-      else live.splice(lo, 1);
-    } else if (by === m && (live[lo] === undefined || this.#dir.find(live[lo]!.info.id) !== slot)) live.splice(lo, 0, m);
-    else this.#live = undefined;
+    return this.#live;
   }
 
   #place(m: MemberRecord, slot: number): void {
     const rows = this.#rows;
     // Filled up to the slot: a write far past the end would make the array sparse (a hash table).
     while (rows.length < slot) rows.push(undefined);
+    if (rows[slot] === undefined) this.#size++;
     rows[slot] = m;
   }
 

@@ -94,30 +94,39 @@ export function plainLiveness(random: () => number): LivenessProofs {
  */
 export function pick<M extends { readonly info: { readonly id: NodeId } }>(
   random: () => number,
-  pool: readonly M[],
+  pool: Pool<M>,
   k: number,
   exclude?: NodeId,
   more: readonly M[] = [],
 ): M[] {
   const n = pool.length + more.length;
+  const at = (i: number): M => (i < pool.length ? pool.at(i)! : more[i - pool.length]!);
   if (n <= 2 * k + 1) {
-    const candidates = [...pool, ...more].filter((m) => m.info.id !== exclude);
+    const candidates: M[] = [];
+    for (let i = 0; i < n; i++) if (at(i).info.id !== exclude) candidates.push(at(i));
     return shuffle(random, candidates).slice(0, k);
   }
   const chosen = new Set<M>();
   while (chosen.size < k) {
-    const i = Math.floor(random() * n);
-    const m = i < pool.length ? pool[i]! : more[i - pool.length]!;
+    const m = at(Math.floor(random() * n));
     if (m.info.id !== exclude) chosen.add(m);
   }
   return [...chosen];
 }
 
-/** Fisher–Yates, in place. */
-export function shuffle<T>(random: () => number, xs: T[]): T[] {
+/** Members to pick from: an array, or the member table's live members. */
+export interface Pool<M> {
+  readonly length: number;
+  at(i: number): M | undefined;
+}
+
+/** Fisher–Yates, in place (an array or a typed array). */
+export function shuffle<A extends { length: number; [i: number]: unknown }>(random: () => number, xs: A): A {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    const x = xs[i];
+    xs[i] = xs[j];
+    xs[j] = x;
   }
   return xs;
 }

@@ -52,7 +52,8 @@ interface Relay {
 export class Prober {
   #seq = 0;
   #probe: Probe | undefined;
-  #order: NodeId[] = [];
+  /** Places of the members to probe this round, in probing order. */
+  #order: Uint32Array = new Uint32Array(0);
   #index = 0;
   readonly #relays = new Map<number, Relay>();
 
@@ -203,13 +204,10 @@ export class Prober {
     const { table, random } = this.p;
     for (let tries = 0; tries < 2; tries++) {
       while (this.#index < this.#order.length) {
-        const m = table.get(this.#order[this.#index++]!);
+        const m = table.atPlace(this.#order[this.#index++]!);
         if (m && isLive(m.state)) return m;
       }
-      this.#order = shuffle(
-        random,
-        table.live().map((m) => m.info.id),
-      );
+      this.#order = shuffle(random, table.liveSlots());
       this.#index = 0;
     }
     return undefined;

@@ -14,6 +14,8 @@ export function suspicionTimeout(minMs: number, maxMs: number, k: number, confir
 /** One open suspicion of one member at one incarnation. */
 export class Suspicion {
   readonly #confirmers = new Set<NodeId>();
+  /** Confirmers but the first (a field: Set.size is a call, and this is read for every suspect heard). */
+  #confirmations = 0;
   #deadline: number;
 
   constructor(
@@ -34,7 +36,7 @@ export class Suspicion {
   }
 
   get confirmations(): number {
-    return this.#confirmers.size - 1;
+    return this.#confirmations;
   }
 
   /**
@@ -44,8 +46,9 @@ export class Suspicion {
    * claim re-gossiped by everyone made each suspicion a burst of N × suspectors datagrams).
    */
   confirm(from: NodeId): boolean {
-    if (this.confirmations >= this.k || this.#confirmers.has(from)) return false;
+    if (this.#confirmations >= this.k || this.#confirmers.has(from)) return false;
     this.#confirmers.add(from);
+    this.#confirmations++;
     this.#deadline = this.startedAt + suspicionTimeout(this.minMs, this.maxMs, this.k, this.confirmations);
     return true;
   }

@@ -116,7 +116,10 @@ export class SimCluster {
     for (let i = 0; i < opts.n; i++) {
       const identity = opts.clusterKey ? seededIdentity(keys) : undefined;
       const id = identity?.id ?? `n${i}`;
-      this.nodes.push(new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 }, identity));
+      const node = new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 }, identity);
+      // Large clusters: whole-table sweeps spread over the sweep period, not all at once.
+      node.nextSweepAt = Math.floor((i * SWEEP_EVERY_MS) / opts.n);
+      this.nodes.push(node);
       this.#byAddress.set(gossipOf(i), i);
       this.#byAddress.set(httpOf(i), i);
       this.#slotOf.set(id, i);

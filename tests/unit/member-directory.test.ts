@@ -30,8 +30,8 @@ describe("member tables by number", () => {
     // Still the same row to a checker: only forgetting a member and learning it again makes a new one.
     expect(a.inspectMember("n4")!.row).toBe(before.row);
     expect(a.gone().has(dead)).toBe(true);
-    expect(a.live().map((m) => m.info.id)).toEqual(["n2", "n3"]);
-    expect(b.live().map((m) => m.info.id)).toEqual(["n1", "n3", "n4"]);
+    expect([...a.live()].map((m) => m.info.id)).toEqual(["n2", "n3"]);
+    expect([...b.live()].map((m) => m.info.id)).toEqual(["n1", "n3", "n4"]);
     for (const t of tables) expect(t.inspect().strays).toEqual([]);
   });
 
