@@ -36,6 +36,8 @@ interface Victim {
   at: number;
   /** First suspicion or death of it at any observer. */
   detected?: number;
+  /** When the last survivor suspected it or took it for dead (undefined: some survivor never did). */
+  knownEverywhere?: number;
   /** First death at any observer. */
   firstDead?: number;
   /** When the last survivor took it for dead (undefined: some survivor never did). */
@@ -83,14 +85,20 @@ function runOne(n: number, seed: number, virtualMs: number, invariants: boolean)
     plan.push({ at: SILENT_FROM_MS + i * 2317, index: pickVictim(), kind: "silent" });
   }
   const idOf = new Map(plan.map((p) => [c.idOf(p.index), p.index]));
-  // The last time each observer took each victim for dead; deleted when it stops holding it dead.
+  // The last time each observer took each victim for dead (deleted when it stops holding it
+  // dead), and when each first heard of the failure (suspect or dead).
   const deadSince = new Map<number, Map<number, number>>();
+  const heardAt = new Map<number, Map<number, number>>();
   c.onEvent(({ observer, event }) => {
     const v = idOf.get(event.member.info.id);
     if (v === undefined) return;
     const victim = victims.get(v);
     if (!victim) return;
-    if (event.type === "suspect" || event.type === "dead") victim.detected ??= event.at;
+    if (event.type === "suspect" || event.type === "dead") {
+      victim.detected ??= event.at;
+      const heard = heardAt.get(v)!;
+      if (!heard.has(observer)) heard.set(observer, event.at);
+    }
     const held = deadSince.get(v)!;
     if (event.type === "dead") {
       victim.firstDead ??= event.at;
@@ -101,6 +109,7 @@ function runOne(n: number, seed: number, virtualMs: number, invariants: boolean)
     c.clock.at(p.at, () => {
       victims.set(p.index, { kind: p.kind, at: p.at });
       deadSince.set(p.index, new Map());
+      heardAt.set(p.index, new Map());
       if (p.kind === "crash") c.crash(p.index);
       else c.pause(p.index);
     });
@@ -111,8 +120,11 @@ function runOne(n: number, seed: number, virtualMs: number, invariants: boolean)
   // Survivors: nodes up at the end (the paused victims are not up).
   const survivors = c.upNodes();
   for (const [index, v] of victims) {
+    const others = survivors.filter((o) => o !== index);
     const held = deadSince.get(index)!;
-    if (survivors.every((o) => held.has(o))) v.allDead = Math.max(...survivors.map((o) => held.get(o)!));
+    if (others.every((o) => held.has(o))) v.allDead = Math.max(...others.map((o) => held.get(o)!));
+    const heard = heardAt.get(index)!;
+    if (others.every((o) => heard.has(o))) v.knownEverywhere = Math.max(...others.map((o) => heard.get(o)!));
   }
   return {
     n,
@@ -173,29 +185,39 @@ for (const [n, runs] of results) {
 
 const period = t.probeIntervalMs;
 const round = t.gossipIntervalMs;
-console.log(`\nFirst detection: failure -> first suspicion or death anywhere, in protocol periods (${period} ms); SWIM: e/(e-1) = ${f(E_OVER_E_MINUS_1)}`);
+const k = t.gossipFanout;
 console.log(
-  `Dissemination: first death -> every survivor holds it dead, in gossip rounds (${round} ms, fanout ${t.gossipFanout}); push gossip: log${t.gossipFanout + 1}(N) + ln(N)/${t.gossipFanout}`,
+  `\nFirst detection: failure -> first suspicion or death anywhere, in protocol periods (${period} ms). SWIM: e/(e-1) = ${f(E_OVER_E_MINUS_1)} periods`,
 );
-console.log(
-  "N        failures  detection crash  detection silent  all (mean / median)  SWIM   dissemination crash  silent      expected rounds  not everywhere",
-);
+console.log("N        failures  crash (mean)  silent (mean)  all: mean  median  max");
 for (const [n, runs] of results) {
   const vs = runs.flatMap((r) => r.victims);
   const det = (kind?: Victim["kind"]) => vs.filter((v) => (!kind || v.kind === kind) && v.detected !== undefined).map((v) => (v.detected! - v.at) / period);
-  const dis = (kind: Victim["kind"]) => vs.filter((v) => v.kind === kind && v.allDead !== undefined).map((v) => (v.allDead! - v.firstDead!) / round);
-  const missing = vs.filter((v) => v.allDead === undefined).length;
+  const all = det();
+  console.log(
+    `${String(n).padEnd(8)} ${String(vs.length).padEnd(9)} ${f(mean(det("crash"))).padEnd(13)} ${f(mean(det("silent"))).padEnd(14)} ${f(mean(all)).padEnd(10)} ${f(median(all)).padEnd(7)} ${f(Math.max(...all))}`,
+  );
+}
+
+console.log(
+  `\nDissemination, in gossip rounds (${round} ms, fanout ${k}). The news: first detection -> every survivor suspects it or holds it dead` +
+    `\n(push gossip with fanout ${k}: about log${k + 1}(N) + ln(N)/${k} rounds; SWIM: O(log N)). The death: first death -> every survivor holds it dead.`,
+);
+console.log("N        news, crash (median)  news, silent (median)  push gossip  death, crash (median)  death, silent (median)  not everywhere");
+for (const [n, runs] of results) {
+  const vs = runs.flatMap((r) => r.victims);
+  const news = (kind: Victim["kind"]) =>
+    vs.filter((v) => v.kind === kind && v.knownEverywhere !== undefined).map((v) => (v.knownEverywhere! - v.detected!) / round);
+  const death = (kind: Victim["kind"]) => vs.filter((v) => v.kind === kind && v.allDead !== undefined).map((v) => (v.allDead! - v.firstDead!) / round);
+  const missing = vs.filter((v) => v.allDead === undefined || v.knownEverywhere === undefined).length;
   console.log(
     [
       String(n).padEnd(8),
-      String(vs.length).padEnd(9),
-      `${f(mean(det("crash")))} mean`.padEnd(16),
-      `${f(mean(det("silent")))} mean`.padEnd(17),
-      `${f(mean(det()))} / ${f(median(det()))}`.padEnd(20),
-      f(E_OVER_E_MINUS_1).padEnd(6),
-      `${f(median(dis("crash")), 1)} (median)`.padEnd(20),
-      `${f(median(dis("silent")), 1)}`.padEnd(11),
-      f(pushRounds(n, t.gossipFanout), 1).padEnd(16),
+      f(median(news("crash"))).padEnd(21),
+      f(median(news("silent"))).padEnd(22),
+      f(pushRounds(n, k), 1).padEnd(12),
+      f(median(death("crash"))).padEnd(22),
+      f(median(death("silent"))).padEnd(23),
       String(missing),
     ].join(" "),
   );
