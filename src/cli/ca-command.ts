@@ -8,14 +8,16 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { authorityFromPrivateKey, caPublicKeyFromPem, issueCertificate, newAuthority } from "../identity/certificate.ts";
 import { loadOrCreateIdentity } from "../identity/node-identity.ts";
+import { parseHost } from "../util/address.ts";
 
 export const summary = "cluster authority: `ca init` makes a CA key pair, `ca issue` a node certificate";
 
 const usage = `usage:
   dsef ca init  --dir DIR
       writes DIR/ca.key (private, mode 0600: keep it offline) and DIR/ca.pub (give to nodes as --ca-pubkey)
-  dsef ca issue --ca-key DIR/ca.key (--data-dir NODE_DIR | --pubkey NODE.pub) [--name NAME] [--days 365] [--out FILE]
-      signs a certificate for a node's public key. With --data-dir the node key is read (or
+  dsef ca issue --ca-key DIR/ca.key (--data-dir NODE_DIR | --pubkey NODE.pub) [--name NAME] [--days 365] [--addr HOST] [--out FILE]
+      signs a certificate for a node's public key and name (the node must run under that name;
+      with --addr also at that host, its --ip). With --data-dir the node key is read (or
       created) there and the certificate written to NODE_DIR/node.cert; with --pubkey (a PEM
       public key, e.g. from \`dsef ca pubkey --data-dir NODE_DIR\` on the node) it goes to --out.
   dsef ca pubkey --data-dir NODE_DIR
@@ -76,7 +78,7 @@ function readCaKey(path: string) {
 }
 
 function issue(argv: string[]): number {
-  const o = options(argv, ["ca-key", "data-dir", "pubkey", "name", "days", "out"]);
+  const o = options(argv, ["ca-key", "data-dir", "pubkey", "name", "days", "addr", "out"]);
   if (!o["ca-key"]) throw new Error("--ca-key is required");
   if (!o["data-dir"] === !o.pubkey) throw new Error("give exactly one of --data-dir or --pubkey");
   const days = o.days === undefined ? 365 : Number(o.days);
@@ -93,9 +95,10 @@ function issue(argv: string[]): number {
   }
   const name = (o.name ?? "node").slice(0, 128);
   const expires = Math.floor(Date.now() / 1000 + days * 86400);
-  const cert = issueCertificate(ca, key, name, expires);
+  const addr = o.addr === undefined ? undefined : parseHost(o.addr);
+  const cert = issueCertificate(ca, key, name, expires, addr);
   writeFileSync(out, `${JSON.stringify(cert, null, 2)}\n`, { mode: 0o644 });
-  console.log(`certificate for "${name}" by CA ${ca.id}, valid until ${new Date(expires * 1000).toISOString()}: ${out}`);
+  console.log(`certificate for "${name}"${addr ? ` at ${addr}` : ""} by CA ${ca.id}, valid until ${new Date(expires * 1000).toISOString()}: ${out}`);
   return 0;
 }
 

@@ -16,6 +16,8 @@ export interface NodeConfig {
   capacity: number;
   bootstrap: string[];
   name: string;
+  /** --name was given (else the name defaults to ip:port, or in CA mode to the certificate's). */
+  nameGiven?: boolean;
   dataDir: string;
   profile: ProfileName;
   timing: Timing;
@@ -161,6 +163,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     const raw = fromFlag ?? env[f.env];
     if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }
+  c.nameGiven = c.name !== "";
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;
   c.name ||= `${c.ip}:${c.port}`;

@@ -121,6 +121,7 @@ export class NodeDriver {
   tick(): void {
     this.#armedAt = Number.POSITIVE_INFINITY;
     this.dispatch({ type: "tick" });
+    this.#expel();
   }
 
   /** Feed one input to the core and carry out its output. */
@@ -195,7 +196,15 @@ export class NodeDriver {
   readonly #fire = (): void => {
     this.#armedAt = Number.POSITIVE_INFINITY;
     this.dispatch({ type: "tick" });
+    this.#expel();
   };
+
+  /** Members the claim checks no longer admit are declared dead (checked at every wake-up: at least once a probe interval). */
+  #expel(): void {
+    const gone = this.claims.expired?.();
+    if (!gone || this.#stopped) return;
+    for (const id of gone) this.dispatch({ type: "expel", id, reason: "certificate expired" });
+  }
 
   #perform(e: Effect): void {
     switch (e.type) {

@@ -1,5 +1,7 @@
 import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Update } from "../membership/types.ts";
 import type { ClaimHooks } from "../ports/claims.ts";
+import type { Certificate } from "./certificate.ts";
+import { authorityId, CERT_TAIL_BYTES, CertificateExpiries, certTail, checkCertTail, type ClaimAuthority, tailExpires } from "./certified-claims.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
 /**
@@ -25,18 +27,32 @@ export function loadStatement(id: NodeId, load: LoadFigures): Uint8Array {
 export function signAlive(identity: NodeIdentity, incarnation: number, info: NodeInfo): Uint8Array {
   return new Uint8Array(Buffer.concat([identity.publicKeyRaw, signWith(identity.privateKey, aliveStatement(incarnation, info))]));
 }
+/** CA mode: alive proofs with our certificate attached (see certified-claims.ts). */
+export function caClaimSigner(identity: NodeIdentity, cert: Certificate): (incarnation: number, info: NodeInfo) => Uint8Array {
+  const tail = certTail(cert);
+  return (incarnation, info) => new Uint8Array(Buffer.concat([signAlive(identity, incarnation, info), tail]));
+}
 export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array {
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict";
+export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict" | "uncertified" | "expired";
 
-/** Verify an alive proof; returns the subject's raw key, or why it fails. */
-export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): Uint8Array | ClaimRejection {
-  if (!proof || proof.byteLength !== ALIVE_PROOF_BYTES) return "unsigned";
+/**
+ * Verify an alive proof; returns the subject's raw key, or why it fails. In CA mode the proof
+ * goes on with a certificate (`tailBytes` of it), checked separately.
+ */
+export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined, tailBytes = 0): Uint8Array | ClaimRejection {
+  if (!proof || proof.byteLength < ALIVE_PROOF_BYTES) return "unsigned";
+  if (proof.byteLength !== ALIVE_PROOF_BYTES + tailBytes) return tailBytes > 0 ? "uncertified" : "unsigned";
   const key = proof.subarray(0, RAW_PUBLIC_KEY_BYTES);
   if (fingerprintRaw(key) !== info.id) return "wrongKey";
-  return verifyRaw(key, aliveStatement(incarnation, info), proof.subarray(RAW_PUBLIC_KEY_BYTES)) ? key : "badSignature";
+  return verifyRaw(key, aliveStatement(incarnation, info), proof.subarray(RAW_PUBLIC_KEY_BYTES, ALIVE_PROOF_BYTES)) ? key : "badSignature";
+}
+
+export interface ClaimGuardOptions {
+  /** CA mode: every alive claim must carry a valid certificate by this authority. */
+  readonly authority?: ClaimAuthority;
 }
 
 export interface ClaimStats {
@@ -50,7 +66,10 @@ export interface ClaimStats {
  * valid claims, but from another address than the live holder.
  */
 export class ClaimGuard implements ClaimHooks {
-  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0 } };
+  readonly stats: ClaimStats = {
+    verified: 0,
+    rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0, uncertified: 0, expired: 0 },
+  };
   /** Raw public keys learned from verified alive claims, for checking load claims. */
   readonly #keys = new Map<NodeId, Uint8Array>();
   #aliveCache: { incarnation: number; info: NodeInfo; proof: Uint8Array } | undefined;
@@ -63,6 +82,13 @@ export class ClaimGuard implements ClaimHooks {
    */
   readonly #verifiedAlive = new Map<NodeId, string>();
   readonly #verifiedLoad = new Map<NodeId, string>();
+  readonly #authority: ClaimAuthority | undefined;
+  readonly #caId: string;
+  readonly #tailBytes: number;
+  readonly #signAlive: (incarnation: number, info: NodeInfo) => Uint8Array;
+  /** CA mode: when each listed member's certificate runs out. */
+  readonly #expiries = new CertificateExpiries();
+  #ownExpiryLogged = false;
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -71,8 +97,15 @@ export class ClaimGuard implements ClaimHooks {
     /** The member whose gossip address this is (only asked when a claim names a new address). */
     private readonly holderOf: (gossip: string) => Readonly<Member> | undefined = () => undefined,
     private readonly now: () => number = Date.now,
+    options: ClaimGuardOptions = {},
   ) {
     this.#keys.set(identity.id, identity.publicKeyRaw);
+    const a = options.authority;
+    this.#authority = a;
+    this.#caId = a ? authorityId(a) : "";
+    this.#tailBytes = a ? CERT_TAIL_BYTES : 0;
+    const cert = a?.cert;
+    this.#signAlive = cert ? caClaimSigner(identity, cert) : (incarnation, info) => signAlive(identity, incarnation, info);
   }
 
   keyOf(id: NodeId): Uint8Array | undefined {
@@ -87,8 +120,10 @@ export class ClaimGuard implements ClaimHooks {
   #aliveOk(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): boolean {
     const memo = proof ? `${aliveText(incarnation, info)}|${Buffer.from(proof).toString("base64")}` : "";
     const seen = memo !== "" && this.#verifiedAlive.get(info.id) === memo;
-    const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof);
+    const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof, this.#tailBytes);
     if (typeof key === "string") return this.#reject(key);
+    const expires = this.#authority ? this.#certified(seen, key, info, proof!) : undefined;
+    if (typeof expires === "string") return this.#reject(expires);
     const cur = this.lookup(info.id);
     if (info.id === this.identity.id) {
       if (info.gossip !== cur?.info.gossip) {
@@ -110,11 +145,56 @@ export class ClaimGuard implements ClaimHooks {
         return this.#reject("addressConflict");
       }
     }
-    if (this.#keys.size > 100_000) (this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear());
+    if (this.#keys.size > 100_000) this.#forgetStrangers();
     this.#keys.set(info.id, key);
     this.#verifiedAlive.set(info.id, memo);
+    if (expires !== undefined && info.id !== this.identity.id) this.#expiries.set(info.id, expires);
     this.stats.verified++;
     return true;
+  }
+
+  /** CA mode: the certificate that travels with the claim; a claim seen before needs only its expiry checked. */
+  #certified(seen: boolean, key: Uint8Array, info: NodeInfo, proof: Uint8Array): number | "uncertified" | "expired" {
+    const tail = proof.subarray(ALIVE_PROOF_BYTES);
+    const nowS = this.now() / 1000;
+    if (seen) {
+      const expires = tailExpires(tail);
+      return expires <= nowS ? "expired" : expires;
+    }
+    const c = checkCertTail(tail, this.#authority!.key, this.#caId, key, info, nowS);
+    return c.ok ? c.expires : c.reason;
+  }
+
+  /** Caches of members no longer listed go; what listed members need stays. */
+  #forgetStrangers(): void {
+    for (const id of this.#keys.keys()) {
+      if (id === this.identity.id || this.lookup(id)) continue;
+      this.#keys.delete(id);
+      this.#verifiedAlive.delete(id);
+      this.#verifiedLoad.delete(id);
+    }
+  }
+
+  /**
+   * CA mode: listed members whose certificate has run out since the last call. The driver
+   * removes them; claims that still carry the old certificate are refused from now on.
+   */
+  expired(): NodeId[] {
+    if (!this.#authority) return [];
+    const nowS = this.now() / 1000;
+    const cert = this.#authority.cert;
+    if (cert && cert.expires <= nowS && !this.#ownExpiryLogged) {
+      this.#ownExpiryLogged = true;
+      this.warn({ expired: new Date(cert.expires * 1000).toISOString() }, "this node's certificate expired: the cluster removes it; renew it (dsef ca issue) and restart");
+    }
+    const out: NodeId[] = [];
+    for (const id of this.#expiries.due(nowS)) {
+      const m = this.lookup(id);
+      if (!m || (m.state !== "alive" && m.state !== "suspect")) continue;
+      this.warn({ member: id, name: m.info.name, addr: m.info.http }, "member certificate expired: removed");
+      out.push(id);
+    }
+    return out;
   }
 
   #loadOk(id: NodeId, load: LoadFigures, proof: Uint8Array | undefined): boolean {
@@ -168,7 +248,7 @@ export class ClaimGuard implements ClaimHooks {
   #aliveProof(incarnation: number, info: NodeInfo): Uint8Array {
     const c = this.#aliveCache;
     if (c && c.incarnation === incarnation && c.info === info) return c.proof;
-    const proof = signAlive(this.identity, incarnation, info);
+    const proof = this.#signAlive(incarnation, info);
     this.#aliveCache = { incarnation, info, proof };
     return proof;
   }

@@ -99,6 +99,11 @@ export class JoinServer {
       checkPeer(this.creds, "joiner", p.t, Buffer.from(p.hello.key, "base64"), finish.sig, p.hello.cert, finish.kid, finish.mac, Date.now() / 1000);
       const claimed = finish.members;
       const said = claimed.find((m) => m.info.id === p.joinerId && m.state === "alive");
+      // The certificate binds the name (and maybe the host): one issued to "node1" is not "admin-console".
+      const cert = p.hello.cert;
+      if (this.creds.caKey && cert && said && said.info.name !== cert.name) {
+        throw new Refusal(403, `certificate is for "${cert.name}", not for a node named "${said.info.name}"`);
+      }
       const known = this.host.member(p.joinerId);
       // One identity, two live places: refuse the newcomer (the known one still answers), or
       // ask it to wait until the old entry is declared dead (it moved faster than detection).

@@ -101,9 +101,15 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     const parsed = certificateSchema.safeParse(raw);
     if (!parsed.success) throw new UsageError(`--cert: ${certFile} is not a certificate`);
     cert = parsed.data;
+    // The certificate names the node: with no --name the node takes it; another name is refused by everyone.
+    if (!config.nameGiven) config.name = cert.name;
     const check = checkCertificate(cert, caKey, identity.publicKeyRaw, Date.now() / 1000);
     // Start anyway and let the seeds say no: the operator sees the refusal on both sides.
     if (!check.ok) log.error({ cert: certFile, reason: check.reason }, "this node's certificate is not valid; seeds will refuse it");
+    else if (cert.name !== config.name)
+      log.error({ cert: certFile, certified: cert.name, name: config.name }, `this node's certificate is for "${cert.name}", not --name "${config.name}"; seeds will refuse it`);
+    else if (cert.addr !== undefined && cert.addr !== config.ip)
+      log.error({ cert: certFile, certified: cert.addr, ip: config.ip }, `this node's certificate is for host ${cert.addr}, not --ip ${config.ip}; its claims will be refused`);
   }
   const secret = secrets.length > 0;
   const mode: SecurityMode = secret && caKey ? "secret+ca" : secret ? "secret" : caKey ? "ca" : "open";
@@ -142,6 +148,8 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         (id) => table.member(id),
         (f, m) => log.error(f, m),
         holderIn(table),
+        Date.now,
+        { authority: caKey ? { key: caKey, cert } : undefined },
       );
       return claimGuard;
     },

@@ -150,6 +150,11 @@ export class Swim {
         if (!this.#tx.leaving) this.#prober.stop();
         this.#tx.leave(now);
         break;
+      case "expel": {
+        const m = this.#table.get(input.id);
+        if (m && m !== this.#table.self && (m.state === "alive" || m.state === "suspect")) this.#tx.declareDead(now, m, this.self.id, input.reason);
+        break;
+      }
     }
     return this.#p.out.drain(this.#deadlines.runDue(now));
   }

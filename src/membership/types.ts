@@ -103,7 +103,12 @@ export type Input =
   /** This node's current load figures, to share with the cluster. */
   | { readonly type: "load"; readonly backlog: number }
   /** Leave the cluster gracefully. */
-  | { readonly type: "leave" };
+  | { readonly type: "leave" }
+  /**
+   * The identity layer no longer admits this member (its certificate expired): declare it dead
+   * now, whatever it or its address still answers.
+   */
+  | { readonly type: "expel"; readonly id: NodeId; readonly reason: string };
 
 export type MemberEventType = "joined" | "suspect" | "alive" | "dead" | "left" | "rejoined" | "refuted" | "updated";
 

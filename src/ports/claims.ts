@@ -12,6 +12,11 @@ export interface ClaimHooks {
   /** Outbound: sign this node's own claims. */
   signMessage(m: Message): Message;
   signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  /**
+   * Listed members whose standing has run out since the last call (CA mode: an expired
+   * certificate). The driver asks after every timer step and has the core declare them dead.
+   */
+  expired?(): readonly NodeId[];
 }
 
 /** Open mode: claims pass untouched. */

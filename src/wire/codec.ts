@@ -12,7 +12,8 @@ import { address, nodeId as id } from "./fields.ts";
 /** Larger datagrams are dropped before decoding. */
 export const MAX_DATAGRAM_BYTES = 2048;
 const MAX_UPDATES = 64;
-const MAX_PROOF_BYTES = 128;
+/** An alive proof is 96 bytes; in CA mode the subject's certificate follows (73 more). */
+const MAX_PROOF_BYTES = 192;
 
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const seq = z.number().int().nonnegative().max(0xffffffff);

@@ -3,8 +3,8 @@ import type { MemberSnapshot } from "../membership/types.ts";
 import { address, base64, nodeId } from "./fields.ts";
 
 /** Anti-entropy over HTTP: JSON, because a full member table outgrows a datagram. */
-/** Proofs travel as base64 in JSON. */
-const b64 = base64(200);
+/** Proofs travel as base64 in JSON (up to 192 bytes: an alive proof with a certificate). */
+const b64 = base64(256);
 
 export const snapshotSchema = z.strictObject({
   id: nodeId,
