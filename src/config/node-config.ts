@@ -35,6 +35,10 @@ export interface NodeConfig {
   caPubkey: string;
   /** This node's certificate (default <data-dir>/node.cert). */
   certFile: string;
+  /** Bounds on identities nobody vouched for (see identity/admission-limits.ts). */
+  maxMembers: number;
+  maxNewPerSync: number;
+  maxNewPerSecond: number;
 }
 
 interface FlagSpec {
@@ -94,6 +98,9 @@ const flags: FlagSpec[] = [
   { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
   { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
   { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
+  { flag: "max-members", env: "DSEF_MAX_MEMBERS", arg: "N", help: "live members this node lists at most; new identities beyond are refused (default 1024)", apply: (c, v) => void (c.maxMembers = parseInteger(v, 2, 1_000_000)) },
+  { flag: "max-new-per-sync", env: "DSEF_MAX_NEW_PER_SYNC", arg: "N", help: "new identities accepted from one /sync or joiner's state, except this node's own join (default 8)", apply: (c, v) => void (c.maxNewPerSync = parseInteger(v, 1, 1_000_000)) },
+  { flag: "max-new-per-second", env: "DSEF_MAX_NEW_PER_SECOND", arg: "N", help: "new identities accepted per second over gossip and sync (default 8)", apply: (c, v) => void (c.maxNewPerSecond = parseInteger(v, 1, 1_000_000)) },
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
   { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
 ];
@@ -151,6 +158,10 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     clusterKeyFile: "",
     caPubkey: "",
     certFile: "",
+    // As DEFAULT_ADMISSION_LIMITS (identity/admission-limits.ts).
+    maxMembers: 1024,
+    maxNewPerSync: 8,
+    maxNewPerSecond: 8,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

@@ -1,6 +1,6 @@
 import { Swim, type SwimConfig } from "../membership/swim.ts";
 import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
-import { type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
+import { type AdmitContext, type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
 import type { NodeLog } from "../ports/node-log.ts";
 import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
 import { type DropReason, decodeMessage, encodedSize, encodeMessage } from "../wire/codec.ts";
@@ -57,6 +57,8 @@ export class NodeDriver {
   #listeners: readonly ((e: MemberEvent) => void)[] = [];
   #taps: readonly Tap[] = [];
   #steps: readonly StepListener[] = [];
+  /** Where the full state being dispatched comes from (see AdmitContext); none for gossip and plain syncs. */
+  #admitCtx: AdmitContext | undefined;
   /** When the armed timer fires; Infinity when none is armed. */
   #armedAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -138,8 +140,8 @@ export class NodeDriver {
   }
 
   /** Serve a peer's sync request: merge its state, answer with ours. */
-  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[] {
-    this.dispatch({ type: "sync", members, join });
+  serveSync(members: readonly MemberSnapshot[], join: boolean, ctx?: AdmitContext): MemberSnapshot[] {
+    this.#dispatchWith(ctx, { type: "sync", members, join });
     return this.snapshot();
   }
 
@@ -152,7 +154,7 @@ export class NodeDriver {
   join(http: Address, done: (err?: Error) => void): void {
     this.#io.exchange(http, this.snapshot(), true, (r) => {
       if (r instanceof Error) return done(r);
-      this.dispatch({ type: "sync", members: r, join: true });
+      this.#dispatchWith({ joining: true }, { type: "sync", members: r, join: true });
       done();
     });
   }
@@ -169,9 +171,18 @@ export class NodeDriver {
     this.#io.setTimer(Number.POSITIVE_INFINITY, () => {});
   }
 
+  #dispatchWith(ctx: AdmitContext | undefined, input: Input): void {
+    this.#admitCtx = ctx;
+    try {
+      this.dispatch(input);
+    } finally {
+      this.#admitCtx = undefined;
+    }
+  }
+
   /** Claims that fail verification never reach the core. */
   #admit(input: Input): Input {
-    if (input.type === "sync") return { ...input, members: this.claims.admitSnapshots(input.members) };
+    if (input.type === "sync") return { ...input, members: this.claims.admitSnapshots(input.members, this.#admitCtx) };
     if (input.type !== "message" || input.message.type === "nack") return input;
     const updates = this.claims.admitUpdates(input.message.updates);
     return updates === input.message.updates ? input : { ...input, message: { ...input.message, updates } };

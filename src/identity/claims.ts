@@ -1,5 +1,6 @@
 import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Update } from "../membership/types.ts";
-import type { ClaimHooks } from "../ports/claims.ts";
+import type { AdmitContext, ClaimHooks } from "../ports/claims.ts";
+import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS } from "./admission-limits.ts";
 import type { Certificate } from "./certificate.ts";
 import { authorityId, CERT_TAIL_BYTES, CertificateExpiries, certTail, checkCertTail, type ClaimAuthority, tailExpires } from "./certified-claims.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
@@ -36,7 +37,7 @@ export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array 
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict" | "uncertified" | "expired";
+export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict" | "uncertified" | "expired" | "rateLimited" | "memberLimit";
 
 /**
  * Verify an alive proof; returns the subject's raw key, or why it fails. In CA mode the proof
@@ -53,6 +54,10 @@ export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Arra
 export interface ClaimGuardOptions {
   /** CA mode: every alive claim must carry a valid certificate by this authority. */
   readonly authority?: ClaimAuthority;
+  /** Bounds on new identities (default DEFAULT_ADMISSION_LIMITS). */
+  readonly limits?: AdmissionLimits;
+  /** Live members in the table (for the member limit). */
+  readonly liveCount?: () => number;
 }
 
 export interface ClaimStats {
@@ -68,7 +73,7 @@ export interface ClaimStats {
 export class ClaimGuard implements ClaimHooks {
   readonly stats: ClaimStats = {
     verified: 0,
-    rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0, uncertified: 0, expired: 0 },
+    rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0, uncertified: 0, expired: 0, rateLimited: 0, memberLimit: 0 },
   };
   /** Raw public keys learned from verified alive claims, for checking load claims. */
   readonly #keys = new Map<NodeId, Uint8Array>();
@@ -89,6 +94,9 @@ export class ClaimGuard implements ClaimHooks {
   /** CA mode: when each listed member's certificate runs out. */
   readonly #expiries = new CertificateExpiries();
   #ownExpiryLogged = false;
+  readonly #gate: AdmissionGate;
+  /** Context of the full state being admitted (none for datagrams). */
+  #ctx: AdmitContext | undefined;
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -106,6 +114,7 @@ export class ClaimGuard implements ClaimHooks {
     this.#tailBytes = a ? CERT_TAIL_BYTES : 0;
     const cert = a?.cert;
     this.#signAlive = cert ? caClaimSigner(identity, cert) : (incarnation, info) => signAlive(identity, incarnation, info);
+    this.#gate = new AdmissionGate(options.limits ?? DEFAULT_ADMISSION_LIMITS, options.liveCount ?? (() => 0), now, warn);
   }
 
   keyOf(id: NodeId): Uint8Array | undefined {
@@ -118,6 +127,11 @@ export class ClaimGuard implements ClaimHooks {
   }
 
   #aliveOk(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): boolean {
+    // A new identity is charged before its signature is checked: a flood costs no verifications.
+    if (info.id !== this.identity.id && !this.lookup(info.id)) {
+      const v = this.#gate.admit(info.id, this.#ctx);
+      if (v !== "ok") return this.#reject(v);
+    }
     const memo = proof ? `${aliveText(incarnation, info)}|${Buffer.from(proof).toString("base64")}` : "";
     const seen = memo !== "" && this.#verifiedAlive.get(info.id) === memo;
     const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof, this.#tailBytes);
@@ -221,6 +235,15 @@ export class ClaimGuard implements ClaimHooks {
   }
 
   admitUpdates(updates: readonly Update[]): readonly Update[] {
+    this.#gate.begin(false);
+    try {
+      return this.#admitUpdates(updates);
+    } finally {
+      this.#gate.end();
+    }
+  }
+
+  #admitUpdates(updates: readonly Update[]): readonly Update[] {
     let out: Update[] | undefined;
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i]!;
@@ -231,7 +254,18 @@ export class ClaimGuard implements ClaimHooks {
     return out ?? updates;
   }
 
-  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
+  admitSnapshots(members: readonly MemberSnapshot[], ctx?: AdmitContext): MemberSnapshot[] {
+    this.#gate.begin(true);
+    this.#ctx = ctx;
+    try {
+      return this.#admitSnapshots(members);
+    } finally {
+      this.#ctx = undefined;
+      this.#gate.end();
+    }
+  }
+
+  #admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
     const out: MemberSnapshot[] = [];
     for (const s of members) {
       if (s.state === "alive" && !this.#aliveOk(s.incarnation, s.info, s.proof)) continue;

@@ -39,10 +39,10 @@ export interface JoinHost {
   member(id: NodeId): Readonly<Member> | undefined;
   /** The member at this gossip address, if any. */
   holderOf(gossip: Address): Readonly<Member> | undefined;
-  /** Verify claims, merge the joiner's state, answer with ours (signed). */
-  admit(members: MemberSnapshot[]): MemberSnapshot[];
+  /** Verify claims, merge the joiner's state, answer with ours (signed). `joiner` proved its identity. */
+  admit(members: MemberSnapshot[], joiner: NodeId): MemberSnapshot[];
   /** Claims in the joiner's state that verify. */
-  verified(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  verified(members: readonly MemberSnapshot[], joiner: NodeId): MemberSnapshot[];
 }
 
 /** Does a live process still answer at `http` with this identity? Then a second one is a copy. */
@@ -120,7 +120,7 @@ export class JoinServer {
         }
         throw new Refusal(409, `address ${said!.info.gossip} is still listed for member ${holder.info.id}; retry once that entry is declared dead`);
       }
-      const members = this.host.verified(claimed);
+      const members = this.host.verified(claimed, p.joinerId);
       const self = members.find((m) => m.info.id === p.joinerId);
       if (!self || self.state !== "alive") throw new Refusal(400, "the joiner's own alive claim is missing or not validly signed");
       let keys: string | undefined;
@@ -136,7 +136,7 @@ export class JoinServer {
         const send = this.creds.keyring.sendKey!;
         keys = wrapKeys(toJoiner, [send, ...mine.filter((k) => k !== send)].map((k) => k.material), "keys");
       }
-      const table = this.host.admit(members);
+      const table = this.host.admit(members, p.joinerId);
       this.stats.admitted++;
       this.log.info({ joiner: p.joinerId, name: self.info.name, addr: self.info.http, from }, "admitted a node");
       return keys ? { members: table.map(snapshotToJson), keys } : { members: table.map(snapshotToJson) };

@@ -4,7 +4,7 @@ import { readFlagFile } from "../config/flag-files.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { MemberSnapshot } from "../membership/types.ts";
-import { type ClaimHooks, type ClaimsFactory, type MemberTable, openClaimsFactory } from "../ports/claims.ts";
+import { type AdmitContext, type ClaimHooks, type ClaimsFactory, type MemberTable, openClaimsFactory } from "../ports/claims.ts";
 import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
@@ -31,10 +31,10 @@ import { exchangeState } from "./sync-client.ts";
 export type SecurityMode = "open" | "secret" | "ca" | "secret+ca";
 
 /** What the seed side of the handshake needs of the running node. */
-export interface AdmittingNode extends MemberTable {
+export interface AdmittingNode extends Omit<MemberTable, "liveCount"> {
   readonly claims: ClaimHooks;
   /** Merge a peer's state, answer with ours (signed). */
-  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[];
+  serveSync(members: readonly MemberSnapshot[], join: boolean, ctx?: AdmitContext): MemberSnapshot[];
 }
 
 /**
@@ -136,7 +136,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   // Made once each, when the composition root builds the node; kept here for status().
   let claimGuard: ClaimGuard | undefined;
   let joinServer: JoinServer | undefined;
-  const holderIn = (table: MemberTable) => (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
+  const holderIn = (table: Pick<MemberTable, "members">) => (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
   const sec: Security = {
     mode,
     creds,
@@ -149,7 +149,11 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         (f, m) => log.error(f, m),
         holderIn(table),
         Date.now,
-        { authority: caKey ? { key: caKey, cert } : undefined },
+        {
+          authority: caKey ? { key: caKey, cert } : undefined,
+          limits: { maxMembers: config.maxMembers, perSync: config.maxNewPerSync, perSecond: config.maxNewPerSecond },
+          liveCount: () => table.liveCount,
+        },
       );
       return claimGuard;
     },
@@ -169,7 +173,12 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       joinServer = new JoinServer(
         identity,
         creds,
-        { member: (id) => node.member(id), holderOf: holderIn(node), verified: (m) => node.claims.admitSnapshots(m), admit: (m) => node.serveSync(m, true) },
+        {
+          member: (id) => node.member(id),
+          holderOf: holderIn(node),
+          verified: (m, joiner) => node.claims.admitSnapshots(m, { proven: joiner }),
+          admit: (m, joiner) => node.serveSync(m, true, { proven: joiner }),
+        },
         log,
       );
       return joinServer;

@@ -5,10 +5,21 @@ import type { Member, MemberSnapshot, Message, NodeId, Update } from "../members
  * what leaves carries this node's signature. The identity layer implements it; the node driver
  * calls it.
  */
+/**
+ * Where a full state comes from, when that earns it more trust than gossip (new identities from
+ * elsewhere are rate-limited):
+ * - `joining`: our own join, answered by the seed we chose;
+ * - `proven`: the identity that just proved itself in the join handshake (its own claim).
+ */
+export interface AdmitContext {
+  readonly joining?: boolean;
+  readonly proven?: NodeId;
+}
+
 export interface ClaimHooks {
   /** Inbound updates and snapshots, before the core sees them: keep only what verifies. */
   admitUpdates(updates: readonly Update[]): readonly Update[];
-  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  admitSnapshots(members: readonly MemberSnapshot[], ctx?: AdmitContext): MemberSnapshot[];
   /** Outbound: sign this node's own claims. */
   signMessage(m: Message): Message;
   signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
@@ -31,6 +42,8 @@ export const openClaims: ClaimHooks = {
 export interface MemberTable {
   member(id: NodeId): Readonly<Member> | undefined;
   members(): readonly Readonly<Member>[];
+  /** Members alive or suspect, this node included. */
+  readonly liveCount: number;
 }
 
 /**

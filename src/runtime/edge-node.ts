@@ -6,7 +6,7 @@ import { exchangeState } from "../identity/sync-client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { Address, Input, Member, MemberEvent, MemberSnapshot, Message, NodeId, Output } from "../membership/types.ts";
-import type { ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
+import type { AdmitContext, ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
 import type { PacketGuard } from "../ports/packet-guard.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
 import { joinAddress } from "../util/address.ts";
@@ -127,8 +127,8 @@ export class EdgeNode {
     return this.driver.swim.members();
   }
 
-  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[] {
-    return this.driver.serveSync(members, join);
+  serveSync(members: readonly MemberSnapshot[], join: boolean, ctx?: AdmitContext): MemberSnapshot[] {
+    return this.driver.serveSync(members, join, ctx);
   }
 
   snapshot(): MemberSnapshot[] {
