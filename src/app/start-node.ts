@@ -14,9 +14,12 @@ import { startHttpServer } from "../http/server.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Security } from "../identity/security.ts";
 import { loadServiceFor } from "../load/from-config.ts";
+import { httpPeerClient } from "../load/peer-client.ts";
+import { PeerTrust } from "../load/peer-trust.ts";
 import type { LoadService } from "../load/load-service.ts";
 import type { Logger } from "../log/logger.ts";
 import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
+import { peerTrustMetrics } from "../metrics/peer-trust-metrics.ts";
 import { EdgeNode } from "../runtime/edge-node.ts";
 import { runJoin } from "../runtime/join.ts";
 import { rememberPeers } from "../runtime/peer-memory.ts";
@@ -35,8 +38,12 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
   const self = node.swim.self;
   // The queue knows the backlog exactly; the gossiped figure lags. (Read at scrape time, once `load` exists.)
   const metrics = new NodeMetrics(node, () => load.backlog());
+  // Peers' load claims within reason: capacity capped, forward targets audited (load/peer-trust.ts).
+  const trust = new PeerTrust({ selfHttp: self.http, maxCapacity: config.maxPeerCapacity, askTimeoutMs: Math.min(500, config.forwardTimeoutMs), log });
+  peerTrustMetrics(metrics.registry, trust);
   const load = loadServiceFor(config, self, {
-    members: () => node.members(),
+    members: () => trust.view(node.members(), self.id),
+    peerClient: trust.client(httpPeerClient),
     publish: (backlog) => void node.dispatch({ type: "load", backlog }),
     log,
     answered: (status, body, seconds, deviceId) => {

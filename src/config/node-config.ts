@@ -39,6 +39,8 @@ export interface NodeConfig {
   maxMembers: number;
   maxNewPerSync: number;
   maxNewPerSecond: number;
+  /** A peer's advertised capacity counts up to this (0: 10 x this node's capacity). */
+  maxPeerCapacity: number;
 }
 
 interface FlagSpec {
@@ -94,6 +96,7 @@ const flags: FlagSpec[] = [
   { flag: "max-backlog", env: "DSEF_MAX_BACKLOG", arg: "DURATION", help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)", apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)) },
   { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
   { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
+  { flag: "max-peer-capacity", env: "DSEF_MAX_PEER_CAPACITY", arg: "UNITS", help: "a peer's advertised capacity counts at most this much when balancing (default 10 x --promised_capacity)", apply: (c, v) => void (c.maxPeerCapacity = parsePositive(v, 1e9)) },
   { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
   { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
   { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
@@ -162,6 +165,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     maxMembers: 1024,
     maxNewPerSync: 8,
     maxNewPerSecond: 8,
+    maxPeerCapacity: 0,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;
@@ -175,6 +179,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }
   c.nameGiven = c.name !== "";
+  c.maxPeerCapacity ||= 10 * c.capacity;
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;
   c.name ||= `${c.ip}:${c.port}`;
