@@ -2,7 +2,7 @@ import { Swim, type SwimConfig } from "../membership/swim.ts";
 import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
 import { type AdmitContext, type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
 import type { NodeLog } from "../ports/node-log.ts";
-import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
+import { type Destination, openGuard, type PacketGuard } from "../ports/packet-guard.ts";
 import { type DropReason, decodeMessage, encodedSize, encodeMessage } from "../wire/codec.ts";
 import type { NodeIo } from "./node-io.ts";
 
@@ -28,6 +28,9 @@ export interface DriverParts {
   readonly claims?: ClaimsFactory;
   readonly log?: NodeLog;
 }
+
+/** Source addresses remembered for naming the destination of replies (cleared when full). */
+const MAX_SENDERS = 4096;
 
 type Tap = (dir: "in" | "out", peer: Address, message: Message) => void;
 type StepListener = (input: Input, out: Output) => void;
@@ -59,6 +62,8 @@ export class NodeDriver {
   #steps: readonly StepListener[] = [];
   /** Where the full state being dispatched comes from (see AdmitContext); none for gossip and plain syncs. */
   #admitCtx: AdmitContext | undefined;
+  /** Who sent from each address lately (replies go to the source address: this names its node). */
+  readonly #senders = new Map<Address, string>();
   /** When the armed timer fires; Infinity when none is armed. */
   #armedAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -69,6 +74,7 @@ export class NodeDriver {
     this.#log = parts.log;
     this.swim = new Swim({ ...parts.core, sizeOf: encodedSize });
     this.claims = (parts.claims ?? openClaimsFactory)(this.swim);
+    this.#guard.bindTo?.(this.swim.self.id, this.swim.incarnation);
   }
 
   get stopped(): boolean {
@@ -116,6 +122,10 @@ export class NodeDriver {
       return;
     }
     s.updatesDropped += decoded.droppedUpdates;
+    if (this.#senders.get(source) !== decoded.message.from) {
+      if (this.#senders.size >= MAX_SENDERS) this.#senders.clear();
+      this.#senders.set(source, decoded.message.from);
+    }
     this.dispatch({ type: "message", source, message: decoded.message });
   }
 
@@ -188,8 +198,15 @@ export class NodeDriver {
     return updates === input.message.updates ? input : { ...input, message: { ...input.message, updates } };
   }
 
+  /** Whom a datagram to `to` is for: the node a ping names, else the member at that address, else who last sent from it. */
+  #destination(to: Address, message: Message): Destination | undefined {
+    const id = message.type === "ping" ? message.to : (this.swim.memberAt(to)?.info.id ?? this.#senders.get(to));
+    if (id === undefined) return undefined;
+    return { id, incarnation: this.swim.member(id)?.incarnation ?? 0 };
+  }
+
   #send(to: Address, message: Message): void {
-    const datagram = this.#guard.seal(encodeMessage(this.claims.signMessage(message)));
+    const datagram = this.#guard.seal(encodeMessage(this.claims.signMessage(message)), this.#guard === openGuard ? undefined : this.#destination(to, message));
     // An empty datagram means the guard has no key to seal with yet (CA mode, not admitted).
     if (datagram.byteLength === 0) return;
     this.stats.packetsOut++;

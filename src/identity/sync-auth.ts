@@ -25,7 +25,13 @@ function equal(a: string, b: string): boolean {
 export type SyncCheck = { ok: true; key: ClusterKey; nonce: string } | { ok: false; status: 401 | 403; reason: string };
 
 export class SyncAuth {
+  /** Nonces seen, with their request's time, oldest first. */
   readonly #seen = new Map<string, number>();
+  /**
+   * Requests must be newer than this (ms): nonces forgotten to keep the table bounded were all
+   * of requests no newer, so a replay of one of them is still refused.
+   */
+  #floorMs = 0;
   readonly stats = { accepted: 0, refused: 0 };
 
   constructor(
@@ -34,7 +40,13 @@ export class SyncAuth {
     private readonly shareKeys: boolean,
     private readonly maxSkewMs = 60_000,
     private readonly clock: () => number = Date.now,
+    private readonly maxNonces = MAX_NONCES,
   ) {}
+
+  /** Nonces held. */
+  get nonces(): number {
+    return this.#seen.size;
+  }
 
   /** Headers for a request with this body (throws when there is no key to send with yet). */
   sign(body: string): { headers: Record<string, string>; nonce: string; key: ClusterKey } {
@@ -57,9 +69,10 @@ export class SyncAuth {
     if (!key) return fail(403, "cluster key not accepted here");
     const now = this.clock();
     if (Math.abs(Number(ts) - now) > this.maxSkewMs) return fail(401, "request time outside the allowed clock skew");
+    if (Number(ts) <= this.#floorMs) return fail(401, "request older than this node can check for replays; retry");
     if (!equal(tag, mac(key, ["dsef/v1 sync request", ts, nonce, body]))) return fail(403, "request authentication failed");
     if (this.#seen.has(nonce)) return fail(401, "replayed request");
-    this.#remember(nonce, now);
+    this.#remember(nonce, Number(ts), now);
     if (keysHeader && this.shareKeys) this.#learn(key, nonce, keysHeader);
     this.stats.accepted++;
     return { ok: true, key, nonce };
@@ -87,10 +100,13 @@ export class SyncAuth {
     if (keys) this.keyring.add(keys.map(deriveClusterKey));
   }
 
-  #remember(nonce: string, now: number): void {
-    if (this.#seen.size >= MAX_NONCES) {
-      for (const [n, t] of this.#seen) if (now - t > 2 * this.maxSkewMs) this.#seen.delete(n);
+  /** Bounded: when full, the oldest nonces go (first those past the skew) and the floor rises past them. */
+  #remember(nonce: string, ts: number, now: number): void {
+    for (const [n, t] of this.#seen) {
+      if (this.#seen.size < this.maxNonces && now - t <= this.maxSkewMs) break;
+      this.#seen.delete(n);
+      if (now - t <= this.maxSkewMs) this.#floorMs = Math.max(this.#floorMs, Math.min(t, now));
     }
-    this.#seen.set(nonce, now);
+    this.#seen.set(nonce, ts);
   }
 }

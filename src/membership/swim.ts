@@ -117,6 +117,12 @@ export class Swim {
     return this.#table.get(id);
   }
 
+  /** The member whose gossip address this is, if any. */
+  memberAt(gossip: Address): Readonly<Member> | undefined {
+    const id = this.#table.holderOf(gossip);
+    return id === undefined ? undefined : this.#table.get(id);
+  }
+
   /** Full state for anti-entropy. */
   snapshot(): MemberSnapshot[] {
     return [...this.#table.values()].map(toSnapshot);
