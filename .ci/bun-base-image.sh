@@ -2,8 +2,9 @@
 # Make sure the base image the Dockerfile pins (oven/bun:<version>) exists in the local engine.
 # With registry access it is pulled; without (CI here), an offline stand-in is built and tagged
 # with the same name: the bun binary from the npm `bun` package, the glibc libraries it links,
-# a static busybox (sh, awk, grep... for testcontainers' in-container checks), a `bun` user
-# (uid 1000) and the official image's workdir, env and entrypoint. The Dockerfile is unchanged.
+# a static busybox (sh, grep, cp... for the build stage's RUN steps), a `bun` user (uid 1000)
+# and the official image's workdir, env and entrypoint. The Dockerfile is unchanged. Only the
+# Dockerfile's build stage uses this image; its final stage is FROM scratch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=$(sed -n 's/^ARG BUN_IMAGE=//p' Dockerfile)

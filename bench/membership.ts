@@ -11,11 +11,12 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { dsef, type Driver, type LaunchOptions, serf, type SystemName } from "./lib/agents.ts";
+import { buildBinary } from "../scripts/build-binary.ts";
+import { type Driver, dsef, type LaunchOptions, type SystemName, serf } from "./lib/agents.ts";
 import { activeClusters } from "./lib/cluster.ts";
-import { createNamespace, deleteNamespace, installUdpCounter, namespaceName, NETNS_ENV, removeStaleNamespaces, sh } from "./lib/netns.ts";
+import { createNamespace, deleteNamespace, installUdpCounter, NETNS_ENV, namespaceName, removeStaleNamespaces, sh } from "./lib/netns.ts";
 import { printLoss, printMembership, type Results } from "./lib/report.ts";
 import { type LossSample, lossRun, type MembershipSample, membershipRun, type PortRange } from "./lib/scenarios.ts";
 
@@ -34,6 +35,8 @@ const USAGE = `usage: npx bun bench/membership.ts [options]
   --bun-args "ARGS"     Bun runtime flags for every D-SEF node (e.g. "--smol")
   --node-env "K=V ..."  environment for every D-SEF node (e.g. "BUN_GC_TIMER_DISABLE=1")
   --bundle              run the nodes from a \`bun build --minify\` bundle of src/main.ts
+  --compiled            run the nodes from the single binary (scripts/build-binary.ts): dsef node ...
+  --binary FILE         run the nodes from this already built dsef binary
   --json FILE           also write the raw samples as JSON
   --trace               print every detection's event timeline (who suspected / declared, when)`;
 
@@ -60,6 +63,8 @@ function options() {
       "bun-args": { type: "string", default: "" },
       "node-env": { type: "string", default: "" },
       bundle: { type: "boolean" },
+      compiled: { type: "boolean" },
+      binary: { type: "string" },
       json: { type: "string" },
       trace: { type: "boolean" },
       help: { type: "boolean" },
@@ -77,6 +82,9 @@ function options() {
   };
   const serfInstalled = sh(["sh", "-c", "command -v serf"]).ok;
   if (values.serf && !serfInstalled) throw new Error("--serf: 'serf' is not on PATH (apt-get install -y serf)");
+  if ([values.bundle, values.compiled, values.binary].filter(Boolean).length > 1) throw new Error("--bundle, --compiled and --binary: choose one");
+  if ((values.compiled || values.binary) && values["bun-args"])
+    throw new Error("--bun-args: not with a compiled binary (its runtime flags are fixed at build time)");
   const sizes = list(values.sizes);
   if (sizes.some((n) => !Number.isInteger(n) || n < 3 || n > 200)) throw new Error("--sizes: cluster sizes must be integers from 3 to 200");
   return {
@@ -98,6 +106,8 @@ function options() {
       env: Object.fromEntries(words(values["node-env"]).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
     } as LaunchOptions,
     bundle: values.bundle === true,
+    compiled: values.compiled === true,
+    binary: values.binary,
     json: values.json,
   };
 }
@@ -139,11 +149,23 @@ async function main(): Promise<void> {
 
   installUdpCounter();
   if (o.bundle) o.launch.entry = buildBundle();
+  let builtBinary: string | undefined;
+  if (o.compiled) builtBinary = buildBinary(join(mkdtempSync(join(tmpdir(), "dsef-bench-bin-")), "dsef")).outfile;
+  const binary = o.binary ? resolve(o.binary) : builtBinary;
+  if (binary) o.launch.command = [binary, "node"];
   console.log(`D-SEF membership benchmark: sizes ${o.sizes.join(", ")}; ${o.runs} run(s); systems: ${drivers.map((d) => d.name).join(", ")}`);
   console.log(`namespace ${process.env[NETNS_ENV]}; ${navigatorInfo()}`);
   const l = o.launch;
-  if (l.args.length || l.bunArgs.length || Object.keys(l.env).length || l.entry) {
-    console.log(`D-SEF nodes: bun ${[...l.bunArgs, l.entry ?? "src/main.ts", ...l.args].join(" ")}${Object.keys(l.env).length ? ` with ${Object.entries(l.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`);
+  if (l.args.length || l.bunArgs.length || Object.keys(l.env).length || l.entry || l.command) {
+    console.log(
+      `D-SEF nodes: ${[...(l.command ?? ["bun", ...l.bunArgs, l.entry ?? "src/main.ts"]), ...l.args].join(" ")}${
+        Object.keys(l.env).length
+          ? ` with ${Object.entries(l.env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ")}`
+          : ""
+      }`,
+    );
   }
   if (!o.serf) console.log("serf not measured (install with `apt-get install -y serf`, or drop --no-serf)");
 
@@ -190,6 +212,7 @@ async function main(): Promise<void> {
   if (failures.length) console.log(`\n${failures.length} run(s) failed and are not in the figures:\n  ${failures.join("\n  ")}`);
 
   if (o.launch.entry) rmSync(dirname(o.launch.entry), { recursive: true, force: true });
+  if (builtBinary) rmSync(dirname(builtBinary), { recursive: true, force: true });
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ sizes: Object.fromEntries(results), loss }, null, 2));
     console.log(`\nraw samples written to ${o.json}`);

@@ -35,6 +35,8 @@ export interface LaunchOptions {
   env: Record<string, string>;
   /** Defaults to src/main.ts; a `bun build` bundle of it also works. */
   entry?: string;
+  /** Start nodes with this instead of `bun [bunArgs] entry`: the compiled binary, [dsef, "node"]. */
+  command?: readonly string[];
 }
 
 export interface Driver {
@@ -87,9 +89,7 @@ export const dsef: Driver = {
   spawn(port, seed, log, launch) {
     const dataDir = mkdtempSync(join(tmpdir(), `dsef-bench-${port}-`));
     const argv = [
-      process.execPath,
-      ...launch.bunArgs,
-      launch.entry ?? join(ROOT, "src/main.ts"),
+      ...(launch.command ?? [process.execPath, ...launch.bunArgs, launch.entry ?? join(ROOT, "src/main.ts")]),
       "--ip",
       "127.0.0.1",
       "--port",

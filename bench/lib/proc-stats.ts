@@ -19,8 +19,20 @@ export function cpuTicks(pid: number): number | undefined {
 
 /** Resident set size in bytes (VmRSS), or undefined if the process is gone. */
 export function rssBytes(pid: number): number | undefined {
+  return statusKb(pid, "VmRSS");
+}
+
+/**
+ * The anonymous part of the RSS (RssAnon: heap, stacks, JIT code), in bytes. The rest is file
+ * pages (the runtime's own executable), which processes running the same file share.
+ */
+export function rssAnonBytes(pid: number): number | undefined {
+  return statusKb(pid, "RssAnon");
+}
+
+function statusKb(pid: number, field: string): number | undefined {
   try {
-    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+    const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
     return m ? Number(m[1]) * 1024 : undefined;
   } catch {
     return undefined;

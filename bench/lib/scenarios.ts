@@ -4,7 +4,7 @@
 import type { Agent, Driver, LaunchOptions } from "./agents.ts";
 import { Cluster, TimeoutError } from "./cluster.ts";
 import { addUdpLoss, removeUdpLoss, udpBytesOut } from "./netns.ts";
-import { CLK_TCK, cpuTicks, rssBytes } from "./proc-stats.ts";
+import { CLK_TCK, cpuTicks, rssAnonBytes, rssBytes } from "./proc-stats.ts";
 
 export interface PortRange {
   first: number;
@@ -28,6 +28,8 @@ export interface MembershipSample {
   idleCpuPctMax: number;
   rssMB: number;
   rssMBMax: number;
+  /** Anonymous part of the RSS (not shared between nodes running the same executable). */
+  rssAnonMB?: number;
   /** From the namespace's iptables counter: IP+UDP headers included. */
   udpBytesPerSec: number;
   /** D-SEF only: UDP payload bytes/s from the nodes' own /status counters. */
@@ -88,7 +90,12 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
 }
 
 /** Kill (or freeze) a random non-seed agent; time to the first suspicion anywhere and to all survivors saying dead. */
-async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: number, trace = false): Promise<{ firstSuspectMs: number; allDeadMs: number; deadReason?: string }> {
+async function detect(
+  c: Cluster,
+  signal: "SIGKILL" | "SIGSTOP",
+  timeoutMs: number,
+  trace = false,
+): Promise<{ firstSuspectMs: number; allDeadMs: number; deadReason?: string }> {
   const victim = c.pickVictim();
   const t0 = c.kill(victim, signal);
   let allDeadMs = Number.NaN;
@@ -102,7 +109,9 @@ async function detect(c: Cluster, signal: "SIGKILL" | "SIGSTOP", timeoutMs: numb
   if (signal === "SIGSTOP") victim.proc.kill("SIGKILL");
   if (trace) {
     const lines = c.log.since(t0).filter((e) => e.member === victim.port && e.type !== "alive");
-    process.stderr.write(`\n  ${c.driver.name} ${signal} ${victim.port}:\n${lines.map((e) => `    +${Math.round(e.at - t0)} ms ${e.observer} ${e.type}${e.reason ? ` (${e.reason})` : ""}`).join("\n")}\n`);
+    process.stderr.write(
+      `\n  ${c.driver.name} ${signal} ${victim.port}:\n${lines.map((e) => `    +${Math.round(e.at - t0)} ms ${e.observer} ${e.type}${e.reason ? ` (${e.reason})` : ""}`).join("\n")}\n`,
+    );
   }
   const declared = c.log.events.find((e) => e.at >= t0 && e.member === victim.port && e.type === "dead" && e.reason !== undefined);
   return { firstSuspectMs: s ? s.at - t0 : Number.NaN, allDeadMs, deadReason: declared?.reason };
@@ -119,13 +128,15 @@ async function measureIdle(c: Cluster, windowMs: number) {
   const secs = (performance.now() - t0) / 1000;
   const udp1 = udpBytesOut();
   const payload1 = c.driver.name === "dsef" ? await payloadBytes(agents) : undefined;
-  const cpu = agents.map((a, i) => ((cpuTicks(a.proc.pid!) ?? Number.NaN) - ticks0[i]!) / CLK_TCK / secs * 100);
+  const cpu = agents.map((a, i) => (((cpuTicks(a.proc.pid!) ?? Number.NaN) - ticks0[i]!) / CLK_TCK / secs) * 100);
   const rss = agents.map((a) => (rssBytes(a.proc.pid!) ?? Number.NaN) / 2 ** 20);
+  const anon = agents.map((a) => (rssAnonBytes(a.proc.pid!) ?? Number.NaN) / 2 ** 20);
   return {
     idleCpuPct: avg(cpu),
     idleCpuPctMax: Math.max(...cpu),
     rssMB: avg(rss),
     rssMBMax: Math.max(...rss),
+    rssAnonMB: avg(anon),
     udpBytesPerSec: (udp1 - udp0) / secs / agents.length,
     udpPayloadBytesPerSec: payload0 !== undefined && payload1 !== undefined ? (payload1 - payload0) / secs / agents.length : undefined,
   };
@@ -134,7 +145,11 @@ async function measureIdle(c: Cluster, windowMs: number) {
 /** Sum of the nodes' own UDP bytesOut counters (GET /status). */
 async function payloadBytes(agents: Agent[]): Promise<number> {
   const all = await Promise.all(
-    agents.map(async (a) => ((await (await fetch(`${a.url}/status`, { signal: AbortSignal.timeout(3000) })).json()) as { transport?: { bytesOut?: number } }).transport?.bytesOut ?? 0),
+    agents.map(
+      async (a) =>
+        ((await (await fetch(`${a.url}/status`, { signal: AbortSignal.timeout(3000) })).json()) as { transport?: { bytesOut?: number } }).transport?.bytesOut ??
+        0,
+    ),
   );
   return all.reduce((a, b) => a + b, 0);
 }
@@ -160,7 +175,15 @@ export interface LossSample {
 }
 
 /** N nodes, then drop a fraction of all UDP datagrams for a while: nobody should die. */
-export async function lossRun(driver: Driver, n: number, lossPct: number, durationMs: number, ports: PortRange, launch: LaunchOptions, trace = false): Promise<LossSample> {
+export async function lossRun(
+  driver: Driver,
+  n: number,
+  lossPct: number,
+  durationMs: number,
+  ports: PortRange,
+  launch: LaunchOptions,
+  trace = false,
+): Promise<LossSample> {
   const c = new Cluster(driver, ports.first, ports.last, launch);
   const p = lossPct / 100;
   try {
@@ -187,7 +210,9 @@ export async function lossRun(driver: Driver, n: number, lossPct: number, durati
     if (trace) {
       for (const m of new Set(dead.map((e) => e.member))) {
         const lines = ev.filter((e) => e.member === m && e.type !== "alive" && e.type !== "tcp-fallback");
-        process.stderr.write(`\n  ${driver.name} false death of ${m}:\n${lines.map((e) => `    +${Math.round(e.at - t0)} ms ${e.observer} ${e.type}${e.reason ? ` (${e.reason})` : ""}`).join("\n")}\n`);
+        process.stderr.write(
+          `\n  ${driver.name} false death of ${m}:\n${lines.map((e) => `    +${Math.round(e.at - t0)} ms ${e.observer} ${e.type}${e.reason ? ` (${e.reason})` : ""}`).join("\n")}\n`,
+        );
       }
     }
     return {

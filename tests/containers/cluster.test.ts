@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { StartedTestContainer } from "testcontainers";
-import { createNetwork, docker, engine, peersOf, removeQuietly, startEdge, subnetHost, testImage, waitUntil, type PeerRow } from "./docker.ts";
+import { bunInside, createNetwork, docker, engine, type PeerRow, peersOf, removeQuietly, startEdge, subnetHost, testImage, waitUntil } from "./docker.ts";
 
 const N = 5;
 const ALIAS = "dsef-peers";
@@ -48,7 +48,9 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
     for (let i = 0; i < N; i++) ips.push(await subnetHost(network, 10 + i));
     // All at once, all with the same DNS-name bootstrap: no node is special.
     const started = await Promise.all(
-      ips.map((ip, i) => startEdge(image, { network, ip, aliases: [ALIAS], name: `edge${i}`, capacity: [1000, 800, 500, 600, 600][i], bootstrap: `${ALIAS}:5000` })),
+      ips.map((ip, i) =>
+        startEdge(image, { network, ip, aliases: [ALIAS], name: `edge${i}`, capacity: [1000, 800, 500, 600, 600][i], bootstrap: `${ALIAS}:5000` }),
+      ),
     );
     nodes.push(...started);
   }, 120_000);
@@ -62,7 +64,7 @@ describe.skipIf(!engine)("edge cluster in containers", () => {
 
   it("the bootstrap DNS name resolves to every node", async () => {
     const script = `const a = await require("node:dns").promises.lookup("${ALIAS}", { all: true }); console.log(JSON.stringify(a.map((x) => x.address).sort()))`;
-    const resolved = JSON.parse(await docker("exec", nodes[0]!.getId(), "bun", "-e", script)) as string[];
+    const resolved = JSON.parse(await bunInside(nodes[0]!.getId(), script)) as string[];
     expect(resolved).toEqual([...ips].sort());
   }, 30_000);
 

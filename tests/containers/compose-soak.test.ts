@@ -124,7 +124,8 @@ describe.skipIf(!engine || !hasSimulator)("docker-compose.yml under faults and d
       while (polling) {
         const at = clock();
         const gen = generation.get(VICTIM)!;
-        const r = await run(["docker", "exec", edge1, "bun", "-e", POLL_SCRIPT], { timeoutMs: 10_000 });
+        // The image has no bun: BUN_BE_BUN=1 makes its dsef binary run the script.
+        const r = await run(["docker", "exec", "-e", "BUN_BE_BUN=1", edge1, "dsef", "-e", POLL_SCRIPT], { timeoutMs: 10_000 });
         let views: Record<string, { peers: NodeReading["peers"]; status: Record<string, any> } | null> = {};
         try {
           views = JSON.parse(r.out);

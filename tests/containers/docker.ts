@@ -73,6 +73,7 @@ export function testImage(): Promise<string> {
 }
 
 export type { PeerRow } from "../support/processes.ts";
+
 import type { PeerRow } from "../support/processes.ts";
 
 /**
@@ -81,8 +82,15 @@ import type { PeerRow } from "../support/processes.ts";
  */
 export async function httpInside<T = unknown>(containerId: string, path: string, port = 5000): Promise<T> {
   const script = `const r = await fetch("http://127.0.0.1:${port}${path}", { signal: AbortSignal.timeout(3000) }); process.stdout.write(await r.text());`;
-  const out = await docker("exec", containerId, "bun", "-e", script);
-  return JSON.parse(out) as T;
+  return JSON.parse(await bunInside(containerId, script)) as T;
+}
+
+/**
+ * Run a script inside a container of the image. The image has no shell and no `bun`, only the
+ * compiled `dsef`, which BUN_BE_BUN=1 turns back into the Bun runtime it carries.
+ */
+export function bunInside(containerId: string, script: string): Promise<string> {
+  return docker("exec", "-e", "BUN_BE_BUN=1", containerId, "dsef", "-e", script);
 }
 
 export const peersOf = (id: string) => httpInside<PeerRow[]>(id, "/peers");
@@ -99,7 +107,9 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     await Bun.sleep(everyMs);
   }
   const detail = explain ? await explain().catch((e: Error) => `(could not explain: ${e.message})`) : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ""}${detail ? `\n${detail}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ""}${detail ? `\n${detail}` : ""}`,
+  );
 }
 
 /** Container IPv4 address on a given network. */

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type StartedTestContainer, Wait } from "testcontainers";
-import { createNetwork, docker, engine, NetworkedContainer, peersOf, removeQuietly, ROOT, run, startEdge, subnetHost, testImage, waitUntil } from "./docker.ts";
+import { createNetwork, docker, engine, NetworkedContainer, peersOf, ROOT, removeQuietly, run, startEdge, subnetHost, testImage, waitUntil } from "./docker.ts";
 
 const hasSimulator = existsSync(join(ROOT, "esp/simulator.ts"));
 const ALIAS = "dsef-edges";
@@ -35,7 +35,9 @@ describe.skipIf(!engine || !hasSimulator)("ESP simulators in containers", () => 
     const caps = [1000, 800, 500];
     const ips = await Promise.all(caps.map((_, i) => subnetHost(network, 10 + i)));
     edges.push(
-      ...(await Promise.all(caps.map((capacity, i) => startEdge(image, { network, ip: ips[i], aliases: [ALIAS], name: `edge${i}`, capacity, bootstrap: `${ALIAS}:5000` })))),
+      ...(await Promise.all(
+        caps.map((capacity, i) => startEdge(image, { network, ip: ips[i], aliases: [ALIAS], name: `edge${i}`, capacity, bootstrap: `${ALIAS}:5000` })),
+      )),
     );
     await waitUntil(
       "3 edges alive everywhere",
@@ -49,8 +51,23 @@ describe.skipIf(!engine || !hasSimulator)("ESP simulators in containers", () => 
     for (let i = 0; i < 2; i++) {
       const c = await new NetworkedContainer(image)
         .onNetwork(network, {})
-        .withEntrypoint(["bun", "esp/simulator.ts"])
-        .withCommand(["--bootstrap", `http://${ALIAS}:5000`, "--interval", "1", "--min-load", "10", "--max-load", "100", "--devices", "10", "--duration", String(DURATION_S), "--report-json", "/tmp/report.json"])
+        .withCommand([
+          "esp",
+          "--bootstrap",
+          `http://${ALIAS}:5000`,
+          "--interval",
+          "1",
+          "--min-load",
+          "10",
+          "--max-load",
+          "100",
+          "--devices",
+          "10",
+          "--duration",
+          String(DURATION_S),
+          "--report-json",
+          "/tmp/report.json",
+        ])
         .withLabels({ "dsef.test": "1" })
         // The image's HEALTHCHECK is the edge node's /health; a simulator serves no HTTP.
         // (testcontainers' exec-based waits hang under Bun: wait on its first line instead.)
@@ -76,7 +93,11 @@ describe.skipIf(!engine || !hasSimulator)("ESP simulators in containers", () => 
       await docker("cp", `${id}:/tmp/report.json`, join(dir, `r${i}.json`));
       reports.push(JSON.parse(readFileSync(join(dir, `r${i}.json`), "utf8")) as Report);
     }
-    const total = reports.reduce((a, r) => ({ sent: a.sent + r.sent, acknowledged: a.acknowledged + r.acknowledged, lost: a.lost + r.lost }), { sent: 0, acknowledged: 0, lost: 0 });
+    const total = reports.reduce((a, r) => ({ sent: a.sent + r.sent, acknowledged: a.acknowledged + r.acknowledged, lost: a.lost + r.lost }), {
+      sent: 0,
+      acknowledged: 0,
+      lost: 0,
+    });
     console.log(`  simulators: sent ${total.sent}, acknowledged ${total.acknowledged}, lost ${total.lost}`);
     expect(total.sent).toBeGreaterThan(400);
     expect(total.lost).toBe(0);

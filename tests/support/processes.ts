@@ -64,13 +64,15 @@ export interface SpawnOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** What runs the node (default: bun src/main.ts); e.g. [binary, "node"] for the compiled dsef. */
+  command?: string[];
+  cwd?: string;
 }
 
 export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `dsef-${o.port}-`));
   const argv = [
-    BUN,
-    join(ROOT, "src/main.ts"),
+    ...(o.command ?? [BUN, join(ROOT, "src/main.ts")]),
     "--ip",
     "127.0.0.1",
     "--port",
@@ -87,7 +89,7 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
   const output: string[] = [];
   const url = `http://127.0.0.1:${o.port}`;
   const launch = () => {
-    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...o.env } });
+    const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: o.cwd, env: { ...process.env, ...o.env } });
     spawned.add(proc);
     void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
@@ -117,7 +119,11 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
       await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000);
     },
   };
-  await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000, () => `node ${o.port} did not start:\n${output.join("\n")}`);
+  await waitUntil(
+    async () => (await fetch(`${url}/health`)).ok,
+    10_000,
+    () => `node ${o.port} did not start:\n${output.join("\n")}`,
+  );
   return node;
 }
 

@@ -34,6 +34,14 @@ const LAYERS: Record<string, number> = {
   cli: 14, // the dsef command
 };
 
+/**
+ * Outside src/, only the `dsef` command may import, and only these: the ESP simulator (an app of
+ * its own beside the node; the single binary carries it as `dsef esp`) and package.json (the
+ * version `dsef --version` prints).
+ */
+const OUTSIDE_FOR_CLI = [`${resolve(SRC, "../esp")}/`, resolve(SRC, "../package.json")];
+const outside = (file: string) => relative(SRC, file).startsWith("..");
+
 interface Edge {
   readonly from: string;
   readonly to: string;
@@ -160,8 +168,9 @@ describe("layers", () => {
   });
 
   test("no import points outward or sideways", () => {
+    const allowedOutside = (e: Edge) => layerOf(e.from) === "cli" && OUTSIDE_FOR_CLI.some((p) => e.to === p || e.to.startsWith(p));
     const bad = all
-      .filter((e) => layerOf(e.from) !== layerOf(e.to) && !(LAYERS[layerOf(e.to)]! < LAYERS[layerOf(e.from)]!))
+      .filter((e) => (outside(e.to) ? !allowedOutside(e) : layerOf(e.from) !== layerOf(e.to) && !(LAYERS[layerOf(e.to)]! < LAYERS[layerOf(e.from)]!)))
       .map((e) => `${show(e)} (${layerOf(e.from)} ${LAYERS[layerOf(e.from)]} imports ${layerOf(e.to)} ${LAYERS[layerOf(e.to)]})`);
     expect(bad).toEqual([]);
   });
