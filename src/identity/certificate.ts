@@ -26,7 +26,9 @@ export type Certificate = z.infer<typeof certificateSchema>;
 const enc = new TextEncoder();
 /** What the CA signs. Certificates without an address keep the original five fields. */
 export const certificateStatement = (c: Omit<Certificate, "sig" | "v">): Uint8Array =>
-  enc.encode(JSON.stringify(c.addr === undefined ? ["dsef/v1 cert", c.ca, c.key, c.name, c.expires] : ["dsef/v1 cert", c.ca, c.key, c.name, c.expires, c.addr]));
+  enc.encode(
+    JSON.stringify(c.addr === undefined ? ["dsef/v1 cert", c.ca, c.key, c.name, c.expires] : ["dsef/v1 cert", c.ca, c.key, c.name, c.expires, c.addr]),
+  );
 
 export interface CertificateAuthority {
   readonly privateKey: KeyObject;

@@ -43,7 +43,13 @@ export function checkCertTail(tail: Uint8Array, caKey: Uint8Array, caId: string,
     addr = splitAddress(info.gossip).host;
     if (splitAddress(info.http).host !== addr) return { ok: false, reason: "uncertified" };
   }
-  const statement = certificateStatement({ ca: caId, key: Buffer.from(nodeKey).toString("base64"), name: info.name, expires, ...(addr === undefined ? {} : { addr }) });
+  const statement = certificateStatement({
+    ca: caId,
+    key: Buffer.from(nodeKey).toString("base64"),
+    name: info.name,
+    expires,
+    ...(addr === undefined ? {} : { addr }),
+  });
   if (!verifyRaw(caKey, statement, tail.subarray(9))) return { ok: false, reason: "uncertified" };
   return expires <= nowS ? { ok: false, reason: "expired" } : { ok: true, expires };
 }

@@ -107,9 +107,15 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     // Start anyway and let the seeds say no: the operator sees the refusal on both sides.
     if (!check.ok) log.error({ cert: certFile, reason: check.reason }, "this node's certificate is not valid; seeds will refuse it");
     else if (cert.name !== config.name)
-      log.error({ cert: certFile, certified: cert.name, name: config.name }, `this node's certificate is for "${cert.name}", not --name "${config.name}"; seeds will refuse it`);
+      log.error(
+        { cert: certFile, certified: cert.name, name: config.name },
+        `this node's certificate is for "${cert.name}", not --name "${config.name}"; seeds will refuse it`,
+      );
     else if (cert.addr !== undefined && cert.addr !== config.ip)
-      log.error({ cert: certFile, certified: cert.addr, ip: config.ip }, `this node's certificate is for host ${cert.addr}, not --ip ${config.ip}; its claims will be refused`);
+      log.error(
+        { cert: certFile, certified: cert.addr, ip: config.ip },
+        `this node's certificate is for host ${cert.addr}, not --ip ${config.ip}; its claims will be refused`,
+      );
   }
   const secret = secrets.length > 0;
   const mode: SecurityMode = secret && caKey ? "secret+ca" : secret ? "secret" : caKey ? "ca" : "open";

@@ -177,7 +177,13 @@ export class PeerTrust {
     }
     this.stats.distrustedTotal++;
     this.#o.log.warn(
-      { peer: http, member: id, packet_id: packetId, answer: real.kind === "seen" ? `seen, handled by ${real.handledBy}` : real.kind, forMs: this.#o.distrustMs ?? 600_000 },
+      {
+        peer: http,
+        member: id,
+        packet_id: packetId,
+        answer: real.kind === "seen" ? `seen, handled by ${real.handledBy}` : real.kind,
+        forMs: this.#o.distrustMs ?? 600_000,
+      },
       "peer keeps no record of packets it accepted: no longer forwarding to it",
     );
   }
@@ -187,7 +193,10 @@ export class PeerTrust {
     if (r.clampedCapacity === m.info.capacity) return;
     r.clampedCapacity = m.info.capacity;
     this.stats.capacityClamped++;
-    this.#o.log.warn({ peer: m.info.http, member: m.info.id, claimed: m.info.capacity, counted: this.#o.maxCapacity }, "peer claims more capacity than --max-peer-capacity: counted at the limit");
+    this.#o.log.warn(
+      { peer: m.info.http, member: m.info.id, claimed: m.info.capacity, counted: this.#o.maxCapacity },
+      "peer claims more capacity than --max-peer-capacity: counted at the limit",
+    );
   }
 
   #prune(): void {

@@ -8,6 +8,8 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
+import { readFileSync } from "node:fs";
+import { caPublicKeyFromPem, issueCertificate } from "../../src/identity/certificate.ts";
 import { caClaimSigner, signAlive } from "../../src/identity/claims.ts";
 import { joinVia } from "../../src/identity/join-client.ts";
 import { Keyring } from "../../src/identity/keyring.ts";
@@ -15,13 +17,10 @@ import { generateIdentity, loadOrCreateIdentity } from "../../src/identity/node-
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
 import { SyncAuth } from "../../src/identity/sync-auth.ts";
 import { exchangeState } from "../../src/identity/sync-client.ts";
-import { issueCertificate } from "../../src/identity/certificate.ts";
 import type { MemberSnapshot, NodeInfo } from "../../src/membership/types.ts";
 import { encodeMessage } from "../../src/wire/codec.ts";
-import { caPublicKeyFromPem } from "../../src/identity/certificate.ts";
-import { readFileSync } from "node:fs";
-import { allocPorts, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 import { certifiedDataDir, idsSeenBy, logLines, makeCa, startSecuredCluster } from "../support/identity.ts";
+import { allocPorts, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 
 const nodes: NodeProcess[] = [];
 afterAll(() => stopAll(nodes));
@@ -47,7 +46,11 @@ test("row 6: a certificate that expires after the join gets its member removed e
 
   await Bun.sleep(expiry - Date.now());
   // lan profile, 4 members: the suspicion timeout is 3 s (3 x max(1, log10 4) x 1 s).
-  const took = await waitUntil(async () => (await statesOf(honest, port!)).every((s) => s === "dead" || s === "absent"), 3000, () => "still listed");
+  const took = await waitUntil(
+    async () => (await statesOf(honest, port!)).every((s) => s === "dead" || s === "absent"),
+    3000,
+    () => "still listed",
+  );
   console.log(`expired member removed by all 3 honest nodes ${Math.round(took)} ms after its certificate expired`);
   // And it stays out: it still runs, answers /health and refutes, but nothing revives it.
   for (let i = 0; i < 10; i++) {
@@ -65,7 +68,12 @@ test("row 6: a certificate issued to node1 cannot be used as admin-console", asy
   const honest = await startSecuredCluster(2, (i) => ({ args, dataDir: certifiedDataDir(ca.authority, `m${i}`) }));
   nodes.push(...honest);
   const [port] = allocPorts(1);
-  const impostor = await spawnNode({ port: port!, bootstrap: honest[0]!.url, args: [...args, "--name", "admin-console"], dataDir: certifiedDataDir(ca.authority, "node1") });
+  const impostor = await spawnNode({
+    port: port!,
+    bootstrap: honest[0]!.url,
+    args: [...args, "--name", "admin-console"],
+    dataDir: certifiedDataDir(ca.authority, "node1"),
+  });
   nodes.push(impostor);
   await Bun.sleep(5000);
   expect((await impostor.status()).ready).toBe(false);
@@ -105,7 +113,12 @@ test("CA mode: an insider with the gossip key cannot list identities that hold n
   const sock = createSocket("udp4");
   await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
   for (let k = 0; k < 3; k++) {
-    for (const g of invented.slice(0, 10)) sock.send(sealer.seal(encodeMessage({ type: "gossip", from: me.id, updates: [{ kind: "alive", incarnation: 1, info: g.info, proof: g.proof }] })), honest[0]!.port, "127.0.0.1");
+    for (const g of invented.slice(0, 10))
+      sock.send(
+        sealer.seal(encodeMessage({ type: "gossip", from: me.id, updates: [{ kind: "alive", incarnation: 1, info: g.info, proof: g.proof }] })),
+        honest[0]!.port,
+        "127.0.0.1",
+      );
     await Bun.sleep(50);
   }
   sock.close();

@@ -16,8 +16,8 @@ import { SyncAuth } from "../../src/identity/sync-auth.ts";
 import { exchangeState } from "../../src/identity/sync-client.ts";
 import type { NodeInfo } from "../../src/membership/types.ts";
 import { decodeMessage, encodeMessage } from "../../src/wire/codec.ts";
-import { allocPorts, type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
 import { logLines, startSecuredCluster } from "../support/identity.ts";
+import { allocPorts, type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
 
 const SECRET = "insider-phantom-capacity-secret";
 const nodes: NodeProcess[] = [];
@@ -69,7 +69,12 @@ test("row 3: a phantom with capacity 1e9 that accepts and drops no longer draws 
   const load = { version: Date.now(), backlog: 0 };
   const auth = new SyncAuth(keyring, false);
   for (const n of nodes) {
-    await exchangeState(n.url.slice(7), [{ info, state: "alive", incarnation: 1, proof: signAlive(me, 1, info), load, loadProof: signLoad(me, load) }], false, auth);
+    await exchangeState(
+      n.url.slice(7),
+      [{ info, state: "alive", incarnation: 1, proof: signAlive(me, 1, info), load, loadProof: signLoad(me, load) }],
+      false,
+      auth,
+    );
   }
   await waitUntil(async () => (await a.peers()).some((p) => p.id === me.id && p.state === "alive"), 5000);
 
@@ -85,7 +90,9 @@ test("row 3: a phantom with capacity 1e9 that accepts and drops no longer draws 
     if (res.status === 200) handledBy.push(body.handled_by!);
     await Bun.sleep(50);
   }
-  console.log(`the phantom took ${taken} of 40 packets; handled by: ${JSON.stringify(Object.fromEntries(handledBy.map((h) => [h, handledBy.filter((x) => x === h).length])))}`);
+  console.log(
+    `the phantom took ${taken} of 40 packets; handled by: ${JSON.stringify(Object.fromEntries(handledBy.map((h) => [h, handledBy.filter((x) => x === h).length])))}`,
+  );
   expect(taken).toBeLessThanOrEqual(4);
   expect(handledBy.filter((h) => h === addr).length).toBe(taken);
   expect(logLines(a).some((l) => l.msg === "peer keeps no record of packets it accepted: no longer forwarding to it" && l.peer === addr)).toBe(true);

@@ -12,8 +12,8 @@ import { generateIdentity } from "../../src/identity/node-identity.ts";
 import { SyncAuth } from "../../src/identity/sync-auth.ts";
 import { exchangeState } from "../../src/identity/sync-client.ts";
 import type { MemberSnapshot } from "../../src/membership/types.ts";
-import { allSee, type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
 import { logLines, startSecuredCluster } from "../support/identity.ts";
+import { allSee, type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
 
 const SECRET = "insider-phantoms-test-secret-01";
 const nodes: NodeProcess[] = [];

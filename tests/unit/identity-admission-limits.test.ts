@@ -5,7 +5,12 @@ import { AdmissionGate } from "../../src/identity/admission-limits.ts";
 function gate(limits = { maxMembers: 100, perSync: 4, perSecond: 2 }, live = 3) {
   let now = 0;
   const logs: Record<string, unknown>[] = [];
-  const g = new AdmissionGate(limits, () => live, () => now, (f) => logs.push(f));
+  const g = new AdmissionGate(
+    limits,
+    () => live,
+    () => now,
+    (f) => logs.push(f),
+  );
   return { g, logs, advance: (ms: number) => (now += ms), setLive: (n: number) => (live = n) };
 }
 
@@ -19,7 +24,10 @@ const sync = (g: AdmissionGate, ids: string[], ctx?: Parameters<AdmissionGate["a
 describe("admission limits", () => {
   test("one exchange admits at most perSync new identities; the rest are refused and logged once", () => {
     const h = gate();
-    const v = sync(h.g, Array.from({ length: 800 }, (_, i) => `p${i}`));
+    const v = sync(
+      h.g,
+      Array.from({ length: 800 }, (_, i) => `p${i}`),
+    );
     expect(v.filter((x) => x === "ok")).toHaveLength(4);
     expect(v.filter((x) => x === "rateLimited")).toHaveLength(796);
     expect(h.logs).toHaveLength(1);
@@ -40,7 +48,11 @@ describe("admission limits", () => {
 
   test("our own join and a handshake-proven joiner pass the rate caps, not the member limit", () => {
     const h = gate({ maxMembers: 10, perSync: 2, perSecond: 1 });
-    const v = sync(h.g, Array.from({ length: 20 }, (_, i) => `m${i}`), { joining: true });
+    const v = sync(
+      h.g,
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+      { joining: true },
+    );
     expect(v.filter((x) => x === "ok")).toHaveLength(7); // 3 listed + 7 = the limit of 10
     expect(v.filter((x) => x === "memberLimit")).toHaveLength(13);
     const h2 = gate({ maxMembers: 10, perSync: 1, perSecond: 1 });

@@ -1,8 +1,8 @@
 /** CA mode claim checks: every alive claim carries a certificate for its key, name, host and time. */
 import { describe, expect, test } from "bun:test";
 import { issueCertificate, newAuthority } from "../../src/identity/certificate.ts";
-import { caClaimSigner, ClaimGuard, signAlive } from "../../src/identity/claims.ts";
 import { certTail } from "../../src/identity/certified-claims.ts";
+import { ClaimGuard, caClaimSigner, signAlive } from "../../src/identity/claims.ts";
 import { generateIdentity } from "../../src/identity/node-identity.ts";
 import type { Member, NodeInfo } from "../../src/membership/types.ts";
 

@@ -1,7 +1,7 @@
 /** Peers' load claims within reason: capacity capped, accepted forwards audited against the peer's records. */
 import { describe, expect, test } from "bun:test";
-import { PeerTrust } from "../../src/load/peer-trust.ts";
 import type { AskOutcome, ForwardOutcome, PeerClient } from "../../src/load/peer-protocol.ts";
+import { PeerTrust } from "../../src/load/peer-trust.ts";
 import { member, silentLog } from "../support/fake-peers.ts";
 
 type Behaviour = "honest" | "forgets" | "yes-to-all" | "silent";
@@ -32,7 +32,7 @@ function peers(behaviours: Record<string, Behaviour>) {
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-async function forwardMany(trust: PeerTrust, client: PeerClient, http: string, n: number): Promise<ForwardOutcome[]> {
+async function forwardMany(client: PeerClient, http: string, n: number): Promise<ForwardOutcome[]> {
   const out: ForwardOutcome[] = [];
   for (let i = 0; i < n; i++) {
     out.push(await client.forward(http, { processing_load: 1, packet_id: `${http}-${i}` }, 1, 100));
@@ -50,7 +50,7 @@ describe("peer trust", () => {
     const members = ["h:1", "f:1", "y:1", "s:1"].map((h) => member(h));
     trust.view(members, "me:1");
     for (const h of ["h:1", "f:1", "y:1", "s:1"]) {
-      const outs = await forwardMany(trust, client, h, 6);
+      const outs = await forwardMany(client, h, 6);
       now += 2000;
       const withheld = outs.filter((o) => o.kind === "declined").length;
       expect(withheld).toBe(h === "f:1" || h === "y:1" ? 4 : 0);

@@ -22,7 +22,14 @@ function node(i: number, peers: number[], now: () => number) {
   };
   const guard = new AeadGuard(new Keyring([keyFromSecret(KEY)]), 60, () => 1_700_000_000_000 + now());
   const driver = new NodeDriver({
-    core: { self: info(i), timing: profiles.lan, random: () => 0.5, now: now(), initialIncarnation: 100, initialMembers: peers.map((p) => ({ info: info(p), state: "alive", incarnation: 100 })) },
+    core: {
+      self: info(i),
+      timing: profiles.lan,
+      random: () => 0.5,
+      now: now(),
+      initialIncarnation: 100,
+      initialMembers: peers.map((p) => ({ info: info(p), state: "alive", incarnation: 100 })),
+    },
     io,
     guard,
   });
