@@ -105,6 +105,14 @@ export class Keyring {
     return added;
   }
 
+  /** Stop accepting this key (a retired rotation key); never the send key. */
+  remove(kid: string): void {
+    if (kid === this.#send?.kid) return;
+    this.#keys.delete(kid);
+    this.#pinned.delete(kid);
+    this.#used.delete(kid);
+  }
+
   /** Use this key to send from now on (it is accepted too). */
   setSend(k: ClusterKey): void {
     if (!this.#keys.has(k.kid)) this.add([k]);

@@ -14,6 +14,7 @@ import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
 import { joinVia } from "./join-client.ts";
 import { JoinServer } from "./join-server.ts";
+import { KeyRotation } from "./key-rotation.ts";
 import { Keyring, keyFromSecret } from "./keyring.ts";
 import type { NodeIdentity } from "./node-identity.ts";
 import { AeadGuard } from "./packet-guard.ts";
@@ -35,6 +36,8 @@ export interface AdmittingNode extends Omit<MemberTable, "liveCount"> {
   readonly claims: ClaimHooks;
   /** Merge a peer's state, answer with ours (signed). */
   serveSync(members: readonly MemberSnapshot[], join: boolean, ctx?: AdmitContext): MemberSnapshot[];
+  /** Our full state, our own claims signed. */
+  snapshot(): MemberSnapshot[];
 }
 
 /**
@@ -53,7 +56,10 @@ export interface Security {
   readonly exchange: StateExchange;
   /** The seed side of the handshake over the running node (none in open mode). */
   joinServerFor(node: AdmittingNode): JoinServer | undefined;
-  /** Re-read --cluster-key-file (SIGHUP): rotation without a restart. Returns a log message. */
+  /**
+   * SIGHUP: re-read --cluster-key-file (rotation without a restart); in CA mode, rotate the
+   * gossip key (key-rotation.ts). Returns a log message.
+   */
   reload(): string;
   status(): Record<string, unknown>;
 }
@@ -142,6 +148,15 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   // Made once each, when the composition root builds the node; kept here for status().
   let claimGuard: ClaimGuard | undefined;
   let joinServer: JoinServer | undefined;
+  let admitting: AdmittingNode | undefined;
+  const rotation = creds.shareKeys ? new KeyRotation(keyring) : undefined;
+  if (rotation) {
+    const timer = setInterval(() => {
+      const changed = rotation.step();
+      if (changed) log.info({ sending: keyring.sendKey?.kid, accepted: keyring.all().map((k) => k.kid) }, changed);
+    }, 1000);
+    timer.unref?.();
+  }
   const holderIn = (table: Pick<MemberTable, "members">) => (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
   const sec: Security = {
     mode,
@@ -176,6 +191,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       }
     },
     joinServerFor(node) {
+      admitting = node;
       joinServer = new JoinServer(
         identity,
         creds,
@@ -190,6 +206,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       return joinServer;
     },
     reload() {
+      if (rotation && admitting) return rotateGossipKey(rotation, admitting, identity.id, (http, members) => joinVia(http, identity, creds, members), log);
       if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
       const keys = readKeyFile(config.clusterKeyFile).map(keyFromSecret);
       keyring.replace(keys);
@@ -206,4 +223,24 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   };
   log.info({ mode, sendKey: keyring.sendKey?.kid, accepted: keyring.size, ca: caKey ? "configured" : undefined }, "cluster admission configured");
   return sec;
+}
+
+/**
+ * CA mode, SIGHUP: make a new gossip key and hand it to every live member by handshake (each
+ * side shows a valid certificate, so a member removed for an expired one does not get it).
+ */
+function rotateGossipKey(
+  rotation: KeyRotation,
+  node: AdmittingNode,
+  selfId: string,
+  handover: (http: string, members: MemberSnapshot[]) => Promise<unknown>,
+  log: Logger,
+): string {
+  const key = rotation.start();
+  const peers = node.members().filter((m) => (m.state === "alive" || m.state === "suspect") && m.info.id !== selfId);
+  void Promise.allSettled(peers.map((m) => handover(m.info.http, node.snapshot()))).then((r) => {
+    const failed = peers.filter((_, i) => r[i]!.status === "rejected").map((m) => m.info.http);
+    log.info({ key: key.kid, handedTo: peers.length - failed.length, failed }, "gossip key rotation: new key handed over");
+  });
+  return `gossip key rotation started: new key id ${key.kid}; members send with it within seconds and drop older keys 30 s later`;
 }

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { isRotated } from "./key-rotation.ts";
 import { deriveClusterKey, type ClusterKey, type Keyring } from "./keyring.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
 
@@ -91,8 +92,16 @@ export class SyncAuth {
     return true;
   }
 
+  /** The keys a cluster started with spread with syncs; rotated ones only in handshakes (see key-rotation.ts). */
   #wrap(key: ClusterKey, aad: string): string {
-    return wrapKeys(key.wrap, this.keyring.all().map((k) => k.material), aad);
+    return wrapKeys(
+      key.wrap,
+      this.keyring
+        .all()
+        .filter((k) => !isRotated(k))
+        .map((k) => k.material),
+      aad,
+    );
   }
 
   #learn(key: ClusterKey, aad: string, wrapped: string): void {

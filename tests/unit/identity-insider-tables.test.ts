@@ -4,6 +4,7 @@
  * /sync nonces and learned keys filled so that they refuse or forget what matters.
  */
 import { describe, expect, test } from "bun:test";
+import { KeyRotation, newRotationKey } from "../../src/identity/key-rotation.ts";
 import { Keyring, keyFromSecret, randomClusterKey } from "../../src/identity/keyring.ts";
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
 import { AUTH_HEADER, KEYS_HEADER, SyncAuth } from "../../src/identity/sync-auth.ts";
@@ -120,5 +121,35 @@ describe("tables an insider could fill", () => {
     expect(serverRing.get(shared.kid)).toBeDefined();
     expect(serverRing.get(theirs.kid)).toBeDefined();
     expect(serverRing.sendKey!.kid).toBe(shared.kid);
+  });
+});
+
+describe("gossip key rotation (CA mode)", () => {
+  test("the newest key sends once settled; older keys go once it has sent long enough; rotated keys never ride on /sync", () => {
+    let now = 1_700_000_000_000;
+    const founding = randomClusterKey();
+    const r = new Keyring();
+    r.setSend(founding);
+    const rotation = new KeyRotation(r, () => now, 5000, 30_000);
+    const fresh = rotation.start();
+    expect(r.sendKey!.kid).toBe(founding.kid);
+    now += 5000;
+    expect(rotation.step()).toMatch(/sending with key id/);
+    expect(r.sendKey!.kid).toBe(fresh.kid);
+    now += 29_000;
+    rotation.step();
+    expect(r.get(founding.kid)).toBeDefined();
+    now += 1000;
+    expect(rotation.step()).toMatch(/dropped key id/);
+    expect(r.get(founding.kid)).toBeUndefined();
+    expect(r.all().map((k) => k.kid)).toEqual([fresh.kid]);
+
+    // A sync carries the founding keys only: a removed member holding the old key learns nothing new.
+    const both = new Keyring([founding]);
+    both.add([newRotationKey(now)]);
+    const serverRing = new Keyring([founding]);
+    const { headers } = new SyncAuth(both, true).sign("{}");
+    expect(new SyncAuth(serverRing, true).check(headers[AUTH_HEADER]!, "{}", headers[KEYS_HEADER]!)).toMatchObject({ ok: true });
+    expect(serverRing.size).toBe(1);
   });
 });
