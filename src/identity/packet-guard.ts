@@ -33,6 +33,18 @@ export function idBytes(id: string): Buffer {
   return /^[0-9a-f]{16}$/.test(id) ? Buffer.from(id, "hex") : createHash("sha256").update(id).digest().subarray(0, 8);
 }
 
+/** idBytes of the ids datagrams are sealed to (a node sends to the same few members over and over). */
+const idCache = new Map<string, Buffer>();
+function cachedIdBytes(id: string): Buffer {
+  let b = idCache.get(id);
+  if (!b) {
+    if (idCache.size >= 4096) idCache.clear();
+    b = idBytes(id);
+    idCache.set(id, b);
+  }
+  return b;
+}
+
 export interface GuardStats {
   sealed: number;
   opened: number;
@@ -56,8 +68,9 @@ export interface GuardStats {
 
 interface Epoch {
   readonly window: ReplayWindow;
-  /** Our clock (ms) when it last opened a datagram. */
+  /** Our clock (ms) when it last opened a datagram, and when it last moved to the back of the table. */
   lastSeen: number;
+  movedAt: number;
   /** Latest datagram time (s) seen under it. */
   lastT: number;
 }
@@ -71,7 +84,7 @@ export class AeadGuard implements PacketGuard {
   };
   readonly #epoch = randomBytes(8);
   #counter = 0;
-  /** Sender epochs, least recently used first (each datagram moves its epoch to the back). */
+  /** Sender epochs, least recently used first (to within a second). */
   readonly #epochs = new Map<string, Epoch>();
   /**
    * Datagrams from an epoch this guard does not hold must be newer than this (s): every epoch
@@ -110,7 +123,7 @@ export class AeadGuard implements PacketGuard {
     this.#epoch.copy(header, 5);
     header.writeUInt32BE(this.#counter++, 13);
     header.writeUInt32BE(Math.floor(this.clock() / 1000) >>> 0, 17);
-    (to ? idBytes(to.id) : NO_ID).copy(header, 21);
+    (to ? cachedIdBytes(to.id) : NO_ID).copy(header, 21);
     header.writeUInt32BE(to ? Math.min(Math.max(Math.floor(to.incarnation), 0), 0xffffffff) : 0, 29);
     const cipher = createCipheriv("aes-256-gcm", key.gossip, header.subarray(5, 17));
     cipher.setAAD(header);
@@ -162,7 +175,9 @@ export class AeadGuard implements PacketGuard {
     e.window.commit(counter);
     e.lastSeen = nowMs;
     if (t > e.lastT) e.lastT = t;
-    if (epoch) {
+    // Least recently used first: an epoch in use moves to the back, at most once a second.
+    if (epoch && nowMs - e.movedAt >= 1000) {
+      e.movedAt = nowMs;
       this.#epochs.delete(epochId);
       this.#epochs.set(epochId, e);
     }
@@ -186,7 +201,7 @@ export class AeadGuard implements PacketGuard {
         this.#floorS = Math.max(this.#floorS, Math.min(e.lastT, nowS));
       }
     }
-    const e = { window: new ReplayWindow(), lastSeen: nowMs, lastT: 0 };
+    const e = { window: new ReplayWindow(), lastSeen: nowMs, movedAt: nowMs, lastT: 0 };
     this.#epochs.set(id, e);
     return e;
   }
