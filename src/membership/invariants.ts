@@ -1,8 +1,21 @@
 /**
  * Invariants of the SWIM core, checked from the outside on `Swim.inspect()` views: pure
- * functions, so a simulator can run them after every step and name the first bad one.
+ * functions (no I/O, no clock), so a simulator can run them after every step and name the first
+ * bad one. The rules, by where they look:
+ *
+ *   the node    time and leaving only go forward; wakeAt is after the last call (no due timer
+ *               left unrun) and not in the past (the driver did not oversleep); a probe has a deadline
+ *   a member    self-alive; a known state at a whole incarnation; every suspect has a deadline that
+ *               has not passed, only suspects have one, and no suspicion outlives the longest
+ *               timeout or restarts at one incarnation; the reap set holds exactly the dead and
+ *               left, who are reaped on time; the address index leads back to it; between checks
+ *               its incarnation never goes down and its state only moves up at one incarnation;
+ *               it is never held above its owner's incarnation, nor left unless its owner left
+ *   the table   the node holds itself; the live count matches; no index names a missing member;
+ *               a member leaves the table only when reaped (dead or left) or replaced
  */
-import type { Inspection, MemberInspection, MemberState, NodeId } from "./types.ts";
+import { suspicionMinMs, type Timing } from "./timing.ts";
+import type { Inspection, InspectionHead, MemberInspection, MemberState, NodeId } from "./types.ts";
 
 export interface Violation {
   /** The node whose state breaks the rule. */
@@ -11,80 +24,144 @@ export interface Violation {
   readonly message: string;
 }
 
-export interface NodeCheckOptions {
+/** Bounds from the timing, for the rules about how long something may last. */
+export interface Limits {
+  /** The longest a suspicion can last (its timeout with no confirmation, in the largest cluster). */
+  readonly longestSuspicionMs: number;
+  readonly deadRetentionMs: number;
+  readonly leftRetentionMs: number;
+  /** Reaping runs once per probe round, and a slow node stretches its rounds. */
+  readonly reapSlackMs: number;
+}
+
+export function limitsFor(t: Timing, maxMembers: number): Limits {
+  return {
+    longestSuspicionMs: t.suspicionMaxMult * suspicionMinMs(t, maxMembers) + 1,
+    deadRetentionMs: t.deadRetentionMs,
+    leftRetentionMs: t.leftRetentionMs,
+    reapSlackMs: (t.maxAwareness + 1) * t.probeIntervalMs + 1,
+  };
+}
+
+/** What the owner of an identity has done, over every run of it, for the cross-node rules. */
+export interface OwnerView {
+  /** The highest incarnation it has given itself. */
+  readonly incarnation: number;
+  /** It has left (or is leaving). */
+  readonly leaving: boolean;
+}
+
+export interface CheckOptions {
   /** The driver's clock: a started, running node must not be left asleep past a deadline. */
   readonly now?: number;
   /** How far `wakeAt` may lag `now` (one driver step); default 0. */
   readonly slackMs?: number;
+  /** With them, the rules about durations (suspicions, reaping) are checked too. */
+  readonly limits?: Limits;
+  /** With it, the rules across nodes: incarnations are minted only by their owner, `left` only by the leaver. */
+  readonly owner?: (id: NodeId) => OwnerView | undefined;
+}
+
+/**
+ * What a checker saw of one core at its previous check, for the rules about change. A new core
+ * (a restart) needs a new history.
+ */
+export class CoreHistory {
+  head: InspectionHead | undefined;
+  /** The table at the last full check, in table order; dropped once a per-member check moves on. */
+  #list: readonly MemberInspection[] | undefined;
+  /** Each member as last checked, by id (built when first needed). */
+  #byId: Map<NodeId, MemberInspection> | undefined;
+  /** Rows seen replaced between full checks: judged at the next full check, which sees every address. */
+  readonly #replaced: MemberInspection[] = [];
+
+  /** A history whose previous check saw `prev` (for checks of two given inspections). */
+  static of(prev: Inspection): CoreHistory {
+    const h = new CoreHistory();
+    h.head = prev;
+    h.#list = prev.members;
+    return h;
+  }
+
+  /** The member as last checked; `place` (its index in the table now) is a hint: tables rarely reorder. */
+  get(id: NodeId, place = -1): MemberInspection | undefined {
+    const p = this.#list?.[place];
+    return p !== undefined && p.id === id ? p : this.#members().get(id);
+  }
+
+  /** Remember `m` (a per-member check), keeping a replaced row of its id for the next full check. */
+  see(m: MemberInspection): void {
+    const byId = this.#members();
+    this.#list = undefined;
+    const before = byId.get(m.id);
+    if (before && before.row !== m.row) this.#replaced.push(before);
+    byId.set(m.id, m);
+  }
+
+  /** Remember a full check of `cur`; returns the rows seen before that it no longer holds. */
+  settle(cur: Inspection): MemberInspection[] {
+    const gone = this.#replaced.splice(0);
+    const list = this.#list;
+    const now = cur.members;
+    let same = list !== undefined && list.length === now.length;
+    for (let i = 0; same && i < now.length; i++) same = list![i]!.row === now[i]!.row;
+    if (!same) {
+      const rows = new Map<NodeId, unknown>();
+      for (const m of now) rows.set(m.id, m.row);
+      for (const p of this.#members().values()) if (rows.get(p.id) !== p.row) gone.push(p);
+    }
+    this.head = cur;
+    this.#list = now;
+    this.#byId = undefined;
+    return gone;
+  }
+
+  #members(): Map<NodeId, MemberInspection> {
+    if (!this.#byId) {
+      this.#byId = new Map();
+      for (const m of this.#list ?? []) this.#byId.set(m.id, m);
+    }
+    return this.#byId;
+  }
 }
 
 /** Rank at equal incarnation (SWIM's precedence): a state only ever moves up it. */
 const rank: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 
-/**
- * Check one node's core. `prev` is the same core's inspection after the previous step; leave it
- * out at the start and after a restart (a new core).
- */
-export function checkNode(cur: Inspection, prev?: Inspection, opts: NodeCheckOptions = {}): Violation[] {
+type Fail = (rule: string, message: string) => void;
+
+const collector = (node: NodeId): { out: Violation[]; fail: Fail } => {
   const out: Violation[] = [];
-  const fail = (rule: string, message: string) => out.push({ node: cur.self, rule, message });
-  const last = cur.lastCallAt;
+  return { out, fail: (rule, message) => out.push({ node, rule, message }) };
+};
 
-  const me = cur.members.find((m) => m.id === cur.self);
-  if (!me) fail("self-known", "its own row is missing from its table");
-  else if (cur.leaving ? me.state !== "left" : me.state !== "alive") {
-    fail("self-alive", `holds itself ${me.state} at incarnation ${me.incarnation}${cur.leaving ? " while leaving" : " without leaving"}`);
-  }
-
+/**
+ * Every rule over one core's whole state. With `history`, also the rules about change since its
+ * previous check, and `history` then holds this one.
+ */
+export function checkNode(cur: Inspection, history?: CoreHistory, opts: CheckOptions = {}): Violation[] {
+  const { out, fail } = collector(cur.self);
+  headRules(cur, history?.head, opts, fail);
   let live = 1;
-  for (const m of cur.members) {
-    const isSelf = m.id === cur.self;
-    if (!isSelf && (m.state === "alive" || m.state === "suspect")) live++;
-    if (m.state === "suspect") {
-      if (m.suspicionDeadline === undefined || !Number.isFinite(m.suspicionDeadline))
-        fail("suspect-has-deadline", `${m.id} is suspect with no suspicion deadline`);
-      else if (last !== undefined && m.suspicionDeadline <= last)
-        fail("suspicion-overdue", `${m.id}'s suspicion ran out at ${m.suspicionDeadline} but it is still suspect at ${last}`);
-    } else if (m.suspicionDeadline !== undefined) fail("deadline-only-on-suspects", `${m.id} is ${m.state} but holds a suspicion deadline`);
-    const gone = !isSelf && (m.state === "dead" || m.state === "left");
-    if (gone !== m.awaitingReap) fail("reap-set", `${m.id} is ${m.state}${isSelf ? " (self)" : ""} but ${m.awaitingReap ? "is" : "is not"} in the reap set`);
-    if (!m.addressIndexed) fail("address-index", `${m.id}'s address ${m.gossip} does not lead back to it`);
+  let self = false;
+  const members = cur.members;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    if (m.id === cur.self) self = true;
+    else if (m.state === "alive" || m.state === "suspect") live++;
+    memberRules(cur, m, history?.get(m.id, i), opts, fail);
   }
+  if (!self) fail("self-known", "its own row is missing from its table");
   for (const s of cur.strays) fail("index-stray", `an index names a member the table does not hold (${s})`);
   if (cur.liveCount !== live) fail("live-count", `liveCount says ${cur.liveCount}, the table has ${live} live members`);
-
-  if (Number.isNaN(cur.wakeAt)) fail("wake-at", "wakeAt is NaN");
-  else if (last !== undefined && cur.wakeAt <= last)
-    fail("wake-at", `asks to wake at ${cur.wakeAt}, not after its last call at ${last}: a due timer did not run`);
-  if (opts.now !== undefined && last !== undefined && cur.wakeAt < opts.now - (opts.slackMs ?? 0))
-    fail("overslept", `wakeAt ${cur.wakeAt} is in the past at ${opts.now}: the driver missed a wake-up`);
-  if (cur.probe && !Number.isFinite(cur.probe.deadline)) fail("probe-deadline", `the probe of ${cur.probe.target} has no deadline`);
-
-  if (prev) out.push(...checkStep(prev, cur));
-  return out;
-}
-
-/** Rules over two consecutive inspections of the same core. */
-function checkStep(prev: Inspection, cur: Inspection): Violation[] {
-  const out: Violation[] = [];
-  const fail = (rule: string, message: string) => out.push({ node: cur.self, rule, message });
-  if (prev.lastCallAt !== undefined && (cur.lastCallAt === undefined || cur.lastCallAt < prev.lastCallAt))
-    fail("time", `time went back from ${prev.lastCallAt} to ${cur.lastCallAt}`);
-  if (prev.leaving && !cur.leaving) fail("leaving-final", "stopped leaving");
-
-  const now = new Map<NodeId, MemberInspection>(cur.members.map((m) => [m.id, m]));
-  const holders = new Map<string, NodeId>(cur.members.map((m) => [m.gossip, m.id]));
-  for (const p of prev.members) {
-    const c = now.get(p.id);
-    if (c && c.row === p.row) {
-      if (c.incarnation < p.incarnation) fail("incarnation-monotonic", `${p.id}'s incarnation went down from ${p.incarnation} to ${c.incarnation}`);
-      else if (c.incarnation === p.incarnation && c.state !== p.state && rank[c.state] < rank[p.state]) {
-        fail("state-order", `${p.id} went from ${p.state} back to ${c.state} at the same incarnation ${c.incarnation}`);
-      }
-      continue;
-    }
+  const gone = history?.settle(cur) ?? [];
+  if (gone.length === 0) return out;
+  const holders = new Map<string, NodeId>();
+  for (const m of members) holders.set(m.gossip, m.id);
+  for (const p of gone) {
     // The row is gone (maybe learned again as a new row): only reaping or a new identity on its address removes one.
-    const replaced = holders.has(p.gossip) && holders.get(p.gossip) !== p.id;
+    const holder = holders.get(p.gossip);
+    const replaced = holder !== undefined && holder !== p.id;
     if (p.state !== "dead" && p.state !== "left" && !replaced)
       fail("removed-only-when-gone", `${p.id} (${p.state}) left the table without being reaped or replaced`);
   }
@@ -92,37 +169,97 @@ function checkStep(prev: Inspection, cur: Inspection): Violation[] {
 }
 
 /**
- * Rules across the cores of all running nodes (each node's own inspection; leave out crashed
- * ones). Incarnations are minted only by their owner, and `left` only by the leaver.
+ * The rules a step can break in the members it changed, at a cost independent of the table's
+ * size: the node, its own row and the given members (`inspect` reads one member; an id it no
+ * longer holds is judged at the next `checkNode`). Records them in `history`.
  */
-export function checkCluster(nodes: readonly Inspection[]): Violation[] {
-  const out: Violation[] = [];
-  const own = new Map<NodeId, { readonly incarnation: number; readonly leaving: boolean }>();
-  for (const i of nodes) {
-    const me = i.members.find((m) => m.id === i.self);
-    if (me) own.set(i.self, { incarnation: me.incarnation, leaving: i.leaving });
+export function checkMembers(
+  head: InspectionHead,
+  ids: Iterable<NodeId>,
+  inspect: (id: NodeId) => MemberInspection | undefined,
+  history: CoreHistory,
+  opts: CheckOptions = {},
+): Violation[] {
+  const { out, fail } = collector(head.self);
+  headRules(head, history.head, opts, fail);
+  history.head = head;
+  const one = (id: NodeId) => {
+    const m = inspect(id);
+    if (!m) return id === head.self && fail("self-known", "its own row is missing from its table");
+    memberRules(head, m, history.get(id), opts, fail);
+    history.see(m);
+  };
+  one(head.self);
+  for (const id of ids) if (id !== head.self) one(id);
+  return out;
+}
+
+/** The rules over the node alone, between its steps (a node never woken would take no step to check). */
+export function checkHead(cur: InspectionHead, opts: CheckOptions = {}): Violation[] {
+  const { out, fail } = collector(cur.self);
+  headRules(cur, undefined, opts, fail);
+  return out;
+}
+
+function headRules(cur: InspectionHead, prev: InspectionHead | undefined, opts: CheckOptions, fail: Fail): void {
+  const last = cur.lastCallAt;
+  if (Number.isNaN(cur.wakeAt)) fail("wake-at", "wakeAt is NaN");
+  else if (last !== undefined && cur.wakeAt <= last)
+    fail("wake-at", `asks to wake at ${cur.wakeAt}, not after its last call at ${last}: a due timer did not run`);
+  if (opts.now !== undefined && last !== undefined && cur.wakeAt < opts.now - (opts.slackMs ?? 0))
+    fail("overslept", `wakeAt ${cur.wakeAt} is in the past at ${opts.now}: the driver missed a wake-up`);
+  if (cur.probe && !Number.isFinite(cur.probe.deadline)) fail("probe-deadline", `the probe of ${cur.probe.target} has no deadline`);
+  if (!prev) return;
+  if (prev.lastCallAt !== undefined && (last === undefined || last < prev.lastCallAt)) fail("time", `time went back from ${prev.lastCallAt} to ${last}`);
+  if (prev.leaving && !cur.leaving) fail("leaving-final", "stopped leaving");
+}
+
+function memberRules(head: InspectionHead, m: MemberInspection, prev: MemberInspection | undefined, opts: CheckOptions, fail: Fail): void {
+  const isSelf = m.id === head.self;
+  if (isSelf && (head.leaving ? m.state !== "left" : m.state !== "alive")) {
+    fail("self-alive", `holds itself ${m.state} at incarnation ${m.incarnation}${head.leaving ? " while leaving" : " without leaving"}`);
   }
-  for (const viewer of nodes) {
-    for (const m of viewer.members) {
-      const owner = m.id === viewer.self ? undefined : own.get(m.id);
-      if (!owner) continue;
-      if (m.incarnation > owner.incarnation) {
-        out.push({
-          node: viewer.self,
-          rule: "incarnation-minted-by-owner",
-          message: `holds ${m.id} at incarnation ${m.incarnation}, above its own ${owner.incarnation}`,
-        });
-      }
-      if (m.state === "left" && !owner.leaving && m.incarnation >= owner.incarnation) {
-        out.push({
-          node: viewer.self,
-          rule: "left-only-by-leaver",
-          message: `holds ${m.id} as left at incarnation ${m.incarnation}, but it runs at ${owner.incarnation} and never left`,
-        });
-      }
+  if (!(m.state in rank)) fail("table", `${m.id} is in unknown state ${String(m.state)}`);
+  if (!Number.isSafeInteger(m.incarnation) || m.incarnation < 0) fail("table", `${m.id} has incarnation ${m.incarnation}`);
+
+  const limits = opts.limits;
+  const now = opts.now ?? head.lastCallAt;
+  if (m.state === "suspect") {
+    const deadline = m.suspicionDeadline;
+    if (deadline === undefined || !Number.isFinite(deadline)) fail("suspect-has-deadline", `${m.id} is suspect with no suspicion deadline`);
+    else if (head.lastCallAt !== undefined && deadline <= head.lastCallAt)
+      fail("suspicion-overdue", `${m.id}'s suspicion ran out at ${deadline} but it is still suspect at ${head.lastCallAt}`);
+    else if (limits && m.suspicionStartedAt !== undefined && deadline - m.suspicionStartedAt > limits.longestSuspicionMs)
+      fail("suspicion-too-long", `${m.id}'s suspicion lasts ${deadline - m.suspicionStartedAt} ms, longer than any timeout (${limits.longestSuspicionMs} ms)`);
+  } else if (m.suspicionDeadline !== undefined) fail("deadline-only-on-suspects", `${m.id} is ${m.state} but holds a suspicion deadline`);
+
+  const gone = !isSelf && (m.state === "dead" || m.state === "left");
+  if (gone !== m.awaitingReap) fail("reap-set", `${m.id} is ${m.state}${isSelf ? " (self)" : ""} but ${m.awaitingReap ? "is" : "is not"} in the reap set`);
+  // A leaving node stops its rounds, reaping included.
+  if (gone && limits && now !== undefined && !head.leaving) {
+    const keep = m.state === "dead" ? limits.deadRetentionMs : limits.leftRetentionMs;
+    if (now - m.changedAt > keep + limits.reapSlackMs) fail("reaped", `${m.id} ${m.state} since ${m.changedAt} ms, kept past its ${keep} ms retention`);
+  }
+  if (!m.addressIndexed) fail("address-index", `${m.id}'s address ${m.gossip} does not lead back to it`);
+
+  if (prev && prev.row === m.row) {
+    if (m.incarnation < prev.incarnation) fail("incarnation-monotonic", `${m.id}'s incarnation went down from ${prev.incarnation} to ${m.incarnation}`);
+    else if (m.incarnation === prev.incarnation && rank[m.state] < rank[prev.state]) {
+      fail("state-order", `${m.id} went from ${prev.state} back to ${m.state} at the same incarnation ${m.incarnation}`);
+    } else if (m.state === "suspect" && prev.state === "suspect" && m.incarnation === prev.incarnation && m.suspicionStartedAt !== prev.suspicionStartedAt) {
+      fail(
+        "suspicion-restarted",
+        `${m.id}'s suspicion at incarnation ${m.incarnation} restarted at ${m.suspicionStartedAt} (raised at ${prev.suspicionStartedAt})`,
+      );
     }
   }
-  return out;
+
+  // Every owner is at incarnation 0 or above: only a higher one, or `left`, needs a look.
+  const owner = isSelf || (m.incarnation === 0 && m.state !== "left") ? undefined : opts.owner?.(m.id);
+  if (owner && m.incarnation > owner.incarnation)
+    fail("incarnation-minted-by-owner", `holds ${m.id} at incarnation ${m.incarnation}, above its own ${owner.incarnation}`);
+  if (owner && m.state === "left" && !owner.leaving && m.incarnation >= owner.incarnation)
+    fail("left-only-by-leaver", `holds ${m.id} as left at incarnation ${m.incarnation}, but it runs at ${owner.incarnation} and never left`);
 }
 
 /** One line per violation, for a test failure message. */

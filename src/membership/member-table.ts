@@ -44,9 +44,6 @@ export class MemberTable {
   readonly #gone = new Set<MemberRecord>();
   readonly #suspects = new Set<MemberRecord>();
   #live: MemberRecord[] | undefined;
-  /** Row numbers for inspection, handed out when first inspected (costs nothing otherwise). */
-  readonly #rowNumbers = new WeakMap<MemberRecord, number>();
-  #rowCount = 0;
   readonly self: MemberRecord;
 
   constructor(self: NodeInfo, incarnation: number, now: number) {
@@ -140,32 +137,41 @@ export class MemberTable {
 
   inspect(): { members: MemberInspection[]; strays: string[] } {
     const members: MemberInspection[] = [];
-    for (const m of this.#rows.values()) {
-      members.push({
-        id: m.info.id,
-        gossip: m.info.gossip,
-        state: m.state,
-        incarnation: m.incarnation,
-        changedAt: m.changedAt,
-        row: this.#rowNumber(m),
-        ...(m.state === "suspect" ? { suspicionDeadline: m.suspicion.deadline } : {}),
-        awaitingReap: this.#gone.has(m),
-        addressIndexed: this.#byGossip.get(m.info.gossip) === m.info.id,
-      });
-    }
     const strays: string[] = [];
+    this.#rows.forEach((m, id) => {
+      members.push(this.#inspectRow(m));
+      if (m.info.id !== id) strays.push(`table: ${m.info.id} held under ${id}`);
+    });
     const stray = (what: string, m: MemberRecord) => this.#rows.get(m.info.id) !== m && strays.push(`${what}: ${m.info.id}`);
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#live ?? []) stray("live cache", m);
-    for (const [gossip, id] of this.#byGossip) if (this.#rows.get(id)?.info.gossip !== gossip) strays.push(`address index: ${gossip} → ${id}`);
+    this.#byGossip.forEach((id, gossip) => {
+      if (this.#rows.get(id)?.info.gossip !== gossip) strays.push(`address index: ${gossip} → ${id}`);
+    });
     return { members, strays };
   }
 
-  #rowNumber(m: MemberRecord): number {
-    let n = this.#rowNumbers.get(m);
-    if (n === undefined) this.#rowNumbers.set(m, (n = ++this.#rowCount));
-    return n;
+  /** One member as an invariant checker sees it. */
+  inspectMember(id: NodeId): MemberInspection | undefined {
+    const m = this.#rows.get(id);
+    return m && this.#inspectRow(m);
+  }
+
+  #inspectRow(m: MemberRecord): MemberInspection {
+    const s = m.state === "suspect" ? m.suspicion : undefined;
+    return {
+      id: m.info.id,
+      gossip: m.info.gossip,
+      state: m.state,
+      incarnation: m.incarnation,
+      changedAt: m.changedAt,
+      row: m, // the row itself: its identity is what tells rows apart
+      suspicionDeadline: s?.deadline,
+      suspicionStartedAt: s?.startedAt,
+      awaitingReap: this.#gone.has(m),
+      addressIndexed: this.#byGossip.get(m.info.gossip) === m.info.id,
+    };
   }
 
   #index(m: MemberRecord): void {

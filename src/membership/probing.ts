@@ -164,7 +164,7 @@ export class Prober {
   inspect(): Pick<Inspection, "probe" | "relays"> {
     const p = this.#probe;
     const probe = p && { phase: p.phase, target: p.target, deadline: p.phase === "direct" ? p.ackDeadline : p.endAt };
-    return { ...(probe ? { probe } : {}), relays: this.#relays.size };
+    return { probe, relays: this.#relays.size };
   }
 
   /** Round-robin over a shuffled list, reshuffled each round; dead and left members are skipped. */

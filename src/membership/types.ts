@@ -151,18 +151,23 @@ export interface MemberInspection {
   readonly state: MemberState;
   readonly incarnation: number;
   readonly changedAt: number;
-  /** Tells table rows apart: a member reaped or replaced and then learned again gets a new row. */
-  readonly row: number;
+  /**
+   * Tells table rows apart: equal (===) exactly while it is the same row; a member reaped or
+   * replaced and then learned again gets a new row. Opaque: compare it, never read it.
+   */
+  readonly row: unknown;
   /** When the suspicion runs out; present exactly when the member is suspect. */
   readonly suspicionDeadline?: number;
+  /** When that suspicion was raised (its timeout counts from here). */
+  readonly suspicionStartedAt?: number;
   /** Held in the reap set (where dead and left members wait to be forgotten). */
   readonly awaitingReap: boolean;
   /** The gossip-address index points at this member. */
   readonly addressIndexed: boolean;
 }
 
-/** A read-only view of one core's whole state, for checking invariants between steps. */
-export interface Inspection {
+/** A read-only view of one core's state but its table: cheap enough to take after every step. */
+export interface InspectionHead {
   readonly self: NodeId;
   readonly leaving: boolean;
   /** `now` of the last `handle` call; undefined before the first. */
@@ -171,9 +176,13 @@ export interface Inspection {
   readonly wakeAt: number;
   /** `liveCount` as the core's cache gives it. */
   readonly liveCount: number;
+  readonly probe?: { readonly phase: "direct" | "indirect"; readonly target: NodeId; readonly deadline: number };
+  readonly relays: number;
+}
+
+/** A read-only view of one core's whole state, for checking invariants between steps. */
+export interface Inspection extends InspectionHead {
   readonly members: readonly MemberInspection[];
   /** Index entries (reap set, suspect index, live cache, address index) that name no row of the table. */
   readonly strays: readonly string[];
-  readonly probe?: { readonly phase: "direct" | "indirect"; readonly target: NodeId; readonly deadline: number };
-  readonly relays: number;
 }

@@ -2,11 +2,11 @@ import { NodeDriver } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import { type ClaimStats, signAlive } from "../identity/claims.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
+import { type CheckOptions, CoreHistory, checkHead, checkMembers, checkNode, limitsFor, type OwnerView, type Violation } from "../membership/invariants.ts";
 import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
 import type { Address, MemberEvent, MemberSnapshot, MemberState, NodeInfo } from "../membership/types.ts";
 import { seededRandom } from "../util/random.ts";
-import { checkCore, checkMember, checkSelf, type Limits, limitsFor, ObserverHistory, type Violation } from "./invariants.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
 import { securedParts, seededIdentity } from "./sim-security.ts";
 import { VirtualClock } from "./virtual-clock.ts";
@@ -20,9 +20,13 @@ export class SimNode {
   backlog: { source: Address; datagram: Uint8Array }[] = [];
   /** Bumped whenever the timer is re-armed: an older wake-up finds it changed and does nothing. */
   timerToken = 0;
-  history: ObserverHistory;
+  /** What the invariant checker saw of this node's current core. */
+  history = new CoreHistory();
   /** Large clusters: when this node's whole table is checked next. */
   nextSweepAt = 0;
+  /** The highest incarnation an earlier run of this identity reached, and whether one left. */
+  mintedBefore = 0;
+  leftBefore = false;
   claimStats: () => ClaimStats | undefined = () => undefined;
   driver!: NodeDriver;
 
@@ -31,9 +35,16 @@ export class SimNode {
     readonly info: NodeInfo,
     /** Its Ed25519 key when the cluster runs secured. */
     readonly identity: NodeIdentity | undefined,
-    slots: number,
-  ) {
-    this.history = new ObserverHistory(slots);
+  ) {}
+
+  readonly #owner = { incarnation: 0, leaving: false };
+
+  /** What this identity has done over all its runs, for the checks of other nodes' views of it (read at once: reused). */
+  get owner(): OwnerView {
+    const swim = this.driver.swim;
+    this.#owner.incarnation = Math.max(this.mintedBefore, swim.incarnation);
+    this.#owner.leaving = this.leftBefore || swim.leaving;
+    return this.#owner;
   }
 
   get id(): string {
@@ -72,12 +83,14 @@ export interface SimOptions {
 
 /**
  * Up to this many nodes every step checks the stepping node's whole table. Beyond, a step that
- * changed something (every change is an event) checks the node itself and the members it
- * changed, and the whole table is checked once every SWEEP_EVERY_MS of virtual time: a full
- * check per step would cost O(N) per step, O(N²) per probe round.
+ * changed something (every change is an event) checks the node itself, its own row and the
+ * members it changed, and the whole table is checked once every SWEEP_EVERY_MS of virtual time:
+ * a full check per step would cost O(N) per step, O(N²) per probe round.
  */
 const FULL_CHECK_MAX_NODES = 32;
 const SWEEP_EVERY_MS = 30_000;
+/** How often every running node is checked for a missed wake-up (a node never woken takes no step to check). */
+const WAKE_CHECK_EVERY_MS = 1000;
 /** How long a sync waits for a silent peer before giving up. */
 const SYNC_TIMEOUT_MS = 3000;
 const SOCKET_BUFFER = 256;
@@ -91,7 +104,7 @@ export class InvariantViolation extends Error {
     readonly node: number,
     readonly violation: Violation,
   ) {
-    super(`invariant "${violation.rule}" broken at step ${step} (virtual time ${at.toFixed(3)} ms) on node ${node}, seed ${seed}: ${violation.detail}`);
+    super(`invariant "${violation.rule}" broken at step ${step} (virtual time ${at.toFixed(3)} ms) on node ${node}, seed ${seed}: ${violation.message}`);
   }
 }
 
@@ -108,8 +121,8 @@ export class SimCluster {
   readonly random: () => number;
   /** Steps of any node's core so far. */
   steps = 0;
-  readonly #limits: Limits;
   readonly #check: boolean;
+  readonly #checkOptions: { -readonly [K in keyof CheckOptions]: CheckOptions[K] };
   #listeners: ((e: ObservedEvent) => void)[] = [];
   #stepListeners: ((n: SimNode) => void)[] = [];
   #byAddress = new Map<string, number>();
@@ -119,13 +132,20 @@ export class SimCluster {
     this.random = seededRandom(opts.seed);
     this.network = new SimNetwork(seededRandom(opts.seed ^ 0x5eed), opts.network);
     this.timing = { ...profiles.lan, ...opts.timing };
-    this.#limits = limitsFor(this.timing, opts.n);
     this.#check = opts.checkInvariants ?? true;
+    const slotOf = this.#slotOf;
+    this.#checkOptions = {
+      limits: limitsFor(this.timing, opts.n),
+      owner: (id) => {
+        const slot = slotOf.get(id);
+        return slot === undefined ? undefined : this.nodes[slot]!.owner;
+      },
+    };
     const keys = seededRandom(opts.seed ^ 0x1d);
     for (let i = 0; i < opts.n; i++) {
       const identity = opts.clusterKey ? seededIdentity(keys) : undefined;
       const id = identity?.id ?? `n${i}`;
-      this.nodes.push(new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 }, identity, opts.n));
+      this.nodes.push(new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 }, identity));
       this.#byAddress.set(gossipOf(i), i);
       this.#byAddress.set(httpOf(i), i);
       this.#slotOf.set(id, i);
@@ -138,6 +158,7 @@ export class SimCluster {
       ...(n.identity ? { proof: signAlive(n.identity, 0, n.info) } : {}),
     }));
     for (const n of this.nodes) n.driver = this.#newDriver(n, 0, opts.preload ? everyone : undefined);
+    if (this.#check) this.clock.after(WAKE_CHECK_EVERY_MS, () => this.#checkWakeUps());
     if (opts.preload) {
       for (const n of this.nodes) n.driver.tick();
     } else {
@@ -197,7 +218,9 @@ export class SimCluster {
   restart(i: number): void {
     const n = this.nodes[i]!;
     n.driver.stop();
-    n.history = new ObserverHistory(this.opts.n);
+    n.mintedBefore = n.owner.incarnation;
+    n.leftBefore = n.owner.leaving;
+    n.history = new CoreHistory();
     n.driver = this.#newDriver(n, this.clock.now);
     n.status = "up";
     this.#join(n);
@@ -261,21 +284,27 @@ export class SimCluster {
 
   #checkStep(n: SimNode, swim: Swim, events: readonly MemberEvent[]): Violation | undefined {
     const now = this.clock.now;
-    const slotOf = this.#slotOf;
-    const slot = (id: string) => slotOf.get(id);
+    const opts = this.#checkOptions;
+    opts.now = now;
     if (this.opts.n <= FULL_CHECK_MAX_NODES || now >= n.nextSweepAt) {
       n.nextSweepAt = now + SWEEP_EVERY_MS;
-      return checkCore(swim, now, n.history, slot, this.#limits);
+      return checkNode(swim.inspect(), n.history, opts)[0];
     }
     if (events.length === 0) return undefined;
-    const v = checkSelf(swim, n.history);
-    if (v) return v;
-    for (const e of events) {
-      const m = swim.member(e.member.info.id);
-      const bad = m && checkMember(swim, m, now, n.history, slot, this.#limits);
-      if (bad) return bad;
+    const changed = events.map((e) => e.member.info.id);
+    return checkMembers(swim.inspectHead(), changed, (id) => swim.inspectMember(id), n.history, opts)[0];
+  }
+
+  /** Between steps: no running node is asleep past its own deadline. */
+  #checkWakeUps(): void {
+    const opts = this.#checkOptions;
+    opts.now = this.clock.now;
+    for (const n of this.nodes) {
+      if (n.status !== "up") continue;
+      const v = checkHead(n.swim.inspectHead(), opts)[0];
+      if (v) throw new InvariantViolation(this.opts.seed, this.steps, this.clock.now, n.index, v);
     }
-    return undefined;
+    this.clock.after(WAKE_CHECK_EVERY_MS, () => this.#checkWakeUps());
   }
 
   #join(n: SimNode): void {

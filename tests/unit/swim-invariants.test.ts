@@ -1,6 +1,6 @@
 /** The invariant checker: silent on a healthy core, and each rule names what broke. */
 import { describe, expect, test } from "bun:test";
-import { checkCluster, checkNode } from "../../src/membership/invariants.ts";
+import { CoreHistory, checkMembers, checkNode, limitsFor, type OwnerView } from "../../src/membership/invariants.ts";
 import { Swim } from "../../src/membership/swim.ts";
 import { profiles } from "../../src/membership/timing.ts";
 import type { Inspection, MemberInspection, NodeInfo } from "../../src/membership/types.ts";
@@ -32,12 +32,16 @@ const view = (extra: Partial<Inspection> = {}): Inspection => ({
   ...extra,
 });
 const rules = (vs: { rule: string }[]) => vs.map((v) => v.rule);
+/** Check `cur` as the step after `prev`. */
+const after = (cur: Inspection, prev: Inspection) => checkNode(cur, CoreHistory.of(prev));
 
 describe("invariant checker", () => {
   test("a real core passes, step after step", () => {
     const s = new Swim({ self: info(1), timing: profiles.lan, random: seededRandom(1), sizeOf: encodedSize, now: 0 });
+    const history = new CoreHistory();
+    const opts = { limits: limitsFor(profiles.lan, 4) };
     let prev = s.inspect();
-    expect(checkNode(prev)).toEqual([]);
+    expect(checkNode(prev, history, opts)).toEqual([]);
     s.handle(1, {
       type: "message",
       source: info(9).gossip,
@@ -46,7 +50,7 @@ describe("invariant checker", () => {
     for (let t = 1; t < 30_000; t += 97) {
       s.handle(t, { type: "tick" });
       const cur = s.inspect();
-      expect(checkNode(cur, prev, { now: t })).toEqual([]);
+      expect(checkNode(cur, history, { ...opts, now: t })).toEqual([]);
       prev = cur;
     }
     // Nobody answered: the members went through suspicion to dead, each suspect with a deadline.
@@ -54,7 +58,7 @@ describe("invariant checker", () => {
   });
 
   test("a healthy view passes", () => {
-    expect(checkNode(view(), view({ lastCallAt: 50 }), { now: 150 })).toEqual([]);
+    expect(checkNode(view(), CoreHistory.of(view({ lastCallAt: 50 })), { now: 150 })).toEqual([]);
   });
 
   test("a node holding itself suspect without leaving", () => {
@@ -87,40 +91,97 @@ describe("invariant checker", () => {
 
   test("between steps: incarnations never go down, states only move up at one incarnation", () => {
     const before = view({ members: [row(1), row(2, { incarnation: 4 }), row(3, { state: "dead", awaitingReap: true })], liveCount: 2 });
-    expect(
-      rules(checkNode(view({ members: [row(1), row(2, { incarnation: 3 }), row(3, { state: "dead", awaitingReap: true })], liveCount: 2 }), before)),
-    ).toEqual(["incarnation-monotonic"]);
+    expect(rules(after(view({ members: [row(1), row(2, { incarnation: 3 }), row(3, { state: "dead", awaitingReap: true })], liveCount: 2 }), before))).toEqual([
+      "incarnation-monotonic",
+    ]);
     const revived = view({ members: [row(1), row(2, { incarnation: 4 }), row(3, { state: "suspect", suspicionDeadline: 500 })] });
-    expect(rules(checkNode(revived, before))).toEqual(["state-order"]);
+    expect(rules(after(revived, before))).toEqual(["state-order"]);
     // A higher incarnation may bring it back: a rejoin.
-    expect(checkNode(view({ members: [row(1), row(2, { incarnation: 4 }), row(3, { incarnation: 2 })] }), before)).toEqual([]);
+    expect(after(view({ members: [row(1), row(2, { incarnation: 4 }), row(3, { incarnation: 2 })] }), before)).toEqual([]);
   });
 
   test("between steps: a row leaves the table only when reaped or replaced", () => {
     const before = view();
-    expect(rules(checkNode(view({ members: [row(1), row(3)], liveCount: 2 }), before))).toEqual(["removed-only-when-gone"]);
+    expect(rules(after(view({ members: [row(1), row(3)], liveCount: 2 }), before))).toEqual(["removed-only-when-gone"]);
     // A new identity on n2's address replaced it.
     const replaced = view({ members: [row(1), row(3), row(8, { gossip: "10.0.0.2:7946" })] });
-    expect(checkNode(replaced, before)).toEqual([]);
+    expect(after(replaced, before)).toEqual([]);
     // A dead member is reaped.
     const dying = view({ members: [row(1), row(2, { state: "dead", awaitingReap: true }), row(3)], liveCount: 2 });
-    expect(checkNode(view({ members: [row(1), row(3)], liveCount: 2 }), dying)).toEqual([]);
+    expect(after(view({ members: [row(1), row(3)], liveCount: 2 }), dying)).toEqual([]);
   });
 
   test("between steps: time and leaving only go forward", () => {
-    expect(rules(checkNode(view({ lastCallAt: 40, wakeAt: 60 }), view()))).toEqual(["time"]);
+    expect(rules(after(view({ lastCallAt: 40, wakeAt: 60 }), view()))).toEqual(["time"]);
     const left = view({ leaving: true, members: [row(1, { state: "left", incarnation: 2 }), row(2), row(3)] });
-    expect(rules(checkNode(view(), left))).toEqual(["leaving-final", "incarnation-monotonic"]);
+    expect(rules(after(view(), left))).toEqual(["leaving-final", "incarnation-monotonic"]);
   });
 
   test("across nodes: incarnations are minted by their owner, `left` only by the leaver", () => {
-    const n2 = (extra: Partial<Inspection> = {}): Inspection => view({ self: "n2", members: [row(1), row(2, { incarnation: 3 }), row(3)], ...extra });
-    expect(checkCluster([view(), n2()])).toEqual([]);
-    // n1 holds n2 at 1 while n2 runs at 3: fine. n2 held at 5 by n1: above its own.
-    const ahead = view({ members: [row(1), row(2, { incarnation: 5 }), row(3)] });
-    expect(rules(checkCluster([ahead, n2()]))).toEqual(["incarnation-minted-by-owner"]);
+    const owners = (n2: OwnerView) => ({ owner: (id: string) => (id === "n2" ? n2 : undefined) });
+    const runs3 = { incarnation: 3, leaving: false };
+    // n1 holds n2 at 1 while n2 runs at 3: fine. n2 held at 5: above its own.
+    expect(checkNode(view(), undefined, owners(runs3))).toEqual([]);
+    expect(rules(checkNode(view({ members: [row(1), row(2, { incarnation: 5 }), row(3)] }), undefined, owners(runs3)))).toEqual([
+      "incarnation-minted-by-owner",
+    ]);
     const heldLeft = view({ members: [row(1), row(2, { state: "left", incarnation: 3, awaitingReap: true }), row(3)], liveCount: 2 });
-    expect(rules(checkCluster([heldLeft, n2()]))).toEqual(["left-only-by-leaver"]);
-    expect(checkCluster([heldLeft, n2({ leaving: true })])).toEqual([]);
+    expect(rules(checkNode(heldLeft, undefined, owners(runs3)))).toEqual(["left-only-by-leaver"]);
+    expect(checkNode(heldLeft, undefined, owners({ incarnation: 3, leaving: true }))).toEqual([]);
+  });
+
+  test("durations: no suspicion outlives the longest timeout or restarts, and the dead and left are reaped on time", () => {
+    const limits = limitsFor(profiles.lan, 10);
+    const suspect = (startedAt: number, deadline: number) => row(2, { state: "suspect", suspicionStartedAt: startedAt, suspicionDeadline: deadline });
+    expect(checkNode(view({ members: [row(1), suspect(90, 300), row(3)] }), undefined, { limits })).toEqual([]);
+    const tooLong = view({ members: [row(1), suspect(90, 91 + limits.longestSuspicionMs), row(3)] });
+    expect(rules(checkNode(tooLong, undefined, { limits }))).toEqual(["suspicion-too-long"]);
+    // At one incarnation a suspicion is raised once (confirmations only bring its deadline closer).
+    const before = view({ members: [row(1), suspect(90, 300), row(3)] });
+    expect(rules(after(view({ members: [row(1), suspect(100, 300), row(3)] }), before))).toEqual(["suspicion-restarted"]);
+    // A suspicion at a newer incarnation is a new one.
+    expect(after(view({ members: [row(1), { ...suspect(100, 300), incarnation: 2 }, row(3)] }), before)).toEqual([]);
+
+    // Dead since 0, checked at `now` (reaping runs once a probe round, a slow node stretches rounds).
+    const deadAt = (now: number, leaving = false) =>
+      view({
+        lastCallAt: now,
+        wakeAt: now + 1,
+        leaving,
+        members: [row(1, leaving ? { state: "left" } : {}), row(2, { state: "dead", awaitingReap: true }), row(3)],
+        liveCount: 2,
+      });
+    const late = limits.deadRetentionMs + limits.reapSlackMs + 1;
+    expect(checkNode(deadAt(limits.deadRetentionMs), undefined, { limits })).toEqual([]);
+    expect(rules(checkNode(deadAt(late), undefined, { limits }))).toEqual(["reaped"]);
+    // A leaving node stops reaping.
+    expect(checkNode(deadAt(late, true), undefined, { limits })).toEqual([]);
+  });
+
+  test("a member in an unknown state or at a broken incarnation", () => {
+    const odd = row(2, { state: "zombie" as never });
+    expect(rules(checkNode(view({ members: [row(1), odd, row(3)], liveCount: 2 })))).toContain("table");
+    expect(rules(checkNode(view({ members: [row(1), row(2, { incarnation: -1 }), row(3)] })))).toEqual(["table"]);
+  });
+
+  test("per member: the changed members at a cost independent of the table, the rest at the next full check", () => {
+    const history = new CoreHistory();
+    expect(checkNode(view(), history)).toEqual([]);
+    const cur = view({ lastCallAt: 150, wakeAt: 250, members: [row(1), row(2, { incarnation: 0 }), row(3)] });
+    const lookup = (id: string) => cur.members.find((m) => m.id === id);
+    const seen: string[] = [];
+    const inspect = (id: string) => (seen.push(id), lookup(id));
+    // Only n3 changed: n2's bad incarnation is not looked at.
+    expect(checkMembers(cur, ["n3"], inspect, history)).toEqual([]);
+    expect(seen).toEqual(["n1", "n3"]);
+    expect(rules(checkMembers(cur, ["n2"], inspect, history))).toEqual(["incarnation-monotonic"]);
+    // Its own row is always checked.
+    const sick = view({ lastCallAt: 160, members: [row(1, { state: "suspect", suspicionDeadline: 900 }), row(2), row(3)] });
+    expect(rules(checkMembers(sick, [], (id) => sick.members.find((m) => m.id === id), history))).toEqual(["self-alive"]);
+    // n3 removed while alive, then learned again as a new row: judged at the next full check.
+    const h2 = CoreHistory.of(view());
+    const relearned = view({ lastCallAt: 170, members: [row(1), row(2), row(3, { row: 33 })] });
+    expect(checkMembers(relearned, ["n3"], (id) => relearned.members.find((m) => m.id === id), h2)).toEqual([]);
+    expect(rules(checkNode({ ...relearned, lastCallAt: 180 }, h2))).toEqual(["removed-only-when-gone"]);
   });
 });
