@@ -9,7 +9,7 @@ type Behaviour = "honest" | "forgets" | "yes-to-all" | "silent";
 /** Peers that accept every forward and answer asks as their behaviour says. */
 function peers(behaviours: Record<string, Behaviour>) {
   const kept = new Map<string, Set<string>>();
-  const client: PeerClient = {
+  const client: Pick<PeerClient, "forward" | "ask"> = {
     async forward(http, body): Promise<ForwardOutcome> {
       if (body.packet_id) (kept.get(http) ?? kept.set(http, new Set()).get(http)!).add(body.packet_id);
       return { kind: "accepted", reply: { status: "accepted", handled_by: http } };
@@ -27,7 +27,7 @@ function peers(behaviours: Record<string, Behaviour>) {
       }
     },
   };
-  return client;
+  return client as PeerClient;
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
