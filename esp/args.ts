@@ -18,11 +18,15 @@ export interface SimConfig {
   refreshMs: number;
   /** After stopping, how long in-flight packets may take to be acknowledged. */
   drainMs: number;
+  /** Packets a device holds before dropping the oldest. */
+  buffer: number;
+  /** Requests a device has in flight at once. */
+  window: number;
   verbose: boolean;
 }
 
 export const usage =
-  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--verbose]";
+  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--verbose]";
 
 function num(name: string, v: string | undefined, def: number, min: number, max: number, integer = false): number {
   if (v === undefined) return def;
@@ -33,7 +37,21 @@ function num(name: string, v: string | undefined, def: number, min: number, max:
 }
 
 export function parseSimArgs(argv: string[]): SimConfig | "help" {
-  const strings = ["bootstrap", "interval", "devices", "duration", "min-load", "max-load", "seed", "timeout-ms", "report-json", "refresh-ms", "drain-s"];
+  const strings = [
+    "bootstrap",
+    "interval",
+    "devices",
+    "duration",
+    "min-load",
+    "max-load",
+    "seed",
+    "timeout-ms",
+    "report-json",
+    "refresh-ms",
+    "drain-s",
+    "buffer",
+    "window",
+  ];
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, verbose: { type: "boolean" } };
   for (const s of strings) options[s] = { type: "string" };
   let v: Record<string, string | boolean | undefined>;
@@ -59,6 +77,8 @@ export function parseSimArgs(argv: string[]): SimConfig | "help" {
     reportJson: s("report-json"),
     refreshMs: num("refresh-ms", s("refresh-ms"), 2000, 100, 3_600_000, true),
     drainMs: num("drain-s", s("drain-s"), 30, 0, 3600) * 1000,
+    buffer: num("buffer", s("buffer"), 100, 1, 1_000_000, true),
+    window: num("window", s("window"), 1, 1, 64, true),
     verbose: v.verbose === true,
   };
   if (c.minLoad > c.maxLoad) throw new UsageError("--min-load must not exceed --max-load");

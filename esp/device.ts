@@ -1,6 +1,12 @@
 /**
- * One simulated ESP device: every interval it makes a packet and delivers it, failing over
- * between nodes and retrying the same packet_id with backoff until some node acknowledges it.
+ * One simulated ESP device, behaving like one: every interval it makes a packet into a bounded
+ * send buffer (the oldest is dropped when it is full), and sends from it with at most `window`
+ * requests in flight. A packet is retried with the same packet_id until some node acknowledges
+ * it: failing over between nodes on a timeout, reset or refusal (backoff with jitter), and
+ * waiting out `Retry-After` on a 503. While a node paces it (`pace_ms` in an acknowledgement),
+ * the device sends its next packet no sooner. It does not stick to the node that paced it: nodes
+ * hand out slots at their own capacity, and a device that keeps choosing by load ratio sees the
+ * cluster's average, so every device gets about the same share.
  */
 import type { Directory } from "./directory.ts";
 import type { Tally } from "./report.ts";
@@ -12,7 +18,11 @@ export interface DeviceEnv {
   readonly timeoutMs: number;
   readonly minLoad: number;
   readonly maxLoad: number;
-  /** Set when the run stops; `giveUpAt` is when undelivered packets count as lost. */
+  /** Packets the device holds before dropping the oldest. */
+  readonly bufferSize: number;
+  /** Requests in flight at once. */
+  readonly window: number;
+  /** Set when the run stops; `giveUpAt` is when undelivered packets in flight count as lost. */
   readonly stop: { stopping: boolean; giveUpAt: number };
   readonly log?: (line: string) => void;
 }
@@ -26,6 +36,11 @@ export class Device {
   #seq = 0;
   /** A node a reply told us to use next time (the seed's `redirected`). */
   #hint: string | undefined;
+  /** A node paced us or asked us to retry later: nothing is sent before this. */
+  #notBefore = 0;
+  readonly #buffer: Packet[] = [];
+  #active = 0;
+  acked = 0;
   readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -36,33 +51,68 @@ export class Device {
     private readonly random: () => number,
   ) {}
 
-  /** Make and deliver the next packet; resolves when acknowledged or given up. */
-  sendNext(): Promise<void> {
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** Make the next packet, buffer it (dropping the oldest if full) and send what the window allows. */
+  produce(): void {
     const e = this.env;
     const load = Math.round(e.minLoad + this.random() * (e.maxLoad - e.minLoad));
     const p: Packet = { packet_id: `${this.id}-${this.run}-${++this.#seq}`, device_id: this.id, processing_load: Math.max(e.minLoad, load) };
-    const job = this.#deliver(p).finally(() => this.inFlight.delete(job));
-    this.inFlight.add(job);
-    return job;
+    e.tally.sent++;
+    e.tally.units_sent += p.processing_load;
+    if (this.#buffer.length >= e.bufferSize) {
+      this.#buffer.shift();
+      e.tally.dropped++;
+    }
+    this.#buffer.push(p);
+    this.#pump();
+  }
+
+  /** Resolves when nothing is in flight and nothing more will be sent (buffer empty or given up). */
+  async drained(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  #pump(): void {
+    while (this.#active < this.env.window && this.#buffer.length > 0 && !this.#givenUp()) {
+      const p = this.#buffer.shift()!;
+      this.#active++;
+      const job: Promise<void> = this.#deliver(p).finally(() => {
+        this.#active--;
+        this.inFlight.delete(job);
+        this.#pump();
+      });
+      this.inFlight.add(job);
+    }
+  }
+
+  #givenUp(): boolean {
+    return this.env.stop.stopping && performance.now() > this.env.stop.giveUpAt;
   }
 
   async #deliver(p: Packet): Promise<void> {
     const { directory, tally } = this.env;
-    tally.sent++;
-    tally.units_sent += p.processing_load;
     const start = performance.now();
     /** Nodes that may have seen this packet: sent along so the taker can check them. */
     const tried: string[] = [];
     const avoid = new Set<string>();
+    /** Some attempt went unanswered: a node may have taken it. */
+    let unclear = false;
     let last: string | undefined;
     let failed = false;
     for (let n = 0; ; n++) {
-      if (this.env.stop.stopping && performance.now() > this.env.stop.giveUpAt) return;
-      const hint = this.#hint;
-      this.#hint = undefined;
-      const node = n === 0 && hint && directory.isUsable(hint) ? hint : directory.choose(this.random, avoid);
+      const wait = this.#notBefore - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      if (this.#givenUp()) {
+        // No node may have it (every answer was clear): the device still holds it. Else it is lost.
+        if (tried.length === 0 || !unclear) this.#buffer.unshift(p);
+        return;
+      }
+      const node = this.#pick(avoid);
       if (!node) {
-        await Bun.sleep(backoff(n, this.random));
+        await Bun.sleep(backoff(n + 1, this.random));
         continue;
       }
       if (n > 0) {
@@ -70,9 +120,11 @@ export class Device {
         if (node !== last) tally.failovers++;
       }
       last = node;
+      tally.requests++;
       const r = await attempt(node, p, tried, this.env.timeoutMs);
       if (r.kind === "accepted") {
         const ms = performance.now() - start;
+        this.acked++;
         tally.acknowledged++;
         tally.latenciesMs.push(ms);
         if (failed) tally.failoverMs.push(ms);
@@ -84,8 +136,12 @@ export class Device {
           directory.learn(r.redirected);
           this.#hint = r.redirected;
         }
+        if (r.paceMs) {
+          tally.paced++;
+          this.#notBefore = performance.now() + r.paceMs;
+        }
         this.env.log?.(
-          `${p.device_id} packet ${p.packet_id} load ${p.processing_load} -> ${r.handledBy}${r.redirected ? ` (redirected)` : ""}${r.duplicate ? " (duplicate)" : ""} ${ms.toFixed(1)} ms`,
+          `${p.device_id} packet ${p.packet_id} load ${p.processing_load} -> ${r.handledBy}${r.redirected ? " (redirected)" : ""}${r.duplicate ? " (duplicate)" : ""} ${ms.toFixed(1)} ms${r.paceMs ? `, next in ${r.paceMs} ms` : ""}`,
         );
         return;
       }
@@ -95,17 +151,33 @@ export class Device {
         this.env.log?.(`${p.device_id} packet ${p.packet_id} refused by ${node}: ${r.status} ${r.error}`);
         return;
       }
+      if (r.kind === "busy") {
+        // Wait out the slot the node gave us (never sooner, a little jitter later).
+        tally.rejected_503++;
+        this.#notBefore = performance.now() + r.retryAfterMs * (1 + 0.1 * this.random());
+        if (!tried.includes(node)) tried.push(node);
+        this.env.log?.(`${p.device_id} packet ${p.packet_id} to ${node}: busy, retry in ${Math.round(r.retryAfterMs)} ms`);
+        continue;
+      }
+      if (r.kind === "unclear") unclear = true;
       if (!tried.includes(node) && r.kind !== "refused") tried.push(node);
       avoid.add(node);
       if (avoid.size >= directory.nodes.size) avoid.clear();
-      if (r.kind === "refused") directory.markDown(node, DOWN_MS);
-      if (r.kind === "unclear") directory.markDown(node, SLOW_MS);
-      if (r.kind === "busy") tally.rejected_503++;
+      directory.markDown(node, r.kind === "refused" ? DOWN_MS : SLOW_MS);
       this.env.log?.(`${p.device_id} packet ${p.packet_id} to ${node} failed (${r.kind === "unclear" ? r.reason : r.kind}), failing over`);
       // The first failover is immediate (another node is likely fine); then back off.
-      const wait = r.kind === "busy" ? Math.max(backoff(n, this.random), Math.min(r.retryAfterMs, 5000) * (avoid.size === 0 ? 1 : 0)) : backoff(n, this.random);
-      if (wait > 0) await Bun.sleep(wait);
+      const pause = backoff(n, this.random);
+      if (pause > 0) await Bun.sleep(pause);
     }
+  }
+
+  /** A redirect hint, else the directory's choice. */
+  #pick(avoid: ReadonlySet<string>): string | undefined {
+    const { directory } = this.env;
+    const hint = this.#hint;
+    this.#hint = undefined;
+    if (hint && !avoid.has(hint) && directory.isUsable(hint)) return hint;
+    return directory.choose(this.random, avoid);
   }
 }
 

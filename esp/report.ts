@@ -1,7 +1,14 @@
 /** What the simulator counts, and the summary it prints and writes. */
 export interface Tally {
+  /** Packets the devices made. */
   sent: number;
   acknowledged: number;
+  /** Dropped from a full send buffer (the oldest first): never sent, not lost in the network. */
+  dropped: number;
+  /** HTTP requests made (every attempt). */
+  requests: number;
+  /** Acknowledgements that asked the device to slow down. */
+  paced: number;
   retries: number;
   failovers: number;
   redirects: number;
@@ -19,6 +26,9 @@ export function newTally(): Tally {
   return {
     sent: 0,
     acknowledged: 0,
+    dropped: 0,
+    requests: 0,
+    paced: 0,
     retries: 0,
     failovers: 0,
     redirects: 0,
@@ -42,18 +52,35 @@ export function percentile(values: readonly number[], p: number): number {
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
-export function summary(t: Tally, extra: Record<string, unknown>) {
+/** How evenly devices got their packets acknowledged. */
+export function spreadOf(acked: readonly number[]) {
+  const mean = acked.length ? acked.reduce((a, b) => a + b, 0) / acked.length : 0;
+  const min = acked.length ? Math.min(...acked) : 0;
+  const max = acked.length ? Math.max(...acked) : 0;
+  return { min, mean: r1(mean), max, spread: mean > 0 ? r1((100 * Math.max(max - mean, mean - min)) / mean) : 0 };
+}
+
+/**
+ * `buffered`: still in the devices' buffers at the end (not sent for want of time); `lost`: made
+ * and neither acknowledged, dropped nor still buffered — sent and given up on.
+ */
+export function summary(t: Tally, end: { buffered: number; perDevice: readonly number[] }, extra: Record<string, unknown>) {
   return {
     ...extra,
     sent: t.sent,
     acknowledged: t.acknowledged,
+    buffered: end.buffered,
+    dropped: t.dropped,
+    requests: t.requests,
+    requests_per_ack: t.acknowledged ? Math.round((100 * t.requests) / t.acknowledged) / 100 : 0,
+    paced: t.paced,
     retries: t.retries,
     failovers: t.failovers,
     redirects: t.redirects,
     duplicates: t.duplicates,
     rejected_503: t.rejected_503,
     client_errors: t.client_errors,
-    lost: t.sent - t.acknowledged,
+    lost: t.sent - t.acknowledged - end.buffered - t.dropped,
     units_sent: r1(t.units_sent),
     latency_ms: {
       p50: r1(percentile(t.latenciesMs, 50)),
@@ -68,14 +95,17 @@ export function summary(t: Tally, extra: Record<string, unknown>) {
       max: r1(Math.max(0, ...t.failoverMs)),
     },
     handled_by: Object.fromEntries([...t.handledBy].sort()),
+    per_device_acknowledged: { ...spreadOf(end.perDevice), ...(end.perDevice.length <= 1000 ? { each: end.perDevice } : {}) },
   };
 }
 
 export function formatSummary(s: ReturnType<typeof summary>): string {
   const l = s.latency_ms;
   const f = s.failover_ms;
+  const d = s.per_device_acknowledged;
   return [
-    `sent ${s.sent}, acknowledged ${s.acknowledged}, lost ${s.lost}`,
+    `sent ${s.sent}, acknowledged ${s.acknowledged}, lost ${s.lost}, still buffered ${s.buffered}, dropped ${s.dropped}`,
+    `requests ${s.requests} (${s.requests_per_ack} per acknowledged packet), paced ${s.paced}; per device acknowledged min ${d.min} mean ${d.mean} max ${d.max} (±${d.spread} %)`,
     `retries ${s.retries}, failovers ${s.failovers}, redirects ${s.redirects}, duplicates acknowledged ${s.duplicates}, 503s ${s.rejected_503}, 4xx ${s.client_errors}`,
     `latency ms p50 ${l.p50}, p95 ${l.p95}, p99 ${l.p99}, max ${l.max}`,
     `failover ms (${f.count} packets) p50 ${f.p50}, p99 ${f.p99}, max ${f.max}`,

@@ -2,10 +2,11 @@ import { isConnectionRefused } from "../src/util/connection-refused.ts";
 
 /** One HTTP attempt of a packet, with the outcome classified for failover. */
 export type Attempt =
-  | { kind: "accepted"; handledBy: string; redirected?: string; duplicate: boolean; ratio?: number }
+  /** `paceMs`: the node asks for the next packet no sooner than this (it is busy). */
+  | { kind: "accepted"; handledBy: string; redirected?: string; duplicate: boolean; ratio?: number; paceMs?: number }
   /** Nothing listens there: the node is down; it never saw the packet. */
   | { kind: "refused" }
-  /** Saturated or busy with this packet: try elsewhere after Retry-After. */
+  /** Saturated or busy with this packet: try again after Retry-After. */
   | { kind: "busy"; retryAfterMs: number }
   /** Our packet is wrong (4xx): retrying will not help. */
   | { kind: "client-error"; status: number; error: string }
@@ -17,6 +18,8 @@ export interface Packet {
   device_id: string;
   processing_load: number;
 }
+
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined);
 
 export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number): Promise<Attempt> {
   let res: Response;
@@ -43,10 +46,15 @@ export async function attempt(http: string, p: Packet, tried: readonly string[],
       handledBy: body.handled_by,
       redirected: typeof body.redirected === "string" ? body.redirected : undefined,
       duplicate: body.duplicate === true,
-      ratio: typeof body.load_ratio === "number" ? body.load_ratio : undefined,
+      ratio: num(body.load_ratio),
+      paceMs: num(body.pace_ms),
     };
   }
-  if (res.status === 503) return { kind: "busy", retryAfterMs: 1000 * (Number(res.headers.get("retry-after")) || 1) };
+  if (res.status === 503) {
+    // The body's milliseconds are more precise than the header's whole seconds.
+    const ms = num(body.retry_after_ms) ?? 1000 * (Number(res.headers.get("retry-after")) || 1);
+    return { kind: "busy", retryAfterMs: ms };
+  }
   if (res.status >= 400 && res.status < 500) return { kind: "client-error", status: res.status, error: String(body.error ?? "") };
   return { kind: "unclear", reason: `HTTP ${res.status}` };
 }

@@ -45,6 +45,8 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
     timeoutMs: c.timeoutMs,
     minLoad: c.minLoad,
     maxLoad: c.maxLoad,
+    bufferSize: c.buffer,
+    window: c.window,
     stop,
     log: verbose ? (l: string) => console.log(l) : undefined,
   };
@@ -62,7 +64,7 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
     // Each device starts at its own phase and keeps its own (slightly jittered) period.
     const tick = () => {
       if (stop.stopping) return;
-      void d.sendNext();
+      d.produce();
       timers[i] = setTimeout(tick, intervalMs * (0.95 + random() * 0.1));
     };
     timers[i] = setTimeout(tick, random() * Math.min(intervalMs, 1000 * c.intervalS));
@@ -87,9 +89,10 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
       for (const t of timers) clearTimeout(t);
       clearInterval(progress);
       console.log(`esp-simulator: stopping (${why}); waiting for in-flight packets`);
-      await Promise.all(devices.flatMap((d) => [...d.inFlight]));
+      await Promise.all(devices.map((d) => d.drained()));
       clearInterval(refresher);
-      const s = summary(tally, {
+      const end = { buffered: devices.reduce((a, d) => a + d.buffered, 0), perDevice: devices.map((d) => d.acked) };
+      const s = summary(tally, end, {
         devices: c.devices,
         interval_s: c.intervalS,
         seed: c.seed,

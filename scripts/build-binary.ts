@@ -17,6 +17,8 @@ import { parseArgs } from "node:util";
 
 const ROOT = join(import.meta.dir, "..");
 export const ENTRY = join(ROOT, "src/cli/dsef.ts");
+/** The --handler pool's Worker: a Worker's file must be an entrypoint of the binary to be found in it. */
+export const WORKER_ENTRY = join(ROOT, "src/load/handler-worker.ts");
 
 export interface BuildOptions {
   /** A Bun compile target (bun-linux-arm64, bun-linux-x64-musl, ...); default: this machine. */
@@ -49,6 +51,7 @@ export function buildArgv(bun: string, outfile: string, o: BuildOptions = {}): s
     "--no-compile-autoload-bunfig",
     ...(o.target ? [`--target=${o.target}`] : []),
     ENTRY,
+    WORKER_ENTRY,
     "--outfile",
     outfile,
   ];

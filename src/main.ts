@@ -5,7 +5,7 @@
  *   bun src/main.ts --ip 127.0.0.1 --port 5001 --promised_capacity 800 --bootstrap http://127.0.0.1:5000
  * `dsef node ...` runs the same `runNode`.
  */
-import { startNode } from "./app/start-node.ts";
+import { HandlerError, startNode } from "./app/start-node.ts";
 import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
@@ -56,6 +56,7 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
   try {
     running = await startNode(config, identity, security, nodeLog);
   } catch (e) {
+    if (e instanceof HandlerError) return usageError(`--handler: ${e.message}`);
     log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");
     return 1;
   }

@@ -13,9 +13,9 @@ import { dashboardRoutes } from "../dashboard/routes.ts";
 import { startHttpServer } from "../http/server.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Security } from "../identity/security.ts";
-import { loadServiceFor } from "../load/from-config.ts";
+import { executorFor, loadServiceFor, peerAuthOf } from "../load/from-config.ts";
 import type { LoadService } from "../load/load-service.ts";
-import { httpPeerClient } from "../load/peer-client.ts";
+import { peerClient } from "../load/peer-client.ts";
 import { PeerTrust } from "../load/peer-trust.ts";
 import type { Logger } from "../log/logger.ts";
 import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
@@ -32,8 +32,14 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** --handler could not be loaded: the operator's mistake (exit 2), not a failure to listen. */
+export class HandlerError extends Error {}
+
 /** Build the node, listen (HTTP first: a listening port tells others we have not crashed), join. */
 export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger): Promise<RunningNode> {
+  const executor = await executorFor(config, log).catch((e: Error) => {
+    throw new HandlerError(e.message);
+  });
   const node = new EdgeNode({ config, identity, log, guard: security.guard, claims: security.claims, exchange: security.exchange });
   const self = node.swim.self;
   // The queue knows the backlog exactly; the gossiped figure lags. (Read at scrape time, once `load` exists.)
@@ -41,21 +47,32 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
   // Peers' load claims within reason: capacity capped, forward targets audited (load/peer-trust.ts).
   const trust = new PeerTrust({ selfHttp: self.http, maxCapacity: config.maxPeerCapacity, askTimeoutMs: Math.min(500, config.forwardTimeoutMs), log });
   peerTrustMetrics(metrics.registry, trust);
-  const load = loadServiceFor(config, self, {
-    members: () => trust.view(node.members(), self.id),
-    peerClient: trust.client(httpPeerClient),
-    publish: (backlog) => void node.dispatch({ type: "load", backlog }),
-    log,
-    answered: (status, body, seconds, deviceId) => {
-      const outcome = requestOutcome(status, body, self.http);
-      if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
+  const peerAuth = peerAuthOf(security);
+  const load = loadServiceFor(
+    config,
+    self,
+    {
+      members: () => trust.view(node.members(), self.id),
+      peerClient: trust.client(peerClient(peerAuth)),
+      publish: (backlog) => void node.dispatch({ type: "load", backlog }),
+      log,
+      peerAuth,
+      answered: (status, body, seconds, deviceId) => {
+        const outcome = requestOutcome(status, body, self.http);
+        if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
+      },
     },
-  });
+    executor,
+  );
+  if (executor.kind === "async") log.info({ handler: executor.name, slots: executor.slots, timeoutMs: config.handlerTimeoutMs }, "packets run by a user handler");
+  // A dead node's packets that we keep run here; our own copies follow the ring.
+  node.onEvent((e) => load.memberChanged(e));
   const server = startHttpServer(node, { security, joinServer: security.joinServerFor(node), load, routes: dashboardRoutes(node, metrics) });
   try {
     await node.start();
   } catch (e) {
     server.stop(true);
+    await load.close();
     throw e;
   }
   load.start();
@@ -70,6 +87,7 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
       joining.abort();
       load.stop();
       await node.leave();
+      await load.close();
       forget();
       server.stop(true);
     },

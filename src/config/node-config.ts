@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
@@ -28,6 +29,11 @@ export interface NodeConfig {
   maxBacklogMs: number;
   forwardAboveMs: number;
   forwardTimeoutMs: number;
+  /** What runs each packet (docs/LOAD.md): a module in Workers, a local service, or neither (synthetic). */
+  handler: string;
+  upstream: string;
+  workers: number;
+  handlerTimeoutMs: number;
   /** Shared cluster secrets; the first sends, all are accepted (rotation). */
   clusterKeys: string[];
   clusterKeyFile: string;
@@ -97,6 +103,10 @@ const flags: FlagSpec[] = [
   { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
   { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
   { flag: "max-peer-capacity", env: "DSEF_MAX_PEER_CAPACITY", arg: "UNITS", help: "a peer's advertised capacity counts at most this much when balancing (default 10 x --promised_capacity)", apply: (c, v) => void (c.maxPeerCapacity = parsePositive(v, 1e9)) },
+  { flag: "handler", env: "DSEF_HANDLER", arg: "PATH", help: "run each packet through handle(packet, ctx) exported by this TS/JS module, in a pool of Workers (default: the synthetic handler)", apply: (c, v) => void (c.handler = v) },
+  { flag: "upstream", env: "DSEF_UPSTREAM", arg: "URL", help: "run each packet by POSTing it to this local service; its JSON answer is the result", apply: (c, v) => void (c.upstream = parseUpstream(v)) },
+  { flag: "workers", env: "DSEF_WORKERS", arg: "N", help: "packets run at once by --handler Workers or --upstream requests (default: CPU cores)", apply: (c, v) => void (c.workers = parseInteger(v, 1, 1024)) },
+  { flag: "handler-timeout", env: "DSEF_HANDLER_TIMEOUT", arg: "DURATION", help: "a packet still running after this fails (its Worker is replaced) (default 30s)", apply: (c, v) => void (c.handlerTimeoutMs = parseDuration(v)) },
   { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
   { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
   { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
@@ -107,6 +117,17 @@ const flags: FlagSpec[] = [
   { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
   { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
 ];
+
+function parseUpstream(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`not a URL: "${v}"`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("must be an http:// or https:// URL");
+  return u.href;
+}
 
 function splitList(v: string): string[] {
   return v
@@ -157,6 +178,10 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     maxBacklogMs: 5000,
     forwardAboveMs: 500,
     forwardTimeoutMs: 1000,
+    handler: "",
+    upstream: "",
+    workers: Math.max(1, availableParallelism()),
+    handlerTimeoutMs: 30_000,
     clusterKeys: [],
     clusterKeyFile: "",
     caPubkey: "",
@@ -186,6 +211,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   // Absolute, so logs say where the key is and nothing later depends on the working directory.
   c.dataDir = resolve(c.dataDir || defaultDataDir(c.port, env));
   if (c.clusterKeys.length > 0 && c.clusterKeyFile) throw new UsageError("--cluster-key-file: give either it or --cluster-key, not both");
+  if (c.handler && c.upstream) throw new UsageError("give either --handler or --upstream, not both");
+  if (c.handlerTimeoutMs <= 0) throw new UsageError("--handler-timeout must be positive");
   if (c.timing.probeTimeoutMs >= c.timing.probeIntervalMs) throw new UsageError("--probe-timeout must be shorter than --probe-interval");
   return c;
 }

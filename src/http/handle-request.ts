@@ -1,7 +1,7 @@
 /** HTTP routes of the load model: POST /handle_request (devices and forwarding peers) and POST /packets/ask (peers). */
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
-import { MAX_BODY_BYTES, parsePacketRequest } from "../load/request-body.ts";
+import { MAX_BODY_BYTES, parsePacketRequest, preferWait } from "../load/request-body.ts";
 import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
 import { json, problem } from "./json.ts";
 
@@ -39,7 +39,9 @@ export function loadRoutes(load: LoadService): Routes {
         }
         const hop = Math.min(8, Number.parseInt(req.headers.get(HOP_HEADER) ?? "0", 10) || 0);
         const pending = load.handle(parsed.value, Math.max(0, hop));
-        const r = pending instanceof Promise ? await pending : pending;
+        let r = pending instanceof Promise ? await pending : pending;
+        const wait = parsed.value.wait ?? preferWait(req.headers.get("prefer"));
+        if (wait !== undefined && wait > 0) r = await load.lookup.withOutcome(r, wait);
         load.answered(r, (performance.now() - t0) / 1000, parsed.value.device_id);
         // Response.json without options is twice as fast; this is the hot path.
         return r.status === 200 && !r.headers ? Response.json(r.body) : json(r.body, r.status, r.headers);

@@ -5,6 +5,7 @@ import type { LoadService } from "../load/load-service.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { CORS, json, problem } from "./json.ts";
 import { loadRoutes } from "./handle-request.ts";
+import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
@@ -59,6 +60,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load) : {}),
+      ...(load ? packetRoutes(load) : {}),
     },
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

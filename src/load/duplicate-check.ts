@@ -100,9 +100,12 @@ export interface AskReply {
  * checked with it before being taken. Nodes that may have it by what we know (others that
  * asked, or ones we stepped back for, e.g. a forward that went unanswered) go back as
  * `maybe_at`, so the asker checks them too: a forward is invisible to the device's `tried`.
+ * `heldFor`: the owner of our backup copy of `id`, if we keep one — then the owner has it.
  */
-export function answerAsk(window: IdempotencyWindow, now: number, id: string, asker: string): AskReply {
+export function answerAsk(window: IdempotencyWindow, now: number, id: string, asker: string, heldFor?: string): AskReply {
   const before = window.get(now, id);
+  // We keep a copy for its owner (we are its backup): the owner has it.
+  if (heldFor !== undefined && before?.state !== "done" && before?.state !== "pending") return { seen: true, handled_by: heldFor };
   const maybeAt = before?.state === "asked" ? before.askers!.filter((a) => a !== asker) : [];
   const r = window.ask(now, id, asker);
   if (!r) return maybeAt.length > 0 ? { seen: false, maybe_at: maybeAt } : { seen: false };

@@ -62,6 +62,13 @@ export class IdempotencyWindow {
     return r;
   }
 
+  /** Record that `id` is being handled by `handledBy` (a packet taken over from a dead node). */
+  record(now: number, id: string, handledBy: string): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, { state: "done", handledBy, at: now });
+    this.#bound();
+  }
+
   /** The work for `id` went to `handledBy`. */
   settle(id: string, handledBy: string): void {
     const r = this.#entries.get(id);

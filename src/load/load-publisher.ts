@@ -7,7 +7,6 @@ import type { LoadCounters } from "./counters.ts";
 import type { PeerLoads } from "./peer-loads.ts";
 import { type Published, shouldPublish } from "./publish-policy.ts";
 import { intervalTicker, type Ticker } from "./ticker.ts";
-import type { WorkQueue } from "./work-queue.ts";
 
 export interface PublisherParts {
   readonly selfId: string;
@@ -16,7 +15,8 @@ export interface PublisherParts {
   readonly everyMs: number;
   /** Publish when peers' estimate is off by more than this many seconds of work. */
   readonly thresholdS: number;
-  readonly queue: WorkQueue;
+  /** Our backlog in units of promised capacity (what peers divide by it). */
+  readonly queue: { backlog(now: number): number };
   readonly peers: PeerLoads;
   readonly counters: LoadCounters;
   members(): readonly Readonly<Member>[];

@@ -1,75 +1,48 @@
-/**
- * One node's share of the work and the request path: accept, forward once, or refuse with 503.
- * The decisions live in pure modules (router, balancer, publish-policy, the duplicate check's
- * verdict); the parts with their own job live beside it (stall-detector, load-publisher,
- * duplicate-check, counters). Other nodes are reached only through the injected PeerClient.
- */
-import type { Logger } from "../log/logger.ts";
-import type { Member } from "../membership/types.ts";
+import type { MemberEvent } from "../membership/types.ts";
+import { Admission } from "./admission.ts";
+import { Backups } from "./backups.ts";
 import type { Candidate } from "./balancer.ts";
 import { type LoadCounters, loadStats, round, zeroCounters } from "./counters.ts";
 import { type AskReply, answerAsk, describeAnswers, type Found, findElsewhere, type Verdict } from "./duplicate-check.ts";
+import { synthetic } from "./executor.ts";
 import { IdempotencyWindow } from "./idempotency.ts";
+import type { LoadEnv, LoadHost, LoadOptions, Reply } from "./load-options.ts";
 import { LoadPublisher } from "./load-publisher.ts";
+import { Outcomes } from "./outcomes.ts";
+import { PacketLookup } from "./packet-lookup.ts";
+import { type Finished, PacketQueue, realClock } from "./packet-queue.ts";
 import { PeerLoads } from "./peer-loads.ts";
-import type { PeerClient } from "./peer-protocol.ts";
+import type { PeerAuth, ReplicaBatch } from "./peer-protocol.ts";
+import type { HeldPacket } from "./replica-store.ts";
 import type { PacketRequest } from "./request-body.ts";
-import { type RoutePolicy, route } from "./router.ts";
+import { route } from "./router.ts";
 import { StallDetector } from "./stall-detector.ts";
+import { runOrphans } from "./takeover.ts";
 import { intervalTicker, type Ticker } from "./ticker.ts";
-import { WorkQueue } from "./work-queue.ts";
 
 export type { LoadCounters } from "./counters.ts";
-
-export interface LoadOptions {
-  readonly selfId: string;
-  /** "ip:port" of this node's HTTP API. */
-  readonly selfHttp: string;
-  readonly capacity: number;
-  readonly policy: RoutePolicy;
-  readonly forwardTimeoutMs: number;
-  readonly askTimeoutMs: number;
-  readonly windowTtlMs: number;
-  readonly windowMaxEntries: number;
-  /** How often to consider publishing the backlog (the probe interval). */
-  readonly publishEveryMs: number;
-  /** Publish when peers' estimate is off by more than this many seconds of work. */
-  readonly publishThresholdS: number;
-}
-
-/** What the service needs from the running node. */
-export interface LoadHost {
-  members(): readonly Readonly<Member>[];
-  publish(backlog: number): void;
-  /** How to reach other nodes (peer-client.ts over HTTP; a fake in tests). */
-  readonly peerClient: PeerClient;
-  readonly log: Logger;
-  /** Told about every answered packet request (metrics). */
-  answered?(status: number, body: Record<string, unknown>, seconds: number, deviceId?: string): void;
-}
-
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-  headers?: Record<string, string>;
-}
-
-/** Clock, randomness and timers; the defaults are the real ones. */
-export interface LoadEnv {
-  now?: () => number;
-  random?: () => number;
-  ticker?: Ticker;
-}
+export type { LoadEnv, LoadHost, LoadOptions, Reply } from "./load-options.ts";
 
 export class LoadService {
-  readonly queue: WorkQueue;
+  readonly queue: PacketQueue;
+  readonly outcomes: Outcomes;
   readonly window: IdempotencyWindow;
+  readonly lookup: PacketLookup;
+  readonly backups: Backups;
   readonly peers = new PeerLoads();
   readonly counters: LoadCounters = zeroCounters();
   readonly #stall: StallDetector;
+  readonly admission: Admission;
+  readonly #ticker: Ticker;
+  #stopBackups: (() => void) | undefined;
   readonly #publisher: LoadPublisher;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Ids for packets that come without one: unique per process run. */
+  readonly #boot = Math.floor(Math.random() * 36 ** 6)
+    .toString(36)
+    .padStart(6, "0");
+  #seq = 0;
 
   constructor(
     readonly opts: LoadOptions,
@@ -79,8 +52,56 @@ export class LoadService {
     this.now = env.now ?? (() => performance.now());
     this.random = env.random ?? Math.random;
     const ticker = env.ticker ?? intervalTicker;
-    this.queue = new WorkQueue(opts.capacity, this.now());
+    this.#ticker = ticker;
+    this.outcomes = new Outcomes(opts.selfHttp);
+    this.queue = new PacketQueue(
+      opts.executor ?? synthetic,
+      opts.capacity,
+      { node: opts.selfHttp, timeout_ms: opts.handlerTimeoutMs ?? 30_000 },
+      (f) => this.#finished(f),
+      { now: this.now, setTimer: env.setTimer ?? realClock.setTimer },
+    );
     this.window = new IdempotencyWindow(opts.windowTtlMs, opts.windowMaxEntries);
+    this.backups = new Backups({
+      selfId: opts.selfId,
+      selfHttp: opts.selfHttp,
+      boot: this.#boot,
+      client: host.peerClient,
+      timeoutMs: opts.forwardTimeoutMs,
+      log: host.log,
+      members: () => host.members(),
+      maxPackets: opts.backupMaxPackets ?? 1_000_000,
+      maxBytes: opts.backupMaxBytes ?? 256 * 1024 * 1024,
+      run: (packets, from) =>
+        runOrphans(
+          {
+            self: opts.selfHttp,
+            now: this.now,
+            queue: this.queue,
+            outcomes: this.outcomes,
+            window: this.window,
+            keep: (h) => void this.backups.replicator.keep(h),
+            check: (id, askers) => this.#findElsewhere(id, askers),
+          },
+          packets,
+          from,
+        ),
+    });
+    this.lookup = new PacketLookup({
+      self: opts.selfHttp,
+      client: host.peerClient,
+      timeoutMs: opts.askTimeoutMs,
+      queue: this.queue,
+      outcomes: this.outcomes,
+      members: () => host.members(),
+      now: this.now,
+      // Where this node knows the packet went: forwarded there, or it holds the owner's copy.
+      holder: (id) => {
+        const r = this.window.get(this.now(), id);
+        return r?.state === "done" ? r.handledBy : this.backups.store.ownerOf(id);
+      },
+    });
+    this.admission = new Admission(opts.policy, this.queue, () => this.peers.candidates(host.members(), opts.selfId));
     this.#stall = new StallDetector(this.now, ticker);
     this.#publisher = new LoadPublisher(
       {
@@ -102,16 +123,42 @@ export class LoadService {
   start(): void {
     this.#publisher.start();
     this.#stall.start();
+    this.#stopBackups ??= this.#ticker(this.opts.publishEveryMs, () => this.backups.tick());
   }
 
   stop(): void {
     this.#publisher.stop();
     this.#stall.stop();
+    this.#stopBackups?.();
+    this.#stopBackups = undefined;
+  }
+
+  /** Stop and release the handler (Workers). */
+  async close(): Promise<void> {
+    this.stop();
+    this.outcomes.close((id) => this.lookup.local(id));
+    await this.queue.close();
   }
 
   /** Periodic (also run by start()'s timer): refresh peer estimates and publish our backlog if due. */
   tick(): void {
     this.#publisher.tick();
+    this.backups.tick();
+  }
+
+  /** Membership changed: a dead or departed node's packets we keep run here; our copies move. */
+  memberChanged(e: MemberEvent): void {
+    this.backups.memberChanged(e);
+  }
+
+  /** A batch of packets handed to us as a backup (POST /packets/replica). */
+  receiveReplicas(b: ReplicaBatch) {
+    return this.backups.receive(b);
+  }
+
+  /** Checks node-to-node calls in secured modes. */
+  get peerAuth(): PeerAuth | undefined {
+    return this.host.peerAuth;
   }
 
   /**
@@ -126,6 +173,12 @@ export class LoadService {
     const prior = this.window.begin(now, id, this.opts.selfHttp);
     if (prior?.state === "done") return this.#duplicate(id, prior.handledBy);
     if (prior?.state === "pending") return this.#inProgress(id);
+    // We keep a copy for its owner (its backup): the owner has it, and should it die, we run it.
+    const owner = this.backups.store.ownerOf(id);
+    if (owner !== undefined) {
+      this.window.settle(id, owner);
+      return this.#duplicate(id, owner);
+    }
     // Nodes that asked about this id had a retry of it: check with them before taking it.
     const tried = prior?.askers ? [...(req.tried ?? []), ...prior.askers] : req.tried;
     if (this.#stall.check(now)) return this.#checkFirst({ ...req, tried }, hop);
@@ -135,7 +188,7 @@ export class LoadService {
   /** Another node asks whether we have seen `id`; see duplicate-check.ts. */
   answerAsk(id: string, asker: string): AskReply {
     this.counters.asks_served++;
-    return answerAsk(this.window, this.now(), id, asker);
+    return answerAsk(this.window, this.now(), id, asker, this.backups.store.ownerOf(id));
   }
 
   /** Report an answered request (status and body as sent, time taken) to whoever listens. */
@@ -143,7 +196,7 @@ export class LoadService {
     this.host.answered?.(r.status, r.body, seconds, deviceId);
   }
 
-  /** Units queued right now. */
+  /** Units queued right now (seconds of work × promised capacity). */
   backlog(): number {
     return this.queue.backlog(this.now());
   }
@@ -152,8 +205,14 @@ export class LoadService {
     this.counters.bad_requests++;
   }
 
-  stats(): Record<string, number> {
-    return loadStats(this.opts.capacity, this.queue, this.window, this.counters, this.now());
+  stats(): Record<string, number | string> {
+    return { ...loadStats(this.queue, this.window, this.outcomes, this.counters, this.now()), ...this.backups.stats() };
+  }
+
+  #finished(f: Finished): void {
+    // Synthetic results are {units}: no need to measure them.
+    this.outcomes.finished(f, this.now(), this.queue.executor.kind === "timed" ? 16 : undefined);
+    this.backups.replicator.done(f.packet.id);
   }
 
   /** Just after a stall: ask every node about the packet first, then route it as usual. */
@@ -165,16 +224,24 @@ export class LoadService {
   }
 
   #route(req: PacketRequest, hop: number, now: number): Reply | Promise<Reply> {
+    this.admission.observe(req.device_id, req.processing_load, now);
+    const refused = this.admission.refusal(req.device_id, now);
+    if (refused) {
+      this.counters.unfair++;
+      return this.#reject(req.packet_id, 0, refused.error, refused.waitMs, req.device_id);
+    }
+    const seconds = this.queue.seconds(now);
+    const capacity = this.queue.capacity();
     const decision = route({
       hop,
-      ownRatio: (this.queue.backlog(now) + req.processing_load) / this.opts.capacity,
+      ownRatio: seconds + req.processing_load / capacity,
       peers: () => this.peers.candidates(this.host.members(), this.opts.selfId),
       policy: this.opts.policy,
       random: this.random,
     });
-    if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS);
-    if (decision.kind === "local") return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
-    return this.#forward(req, hop, decision.targets);
+    if (decision.kind === "reject") return this.#reject(req.packet_id, decision.retryAfterS, undefined, 0, req.device_id);
+    if (decision.kind === "forward") return this.#forward(req, hop, decision.targets);
+    return req.packet_id !== undefined && req.tried?.length ? this.#checkThenAccept(req, req.tried) : this.#accept(req);
   }
 
   /** Forward: one hop only; unclear outcomes go along so the taker can check them. */
@@ -182,8 +249,10 @@ export class LoadService {
     const id = req.packet_id;
     const units = req.processing_load;
     const unclear = [...(req.tried ?? [])];
+    // The device's wait is served here (withOutcome), not by the peer: the forward stays quick.
+    const { wait: _, ...packet } = req;
     for (const t of targets) {
-      const body: PacketRequest = { ...req, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
+      const body: PacketRequest = { ...packet, tried: id !== undefined && unclear.length > 0 ? unclear.slice(-8) : undefined };
       const out = await this.host.peerClient.forward(t.http, body, hop + 1, this.opts.forwardTimeoutMs);
       if (out.kind === "accepted") {
         const by = out.reply.handled_by;
@@ -194,16 +263,24 @@ export class LoadService {
           this.counters.forwarded++;
           this.peers.sent(t.id, units);
         }
+        const pace = typeof out.reply.pace_ms === "number" ? { pace_ms: out.reply.pace_ms } : {};
         return {
           status: 200,
-          body: { status: "accepted", handled_by: by, redirected: by, packet_id: id, ...(out.reply.duplicate ? { duplicate: true } : {}) },
+          body: {
+            status: "accepted",
+            handled_by: by,
+            redirected: by,
+            packet_id: out.reply.packet_id ?? id,
+            ...(out.reply.duplicate ? { duplicate: true } : {}),
+            ...pace,
+          },
         };
       }
       this.counters.forward_failures++;
       this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
       if (out.kind === "unclear") unclear.push(t.http);
     }
-    if ((this.queue.backlog(this.now()) + units) / this.opts.capacity > this.opts.policy.maxBacklog) return this.#reject(id, 1);
+    if (this.queue.seconds(this.now()) + units / this.queue.capacity() > this.opts.policy.maxBacklog) return this.#reject(id, 1, undefined, 0, req.device_id);
     return id !== undefined && unclear.length > 0 ? this.#checkThenAccept(req, unclear) : this.#accept(req);
   }
 
@@ -221,20 +298,52 @@ export class LoadService {
     return verdict;
   }
 
-  #accept(req: PacketRequest): Reply {
+  /**
+   * Take the packet: hand it to a backup first (replicator.ts), then queue it and acknowledge.
+   * A lone node (no other alive member) keeps it by itself; if no backup would keep it, it is
+   * not taken (503), so a 200 always means two nodes hold it.
+   */
+  #accept(req: PacketRequest): Reply | Promise<Reply> {
+    const id = req.packet_id ?? `${this.#boot}-${(++this.#seq).toString(36)}`;
+    const held: HeldPacket = {
+      id,
+      units: req.processing_load,
+      ...(req.device_id !== undefined ? { device_id: req.device_id } : {}),
+      ...(req.payload !== undefined ? { payload: req.payload } : {}),
+    };
+    const kept = this.backups.replicator.keep(held);
+    if (kept === "alone") return this.#take(req, id);
+    return kept.then((ok) => (ok ? this.#take(req, id) : this.#notKept(req)));
+  }
+
+  #take(req: PacketRequest, id: string): Reply {
     const now = this.now();
-    this.queue.add(now, req.processing_load);
+    this.queue.add({ id, units: req.processing_load, deviceId: req.device_id, payload: req.payload }, now);
     this.counters.accepted++;
     if (req.packet_id !== undefined) this.window.settle(req.packet_id, this.opts.selfHttp);
-    this.host.log.debug({ packet_id: req.packet_id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
+    this.host.log.debug({ packet_id: id, device_id: req.device_id, units: req.processing_load }, "packet accepted");
+    const pace = this.admission.pace(now, req.device_id);
     return {
       status: 200,
       body: {
         status: "accepted",
         handled_by: this.opts.selfHttp,
-        packet_id: req.packet_id,
-        load_ratio: round(this.queue.backlog(now) / this.opts.capacity, 4),
+        packet_id: id,
+        load_ratio: round(this.queue.seconds(now), 4),
+        ...(pace > 0 ? { pace_ms: pace } : {}),
       },
+    };
+  }
+
+  /** No backup would keep it: not taken, the device retries. */
+  #notKept(req: PacketRequest): Reply {
+    if (req.packet_id !== undefined) this.window.forget(req.packet_id);
+    this.counters.not_kept++;
+    // The ring may have moved already (a backup just died): soon is fine.
+    return {
+      status: 503,
+      body: { error: "no backup node could keep the packet, retry", retry_after_s: 1, retry_after_ms: 200 },
+      headers: { "retry-after": "1" },
     };
   }
 
@@ -262,16 +371,20 @@ export class LoadService {
   /** A copy of this packet is being handled right now (here or elsewhere): ask to retry shortly. */
   #inProgress(id: string): Reply {
     this.counters.in_progress++;
-    return { status: 503, body: { error: "packet in progress, retry", packet_id: id }, headers: { "retry-after": "1" } };
+    // The outcome is usually known within a round trip or two: the body says when, precisely.
+    return { status: 503, body: { error: "packet in progress, retry", packet_id: id, retry_after_ms: 200 }, headers: { "retry-after": "1" } };
   }
 
-  #reject(id: string | undefined, retryAfterS: number): Reply {
+  /** Not taken: come back at this device's slot (or `retryAfterS`, whichever is later). */
+  #reject(id: string | undefined, retryAfterS: number, error = "all nodes are saturated, retry later", waitMs = 0, device?: string): Reply {
     if (id !== undefined) this.window.forget(id);
     this.counters.rejected++;
+    const ms = Math.max(retryAfterS * 1000, waitMs || this.admission.pace(this.now(), device));
+    const s = Math.max(1, Math.ceil(ms / 1000));
     return {
       status: 503,
-      body: { error: "all nodes are saturated, retry later", retry_after_s: retryAfterS },
-      headers: { "retry-after": String(retryAfterS) },
+      body: { error, retry_after_s: s, retry_after_ms: ms, pace_ms: ms },
+      headers: { "retry-after": String(s) },
     };
   }
 }

@@ -3,7 +3,8 @@
  * /packets/ask to ask about one. Every failure becomes an outcome, never an exception.
  */
 import { isConnectionRefused } from "../util/connection-refused.ts";
-import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerClient } from "./peer-protocol.ts";
+import type { PacketStatus } from "./outcomes.ts";
+import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerAuth, PeerClient, ReplicaBatch, ReplicateOutcome, StatusOutcome } from "./peer-protocol.ts";
 import type { PacketRequest } from "./request-body.ts";
 
 export const HOP_HEADER = "x-dsef-hop";
@@ -11,7 +12,57 @@ export const HOP_HEADER = "x-dsef-hop";
 /** Most `maybe_at` hints taken from one answer. */
 const MAX_HINTS = 8;
 
-export const httpPeerClient: PeerClient = { forward: forwardPacket, ask: askPeer };
+export const REPLICA_PATH = "/packets/replica";
+
+/** The PeerClient over HTTP; with `auth` (secured modes) node-to-node routes are signed. */
+export function peerClient(auth?: PeerAuth): PeerClient {
+  return { forward: forwardPacket, ask: askPeer, status: packetStatus, replicate: (http, batch, timeoutMs) => replicate(http, batch, timeoutMs, auth) };
+}
+
+export const httpPeerClient: PeerClient = peerClient();
+
+async function replicate(http: string, batch: ReplicaBatch, timeoutMs: number, auth?: PeerAuth): Promise<ReplicateOutcome> {
+  const body = JSON.stringify(batch);
+  let res: Response;
+  try {
+    res = await fetch(`http://${http}${REPLICA_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...auth?.sign(REPLICA_PATH, body) },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    return isConnectionRefused(e) ? { kind: "refused", reason: "refused" } : { kind: "failed", reason: (e as Error).name || "network error" };
+  }
+  void res.body?.cancel();
+  if (res.status === 200) return { kind: "kept" };
+  return (res.status >= 400 && res.status < 500) || res.status === 503
+    ? { kind: "refused", reason: `HTTP ${res.status}` }
+    : { kind: "failed", reason: `HTTP ${res.status}` };
+}
+
+const STATES = new Set(["queued", "running", "done", "failed"]);
+
+async function packetStatus(http: string, packetId: string, waitS: number, timeoutMs: number): Promise<StatusOutcome> {
+  try {
+    const res = await fetch(`http://${http}/packets/${encodeURIComponent(packetId)}`, {
+      headers: { [HOP_HEADER]: "1", ...(waitS > 0 ? { prefer: `wait=${waitS}` } : {}) },
+      signal: AbortSignal.timeout(timeoutMs + waitS * 1000),
+    });
+    if (res.status === 404) {
+      void res.body?.cancel();
+      return { kind: "unknown" };
+    }
+    if (!res.ok) {
+      void res.body?.cancel();
+      return { kind: "unreachable" };
+    }
+    const s = (await res.json()) as PacketStatus;
+    return s?.packet_id === packetId && STATES.has(s.state) && typeof s.handled_by === "string" ? { kind: "found", status: s } : { kind: "unreachable" };
+  } catch {
+    return { kind: "unreachable" };
+  }
+}
 
 async function forwardPacket(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome> {
   let res: Response;

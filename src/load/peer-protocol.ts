@@ -5,6 +5,8 @@
  * retry logic: only an "unclear" forward (timeout, reset, 5xx other than 503) may mean the peer
  * did take the packet.
  */
+import type { PacketStatus } from "./outcomes.ts";
+import type { HeldPacket } from "./replica-store.ts";
 import type { PacketRequest } from "./request-body.ts";
 
 export interface AcceptedReply {
@@ -34,6 +36,41 @@ export type AskOutcome =
   /** Timeout, reset, 5xx or a bad reply: the peer may be frozen or slow and may well have the packet. */
   | { kind: "silent" };
 
+export type StatusOutcome =
+  | { kind: "found"; status: PacketStatus }
+  /** The peer answered and knows nothing of it. */
+  | { kind: "unknown" }
+  /** No usable answer (timeout, refused, bad reply). */
+  | { kind: "unreachable" };
+
+/** One hand-off from an owner to its backup: packets to keep, and ids that are done. */
+export interface ReplicaBatch {
+  owner: string;
+  owner_http: string;
+  /** Differs on every start of the owner: a new one means its previous queue is gone. */
+  boot: string;
+  keep: HeldPacket[];
+  done: string[];
+}
+
+export type ReplicateOutcome =
+  | { kind: "kept" }
+  /** The backup certainly keeps none of it (full, refused the credential, connection refused). */
+  | { kind: "refused"; reason: string }
+  /** No clear answer (timeout, reset, 5xx): it may keep them. */
+  | { kind: "failed"; reason: string };
+
+/**
+ * Authenticates node-to-node calls in secured modes (one place: the client signs, the route
+ * checks). Absent in open mode.
+ */
+export interface PeerAuth {
+  /** Headers that authenticate a request with this path and body. */
+  sign(path: string, body: string): Record<string, string>;
+  /** Is a request with these headers and body from a cluster member? */
+  check(path: string, headers: Headers, body: string): { ok: true } | { ok: false; status: 401 | 403; reason: string };
+}
+
 export interface PeerClient {
   /** Hand `body` to the node at `http` (its "ip:port"); `hop` counts the nodes it passed through. */
   forward(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome>;
@@ -42,4 +79,11 @@ export interface PeerClient {
    * asked, so if the original arrives there later it checks with `asker` before taking it.
    */
   ask(http: string, packetId: string, asker: string, timeoutMs: number): Promise<AskOutcome>;
+  /**
+   * What the node at `http` knows of `packetId` by itself (it does not ask further), waiting up
+   * to `waitS` seconds for it to finish there.
+   */
+  status(http: string, packetId: string, waitS: number, timeoutMs: number): Promise<StatusOutcome>;
+  /** Hand a batch to a backup (POST /packets/replica). */
+  replicate(http: string, batch: ReplicaBatch, timeoutMs: number): Promise<ReplicateOutcome>;
 }

@@ -8,6 +8,8 @@ export interface RoutePolicy {
   readonly margin: number;
   /** Beyond this a node is saturated: it takes no more work. */
   readonly maxBacklog: number;
+  /** Above this, replies pace devices (pacer.ts); default max(forwardAbove, maxBacklog / 5). */
+  readonly paceAbove?: number;
 }
 
 /**

@@ -4,7 +4,7 @@
  * taken, and only silence from a live node blocks a retry (load-unanswered.test.ts).
  */
 import { afterAll, expect, test } from "bun:test";
-import { HOP_HEADER, httpPeerClient } from "../../src/load/peer-client.ts";
+import { HOP_HEADER, httpPeerClient, peerClient } from "../../src/load/peer-client.ts";
 
 const servers: ReturnType<typeof Bun.serve>[] = [];
 afterAll(() => {
@@ -142,4 +142,77 @@ test("forward: a timeout, a 5xx or an unreadable 200 is unclear (the peer may ha
       500,
     ),
   ).toEqual({ kind: "unclear", reason: "unreadable reply" });
+});
+
+test("replicate: 200 is kept; refused, 503 and 4xx keep nothing; a timeout or 5xx may have; signed when secured", async () => {
+  const batch = { owner: "a", owner_http: "a:1", boot: "b1", keep: [{ id: "p", units: 1 }], done: [] };
+  let signed: string | null = null;
+  const ok = serve((req) => ((signed = req.headers.get("x-test-sig")), Response.json({ kept: 1 })));
+  const signing = peerClient({ sign: (path, body) => ({ "x-test-sig": `${path}:${body.length}` }), check: () => ({ ok: true }) });
+  expect(await signing.replicate(ok, batch, 500)).toEqual({ kind: "kept" });
+  expect(signed as string | null).toBe(`/packets/replica:${JSON.stringify(batch).length}`);
+  expect(await httpPeerClient.replicate(closedPort(), batch, 500)).toEqual({ kind: "refused", reason: "refused" });
+  expect(
+    (
+      await httpPeerClient.replicate(
+        serve(() => new Response("full", { status: 503 })),
+        batch,
+        500,
+      )
+    ).kind,
+  ).toBe("refused");
+  expect(
+    (
+      await httpPeerClient.replicate(
+        serve(() => new Response("no", { status: 401 })),
+        batch,
+        500,
+      )
+    ).kind,
+  ).toBe("refused");
+  expect(
+    (
+      await httpPeerClient.replicate(
+        serve(() => "hang"),
+        batch,
+        100,
+      )
+    ).kind,
+  ).toBe("failed");
+  expect(
+    (
+      await httpPeerClient.replicate(
+        serve(() => new Response("boom", { status: 500 })),
+        batch,
+        500,
+      )
+    ).kind,
+  ).toBe("failed");
+});
+
+test("status: a well-formed answer is found, 404 unknown, anything else unreachable; asked with the hop and the wait", async () => {
+  let prefer: string | null = null;
+  const found = serve((req) => ((prefer = req.headers.get("prefer")), Response.json({ packet_id: "p/1", state: "done", handled_by: "x:1", result: 7 })));
+  expect(await httpPeerClient.status(found, "p/1", 2, 500)).toEqual({
+    kind: "found",
+    status: { packet_id: "p/1", state: "done", handled_by: "x:1", result: 7 },
+  });
+  expect(prefer as string | null).toBe("wait=2");
+  expect(
+    await httpPeerClient.status(
+      serve(() => Response.json({ error: "no" }, { status: 404 })),
+      "p",
+      0,
+      500,
+    ),
+  ).toEqual({ kind: "unknown" });
+  expect(
+    await httpPeerClient.status(
+      serve(() => Response.json({ packet_id: "other", state: "done", handled_by: "x:1" })),
+      "p",
+      0,
+      500,
+    ),
+  ).toEqual({ kind: "unreachable" });
+  expect(await httpPeerClient.status(closedPort(), "p", 0, 500)).toEqual({ kind: "unreachable" });
 });

@@ -3,7 +3,7 @@
  * frozen process (the real client's timeout), "gone" for a refused connection (a crashed one).
  */
 import pino from "pino";
-import type { AskOutcome, ForwardOutcome, PeerClient } from "../../src/load/peer-protocol.ts";
+import type { AskOutcome, ForwardOutcome, PeerClient, ReplicaBatch, ReplicateOutcome, StatusOutcome } from "../../src/load/peer-protocol.ts";
 import type { Member, MemberState } from "../../src/membership/types.ts";
 
 export type AskMode = "silent" | "gone" | { seen: false; maybe_at?: string[] } | { seen: true; handled_by: string; pending?: boolean };
@@ -34,6 +34,19 @@ export class FakePeers implements PeerClient {
     if (m === "silent" || m === "gone") return { kind: m };
     if (!m.seen) return m.maybe_at ? { kind: "new", maybeAt: m.maybe_at } : { kind: "new" };
     return { kind: "seen", handledBy: m.handled_by, pending: m.pending === true };
+  }
+
+  /** Batches handed to each backup, and what the next one answers (default: kept). */
+  readonly batches: { http: string; batch: ReplicaBatch }[] = [];
+  replicateAnswer: (http: string) => ReplicateOutcome | Promise<ReplicateOutcome> = () => ({ kind: "kept" });
+
+  async replicate(http: string, batch: ReplicaBatch): Promise<ReplicateOutcome> {
+    this.batches.push({ http, batch: structuredClone(batch) });
+    return this.replicateAnswer(http);
+  }
+
+  async status(): Promise<StatusOutcome> {
+    return { kind: "unknown" };
   }
 
   async forward(http: string): Promise<ForwardOutcome> {

@@ -142,13 +142,19 @@ export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutM
 }
 
 /** Start a cluster on loopback: the first node, then the rest bootstrapping from it. */
-export async function startCluster(n: number, opts: { capacities?: number[]; args?: string[] } = {}): Promise<NodeProcess[]> {
+export async function startCluster(n: number, opts: { capacities?: number[]; args?: string[]; env?: Record<string, string> } = {}): Promise<NodeProcess[]> {
   const ports = allocPorts(n);
   const nodes: NodeProcess[] = [];
   try {
     for (const [i, port] of ports.entries()) {
       nodes.push(
-        await spawnNode({ port, capacity: opts.capacities?.[i] ?? 1000, bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args: opts.args }),
+        await spawnNode({
+          port,
+          capacity: opts.capacities?.[i] ?? 1000,
+          bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`,
+          args: opts.args,
+          env: opts.env,
+        }),
       );
     }
     await waitUntil(() => allSee(nodes, nodes, "alive"), 30_000);

@@ -11,7 +11,14 @@ describe("simulator flags", () => {
     expect(parseSimArgs(["--bootstrap", "edge-1,[::1]:6000"])).toMatchObject({ bootstrap: ["edge-1:5000", "[::1]:6000"] });
   });
 
+  test("--buffer and --window: a device's send buffer and requests in flight", () => {
+    expect(parseSimArgs(["--bootstrap", "h:1"])).toMatchObject({ buffer: 100, window: 1 });
+    expect(parseSimArgs(["--bootstrap", "h:1", "--buffer", "5", "--window", "3"])).toMatchObject({ buffer: 5, window: 3 });
+  });
+
   const bad = [
+    ["--bootstrap", "h:1", "--buffer", "0"],
+    ["--bootstrap", "h:1", "--window", "1.5"],
     [],
     ["--bootstrap", "no pe"],
     ["--bootstrap", "ftp://h:1"],

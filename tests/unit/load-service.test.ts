@@ -30,7 +30,9 @@ test("a lone node queues up to --max-backlog, then answers 503 and forgets the p
   expect((await svc.handle({ processing_load: 150, packet_id: "a" }, 0)).status).toBe(200);
   const full = await svc.handle({ processing_load: 100, packet_id: "b" }, 0);
   expect(full.status).toBe(503);
-  expect(full.headers?.["retry-after"]).toBe("1");
+  // Retry-After in whole seconds, the device's slot in milliseconds (pacer.ts).
+  expect(full.headers?.["retry-after"]).toBe(String(Math.ceil((full.body.retry_after_ms as number) / 1000)));
+  expect(full.body.retry_after_ms).toBeGreaterThanOrEqual(1000);
   advance(1000); // 100 units drained
   const again = await svc.handle({ processing_load: 100, packet_id: "b" }, 0);
   expect(again.body).toMatchObject({ status: "accepted", handled_by: "127.0.0.1:1" });
@@ -96,7 +98,7 @@ function busy() {
     { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
     { now: () => 0, random: () => 0, ticker: () => () => {} },
   );
-  svc.queue.add(0, 100);
+  svc.queue.add({ id: "queued", units: 100 }, 0);
   return { svc, b, c };
 }
 

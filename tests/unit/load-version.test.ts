@@ -11,7 +11,12 @@ test("published load versions are integers that only grow, and survive the codec
   const now0 = 1796054897499.8623;
   const s = new Swim({ self, timing: profiles.lan, random: seededRandom(1), sizeOf: encodedSize, now: now0 });
   const versions: number[] = [];
-  for (const [dt, backlog] of [[0, 5], [0.3, 6], [0.6, 7], [1000.25, 8]] as const) {
+  for (const [dt, backlog] of [
+    [0, 5],
+    [0.3, 6],
+    [0.6, 7],
+    [1000.25, 8],
+  ] as const) {
     s.handle(now0 + dt, { type: "load", backlog });
     const load = s.member("n1")!.load!;
     versions.push(load.version);
