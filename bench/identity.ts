@@ -12,19 +12,19 @@
  *     a quiet window, and time for all survivors to see each of 3 kill -9'd nodes dead.
  */
 import { generateKeyPairSync, sign, verify } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueCertificate, newAuthority } from "../src/identity/certificate.ts";
-import { caClaimSigner, signAlive, ClaimGuard } from "../src/identity/claims.ts";
-import { Keyring, keyFromSecret } from "../src/identity/keyring.ts";
+import { ClaimGuard, caClaimSigner, signAlive } from "../src/identity/claims.ts";
 import type { Credentials } from "../src/identity/handshake.ts";
 import { joinVia } from "../src/identity/join-client.ts";
+import { Keyring, keyFromSecret } from "../src/identity/keyring.ts";
+import { checkLiveness, proveLiveness } from "../src/identity/liveness.ts";
 import { generateIdentity } from "../src/identity/node-identity.ts";
 import { AeadGuard } from "../src/identity/packet-guard.ts";
 import type { NodeInfo } from "../src/membership/types.ts";
-import { allSee, allocPorts, type NodeProcess, spawnNode, stopAll, waitUntil } from "../tests/support/processes.ts";
+import { allocPorts, allSee, type NodeProcess, spawnNode, stopAll, waitUntil } from "../tests/support/processes.ts";
 
 const quick = process.argv.includes("--quick");
 /** --port-base N: use ports N, N+1, ... instead of random ones (a shared machine). */
@@ -46,7 +46,10 @@ function signatures(): void {
   console.log("1. signatures (native node:crypto)");
   const msg = Buffer.from(JSON.stringify(["dsef/v1 alive", "0123456789abcdef", 1795000000, "node-1", "10.0.0.1:5000", "10.0.0.1:5000", 1000]));
   const n = quick ? 5_000 : 20_000;
-  for (const [name, kind, opts] of [["Ed25519", "ed25519", {}], ["ECDSA P-256", "ec", { namedCurve: "P-256" }]] as const) {
+  for (const [name, kind, opts] of [
+    ["Ed25519", "ed25519", {}],
+    ["ECDSA P-256", "ec", { namedCurve: "P-256" }],
+  ] as const) {
     const { privateKey, publicKey } = generateKeyPairSync(kind as "ed25519", opts as object);
     const alg = kind === "ec" ? "sha256" : null;
     const sig = sign(alg, msg, privateKey);
@@ -83,7 +86,11 @@ function claims(): void {
   console.log("3. self-claims at the edge");
   const id = generateIdentity();
   const info: NodeInfo = { id: id.id, name: "node-1", gossip: "10.0.0.1:5000", http: "10.0.0.1:5000", capacity: 1000 };
-  const g = new ClaimGuard(generateIdentity(), () => undefined, () => {});
+  const g = new ClaimGuard(
+    generateIdentity(),
+    () => undefined,
+    () => {},
+  );
   const n = quick ? 5_000 : 20_000;
   rate("sign an alive claim", n, (i) => signAlive(id, i, info));
   const proof = signAlive(id, 1, info);
@@ -94,10 +101,15 @@ function claims(): void {
     g.admitUpdates([{ kind: "alive", incarnation: i + 2, info, proof: proofs[i]! }]);
   });
   rate("re-check a claim seen before (memo)", n * 10, () => g.admitUpdates([{ kind: "alive", incarnation: 1, info, proof }]));
+  // One probe: the target signs the prober's nonce in its ack, the prober checks it.
+  const nonces = Array.from({ length: n }, () => crypto.getRandomValues(new Uint8Array(16)));
+  const lives = nonces.map((x) => proveLiveness(id, x));
+  rate("proof of life: sign a nonce (the probed member)", n, (i) => proveLiveness(id, nonces[i]!));
+  rate("proof of life: check it (the prober)", n, (i) => checkLiveness(id.publicKeyRaw, id.id, nonces[i]!, lives[i]));
   // CA mode: the claim carries the subject's certificate, a second Ed25519 verification.
   const { authority } = newAuthority();
   const cert = issueCertificate(authority, id.publicKeyRaw, info.name, Date.now() / 1000 + 3600);
-  const gc = new ClaimGuard(generateIdentity(), () => undefined, () => {}, undefined, Date.now, {
+  const gc = new ClaimGuard(generateIdentity(), () => undefined, () => {}, Date.now, {
     authority: { key: authority.publicKeyRaw },
     limits: { maxMembers: 1e9, perSync: 1e9, perSecond: 1e9 },
   });
@@ -148,7 +160,14 @@ async function membership(auth: boolean): Promise<{ cpuPct: number; detectMs: nu
   const nodes: NodeProcess[] = [];
   try {
     for (const [i, port] of nodePorts.entries()) {
-      nodes.push(await spawnNode({ port, dataDir: mkdtempSync(join(tmpdir(), "dsef-bench-")), bootstrap: i === 0 ? undefined : `http://127.0.0.1:${nodePorts[0]}`, args }));
+      nodes.push(
+        await spawnNode({
+          port,
+          dataDir: mkdtempSync(join(tmpdir(), "dsef-bench-")),
+          bootstrap: i === 0 ? undefined : `http://127.0.0.1:${nodePorts[0]}`,
+          args,
+        }),
+      );
     }
     await waitUntil(() => allSee(nodes, nodes, "alive"), 20_000);
     await Bun.sleep(2000);
@@ -183,6 +202,8 @@ console.log("5. membership, 7 nodes on loopback, lan profile (CPU over a quiet w
 for (const auth of [false, true]) {
   const r = await membership(auth);
   const mean = r.detectMs.reduce((a, b) => a + b, 0) / r.detectMs.length;
-  console.log(`  auth ${auth ? "on: " : "off:"} CPU ${r.cpuPct.toFixed(2)} % per node; kill -9 seen dead by all in ${r.detectMs.map(Math.round).join(", ")} ms (mean ${Math.round(mean)})`);
+  console.log(
+    `  auth ${auth ? "on: " : "off:"} CPU ${r.cpuPct.toFixed(2)} % per node; kill -9 seen dead by all in ${r.detectMs.map(Math.round).join(", ")} ms (mean ${Math.round(mean)})`,
+  );
 }
 process.exit(0);

@@ -1,5 +1,6 @@
+import { randomFillSync } from "node:crypto";
 import { Swim, type SwimConfig } from "../membership/swim.ts";
-import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, Output } from "../membership/types.ts";
+import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, NodeId, Nonce, Output, Proof } from "../membership/types.ts";
 import { type AdmitContext, type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
 import type { NodeLog } from "../ports/node-log.ts";
 import { type Destination, openGuard, type PacketGuard } from "../ports/packet-guard.ts";
@@ -19,8 +20,8 @@ export interface TransportStats {
 }
 
 export interface DriverParts {
-  /** The core's configuration; the driver supplies the codec's size function. */
-  readonly core: Omit<SwimConfig, "sizeOf">;
+  /** The core's configuration; the driver supplies the codec's size function and the liveness proofs. */
+  readonly core: Omit<SwimConfig, "sizeOf" | "liveness">;
   readonly io: NodeIo;
   /** Seals outbound and opens inbound datagrams (open mode: pass-through). */
   readonly guard?: PacketGuard;
@@ -72,9 +73,21 @@ export class NodeDriver {
     this.#io = parts.io;
     this.#guard = parts.guard ?? openGuard;
     this.#log = parts.log;
-    this.swim = new Swim({ ...parts.core, sizeOf: encodedSize });
+    // Probes are answered by the member's own signature over a nonce nobody could predict.
+    const liveness = {
+      nonce: (): Nonce => randomFillSync(new Uint8Array(16)),
+      verify: (member: NodeId, nonce: Nonce, proof: Proof | undefined) => this.claims.verifyLiveness(member, nonce, proof),
+    };
+    this.swim = new Swim({ ...parts.core, sizeOf: encodedSize, liveness });
     this.claims = (parts.claims ?? openClaimsFactory)(this.swim);
     this.#guard.bindTo?.(this.swim.self.id, this.swim.incarnation);
+  }
+
+  /** This node's answer to a health challenge (GET /health?challenge=…): its id and proof of life. */
+  healthAnswer(nonce?: Nonce): { id: NodeId; proof?: Proof } {
+    const id = this.swim.self.id;
+    const proof = nonce && this.claims.proveLiveness(nonce);
+    return proof ? { id, proof } : { id };
   }
 
   get stopped(): boolean {
@@ -237,7 +250,9 @@ export class NodeDriver {
   #perform(e: Effect): void {
     switch (e.type) {
       case "check-http":
-        this.#io.checkHttp(e.http, e.timeoutMs, (result) => this.dispatch({ type: "http-check", target: e.target, result }));
+        this.#io.checkHttp(e.http, e.timeoutMs, e.nonce, (a) =>
+          this.dispatch({ type: "http-check", target: e.target, nonce: e.nonce, result: a.result, answeredAs: a.id, proof: a.proof }),
+        );
         return;
       case "sync":
         this.#io.exchange(e.http, this.claims.signSnapshots(e.members), false, (r) => {

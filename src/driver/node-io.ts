@@ -1,4 +1,11 @@
-import type { Address, CheckResult, MemberSnapshot } from "../membership/types.ts";
+import type { Address, CheckResult, MemberSnapshot, NodeId, Nonce, Proof } from "../membership/types.ts";
+
+/** What a member's HTTP port said to a health challenge: when it answered, as whom, with what proof. */
+export interface HealthAnswer {
+  readonly result: CheckResult;
+  readonly id?: NodeId;
+  readonly proof?: Proof;
+}
 
 /**
  * Everything a node driver asks of the world, and nothing more. The real runtime implements it
@@ -13,8 +20,8 @@ export interface NodeIo {
   send(to: Address, datagram: Uint8Array): void;
   /** Arm the node's one wake-up timer at `at`, replacing any earlier one; Infinity disarms. */
   setTimer(at: number, fire: () => void): void;
-  /** Ask the member's HTTP port for /health within `timeoutMs`. */
-  checkHttp(http: Address, timeoutMs: number, done: (result: CheckResult) => void): void;
+  /** Ask the member's HTTP port for /health within `timeoutMs`, challenging it with `nonce`. */
+  checkHttp(http: Address, timeoutMs: number, nonce: Nonce, done: (answer: HealthAnswer) => void): void;
   /** Full-state exchange over HTTP; `done` gets the peer's state, or why it failed. */
   exchange(http: Address, members: readonly MemberSnapshot[], join: boolean, done: (result: MemberSnapshot[] | Error) => void): void;
 }

@@ -3,11 +3,12 @@ import type { JoinServer } from "../identity/join-server.ts";
 import type { Security } from "../identity/security.ts";
 import type { LoadService } from "../load/load-service.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { CORS, json, problem } from "./json.ts";
+import { parseChallenge } from "../wire/health.ts";
+import { memberTableStats } from "../wire/sync-schema.ts";
 import { loadRoutes } from "./handle-request.ts";
+import { CORS, json, problem } from "./json.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
-import { memberTableStats } from "../wire/sync-schema.ts";
 import { joinRoutes, syncRoute } from "./secure-routes.ts";
 
 const MAX_SYNC_BODY = 4 * 1024 * 1024;
@@ -52,7 +53,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
     development: false,
     routes: {
       ...parts.routes,
-      "/health": { GET: () => json({ status: "ok" }) },
+      "/health": { GET: (req) => health(node, req) },
       "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
       "/peers": { GET: () => json(peers(), 200, CORS) },
       "/peer": { GET: () => json(peers(), 200, CORS) },
@@ -68,6 +69,20 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       return problem(500, "internal error");
     },
   });
+}
+
+/**
+ * Liveness for orchestrators (any answer is 200), and for probing members: the node's id, and with
+ * ?challenge=NONCE its proof of life over that nonce, so an address answering as another identity
+ * proves nothing about a member that used to live there.
+ */
+function health(node: EdgeNode, req: Request): Response {
+  const raw = new URL(req.url).searchParams.get("challenge");
+  if (raw === null) return json({ status: "ok", id: node.identity.id });
+  const nonce = parseChallenge(raw);
+  if (typeof nonce === "string") return problem(400, nonce);
+  const { id, proof } = node.driver.healthAnswer(nonce);
+  return json(proof ? { status: "ok", id, proof: Buffer.from(proof).toString("base64") } : { status: "ok", id });
 }
 
 function countByState(node: EdgeNode): Record<string, number> {

@@ -1,8 +1,9 @@
-import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Update } from "../membership/types.ts";
+import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Nonce, Proof, Update } from "../membership/types.ts";
 import type { AdmitContext, ClaimHooks } from "../ports/claims.ts";
 import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS } from "./admission-limits.ts";
 import type { Certificate } from "./certificate.ts";
 import { authorityId, CERT_TAIL_BYTES, CertificateExpiries, certTail, checkCertTail, type ClaimAuthority, tailExpires } from "./certified-claims.ts";
+import { checkLiveness, proveLiveness } from "./liveness.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
 /**
@@ -11,18 +12,30 @@ import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTE
  *
  * - alive proof = raw public key (32) ‖ signature (64): the receiver checks that the key's
  *   fingerprint is the claimed id, so no key has to be known in advance;
- * - load proof  = signature (64), checked with the key learned from the member's alive proof.
+ * - load proof  = signature (64), checked with the key learned from the member's alive proof;
+ * - left proof  = signature (64), likewise: a leave is the member's own word (it raises its
+ *   incarnation by one and takes it out of every table).
  */
 export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 
 const enc = new TextEncoder();
-const aliveText = (incarnation: number, info: NodeInfo) => JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
+const aliveText = (incarnation: number, info: NodeInfo) =>
+  JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
 const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
+const leftText = (id: NodeId, incarnation: number) => JSON.stringify(["dsef/v1 left", id, incarnation]);
 export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {
   return enc.encode(aliveText(incarnation, info));
 }
 export function loadStatement(id: NodeId, load: LoadFigures): Uint8Array {
   return enc.encode(loadText(id, load));
+}
+
+export function leftStatement(id: NodeId, incarnation: number): Uint8Array {
+  return enc.encode(leftText(id, incarnation));
+}
+
+export function signLeft(identity: NodeIdentity, incarnation: number): Uint8Array {
+  return new Uint8Array(signWith(identity.privateKey, leftStatement(identity.id, incarnation)));
 }
 
 export function signAlive(identity: NodeIdentity, incarnation: number, info: NodeInfo): Uint8Array {
@@ -37,7 +50,7 @@ export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array 
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "addressConflict" | "uncertified" | "expired" | "rateLimited" | "memberLimit";
+export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "uncertified" | "expired" | "rateLimited" | "memberLimit";
 
 /**
  * Verify an alive proof; returns the subject's raw key, or why it fails. In CA mode the proof
@@ -73,7 +86,7 @@ export interface ClaimStats {
 export class ClaimGuard implements ClaimHooks {
   readonly stats: ClaimStats = {
     verified: 0,
-    rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, addressConflict: 0, uncertified: 0, expired: 0, rateLimited: 0, memberLimit: 0 },
+    rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, uncertified: 0, expired: 0, rateLimited: 0, memberLimit: 0 },
   };
   /** Raw public keys learned from verified alive claims, for checking load claims. */
   readonly #keys = new Map<NodeId, Uint8Array>();
@@ -102,8 +115,6 @@ export class ClaimGuard implements ClaimHooks {
     private readonly identity: NodeIdentity,
     private readonly lookup: (id: NodeId) => Readonly<Member> | undefined,
     private readonly warn: (fields: Record<string, unknown>, msg: string) => void,
-    /** The member whose gossip address this is (only asked when a claim names a new address). */
-    private readonly holderOf: (gossip: string) => Readonly<Member> | undefined = () => undefined,
     private readonly now: () => number = Date.now,
     options: ClaimGuardOptions = {},
   ) {
@@ -117,8 +128,12 @@ export class ClaimGuard implements ClaimHooks {
     this.#gate = new AdmissionGate(options.limits ?? DEFAULT_ADMISSION_LIMITS, options.liveCount ?? (() => 0), now, warn);
   }
 
+  /** The member's public key: learned from its verified alive claim, or read from the one its row holds. */
   keyOf(id: NodeId): Uint8Array | undefined {
-    return this.#keys.get(id);
+    const known = this.#keys.get(id);
+    if (known) return known;
+    const proof = this.lookup(id)?.proof;
+    return proof && proof.byteLength >= ALIVE_PROOF_BYTES ? proof.subarray(0, RAW_PUBLIC_KEY_BYTES) : undefined;
   }
 
   #reject(r: ClaimRejection): false {
@@ -150,15 +165,8 @@ export class ClaimGuard implements ClaimHooks {
         return this.#reject("identityConflict");
       }
     }
-    if (cur?.info.gossip !== info.gossip) {
-      // The core lets a new identity on an address replace the old holder (a restart with a
-      // fresh key). Signed or not, that must not let one member evict another that still lives.
-      const holder = this.holderOf(info.gossip);
-      if (holder && holder.info.id !== info.id && (holder.state === "alive" || holder.state === "suspect")) {
-        this.#conflict(info, `claim for an address held by live member ${holder.info.id} refused until that member is gone`);
-        return this.#reject("addressConflict");
-      }
-    }
+    // A claim for an address another member holds is the core's to settle: it asks the address
+    // who is there (membership/address-check.ts).
     if (this.#keys.size > 100_000) this.#forgetStrangers();
     this.#keys.set(info.id, key);
     this.#verifiedAlive.set(info.id, memo);
@@ -224,6 +232,25 @@ export class ClaimGuard implements ClaimHooks {
     return true;
   }
 
+  #leftOk(id: NodeId, incarnation: number, proof: Uint8Array | undefined): boolean {
+    if (!proof) return this.#reject("unsigned");
+    const key = this.keyOf(id);
+    if (!key) return this.#reject("unknownKey");
+    if (!verifyRaw(key, leftStatement(id, incarnation), proof)) return this.#reject("badSignature");
+    this.stats.verified++;
+    return true;
+  }
+
+  /**
+   * A peer's table may hold this node above its own incarnation only from a previous life (a
+   * restart): the entry must then carry this node's own signature at that incarnation.
+   */
+  #selfEntryOk(s: MemberSnapshot): boolean {
+    if (s.info.id !== this.identity.id || s.state === "alive" || s.state === "left") return true;
+    if (s.incarnation <= (this.lookup(s.info.id)?.incarnation ?? 0)) return true;
+    return this.#aliveOk(s.incarnation, s.info, s.proof);
+  }
+
   /** One log line per conflicting address per minute: loud, but not a flood. */
   #conflict(info: NodeInfo, msg: string): void {
     const k = `${info.id}@${info.gossip}`;
@@ -247,7 +274,14 @@ export class ClaimGuard implements ClaimHooks {
     let out: Update[] | undefined;
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i]!;
-      const ok = u.kind === "alive" ? this.#aliveOk(u.incarnation, u.info, u.proof) : u.kind === "load" ? this.#loadOk(u.id, u.load, u.proof) : true;
+      const ok =
+        u.kind === "alive"
+          ? this.#aliveOk(u.incarnation, u.info, u.proof)
+          : u.kind === "load"
+            ? this.#loadOk(u.id, u.load, u.proof)
+            : u.kind === "left"
+              ? this.#leftOk(u.id, u.incarnation, u.proof)
+              : true;
       if (ok) out?.push(u);
       else out ??= updates.slice(0, i);
     }
@@ -269,6 +303,8 @@ export class ClaimGuard implements ClaimHooks {
     const out: MemberSnapshot[] = [];
     for (const s of members) {
       if (s.state === "alive" && !this.#aliveOk(s.incarnation, s.info, s.proof)) continue;
+      if (s.state === "left" && !this.#leftOk(s.info.id, s.incarnation, s.proof)) continue;
+      if (!this.#selfEntryOk(s)) continue;
       if (s.load && !this.#loadOk(s.info.id, s.load, s.loadProof)) {
         const { load: _l, loadProof: _p, ...rest } = s;
         out.push(rest);
@@ -298,12 +334,26 @@ export class ClaimGuard implements ClaimHooks {
   #signUpdate(u: Update): Update {
     if (u.kind === "alive" && u.info.id === this.identity.id && !u.proof) return { ...u, proof: this.#aliveProof(u.incarnation, u.info) };
     if (u.kind === "load" && u.id === this.identity.id && !u.proof) return { ...u, proof: this.#loadProof(u.load) };
+    if (u.kind === "left" && u.id === this.identity.id && !u.proof) return { ...u, proof: signLeft(this.identity, u.incarnation) };
     return u;
   }
 
   signMessage(m: Message): Message {
-    if (m.type === "nack" || m.updates.length === 0) return m;
-    return { ...m, updates: m.updates.map((u) => this.#signUpdate(u)) } as Message;
+    if (m.type === "nack") return m;
+    // Our answer to a ping: only we can prove we saw its nonce. (A relay's ack carries the
+    // target's proof, already there.)
+    const signed = m.type === "ack" && !m.proof && m.from === this.identity.id ? { ...m, proof: this.proveLiveness(m.nonce) } : m;
+    if (signed.updates.length === 0) return signed;
+    return { ...signed, updates: signed.updates.map((u) => this.#signUpdate(u)) } as Message;
+  }
+
+  proveLiveness(nonce: Nonce): Proof {
+    return proveLiveness(this.identity, nonce);
+  }
+
+  verifyLiveness(member: NodeId, nonce: Nonce, proof: Proof | undefined): boolean {
+    const key = this.keyOf(member);
+    return key !== undefined && checkLiveness(key, member, nonce, proof);
   }
 
   signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
@@ -311,6 +361,7 @@ export class ClaimGuard implements ClaimHooks {
       if (s.info.id !== this.identity.id) return s;
       const signed: { -readonly [K in keyof MemberSnapshot]: MemberSnapshot[K] } = { ...s };
       if (s.state === "alive" && !s.proof) signed.proof = this.#aliveProof(s.incarnation, s.info);
+      if (s.state === "left" && !s.proof) signed.proof = signLeft(this.identity, s.incarnation);
       if (s.load && !s.loadProof) signed.loadProof = this.#loadProof(s.load);
       return signed;
     });

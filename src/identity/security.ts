@@ -168,7 +168,6 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         identity,
         (id) => table.member(id),
         (f, m) => log.error(f, m),
-        holderIn(table),
         Date.now,
         {
           authority: caKey ? { key: caKey, cert } : undefined,

@@ -5,7 +5,7 @@
  *
  *   the node    time and leaving only go forward; wakeAt is after the last call (no due timer
  *               left unrun) and not in the past (the driver did not oversleep); a probe has a deadline
- *   a member    self-alive; a known state at a whole incarnation; every suspect has a deadline that
+ *   a member    self-alive; a known state at a whole incarnation, below the clock's ceiling; every suspect has a deadline that
  *               has not passed, only suspects have one, and no suspicion outlives the longest
  *               timeout or restarts at one incarnation; the reap set holds exactly the dead and
  *               left, who are reaped on time; the address index leads back to it; between checks
@@ -14,6 +14,7 @@
  *   the table   the node holds itself; the live count matches; no index names a missing member;
  *               a member leaves the table only when reaped (dead or left) or replaced
  */
+import { incarnationCeiling } from "./incarnation.ts";
 import { suspicionMinMs, type Timing } from "./timing.ts";
 import type { Inspection, InspectionHead, MemberInspection, MemberState, NodeId } from "./types.ts";
 
@@ -224,6 +225,9 @@ function memberRules(head: InspectionHead, m: MemberInspection, prev: MemberInsp
 
   const limits = opts.limits;
   const now = opts.now ?? head.lastCallAt;
+  // +1: a restart may start one above a previous life held at the ceiling.
+  if (now !== undefined && m.incarnation > incarnationCeiling(now) + 1)
+    fail("incarnation-ceiling", `${m.id} is held at incarnation ${m.incarnation}, beyond the clock's ceiling`);
   if (m.state === "suspect") {
     const deadline = m.suspicionDeadline;
     if (deadline === undefined || !Number.isFinite(deadline)) fail("suspect-has-deadline", `${m.id} is suspect with no suspicion deadline`);

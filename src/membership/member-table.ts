@@ -43,6 +43,8 @@ export class MemberTable {
   /** Dead and left members other than this node, in the order they went. */
   readonly #gone = new Set<MemberRecord>();
   readonly #suspects = new Set<MemberRecord>();
+  /** Members whose latest probe by this node went unanswered (no proof of life from them). */
+  readonly #silent = new Set<MemberRecord>();
   #live: MemberRecord[] | undefined;
   readonly self: MemberRecord;
 
@@ -83,7 +85,21 @@ export class MemberTable {
     if (this.#byGossip.get(m.info.gossip) === m.info.id) this.#byGossip.delete(m.info.gossip);
     this.#suspects.delete(m);
     this.#gone.delete(m);
+    this.#silent.delete(m);
     this.#live = undefined;
+  }
+
+  /**
+   * Our own probe of the member went unanswered (`silent`), or it proved it lives. A member that
+   * is dead and silent is dead by its own silence as this node saw it, not on someone's word.
+   */
+  setSilent(m: MemberRecord, silent: boolean): void {
+    if (silent) this.#silent.add(m);
+    else this.#silent.delete(m);
+  }
+
+  isSilent(m: MemberRecord): boolean {
+    return this.#silent.has(m);
   }
 
   /** A member's own claim may carry a new address. */
@@ -145,6 +161,7 @@ export class MemberTable {
     const stray = (what: string, m: MemberRecord) => this.#rows.get(m.info.id) !== m && strays.push(`${what}: ${m.info.id}`);
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
+    for (const m of this.#silent) stray("silent set", m);
     for (const m of this.#live ?? []) stray("live cache", m);
     this.#byGossip.forEach((id, gossip) => {
       if (this.#rows.get(id)?.info.gossip !== gossip) strays.push(`address index: ${gossip} → ${id}`);

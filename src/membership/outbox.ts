@@ -2,8 +2,11 @@ import type { BroadcastQueue } from "./broadcast-queue.ts";
 import { retransmitLimit, type Timing } from "./timing.ts";
 import type { Address, Effect, MemberEvent, MemberEventType, MemberSnapshot, Message, NodeId, Outbound, Output, Update } from "./types.ts";
 
-/** Bytes reserved for a message's own fields before piggybacked updates. */
-const HEADER_BYTES = 64;
+/**
+ * Bytes reserved for a message's own fields before piggybacked updates: the largest, an ack with
+ * its nonce and the member's 64-byte proof of life, or a ping-req with two addresses, take ~130.
+ */
+const HEADER_BYTES = 160;
 
 /** What one `handle` call produces, collected as the mechanisms run. */
 export class Outbox {

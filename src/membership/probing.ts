@@ -1,8 +1,8 @@
 import type { Visit } from "./deadlines.ts";
 import { isLive, type MemberRecord } from "./member-table.ts";
-import { type CoreParts, pick, shuffle } from "./parts.ts";
+import { type CoreParts, pick, sameBytes, shuffle } from "./parts.ts";
 import type { Transitions } from "./transitions.ts";
-import type { Address, CheckResult, Inspection, Message, NodeId, Update } from "./types.ts";
+import type { Address, Input, Inspection, Message, NodeId, Nonce, Proof, Update } from "./types.ts";
 
 /** A relay sends its nack once this fraction of the probe timeout has passed without an ack. */
 const NACK_FRACTION = 0.8;
@@ -10,14 +10,15 @@ const NACK_FRACTION = 0.8;
 /**
  * The probe in flight. Direct: a ping is out, waiting for its ack. Indirect: the ack timeout
  * passed; relays and an HTTP check are asked, and the probe ends at `endAt`. An answered probe
- * is over: none is held.
+ * is over: none is held. Only an answer proving the target itself saw `nonce` ends it.
  */
 type Probe =
-  | { readonly phase: "direct"; readonly target: NodeId; readonly seq: number; readonly ackDeadline: number; readonly endAt: number }
+  | { readonly phase: "direct"; readonly target: NodeId; readonly seq: number; readonly nonce: Nonce; readonly ackDeadline: number; readonly endAt: number }
   | {
       readonly phase: "indirect";
       readonly target: NodeId;
       readonly seq: number;
+      readonly nonce: Nonce;
       readonly endAt: number;
       /** Relays asked; each owes a nack if the target stays silent. */
       readonly relays: number;
@@ -37,6 +38,8 @@ interface Relay {
   readonly requester: Address;
   readonly requesterSeq: number;
   readonly target: NodeId;
+  /** The requester's nonce: the target's answer must prove it saw this one. */
+  readonly nonce: Nonce;
   readonly nackAt: number;
   nacked: boolean;
 }
@@ -74,20 +77,24 @@ export class Prober {
     this.#relays.delete(r.seq);
   };
 
+  /** The next sequence number: every ping of ours gets one (probes, relays, address checks). */
+  readonly nextSeq = (): number => ++this.#seq;
+
   /** Start this round's probe. */
   start(now: number): void {
     const target = this.#nextTarget();
     if (!target) return;
-    const { t, awareness, out, stats } = this.p;
+    const { t, awareness, out, stats, liveness } = this.p;
     const self = this.p.table.self.info.id;
     const seq = ++this.#seq;
+    const nonce = liveness.nonce();
     stats.probes++;
     const endAt = now + awareness.scale(t.probeIntervalMs);
-    this.#probe = { phase: "direct", target: target.info.id, seq, ackDeadline: Math.min(endAt, now + awareness.scale(t.probeTimeoutMs)), endAt };
+    this.#probe = { phase: "direct", target: target.info.id, seq, nonce, ackDeadline: Math.min(endAt, now + awareness.scale(t.probeTimeoutMs)), endAt };
     // Lifeguard's buddy system: a ping to a suspect carries the suspicion, so it can refute (or
     // resend its refutation) in the ack, even if the gossip about it missed one of us.
     const buddy: Update[] = target.state === "suspect" ? [{ kind: "suspect", id: target.info.id, incarnation: target.incarnation, from: self }] : [];
-    out.piggyback(target.info.gossip, (updates) => ({ type: "ping", seq, from: self, to: target.info.id, updates: [...buddy, ...updates] }));
+    out.piggyback(target.info.gossip, (updates) => ({ type: "ping", seq, from: self, to: target.info.id, nonce, updates: [...buddy, ...updates] }));
   }
 
   /** No more probing (this node leaves). */
@@ -100,17 +107,24 @@ export class Prober {
     if (this.#probe?.target === id) this.#probe = undefined;
   }
 
+  /**
+   * An ack counts only when it proves the probed member itself saw this probe's nonce, whoever
+   * brings it (the member, or a relay passing its proof on): guessing a sequence number is not
+   * enough.
+   */
   onAck(msg: Extract<Message, { type: "ack" }>): void {
     const p = this.#probe;
     if (p && p.seq === msg.seq) {
+      if (!this.#proven(p.target, p.nonce, msg.nonce, msg.proof)) return;
       this.#probe = undefined;
+      this.#heard(p.target, false);
       this.p.awareness.apply(-1);
       return;
     }
     const r = this.#relays.get(msg.seq);
-    if (r) {
+    if (r && this.#proven(r.target, r.nonce, msg.nonce, msg.proof)) {
       this.#relays.delete(msg.seq);
-      this.#vouch(r);
+      this.#vouch(r, msg.proof);
     }
   }
 
@@ -124,23 +138,40 @@ export class Prober {
     }
   }
 
-  /** Another member asks us to probe `target` for it. */
+  /**
+   * Another member asks us to probe `target` for it: only a member we know, at the addresses we
+   * know for it, so nobody can make us ping or fetch arbitrary addresses (a port scan, SSRF).
+   */
   onPingReq(now: number, source: Address, msg: Extract<Message, { type: "ping-req" }>): void {
     if (this.tx.leaving) return;
-    const { t, out, stats } = this.p;
+    const { t, out, stats, table } = this.p;
+    const m = table.get(msg.target);
+    if (!m || m === table.self || m.info.gossip !== msg.targetGossip || m.info.http !== msg.targetHttp) {
+      stats.pingReqsRefused++;
+      return;
+    }
     const seq = ++this.#seq;
     stats.relayed++;
     const wait = Math.floor(t.probeTimeoutMs * NACK_FRACTION);
-    this.#relays.set(seq, { seq, requester: source, requesterSeq: msg.seq, target: msg.target, nackAt: now + wait, nacked: false });
-    out.push(msg.targetGossip, { type: "ping", seq, from: this.p.table.self.info.id, to: msg.target, updates: [] });
-    out.effect({ type: "check-http", target: msg.target, http: msg.targetHttp, timeoutMs: wait });
+    const nonce = msg.nonce;
+    this.#relays.set(seq, { seq, requester: source, requesterSeq: msg.seq, target: msg.target, nonce, nackAt: now + wait, nacked: false });
+    out.push(msg.targetGossip, { type: "ping", seq, from: this.p.table.self.info.id, to: msg.target, nonce, updates: [] });
+    out.effect({ type: "check-http", target: msg.target, http: msg.targetHttp, nonce, timeoutMs: wait });
   }
 
-  onHttpCheck(now: number, target: NodeId, result: CheckResult): void {
+  onHttpCheck(now: number, check: Extract<Input, { type: "http-check" }>): void {
+    const { target, nonce, proof } = check;
+    let result = check.result;
+    if (result === "answered" && (check.answeredAs !== target || !this.p.liveness.verify(target, nonce, proof))) {
+      // Something answered at the member's address, but not as the member: it proves nothing.
+      this.p.stats.unprovenAcks++;
+      result = "silent";
+    }
     const p = this.#probe;
-    if (p && p.target === target) {
+    if (p && p.target === target && sameBytes(p.nonce, nonce)) {
       if (result === "answered") {
         this.#probe = undefined;
+        this.#heard(target, false);
         this.p.stats.fallbackAcks++;
       } else if (result === "refused") {
         if (p.phase === "indirect") {
@@ -151,12 +182,12 @@ export class Prober {
     }
     if (result === "silent") return;
     for (const [seq, r] of this.#relays) {
-      if (r.target !== target || r.nacked) continue;
+      if (r.target !== target || r.nacked || !sameBytes(r.nonce, nonce)) continue;
       if (result === "refused") this.#sendNack(r, true);
       else {
-        // The target answers over HTTP: vouch for it as if its UDP ack had come.
+        // The target answers over HTTP: vouch for it as if its UDP ack had come, with its proof.
         this.#relays.delete(seq);
-        this.#vouch(r);
+        this.#vouch(r, proof);
       }
     }
   }
@@ -192,6 +223,7 @@ export class Prober {
       phase: "indirect",
       target: direct.target,
       seq: direct.seq,
+      nonce: direct.nonce,
       endAt: direct.endAt,
       relays: relays.length,
       nacks: 0,
@@ -204,6 +236,7 @@ export class Prober {
       type: "check-http",
       target: direct.target,
       http: target.info.http,
+      nonce: direct.nonce,
       timeoutMs: Math.floor((direct.endAt - direct.ackDeadline) * NACK_FRACTION),
     });
     for (const r of relays) {
@@ -215,6 +248,7 @@ export class Prober {
         target: direct.target,
         targetGossip: target.info.gossip,
         targetHttp: target.info.http,
+        nonce: direct.nonce,
         updates,
       }));
     }
@@ -226,6 +260,7 @@ export class Prober {
     this.p.awareness.apply(p.relays > 0 ? p.relays - p.nacks : 1);
     const m = this.p.table.get(p.target);
     const self = this.p.table.self.info.id;
+    this.#heard(p.target, true);
     if (m?.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "probe timeout");
     // Already suspected by someone else: our failed probe is an independent confirmation.
     else if (m?.state === "suspect") this.tx.apply(now, { kind: "suspect", id: m.info.id, incarnation: m.incarnation, from: self });
@@ -241,6 +276,7 @@ export class Prober {
     const m = this.p.table.get(p.target);
     if (!m || !isLive(m.state)) return;
     const self = this.p.table.self.info.id;
+    this.#heard(p.target, true);
     if (m.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "connection refused");
     this.tx.declareDead(now, m, self, "connection refused");
     this.#probe = undefined;
@@ -252,7 +288,21 @@ export class Prober {
     this.p.out.push(r.requester, { type: "nack", seq: r.requesterSeq, from: this.p.table.self.info.id, refused });
   }
 
-  #vouch(r: Relay): void {
-    this.p.out.push(r.requester, { type: "ack", seq: r.requesterSeq, from: this.p.table.self.info.id, updates: [] });
+  #vouch(r: Relay, proof: Proof | undefined): void {
+    const ack: Message = { type: "ack", seq: r.requesterSeq, from: this.p.table.self.info.id, nonce: r.nonce, updates: [] };
+    this.p.out.push(r.requester, proof ? { ...ack, proof } : ack);
+  }
+
+  /** Our probe of `id` ended: with its proof of life, or `silent`. */
+  #heard(id: NodeId, silent: boolean): void {
+    const m = this.p.table.get(id);
+    if (m) this.p.table.setSilent(m, silent);
+  }
+
+  /** Does this answer prove that `target` itself saw `nonce`? Counted when it does not. */
+  #proven(target: NodeId, nonce: Nonce, answered: Nonce, proof: Proof | undefined): boolean {
+    if (sameBytes(nonce, answered) && this.p.liveness.verify(target, nonce, proof)) return true;
+    this.p.stats.unprovenAcks++;
+    return false;
   }
 }

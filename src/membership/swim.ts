@@ -1,9 +1,10 @@
+import { AddressChecks } from "./address-check.ts";
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast-queue.ts";
 import { Deadlines, Round, type Visit } from "./deadlines.ts";
 import { ALIVE, DEAD, LEFT, type Liveness, type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
 import { Outbox } from "./outbox.ts";
-import { type CoreParts, newStats, pick, type SwimStats } from "./parts.ts";
+import { type CoreParts, newStats, pick, plainLiveness, type SwimStats } from "./parts.ts";
 import { Prober } from "./probing.ts";
 import { openSuspicion } from "./suspicion.ts";
 import { syncIntervalFor, type Timing } from "./timing.ts";
@@ -13,6 +14,7 @@ import type {
   Input,
   Inspection,
   InspectionHead,
+  LivenessProofs,
   Member,
   MemberInspection,
   MemberSnapshot,
@@ -34,6 +36,8 @@ export interface SwimConfig {
   readonly random: () => number;
   /** Encoded size of one update in bytes (from the wire codec), for the packet budget. */
   readonly sizeOf: (u: Update) => number;
+  /** How probed members prove they answered in person (default: nonces only, as in open mode). */
+  readonly liveness?: LivenessProofs;
   /** Start above any incarnation a previous run of this identity may have used. */
   readonly initialIncarnation?: number;
   /**
@@ -58,6 +62,7 @@ export class Swim {
   readonly #table: MemberTable;
   readonly #tx: Transitions;
   readonly #prober: Prober;
+  readonly #addresses: AddressChecks;
   #lastCallAt: number | undefined;
   readonly #probeRound: Round;
   readonly #gossipRound: Round;
@@ -70,15 +75,18 @@ export class Swim {
     const table = new MemberTable(cfg.self, cfg.initialIncarnation ?? 0, cfg.now);
     const queue = new BroadcastQueue(cfg.sizeOf);
     const out = new Outbox(queue, t, () => table.liveCount);
-    this.#p = { t, table, queue, awareness: new Awareness(t.maxAwareness), stats: this.stats, out, random: cfg.random };
+    const liveness = cfg.liveness ?? plainLiveness(cfg.random);
+    this.#p = { t, table, queue, awareness: new Awareness(t.maxAwareness), stats: this.stats, out, random: cfg.random, liveness };
     this.#table = table;
     this.#tx = new Transitions(this.#p, {
       gossipNow: (now) => {
         this.#gossipRound.at = Math.min(this.#gossipRound.at, now);
       },
       died: (id) => this.#prober.forget(id),
+      checkAddress: (now, claim, holder) => this.#addresses.request(now, claim, holder),
     });
     this.#prober = new Prober(this.#p, this.#tx);
+    this.#addresses = new AddressChecks(this.#p, this.#prober.nextSeq, (now, claim) => this.#tx.acceptAddressClaim(now, claim));
     this.#loadInitial(cfg);
     queue.enqueue(this.#tx.aliveUpdate());
     const { awareness, random } = this.#p;
@@ -157,7 +165,7 @@ export class Swim {
         this.#onMessage(now, input.source, input.message);
         break;
       case "http-check":
-        this.#prober.onHttpCheck(now, input.target, input.result);
+        if (!this.#addresses.onHttpCheck(now, input)) this.#prober.onHttpCheck(now, input);
         break;
       case "sync":
         for (const s of input.members) this.#tx.applySnapshot(now, s);
@@ -221,8 +229,10 @@ export class Swim {
    */
   #list(visit: Visit): void {
     this.#prober.deadlines(visit);
+    this.#addresses.deadlines(visit);
     const suspects = this.#table.suspects();
     if (suspects.size > 0) for (const m of suspects) if (m.state === "suspect") visit(m.suspicion.deadline, this.#suspicionTimeout, m);
+    visit(this.#tx.refutationDue, this.#refute, undefined);
     if (this.#tx.leaving) return;
     visit(this.#probeRound.at, this.#probeRound.fire, undefined);
     // Gossip rounds run only while there is something to say.
@@ -231,6 +241,7 @@ export class Swim {
     visit(this.#reconnectRound.at, this.#reconnectRound.fire, undefined);
   }
 
+  readonly #refute = (now: number): void => this.#tx.refuteNow(now);
   readonly #suspicionTimeout = (now: number, m: MemberRecord): void => this.#tx.declareDead(now, m, this.self.id, "suspicion timeout");
 
   #onMessage(now: number, source: Address, msg: Message): void {
@@ -243,11 +254,12 @@ export class Swim {
           this.stats.misdirected++;
           return;
         }
-        this.#p.out.piggyback(source, (updates) => ({ type: "ack", seq: msg.seq, from: self, updates }));
+        // The driver signs the nonce (secured modes): only this node can answer its probes.
+        this.#p.out.piggyback(source, (updates) => ({ type: "ack", seq: msg.seq, from: self, nonce: msg.nonce, updates }));
         return;
       case "ack":
         this.#tx.applyAll(now, msg.updates);
-        this.#prober.onAck(msg);
+        if (!this.#addresses.onAck(now, msg)) this.#prober.onAck(msg);
         return;
       case "ping-req":
         this.#tx.applyAll(now, msg.updates);

@@ -1,3 +1,4 @@
+import { announced, incarnationCeiling, refutableAt } from "./incarnation.ts";
 import { ALIVE, DEAD, isLive, LEFT, type Liveness, type MemberRecord, toSnapshot } from "./member-table.ts";
 import type { CoreParts } from "./parts.ts";
 import { supersedes } from "./precedence.ts";
@@ -9,6 +10,8 @@ export interface TransitionHooks {
   gossipNow(now: number): void;
   /** The member was declared dead: a probe of it is over. */
   died(id: NodeId): void;
+  /** `claim` names an address `holder` holds: find out whether its claimant is there. */
+  checkAddress(now: number, claim: Extract<Update, { kind: "alive" }>, holder: MemberRecord): void;
 }
 
 /**
@@ -18,6 +21,9 @@ export interface TransitionHooks {
  */
 export class Transitions {
   #leaving = false;
+  /** A refutation waiting for the clock (see refutableAt), with what it refutes; none: Infinity. */
+  #refuteAt = Number.POSITIVE_INFINITY;
+  #refuting: { kind: MemberState; incarnation: number } | undefined;
 
   constructor(
     private readonly p: CoreParts,
@@ -28,11 +34,17 @@ export class Transitions {
     return this.#leaving;
   }
 
+  /** When a refutation held back by its pace is due; Infinity when none waits. */
+  get refutationDue(): number {
+    return this.#refuteAt;
+  }
+
   applyAll(now: number, updates: readonly Update[]): void {
     for (const u of updates) this.apply(now, u);
   }
 
-  apply(now: number, u: Update): void {
+  /** `fromSnapshot`: a member table (a peer's view, possibly of this node's previous life). */
+  apply(now: number, u: Update, fromSnapshot = false): void {
     const { table, queue } = this.p;
     if (u.kind === "load") {
       const m = table.get(u.id);
@@ -42,12 +54,20 @@ export class Transitions {
       queue.enqueue(u);
       return;
     }
+    if (u.incarnation > incarnationCeiling(now)) {
+      this.#invalid();
+      return;
+    }
     const id = u.kind === "alive" ? u.info.id : u.id;
     if (id === table.self.info.id) {
-      this.#aboutSelf(now, u.kind, u.incarnation);
+      this.#aboutSelf(now, u.kind, u.incarnation, fromSnapshot);
       return;
     }
     const cur = table.get(id);
+    if (cur && !announced(cur.incarnation, u.kind, u.incarnation)) {
+      this.#invalid();
+      return;
+    }
     if (u.kind === "suspect" && cur?.state === "suspect" && cur.incarnation === u.incarnation) {
       if (cur.suspicion.confirm(u.from)) queue.enqueue(u);
       return;
@@ -62,7 +82,7 @@ export class Transitions {
     }
     switch (u.kind) {
       case "alive":
-        this.#setAlive(now, u, cur);
+        if (this.#addressFree(now, u)) this.#setAlive(now, u, cur);
         break;
       case "suspect":
         this.suspect(now, cur!, u.incarnation, u.from);
@@ -71,6 +91,7 @@ export class Transitions {
         this.declareDead(now, cur!, u.from);
         break;
       case "left":
+        cur!.proof = u.proof;
         this.#transition(now, cur!, LEFT, u.incarnation, "left");
         queue.enqueue(u);
         break;
@@ -83,10 +104,10 @@ export class Transitions {
    */
   applySnapshot(now: number, s: MemberSnapshot): void {
     const id = s.info.id;
-    if (s.state === "alive") this.apply(now, { kind: "alive", incarnation: s.incarnation, info: s.info, proof: s.proof });
-    else if (s.state === "left") this.apply(now, { kind: "left", id, incarnation: s.incarnation });
+    if (s.state === "alive") this.apply(now, { kind: "alive", incarnation: s.incarnation, info: s.info, proof: s.proof }, true);
+    else if (s.state === "left") this.apply(now, { kind: "left", id, incarnation: s.incarnation, proof: s.proof }, true);
     else if (id === this.p.table.self.info.id || this.p.table.has(id)) {
-      this.apply(now, { kind: "suspect", id, incarnation: s.incarnation, from: this.p.table.self.info.id });
+      this.apply(now, { kind: "suspect", id, incarnation: s.incarnation, from: this.p.table.self.info.id }, true);
     }
     if (s.load) this.apply(now, { kind: "load", id, load: s.load, proof: s.loadProof });
   }
@@ -141,18 +162,84 @@ export class Transitions {
     return { kind: "alive", incarnation: self.incarnation, info: self.info };
   }
 
-  /** Someone made a claim about us. Anything but "alive, as we know it" is refuted. */
-  #aboutSelf(now: number, kind: MemberState, incarnation: number): void {
+  /** The claimant proved itself at the address it claims: whoever held it there is gone. */
+  acceptAddressClaim(now: number, claim: Extract<Update, { kind: "alive" }>): void {
+    const { table } = this.p;
+    const holderId = table.holderOf(claim.info.gossip);
+    const holder = holderId === undefined || holderId === claim.info.id ? undefined : table.get(holderId);
+    if (holder && holder !== table.self) this.#replace(now, holder, claim.info.id);
+    this.apply(now, claim);
+  }
+
+  /**
+   * May this alive take its address? Yes if nobody else holds it, or the holder left, or is dead
+   * by its own silence (this node's own probe of it went unanswered; someone's unsigned `dead`
+   * is not enough). Otherwise the claim is refused, and the address asked who is there: the
+   * claimant's proof of life from it brings the claim back (acceptAddressClaim).
+   */
+  #addressFree(now: number, u: Extract<Update, { kind: "alive" }>): boolean {
+    const { table } = this.p;
+    const holderId = table.holderOf(u.info.gossip);
+    const holder = holderId === undefined || holderId === u.info.id ? undefined : table.get(holderId);
+    if (!holder || holder.state === "left" || (holder.state === "dead" && table.isSilent(holder))) return true;
+    this.p.stats.addressConflicts++;
+    if (holder !== table.self) this.hooks.checkAddress(now, u, holder);
+    return false;
+  }
+
+  #replace(now: number, old: MemberRecord, by: NodeId): void {
+    this.p.table.remove(old);
+    if (isLive(old.state)) this.p.out.event(now, "left", { ...toSnapshot(old), state: "left" }, { reason: `replaced by ${by}` });
+  }
+
+  /** A refutation held back by its pace is due. */
+  refuteNow(now: number): void {
+    const r = this.#refuting;
+    this.#refuteAt = Number.POSITIVE_INFINITY;
+    this.#refuting = undefined;
+    if (r && !this.#leaving) this.#raiseSelf(now, this.p.table.self.incarnation + 1, r.kind, r.incarnation);
+  }
+
+  #invalid(): void {
+    this.p.stats.invalidIncarnations++;
+  }
+
+  /**
+   * Someone made a claim about us. Anything but "alive, as we know it" is refuted, at a pace
+   * that keeps our incarnation within REFUTE_AHEAD_S of our clock. A claim above our
+   * incarnation can only be our own from a previous life (a restart): an `alive` (its signature
+   * is ours, checked at the edge) or an entry of a peer's member table; anyone else naming it
+   * made it up.
+   */
+  #aboutSelf(now: number, kind: MemberState, incarnation: number, fromSnapshot: boolean): void {
     if (this.#leaving) return;
     const self = this.p.table.self;
-    if (kind === "alive" ? incarnation <= self.incarnation : incarnation < self.incarnation) {
+    if (incarnation > self.incarnation) {
+      if (kind === "alive" || fromSnapshot) this.#raiseSelf(now, incarnation + 1, kind, incarnation);
+      else this.#invalid();
+      return;
+    }
+    if (kind === "alive" || incarnation < self.incarnation) {
       // A stale suspicion: its sender missed our refutation. Resend it (rides on our next ack).
       if (kind !== "alive") this.p.queue.enqueue(this.aliveUpdate());
       return;
     }
-    self.incarnation = incarnation + 1;
+    const at = refutableAt(self.incarnation + 1);
+    if (at <= now) this.#raiseSelf(now, self.incarnation + 1, kind, incarnation);
+    else if (!this.#refuting) {
+      this.#refuteAt = at;
+      this.#refuting = { kind, incarnation };
+    }
+  }
+
+  #raiseSelf(now: number, to: number, kind: MemberState, incarnation: number): void {
+    const self = this.p.table.self;
+    self.incarnation = to;
     self.changedAt = now;
     self.proof = undefined;
+    // Whatever waited to be refuted is refuted by this too.
+    this.#refuteAt = Number.POSITIVE_INFINITY;
+    this.#refuting = undefined;
     this.p.stats.refutations++;
     if (kind !== "alive") this.p.awareness.apply(1);
     this.p.queue.enqueue(this.aliveUpdate());
@@ -165,12 +252,9 @@ export class Transitions {
     const { info, incarnation } = u;
     const holder = table.holderOf(info.gossip);
     if (holder !== undefined && holder !== info.id) {
-      // A new identity on an address: only one process can own a UDP port, so the old one is gone.
+      // A new identity on an address whose holder left or fell silent: the old process is gone.
       const old = table.get(holder);
-      if (old) {
-        table.remove(old);
-        if (isLive(old.state)) this.p.out.event(now, "left", { ...toSnapshot(old), state: "left" }, { reason: `replaced by ${info.id}` });
-      }
+      if (old) this.#replace(now, old, info.id);
     }
     this.p.queue.enqueue(u);
     if (!cur) {
@@ -179,6 +263,7 @@ export class Transitions {
       return;
     }
     const prev = cur.state;
+    table.setSilent(cur, false);
     table.readdress(cur, info);
     cur.proof = u.proof;
     const type: MemberEventType = prev === "alive" ? "updated" : prev === "suspect" ? "alive" : "rejoined";

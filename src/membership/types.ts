@@ -30,7 +30,7 @@ export interface LoadFigures {
 }
 
 /**
- * Opaque signature over a claim only its subject may make (its `alive` and its load figures).
+ * Opaque signature over a claim only its subject may make (its `alive`, its `left`, its load).
  * The core carries it along untouched so others can check it; the identity layer makes and
  * verifies it at the edges. Absent in open mode and on this node's own claims until sent.
  */
@@ -42,7 +42,7 @@ export interface Member {
   incarnation: number;
   /** Local time of the last state change, for reaping and "last change" display. */
   changedAt: number;
-  /** Proof of the `alive` claim we hold for this member. */
+  /** Proof of the member's own latest claim we hold: its `alive`, or its `left` once it has left. */
   proof?: Proof;
   load?: LoadFigures;
   loadProof?: Proof;
@@ -53,7 +53,7 @@ export type Update =
   | { readonly kind: "alive"; readonly incarnation: number; readonly info: NodeInfo; readonly proof?: Proof }
   | { readonly kind: "suspect"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
   | { readonly kind: "dead"; readonly id: NodeId; readonly incarnation: number; readonly from: NodeId }
-  | { readonly kind: "left"; readonly id: NodeId; readonly incarnation: number }
+  | { readonly kind: "left"; readonly id: NodeId; readonly incarnation: number; readonly proof?: Proof }
   | { readonly kind: "load"; readonly id: NodeId; readonly load: LoadFigures; readonly proof?: Proof };
 
 /** One member's whole state as exchanged by anti-entropy (join and periodic full sync). */
@@ -66,10 +66,20 @@ export interface MemberSnapshot {
   readonly loadProof?: Proof;
 }
 
-/** Datagrams of the SWIM protocol. `from` is the sender's node id. */
+/**
+ * A fresh, unpredictable value a prober puts in its ping (and relays carry on), so that only the
+ * probed member, holding its own key, can answer it (see `LivenessProofs`).
+ */
+export type Nonce = Uint8Array;
+
+/**
+ * Datagrams of the SWIM protocol. `from` is the sender's node id. An ack carries the probed
+ * member's proof of life over the probe's nonce: made by that member for a direct ack, passed on
+ * untouched by a relay.
+ */
 export type Message =
-  | { readonly type: "ping"; readonly seq: number; readonly from: NodeId; readonly to: NodeId; readonly updates: readonly Update[] }
-  | { readonly type: "ack"; readonly seq: number; readonly from: NodeId; readonly updates: readonly Update[] }
+  | { readonly type: "ping"; readonly seq: number; readonly from: NodeId; readonly to: NodeId; readonly nonce: Nonce; readonly updates: readonly Update[] }
+  | { readonly type: "ack"; readonly seq: number; readonly from: NodeId; readonly nonce: Nonce; readonly proof?: Proof; readonly updates: readonly Update[] }
   | {
       readonly type: "ping-req";
       readonly seq: number;
@@ -77,16 +87,30 @@ export type Message =
       readonly target: NodeId;
       readonly targetGossip: Address;
       readonly targetHttp: Address;
+      readonly nonce: Nonce;
       readonly updates: readonly Update[];
     }
   | { readonly type: "nack"; readonly seq: number; readonly from: NodeId; readonly refused: boolean }
   | { readonly type: "gossip"; readonly from: NodeId; readonly updates: readonly Update[] };
 
 /**
- * What a probe over the member's HTTP port found: it answered (the process runs: UDP was lost),
- * the connection was refused (a crashed process on a live host), or nothing (proves nothing).
+ * What a probe over the member's HTTP port found: an answer (the process runs: UDP was lost, if
+ * the answer is the member's own), the connection was refused (a crashed process on a live host),
+ * or nothing in time (proves nothing).
  */
 export type CheckResult = "answered" | "refused" | "silent";
+
+/**
+ * How a node tells that a probed member answered in person. Secured modes: the member signs the
+ * probe's nonce with its own key, and the prober (and a relay, before passing it on) checks that
+ * signature with the key the member's alive claim carries. Open mode: nonces only.
+ */
+export interface LivenessProofs {
+  /** A fresh, unpredictable nonce for one probe. */
+  nonce(): Nonce;
+  /** Is `proof` the member's own proof of life over `nonce`? */
+  verify(member: NodeId, nonce: Nonce, proof: Proof | undefined): boolean;
+}
 
 /** Inputs the runtime (or the simulator) feeds into the core. */
 export type Input =
@@ -94,8 +118,18 @@ export type Input =
   | { readonly type: "tick" }
   /** An authenticated, decoded datagram. `source` is the UDP source address. */
   | { readonly type: "message"; readonly source: Address; readonly message: Message }
-  /** Result of a fallback probe the core asked for (`check-http`). */
-  | { readonly type: "http-check"; readonly target: NodeId; readonly result: CheckResult }
+  /**
+   * Result of a fallback probe the core asked for (`check-http`): when answered, the id the
+   * answer named and its proof of life over the nonce. An answer in another's name proves nothing.
+   */
+  | {
+      readonly type: "http-check";
+      readonly target: NodeId;
+      readonly nonce: Nonce;
+      readonly result: CheckResult;
+      readonly answeredAs?: NodeId;
+      readonly proof?: Proof;
+    }
   /** A remote full state, from a join, a periodic sync, or a sync request served over HTTP. */
   | { readonly type: "sync"; readonly members: readonly MemberSnapshot[]; readonly join: boolean }
   /** The outcome of a sync the core asked for failed (peer unreachable). */
@@ -125,8 +159,11 @@ export interface MemberEvent {
 
 /** Side effects the runtime must carry out for the core. */
 export type Effect =
-  /** Probe this member over HTTP (TCP) within `timeoutMs`; reply with an `http-check` input. */
-  | { readonly type: "check-http"; readonly target: NodeId; readonly http: Address; readonly timeoutMs: number }
+  /**
+   * Probe this member over HTTP (TCP) within `timeoutMs`, challenging it with `nonce`; reply with
+   * an `http-check` input.
+   */
+  | { readonly type: "check-http"; readonly target: NodeId; readonly http: Address; readonly nonce: Nonce; readonly timeoutMs: number }
   /** Exchange full state with this member over HTTP; reply with `sync` or `sync-failed`. */
   | { readonly type: "sync"; readonly target: NodeId; readonly http: Address; readonly members: readonly MemberSnapshot[] };
 

@@ -13,9 +13,9 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Message } from "../membership/types.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { memberTableStats } from "../wire/sync-schema.ts";
 import { ProbeRtt } from "./probe-rtt.ts";
 import { type RequestOutcome, RequestStats } from "./request-stats.ts";
-import { memberTableStats } from "../wire/sync-schema.ts";
 
 export { type RequestOutcome, requestOutcome } from "./request-stats.ts";
 
@@ -72,6 +72,22 @@ export class NodeMetrics {
       ["dsef_deaths_total", "Members this node declared or learned dead.", "deaths"],
       ["dsef_messages_in_total", "Protocol messages handled by the core.", "messagesIn"],
       ["dsef_misdirected_total", "Pings meant for another identity at this address.", "misdirected"],
+      [
+        "dsef_invalid_incarnations_total",
+        "Claims dropped for naming an incarnation their member never announced (suspect/dead/left above its latest alive) or beyond the clock's ceiling.",
+        "invalidIncarnations",
+      ],
+      [
+        "dsef_unproven_acks_total",
+        "Answers to this node's probes that did not prove the probed member answered in person (wrong nonce, missing or bad signature, another identity at its address).",
+        "unprovenAcks",
+      ],
+      [
+        "dsef_address_conflicts_total",
+        "Alive claims for an address another member holds, refused until the claimant answers at that address (or the holder is dead by this node's own probe).",
+        "addressConflicts",
+      ],
+      ["dsef_ping_req_refused_total", "Ping-reqs ignored as a relay: the target is no known member, or not at the addresses known for it.", "pingReqsRefused"],
     ];
     for (const [name, help, key] of protocol) mirrorCounter(registers, name, help, () => swim.stats[key]);
 
@@ -98,8 +114,22 @@ export class NodeMetrics {
 
     const backlog = () => this.#backlog?.() ?? self()?.load?.backlog ?? 0;
     const capacity = () => self()?.info.capacity ?? node.config.capacity;
-    new Gauge({ name: "dsef_capacity_units", help: "Promised capacity in work units per second.", registers, collect() { this.set(capacity()); } });
-    new Gauge({ name: "dsef_backlog_units", help: "Work queued on this node (current_load), in work units.", registers, collect() { this.set(backlog()); } });
+    new Gauge({
+      name: "dsef_capacity_units",
+      help: "Promised capacity in work units per second.",
+      registers,
+      collect() {
+        this.set(capacity());
+      },
+    });
+    new Gauge({
+      name: "dsef_backlog_units",
+      help: "Work queued on this node (current_load), in work units.",
+      registers,
+      collect() {
+        this.set(backlog());
+      },
+    });
     new Gauge({
       name: "dsef_load_ratio",
       help: "Backlog / capacity: seconds of work queued (load_ratio).",
@@ -122,9 +152,21 @@ export class NodeMetrics {
         }
       },
     });
-    new Gauge({ name: "dsef_health_score", help: "Local health awareness (0 is healthy; higher slows probing).", registers, collect() { this.set(swim.healthScore); } });
+    new Gauge({
+      name: "dsef_health_score",
+      help: "Local health awareness (0 is healthy; higher slows probing).",
+      registers,
+      collect() {
+        this.set(swim.healthScore);
+      },
+    });
 
-    this.#requestTotal = new Counter({ name: "dsef_requests_total", help: "Requests by outcome: accepted here, forwarded to a peer, rejected (503).", labelNames: ["outcome"], registers });
+    this.#requestTotal = new Counter({
+      name: "dsef_requests_total",
+      help: "Requests by outcome: accepted here, forwarded to a peer, rejected (503).",
+      labelNames: ["outcome"],
+      registers,
+    });
     for (const o of ["accepted", "forwarded", "rejected"] as const) this.#requestTotal.inc({ outcome: o }, 0);
     this.#requestSeconds = new Histogram({
       name: "dsef_request_duration_seconds",

@@ -1,4 +1,4 @@
-import type { Member, MemberSnapshot, Message, NodeId, Update } from "../membership/types.ts";
+import type { Member, MemberSnapshot, Message, NodeId, Nonce, Proof, Update } from "../membership/types.ts";
 
 /**
  * Checks on self-claims at the node's edge: what arrives is verified before the core sees it,
@@ -28,6 +28,10 @@ export interface ClaimHooks {
    * certificate). The driver asks after every timer step and has the core declare them dead.
    */
   expired?(): readonly NodeId[];
+  /** This node's proof of life over a prober's nonce (open mode: none). */
+  proveLiveness(nonce: Nonce): Proof | undefined;
+  /** Is `proof` the member's own proof of life over `nonce`? (Open mode: nothing to check.) */
+  verifyLiveness(member: NodeId, nonce: Nonce, proof: Proof | undefined): boolean;
 }
 
 /** Open mode: claims pass untouched. */
@@ -36,6 +40,8 @@ export const openClaims: ClaimHooks = {
   admitSnapshots: (m) => [...m],
   signMessage: (m) => m,
   signSnapshots: (m) => [...m],
+  proveLiveness: () => undefined,
+  verifyLiveness: () => true,
 };
 
 /** Read access to a node's member table (what claim checks compare against). */

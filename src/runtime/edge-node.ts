@@ -161,7 +161,7 @@ export class EdgeNode {
         clearTimeout(this.#timer);
         this.#timer = Number.isFinite(at) ? setTimeout(fire, Math.max(0, at - monotonicNow())) : undefined;
       },
-      checkHttp: (http, timeoutMs, done) => void checkHealth(http, timeoutMs).then(done),
+      checkHttp: (http, timeoutMs, nonce, done) => void checkHealth(http, timeoutMs, nonce).then(done),
       exchange: (http, members, join, done) =>
         void this.#exchange(http, members, join).then(done, (e: unknown) => done(e instanceof Error ? e : new Error(String(e)))),
     };

@@ -1,60 +1,17 @@
 import { NodeDriver } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
-import { type ClaimStats, signAlive } from "../identity/claims.ts";
-import type { NodeIdentity } from "../identity/node-identity.ts";
-import { type CheckOptions, CoreHistory, checkHead, checkMembers, checkNode, limitsFor, type OwnerView, type Violation } from "../membership/invariants.ts";
+import { signAlive } from "../identity/claims.ts";
+import { type CheckOptions, CoreHistory, checkHead, checkMembers, checkNode, limitsFor, type Violation } from "../membership/invariants.ts";
 import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
-import type { Address, MemberEvent, MemberSnapshot, MemberState, NodeInfo } from "../membership/types.ts";
+import type { Address, MemberEvent, MemberSnapshot, MemberState } from "../membership/types.ts";
 import { seededRandom } from "../util/random.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
+import { SimNode } from "./sim-node.ts";
 import { securedParts, seededIdentity } from "./sim-security.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
-/** up: running; paused: SIGSTOP (datagrams queue up, ports still accept); crashed: process gone. */
-export type NodeStatus = "up" | "paused" | "crashed";
-
-export class SimNode {
-  status: NodeStatus = "up";
-  /** Datagrams that arrived while paused, delivered on resume (the kernel's socket buffer). */
-  backlog: { source: Address; datagram: Uint8Array }[] = [];
-  /** Bumped whenever the timer is re-armed: an older wake-up finds it changed and does nothing. */
-  timerToken = 0;
-  /** What the invariant checker saw of this node's current core. */
-  history = new CoreHistory();
-  /** Large clusters: when this node's whole table is checked next. */
-  nextSweepAt = 0;
-  /** The highest incarnation an earlier run of this identity reached, and whether one left. */
-  mintedBefore = 0;
-  leftBefore = false;
-  claimStats: () => ClaimStats | undefined = () => undefined;
-  driver!: NodeDriver;
-
-  constructor(
-    readonly index: number,
-    readonly info: NodeInfo,
-    /** Its Ed25519 key when the cluster runs secured. */
-    readonly identity: NodeIdentity | undefined,
-  ) {}
-
-  readonly #owner = { incarnation: 0, leaving: false };
-
-  /** What this identity has done over all its runs, for the checks of other nodes' views of it (read at once: reused). */
-  get owner(): OwnerView {
-    const swim = this.driver.swim;
-    this.#owner.incarnation = Math.max(this.mintedBefore, swim.incarnation);
-    this.#owner.leaving = this.leftBefore || swim.leaving;
-    return this.#owner;
-  }
-
-  get id(): string {
-    return this.info.id;
-  }
-
-  get swim(): Swim {
-    return this.driver.swim;
-  }
-}
+export { type NodeStatus, SimNode } from "./sim-node.ts";
 
 export interface ObservedEvent {
   readonly observer: number;
@@ -79,6 +36,11 @@ export interface SimOptions {
   clusterKey?: string;
   /** Check the invariants after every step of every node (default true). */
   checkInvariants?: boolean;
+  /**
+   * The most members a table may hold, for the invariants' time bounds (a suspicion's timeout
+   * grows with the cluster): default n. A byzantine member's invented identities add to it.
+   */
+  maxMembers?: number;
 }
 
 /**
@@ -135,7 +97,7 @@ export class SimCluster {
     this.#check = opts.checkInvariants ?? true;
     const slotOf = this.#slotOf;
     this.#checkOptions = {
-      limits: limitsFor(this.timing, opts.n),
+      limits: limitsFor(this.timing, opts.maxMembers ?? opts.n),
       owner: (id) => {
         const slot = slotOf.get(id);
         return slot === undefined ? undefined : this.nodes[slot]!.owner;
@@ -214,12 +176,18 @@ export class SimCluster {
     for (const q of queued) n.driver.receive(q.source, q.datagram);
   }
 
-  /** A crashed node starts again with the same identity and joins through a random live node. */
-  restart(i: number): void {
-    const n = this.nodes[i]!;
-    n.driver.stop();
-    n.mintedBefore = n.owner.incarnation;
-    n.leftBefore = n.owner.leaving;
+  /**
+   * A crashed node starts again and joins through a random live node: with the same identity,
+   * or (`newKey`) with a fresh one at the same address, as after losing its data dir.
+   */
+  restart(i: number, opts: { newKey?: boolean } = {}): void {
+    const old = this.nodes[i]!;
+    old.driver.stop();
+    const n = opts.newKey ? this.#rekeyed(old) : old;
+    if (n === old) {
+      n.mintedBefore = n.owner.incarnation;
+      n.leftBefore = n.owner.leaving;
+    }
     n.history = new CoreHistory();
     n.driver = this.#newDriver(n, this.clock.now);
     n.status = "up";
@@ -228,6 +196,19 @@ export class SimCluster {
 
   leave(i: number): void {
     this.nodes[i]!.driver.dispatch({ type: "leave" });
+  }
+
+  /**
+   * A datagram made outside any node's driver (an insider's forgery), sent from node `from`'s
+   * address over the same lossy network, as that node's socket would send it.
+   */
+  sendFrom(from: number, to: Address, datagram: Uint8Array): void {
+    const t = this.#byAddress.get(to);
+    if (t === undefined) return;
+    const delay = this.network.datagramDelay(from, t);
+    if (delay === undefined) return;
+    const source = gossipOf(from);
+    this.clock.after(delay, () => this.#deliver(this.nodes[t]!, source, datagram));
   }
 
   /** The id of node `i` (key fingerprints when secured). */
@@ -248,6 +229,19 @@ export class SimCluster {
   /** Does every up node (other than the target) hold `target` in `state`? */
   allSee(target: number, state: MemberState, observers = this.upNodes()): boolean {
     return observers.every((o) => o === target || this.stateOf(o, target) === state);
+  }
+
+  /** A new process with a new identity in the old one's place (same addresses). */
+  #rekeyed(old: SimNode): SimNode {
+    const i = old.index;
+    const identity = this.opts.clusterKey ? seededIdentity(seededRandom(this.opts.seed ^ (0x4e3 + i * 7919 + Math.floor(this.clock.now)))) : undefined;
+    const id = identity?.id ?? `${old.id}'`;
+    const n = new SimNode(i, { ...old.info, id }, identity);
+    this.nodes[i] = n;
+    // The old identity has no owner any more: the rules about its owner no longer apply to it.
+    this.#slotOf.delete(old.id);
+    this.#slotOf.set(id, i);
+    return n;
   }
 
   #newDriver(n: SimNode, now: number, initialMembers?: MemberSnapshot[]): NodeDriver {
@@ -324,14 +318,7 @@ export class SimCluster {
     };
     return {
       now: () => this.clock.now,
-      send: (to, datagram) => {
-        const t = this.#byAddress.get(to);
-        if (t === undefined) return;
-        const delay = this.network.datagramDelay(n.index, t);
-        if (delay === undefined) return;
-        const source = gossipOf(n.index);
-        this.clock.after(delay, () => this.#deliver(this.nodes[t]!, source, datagram));
-      },
+      send: (to, datagram) => this.sendFrom(n.index, to, datagram),
       setTimer: (at, fire) => {
         const token = ++n.timerToken;
         if (!Number.isFinite(at)) return;
@@ -340,16 +327,19 @@ export class SimCluster {
           if (n.timerToken === token && n.driver === d && n.status === "up") fire();
         });
       },
-      checkHttp: (http, timeoutMs, done) => {
+      checkHttp: (http, timeoutMs, nonce, done) => {
+        const silent = () => later(timeoutMs, () => done({ result: "silent" }));
         const to = this.#byAddress.get(http);
-        if (to === undefined) return later(timeoutMs, () => done("silent"));
+        if (to === undefined) return silent();
         const target = this.nodes[to]!;
         // A crashed process on a reachable host refuses; a paused one accepts the connection (the
         // kernel does) but never answers; a lost segment makes TCP miss the deadline.
-        if (!this.network.canReach(n.index, to) || target.status === "paused") return later(timeoutMs, () => done("silent"));
-        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return later(timeoutMs, () => done("silent"));
-        const result = target.status === "crashed" ? "refused" : "answered";
-        later(2 * this.network.latency(), () => done(result));
+        if (!this.network.canReach(n.index, to) || target.status === "paused") return silent();
+        if (target.status === "up" && !this.network.tcpExchangeInTime(n.index, to)) return silent();
+        if (target.status === "crashed") return later(2 * this.network.latency(), () => done({ result: "refused" }));
+        // The target's driver answers the challenge as its /health route would.
+        const answer = target.driver.healthAnswer(nonce);
+        later(2 * this.network.latency(), () => done({ result: "answered", ...answer }));
       },
       exchange: (http, members, join, done) => {
         const to = this.#byAddress.get(http);

@@ -34,12 +34,10 @@ export function securedParts(identity: NodeIdentity, clusterKey: string, now: ()
   return {
     guard,
     claims: (table) => {
-      const holderOf = (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
       guardOfClaims = new ClaimGuard(
         identity,
         (id) => table.member(id),
         () => {},
-        holderOf,
         now,
       );
       return guardOfClaims;

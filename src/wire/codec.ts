@@ -1,5 +1,6 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { z } from "zod";
+import { MAX_INCARNATION } from "../membership/incarnation.ts";
 import type { Message, Update } from "../membership/types.ts";
 import { address, nodeId as id } from "./fields.ts";
 
@@ -16,14 +17,21 @@ const MAX_UPDATES = 64;
 const MAX_PROOF_BYTES = 192;
 
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** Far below 2^53: a refutation's +1 can never step out of the range (membership/incarnation.ts). */
+const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
 const seq = z.number().int().nonnegative().max(0xffffffff);
-const proof = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_PROOF_BYTES).optional();
+const proof = z
+  .instanceof(Uint8Array)
+  .refine((b) => b.byteLength <= MAX_PROOF_BYTES)
+  .optional();
+/** A probe's nonce (16 bytes as sent; a little room either way). */
+const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
 
 const wireUpdate = z.discriminatedUnion("k", [
-  z.strictObject({ k: z.literal(0), i: uint, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
-  z.strictObject({ k: z.literal(1), id, i: uint, f: id }),
-  z.strictObject({ k: z.literal(2), id, i: uint, f: id }),
-  z.strictObject({ k: z.literal(3), id, i: uint }),
+  z.strictObject({ k: z.literal(0), i: inc, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
+  z.strictObject({ k: z.literal(1), id, i: inc, f: id }),
+  z.strictObject({ k: z.literal(2), id, i: inc, f: id }),
+  z.strictObject({ k: z.literal(3), id, i: inc, p: proof }),
   z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
 ]);
 type WireUpdate = z.infer<typeof wireUpdate>;
@@ -34,9 +42,9 @@ type WireUpdate = z.infer<typeof wireUpdate>;
 const updates = z.array(z.unknown()).max(MAX_UPDATES);
 
 const wireMessage = z.discriminatedUnion("t", [
-  z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, u: updates }),
-  z.strictObject({ t: z.literal(1), s: seq, f: id, u: updates }),
-  z.strictObject({ t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, u: updates }),
+  z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
+  z.strictObject({ t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
+  z.strictObject({ t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
   z.strictObject({ t: z.literal(3), s: seq, f: id, r: z.boolean() }),
   z.strictObject({ t: z.literal(4), f: id, u: updates }),
 ]);
@@ -59,7 +67,7 @@ function toWireUpdate(u: Update): WireUpdate {
     case "dead":
       return { k: 2, id: u.id, i: u.incarnation, f: u.from };
     case "left":
-      return { k: 3, id: u.id, i: u.incarnation };
+      return withProof({ k: 3, id: u.id, i: u.incarnation }, u.proof);
     case "load":
       return withProof({ k: 4, id: u.id, v: u.load.version, b: u.load.backlog }, u.proof);
   }
@@ -74,7 +82,7 @@ function fromWireUpdate(w: WireUpdate): Update {
     case 2:
       return { kind: "dead", id: w.id, incarnation: w.i, from: w.f };
     case 3:
-      return { kind: "left", id: w.id, incarnation: w.i };
+      return withProofField({ kind: "left", id: w.id, incarnation: w.i }, w.p);
     case 4:
       return withProofField({ kind: "load", id: w.id, load: { version: w.v, backlog: w.b } }, w.p);
   }
@@ -83,11 +91,11 @@ function fromWireUpdate(w: WireUpdate): Update {
 function toWire(m: Message): WireMessage {
   switch (m.type) {
     case "ping":
-      return { t: 0, s: m.seq, f: m.from, o: m.to, u: m.updates.map(toWireUpdate) };
+      return { t: 0, s: m.seq, f: m.from, o: m.to, n: m.nonce, u: m.updates.map(toWireUpdate) };
     case "ack":
-      return { t: 1, s: m.seq, f: m.from, u: m.updates.map(toWireUpdate) };
+      return withProof({ t: 1, s: m.seq, f: m.from, n: m.nonce, u: m.updates.map(toWireUpdate) }, m.proof);
     case "ping-req":
-      return { t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, u: m.updates.map(toWireUpdate) };
+      return { t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, n: m.nonce, u: m.updates.map(toWireUpdate) };
     case "nack":
       return { t: 3, s: m.seq, f: m.from, r: m.refused };
     case "gossip":
@@ -109,11 +117,11 @@ function fromWire(w: WireMessage): { message: Message; droppedUpdates: number } 
   const message = ((): Message => {
     switch (w.t) {
       case 0:
-        return { type: "ping", seq: w.s, from: w.f, to: w.o, updates: ups(w.u) };
+        return { type: "ping", seq: w.s, from: w.f, to: w.o, nonce: w.n, updates: ups(w.u) };
       case 1:
-        return { type: "ack", seq: w.s, from: w.f, updates: ups(w.u) };
+        return withProofField({ type: "ack", seq: w.s, from: w.f, nonce: w.n, updates: ups(w.u) }, w.p);
       case 2:
-        return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, updates: ups(w.u) };
+        return { type: "ping-req", seq: w.s, from: w.f, target: w.x, targetGossip: w.g, targetHttp: w.h, nonce: w.n, updates: ups(w.u) };
       case 3:
         return { type: "nack", seq: w.s, from: w.f, refused: w.r };
       case 4:

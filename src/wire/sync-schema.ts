@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_INCARNATION } from "../membership/incarnation.ts";
 import type { MemberSnapshot } from "../membership/types.ts";
 import { address, base64, nodeId } from "./fields.ts";
 
@@ -13,7 +14,7 @@ export const snapshotSchema = z.strictObject({
   http: address,
   capacity: z.number().nonnegative().max(1e9),
   state: z.enum(["alive", "suspect", "dead", "left"]),
-  incarnation: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  incarnation: z.number().int().nonnegative().max(MAX_INCARNATION),
   proof: b64.optional(),
   load: z.strictObject({ version: z.number().int().nonnegative(), backlog: z.number().nonnegative().max(1e12) }).optional(),
   load_proof: b64.optional(),

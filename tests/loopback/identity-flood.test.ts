@@ -3,13 +3,13 @@
  * it keeps working, its member table is unchanged, and every one is counted as a drop.
  */
 import { afterAll, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { randomBytes, randomInt } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { Keyring, keyFromSecret } from "../../src/identity/keyring.ts";
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
 import { encodeMessage } from "../../src/wire/codec.ts";
-import { type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
 import { startSecuredCluster } from "../support/identity.ts";
+import { type NodeProcess, stopAll, waitUntil } from "../support/processes.ts";
 
 const SECRET = "identity-flood-test-secret-0001";
 const TOTAL = 100_000;
@@ -33,10 +33,8 @@ test("a flood of bad datagrams is dropped and counted; the node and its table ar
   // One genuine datagram, as someone holding the key would send it (a ping from a member):
   // its replays must be refused. Forged-looking but unsealed packets must be refused too.
   const sealer = new AeadGuard(new Keyring([keyFromSecret(SECRET)]));
-  const genuine = Buffer.from(sealer.seal(encodeMessage({ type: "ping", seq: 1, from: otherId, to: s0.id, updates: [] })));
-  const unsealed = Buffer.from(
-    encodeMessage({ type: "gossip", from: otherId, updates: [{ kind: "dead", id: otherId, incarnation: 2 ** 40, from: otherId }] }),
-  );
+  const genuine = Buffer.from(sealer.seal(encodeMessage({ type: "ping", seq: 1, from: otherId, to: s0.id, nonce: new Uint8Array(16), updates: [] })));
+  const unsealed = Buffer.from(encodeMessage({ type: "gossip", from: otherId, updates: [{ kind: "dead", id: otherId, incarnation: 2 ** 40, from: otherId }] }));
   const wrongKey = Buffer.from(new AeadGuard(new Keyring([keyFromSecret("some-other-secret-entirely")])).seal(unsealed));
 
   const sock = createSocket("udp4");
@@ -46,15 +44,15 @@ test("a flood of bad datagrams is dropped and counted; the node and its table ar
   const kinds = { random: 0, mutated: 0, replayed: 0, unsealed: 0, wrongKey: 0 };
   for (let i = 0; i < TOTAL - 1; i++) {
     const k = i % 5;
-    if (k === 0) (send(randomBytes(randomInt(0, 1400))), kinds.random++);
+    if (k === 0) send(randomBytes(randomInt(0, 1400))), kinds.random++;
     else if (k === 1) {
       const m = Buffer.from(genuine);
       for (let j = randomInt(1, 4); j > 0; j--) m[randomInt(0, m.byteLength)]! ^= 1 << randomInt(0, 8);
       send(m);
       kinds.mutated++;
-    } else if (k === 2) (send(genuine), kinds.replayed++);
-    else if (k === 3) (send(unsealed), kinds.unsealed++);
-    else (send(wrongKey), kinds.wrongKey++);
+    } else if (k === 2) send(genuine), kinds.replayed++;
+    else if (k === 3) send(unsealed), kinds.unsealed++;
+    else send(wrongKey), kinds.wrongKey++;
     // Flow control: let the node catch up every 1000 so the kernel's receive buffer does not
     // overflow (a lost datagram would be the kernel's drop, not the node's).
     if (i % 100 === 99) {

@@ -10,6 +10,7 @@ import { afterAll, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
 import { signAlive, signLoad } from "../../src/identity/claims.ts";
 import { Keyring, keyFromSecret } from "../../src/identity/keyring.ts";
+import { proveLiveness } from "../../src/identity/liveness.ts";
 import { generateIdentity } from "../../src/identity/node-identity.ts";
 import { AeadGuard } from "../../src/identity/packet-guard.ts";
 import { SyncAuth } from "../../src/identity/sync-auth.ts";
@@ -62,7 +63,8 @@ test("row 3: a phantom with capacity 1e9 that accepts and drops no longer draws 
     if (typeof plain === "string") return;
     const d = decodeMessage(plain);
     if (d.ok && d.message.type === "ping" && d.message.to === me.id) {
-      udp.send(guard.seal(encodeMessage({ type: "ack", seq: d.message.seq, from: me.id, updates: [] })), rinfo.port, rinfo.address);
+      const { seq, nonce } = d.message;
+      udp.send(guard.seal(encodeMessage({ type: "ack", seq, from: me.id, nonce, proof: proveLiveness(me, nonce), updates: [] })), rinfo.port, rinfo.address);
     }
   });
 

@@ -60,10 +60,16 @@ describe("invariants in the simulator", () => {
 
     const d = new SimCluster({ n: 40, seed: 5002, preload: true });
     d.run(3_000);
-    rowOf(d, 4, 6).incarnation = 1e6;
+    rowOf(d, 4, 6).incarnation = 1000; // above its owner's 0, below the clock's ceiling
     const e2 = caught(() => d.run(60_000));
     expect([e2.node, e2.violation.rule]).toEqual([4, "incarnation-minted-by-owner"]);
     expect(e2.at).toBeLessThanOrEqual(3_000 + 30_000);
+
+    const f = new SimCluster({ n: 40, seed: 5002, preload: true });
+    f.run(3_000);
+    rowOf(f, 4, 6).incarnation = 1e6; // no node could have reached it by now
+    const e3 = caught(() => f.run(60_000));
+    expect([e3.node, e3.violation.rule]).toEqual([4, "incarnation-ceiling"]);
   });
 
   test("a node the driver never wakes is caught asleep past its deadline", () => {

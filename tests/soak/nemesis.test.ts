@@ -20,7 +20,10 @@ import { BUN, ROOT } from "../support/processes.ts";
 
 test("nemesis soak (short profile): every invariant holds under faults and device load", async () => {
   const json = join(mkdtempSync(join(tmpdir(), "dsef-soak-result-")), "result.json");
-  const run = Bun.spawn([BUN, join(ROOT, "tests/support/nemesis/run.ts"), "--profile", "short", "--seed", process.env.DSEF_SOAK_SEED ?? "20261130", "--json", json], { stdio: ["ignore", "inherit", "inherit"] });
+  const run = Bun.spawn(
+    [BUN, join(ROOT, "tests/support/nemesis/run.ts"), "--profile", "short", "--seed", process.env.DSEF_SOAK_SEED ?? "20261130", "--json", json],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
   const code = await run.exited;
   const r = JSON.parse(readFileSync(json, "utf8")) as SoakResult;
   const failed = r.verdicts

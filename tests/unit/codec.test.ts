@@ -4,12 +4,23 @@ import type { Message } from "../../src/membership/types.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_BYTES } from "../../src/wire/codec.ts";
 
 const info = { id: "0123456789abcdef", name: "edge-1", gossip: "10.0.0.1:5000", http: "10.0.0.1:5000", capacity: 800 };
+const nonce = new Uint8Array(16).fill(7);
 const messages: Message[] = [
-  { type: "ping", seq: 1, from: "a1", to: "b2", updates: [{ kind: "alive", incarnation: 5, info }] },
-  { type: "ack", seq: 2, from: "b2", updates: [{ kind: "suspect", id: "c3", incarnation: 1, from: "a1" }] },
-  { type: "ping-req", seq: 3, from: "a1", target: "c3", targetGossip: "10.0.0.3:5000", targetHttp: "10.0.0.3:5000", updates: [] },
+  { type: "ping", seq: 1, from: "a1", to: "b2", nonce, updates: [{ kind: "alive", incarnation: 5, info }] },
+  { type: "ack", seq: 2, from: "b2", nonce, updates: [{ kind: "suspect", id: "c3", incarnation: 1, from: "a1" }] },
+  { type: "ack", seq: 2, from: "b2", nonce, proof: new Uint8Array(64).fill(1), updates: [] },
+  { type: "ping-req", seq: 3, from: "a1", target: "c3", targetGossip: "10.0.0.3:5000", targetHttp: "10.0.0.3:5000", nonce, updates: [] },
   { type: "nack", seq: 4, from: "b2", refused: true },
-  { type: "gossip", from: "a1", updates: [{ kind: "dead", id: "c3", incarnation: 1, from: "a1" }, { kind: "left", id: "d4", incarnation: 9 }, { kind: "load", id: "a1", load: { version: 10, backlog: 12.5 } }] },
+  {
+    type: "gossip",
+    from: "a1",
+    updates: [
+      { kind: "dead", id: "c3", incarnation: 1, from: "a1" },
+      { kind: "left", id: "d4", incarnation: 9 },
+      { kind: "left", id: "d5", incarnation: 9, proof: new Uint8Array(64).fill(2) },
+      { kind: "load", id: "a1", load: { version: 10, backlog: 12.5 } },
+    ],
+  },
 ];
 
 describe("wire codec", () => {
@@ -18,7 +29,14 @@ describe("wire codec", () => {
   });
 
   test("a ping with no updates stays small", () => {
-    expect(encodeMessage({ type: "ping", seq: 123456, from: "0123456789abcdef", to: "fedcba9876543210", updates: [] }).byteLength).toBeLessThan(60);
+    expect(encodeMessage({ type: "ping", seq: 123456, from: "0123456789abcdef", to: "fedcba9876543210", nonce, updates: [] }).byteLength).toBeLessThan(80);
+  });
+
+  test("acks and pings without a nonce, or with one too short or too long, fail the schema", () => {
+    for (const n of [new Uint8Array(4), new Uint8Array(40)]) {
+      expect(decodeMessage(encodeMessage({ type: "ping", seq: 1, from: "a1", to: "b2", nonce: n, updates: [] }))).toEqual({ ok: false, reason: "schema" });
+    }
+    expect(decodeMessage(encode({ t: 1, s: 1, f: "b2", u: [] }))).toEqual({ ok: false, reason: "schema" });
   });
 
   test("oversized datagrams are dropped before decoding", () => {

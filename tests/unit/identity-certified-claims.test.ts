@@ -18,7 +18,6 @@ function setup(nowMs = 1_000_000_000_000) {
     self,
     (id) => table.get(id),
     (_f, m) => warnings.push(m),
-    () => undefined,
     () => now,
     { authority: { key: ca.publicKeyRaw, cert: issueCertificate(ca, self.publicKeyRaw, "self", now / 1000 + 3600) } },
   );

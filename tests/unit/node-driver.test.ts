@@ -1,9 +1,9 @@
 /** The node driver over a hand-held I/O: what reaches the core, what leaves it, and its one timer. */
 import { describe, expect, test } from "bun:test";
 import { NodeDriver } from "../../src/driver/node-driver.ts";
-import type { NodeIo } from "../../src/driver/node-io.ts";
+import type { HealthAnswer, NodeIo } from "../../src/driver/node-io.ts";
 import { profiles } from "../../src/membership/timing.ts";
-import type { CheckResult, MemberSnapshot, NodeInfo } from "../../src/membership/types.ts";
+import type { MemberSnapshot, NodeInfo } from "../../src/membership/types.ts";
 import { decodeMessage, encodeMessage } from "../../src/wire/codec.ts";
 
 const info = (i: number): NodeInfo => ({ id: `n${i}`, name: `node-${i}`, gossip: `10.0.0.${i}:7946`, http: `10.0.0.${i}:5000`, capacity: 1000 });
@@ -13,7 +13,7 @@ function harness() {
   const sent: { to: string; datagram: Uint8Array }[] = [];
   const timers: number[] = [];
   let fire: (() => void) | undefined;
-  const checks: ((r: CheckResult) => void)[] = [];
+  const checks: ((r: HealthAnswer) => void)[] = [];
   const exchanges: ((r: MemberSnapshot[] | Error) => void)[] = [];
   const io: NodeIo = {
     now: () => now,
@@ -22,7 +22,7 @@ function harness() {
       timers.push(at);
       fire = f;
     },
-    checkHttp: (_h, _t, done) => checks.push(done),
+    checkHttp: (_h, _t, _n, done) => checks.push(done),
     exchange: (_h, _m, _j, done) => exchanges.push(done),
   };
   const driver = new NodeDriver({
@@ -43,8 +43,9 @@ describe("node driver", () => {
     expect(h.driver.stats.packetsOut).toBe(h.sent.length);
 
     const seq = ping?.ok && ping.message.type === "ping" ? ping.message.seq : -1;
+    const nonce = ping?.ok && ping.message.type === "ping" ? ping.message.nonce : new Uint8Array(16);
     const before = h.driver.swim.stats.messagesIn;
-    h.driver.receive(info(1).gossip, encodeMessage({ type: "ack", seq, from: "n1", updates: [] }));
+    h.driver.receive(info(1).gossip, encodeMessage({ type: "ack", seq, from: "n1", nonce, updates: [] }));
     expect(h.driver.swim.stats.messagesIn).toBe(before + 1);
   });
 
@@ -72,7 +73,11 @@ describe("node driver", () => {
       h.fire();
     }
     expect(h.checks.length).toBe(1);
-    h.checks[0]!("answered");
+    // An answer in another's name proves nothing; the member's own does (open mode: its id).
+    h.checks[0]!({ result: "answered", id: "n7" });
+    expect(h.driver.swim.stats.fallbackAcks).toBe(0);
+    expect(h.driver.swim.stats.unprovenAcks).toBe(1);
+    h.checks[0]!({ result: "answered", id: "n1" });
     expect(h.driver.swim.stats.fallbackAcks).toBe(1);
   });
 

@@ -59,7 +59,7 @@ describe("swim timers", () => {
     const { deadline } = s.inspect().probe!;
     s.handle(deadline, { type: "tick" });
     expect(s.inspect().probe).toMatchObject({ phase: "indirect", target: ping.to });
-    s.handle(deadline + 1, { type: "message", source: "10.0.0.9:7946", message: { type: "ack", seq: ping.seq, from: "n9", updates: [] } });
+    s.handle(deadline + 1, { type: "message", source: "10.0.0.9:7946", message: { type: "ack", seq: ping.seq, from: "n9", nonce: ping.nonce, updates: [] } });
     expect(s.inspect().probe).toBeUndefined();
     // Its end passes quietly: nobody suspected.
     expect(s.handle(deadline + 2000, { type: "tick" }).events).toEqual([]);
@@ -70,7 +70,16 @@ describe("swim timers", () => {
     const out = s.handle(5, {
       type: "message",
       source: info(2).gossip,
-      message: { type: "ping-req", seq: 77, from: "n2", target: "n3", targetGossip: info(3).gossip, targetHttp: info(3).http, updates: [] },
+      message: {
+        type: "ping-req",
+        seq: 77,
+        from: "n2",
+        target: "n3",
+        targetGossip: info(3).gossip,
+        targetHttp: info(3).http,
+        nonce: new Uint8Array(16),
+        updates: [],
+      },
     });
     expect(out.send.some((o) => o.to === info(3).gossip && o.message.type === "ping")).toBe(true);
     expect(s.inspect().relays).toBe(1);

@@ -46,11 +46,14 @@ describe("swim core", () => {
     expect(eventTypes(out)).toContain("dead:n3");
   });
 
-  test("a new identity on a known address replaces the old one", () => {
+  test("a new identity on a known address replaces the old one once it answers there", () => {
     const s = core([info(2)]);
-    const impostor = { ...info(2), id: "n2-new" };
-    const out = hear(s, 5, [{ kind: "alive", incarnation: 1, info: impostor }]);
-    expect(eventTypes(out)).toEqual(["left:n2", "joined:n2-new"]);
+    const newcomer = { ...info(2), id: "n2-new" };
+    const out = hear(s, 5, [{ kind: "alive", incarnation: 1, info: newcomer }]);
+    expect(eventTypes(out)).toEqual([]);
+    const ping = out.send.find((o) => o.message.type === "ping" && o.message.to === "n2-new")!.message as Extract<Message, { type: "ping" }>;
+    const ack: Message = { type: "ack", seq: ping.seq, from: "n2-new", nonce: ping.nonce, updates: [] };
+    expect(eventTypes(s.handle(6, { type: "message", source: info(2).gossip, message: ack }))).toEqual(["left:n2", "joined:n2-new"]);
     expect(s.member("n2")).toBeUndefined();
   });
 
@@ -70,27 +73,35 @@ describe("swim core", () => {
 
   test("a ping for another identity gets no ack", () => {
     const s = core([info(2)]);
-    const out = s.handle(5, { type: "message", source: "10.0.0.2:7946", message: { type: "ping", seq: 1, from: "n2", to: "someone-else", updates: [] } });
+    const out = s.handle(5, {
+      type: "message",
+      source: "10.0.0.2:7946",
+      message: { type: "ping", seq: 1, from: "n2", to: "someone-else", nonce: new Uint8Array(16), updates: [] },
+    });
     expect(out.send.filter((o) => o.message.type === "ack")).toEqual([]);
-    const ok = s.handle(6, { type: "message", source: "10.0.0.2:7946", message: { type: "ping", seq: 2, from: "n2", to: "n1", updates: [] } });
+    const ok = s.handle(6, {
+      type: "message",
+      source: "10.0.0.2:7946",
+      message: { type: "ping", seq: 2, from: "n2", to: "n1", nonce: new Uint8Array(16), updates: [] },
+    });
     expect(ok.send.some((o) => o.message.type === "ack" && o.message.seq === 2 && o.to === "10.0.0.2:7946")).toBe(true);
   });
 
   test("an unanswered probe asks relays and checks the HTTP port; refusal confirmed by a relay kills at once", () => {
     const s = core([info(2), info(3), info(4), info(5)]);
     let t = 0;
-    let ping: { to: string; seq: number } | undefined;
+    let ping: { to: string; seq: number; nonce: Uint8Array } | undefined;
     while (!ping && t < 5000) {
       const out = s.handle((t += 10), { type: "tick" });
       const p = out.send.find((o) => o.message.type === "ping");
-      if (p && p.message.type === "ping") ping = { to: p.message.to, seq: p.message.seq };
+      if (p && p.message.type === "ping") ping = { to: p.message.to, seq: p.message.seq, nonce: p.message.nonce };
     }
     expect(ping).toBeDefined();
     const out = s.handle(t + 600, { type: "tick" });
     const reqs = out.send.filter((o) => o.message.type === "ping-req");
     expect(reqs).toHaveLength(3);
     expect(out.effects).toContainEqual(expect.objectContaining({ type: "check-http", target: ping!.to, http: info(Number(ping!.to.slice(1))).http }));
-    s.handle(t + 601, { type: "http-check", target: ping!.to, result: "refused" });
+    s.handle(t + 601, { type: "http-check", target: ping!.to, nonce: ping!.nonce, result: "refused" });
     const confirmed = s.handle(t + 602, { type: "message", source: reqs[0]!.to, message: { type: "nack", seq: ping!.seq, from: "n9", refused: true } });
     expect(eventTypes(confirmed)).toEqual([`suspect:${ping!.to}`, `dead:${ping!.to}`]);
   });
@@ -99,12 +110,16 @@ describe("swim core", () => {
     const s = core([info(2), info(3), info(4), info(5)]);
     let t = 0;
     let target: string | undefined;
+    let nonce: Uint8Array = new Uint8Array();
     while (!target && t < 5000) {
       const p = s.handle((t += 10), { type: "tick" }).send.find((o) => o.message.type === "ping");
-      if (p?.message.type === "ping") target = p.message.to;
+      if (p?.message.type === "ping") ({ to: target, nonce } = p.message);
     }
     s.handle(t + 600, { type: "tick" });
-    s.handle(t + 610, { type: "http-check", target: target!, result: "answered" });
+    // Another identity answering at the member's address proves nothing; the member's own answer does.
+    s.handle(t + 605, { type: "http-check", target: target!, nonce, result: "answered", answeredAs: "n77" });
+    expect(s.stats.fallbackAcks).toBe(0);
+    s.handle(t + 610, { type: "http-check", target: target!, nonce, result: "answered", answeredAs: target! });
     const after = s.handle(t + 2000, { type: "tick" });
     expect(after.events).toEqual([]);
     expect(s.member(target!)!.state).toBe("alive");
