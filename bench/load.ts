@@ -11,16 +11,22 @@
  *   bun bench/load.ts kill         kill -9 of a node with 2 s of work: acknowledged but not run, run twice
  *   bun bench/load.ts devices      1000 devices at 1 packet/s, 2 nodes killed: lost, failover p99,
  *                                  simulator CPU and RSS; then 10 000 devices from one process
+ *   bun bench/load.ts hardened     the same as wrk, one node, with device authentication and
+ *                                  with TLS, beside plain
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUN, type NodeProcess, ROOT, startCluster, stopAll } from "../tests/support/processes.ts";
+import { allocPorts, BUN, type NodeProcess, ROOT, spawnNode, startCluster, stopAll } from "../tests/support/processes.ts";
+import { cycledScript, fixedBodyScript } from "./wrk-scripts.ts";
 
 const parts = process.argv.slice(2);
 const want = (p: string) => parts.length === 0 || parts.includes(p);
 const tmp = mkdtempSync(join(tmpdir(), "dsef-bench-load-"));
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** Fair use stays on (its cost is in the figures) but far above what one client can send. */
+const NO_LIMIT = ["--rate-limit", "10000000", "--client-concurrency", "1000000"];
 
 async function wrk(url: string, script: string, seconds: number, connections: number): Promise<{ rps: number; p50: string; p99: string; non2xx: number }> {
   const proc = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
@@ -46,7 +52,7 @@ async function benchWrk(): Promise<void> {
 async function wrkOn(title: string, n: number, args: string[]): Promise<void> {
   console.log(`wrk: ${title}`);
   // A capacity no load can fill: this measures the request path, not the 503 limit.
-  const cluster = await startCluster(n, { capacities: Array(n).fill(1e9), args });
+  const cluster = await startCluster(n, { capacities: Array(n).fill(1e9), args: [...NO_LIMIT, ...args] });
   const node = cluster[0];
   try {
     const fixed = join(tmp, "fixed.lua");
@@ -93,10 +99,10 @@ async function sequential(url: string, count: number): Promise<number[]> {
 const pctl = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function benchReplication(): Promise<void> {
-  const lone = await startCluster(1, { capacities: [1e9] });
+  const lone = await startCluster(1, { capacities: [1e9], args: NO_LIMIT });
   const alone = await sequential(lone[0]!.url, 300).then(() => sequential(lone[0]!.url, 2000));
   await stopAll(lone);
-  const pair = await startCluster(2, { capacities: [1e9, 1e9], args: ["--forward-above", "1000s"] });
+  const pair = await startCluster(2, { capacities: [1e9, 1e9], args: [...NO_LIMIT, "--forward-above", "1000s"] });
   const kept = await sequential(pair[0]!.url, 300).then(() => sequential(pair[0]!.url, 2000));
   await stopAll(pair);
   const f = (x: number) => x.toFixed(2);
@@ -348,8 +354,70 @@ async function benchManyDevices(): Promise<void> {
   }
 }
 
+/**
+ * /handle_request with the outsider defences on: device authentication (every packet signed
+ * and checked), TLS on the port, both; beside the plain figure measured the same way.
+ */
+async function benchHardened(): Promise<void> {
+  if (Bun.which("wrk") === null) {
+    console.log("wrk: not installed (apt-get install -y wrk); skipped");
+    return;
+  }
+  const dsef = (...a: string[]) => {
+    const p = Bun.spawnSync([BUN, join(ROOT, "src/cli/dsef.ts"), ...a], { stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(p.stderr.toString());
+  };
+  dsef("ca", "init", "--dir", join(tmp, "ca"));
+  const master = "bench-device-master-0123456789abcdef";
+  const masterFile = join(tmp, "device.key");
+  writeFileSync(masterFile, master, { mode: 0o600 });
+  const secured = ["--cluster-key", "bench-cluster-key-0123456789abcdef"];
+  const caPem = readFileSync(join(tmp, "ca", "tls-ca.crt"), "utf8");
+  const tlsArgs = (dir: string) => ["--tls-cert", join(dir, "tls.crt"), "--tls-key", join(dir, "tls.key"), "--tls-ca", join(tmp, "ca", "tls-ca.crt")];
+  const PER_THREAD = 20_000;
+  const configs: { name: string; args: (dir: string) => string[]; tls: boolean; signed: boolean; fixed?: boolean }[] = [
+    { name: "plain, fixed body, fair use off", args: () => ["--rate-limit", "0", "--client-concurrency", "0"], tls: false, signed: false, fixed: true },
+    { name: "plain (open mode), fixed body", args: () => [], tls: false, signed: false, fixed: true },
+    { name: "plain (open mode)", args: () => [], tls: false, signed: false },
+    { name: "cluster key", args: () => secured, tls: false, signed: false },
+    { name: "cluster key + device auth", args: () => [...secured, "--device-key-file", masterFile], tls: false, signed: true },
+    { name: "cluster key + TLS", args: (d) => [...secured, ...tlsArgs(d)], tls: true, signed: false },
+    { name: "cluster key + TLS + device auth", args: (d) => [...secured, ...tlsArgs(d), "--device-key-file", masterFile], tls: true, signed: true },
+  ];
+  console.log(
+    `wrk -t2 -c64 -d10s on one node; bodies with a packet_id cycle through ${2 * PER_THREAD} distinct ids (wrk cannot sign: signed requests are made beforehand)`,
+  );
+  for (const c of configs) {
+    const port = allocPorts(1)[0]!;
+    const dir = mkdtempSync(join(tmp, "node-"));
+    if (c.tls) dsef("ca", "issue", "--tls", "--ca-key", join(tmp, "ca", "ca.key"), "--data-dir", dir, "--ip", "127.0.0.1");
+    const node = await spawnNode({
+      port,
+      dataDir: dir,
+      capacity: 1e9,
+      args: [...NO_LIMIT, "--log-level", "warn", ...c.args(dir)],
+      tlsCa: c.tls ? caPem : undefined,
+    });
+    try {
+      const script = c.fixed
+        ? fixedBodyScript(join(tmp, "fixed.lua"))
+        : cycledScript(join(tmp, `cycled-${port}.lua`), `127.0.0.1:${port}`, 2, PER_THREAD, c.signed ? master : undefined);
+      const url = `${node.url}/handle_request`;
+      await wrk(url, script, 2, 32); // warm-up
+      const r = await wrk(url, script, 10, 64);
+      const s = await node.status();
+      console.log(
+        `  ${c.name.padEnd(34)} ${String(Math.round(r.rps)).padStart(6)} req/s, p50 ${r.p50}, p99 ${r.p99}, non-2xx ${r.non2xx}; accepted ${s.load.accepted}, duplicates ${s.load.duplicates}`,
+      );
+    } finally {
+      await stopAll([node]);
+    }
+  }
+}
+
 if (want("wrk")) await benchWrk();
 if (want("replication")) await benchReplication();
+if (want("hardened")) await benchHardened();
 if (want("balance")) await benchBalance();
 if (want("overload")) await benchOverload();
 if (want("kill")) await benchKill();

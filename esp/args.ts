@@ -1,5 +1,6 @@
 /** Command line of the ESP simulator; every mistake is a one-line UsageError. */
 import { parseArgs } from "node:util";
+import { readFlagFile } from "../src/config/flag-files.ts";
 import { joinAddress, parseNodeAddress } from "../src/util/address.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 
@@ -23,10 +24,16 @@ export interface SimConfig {
   /** Requests a device has in flight at once. */
   window: number;
   verbose: boolean;
+  /** --device-key / DSEF_DEVICE_KEY: the master the devices' keys are derived from (as the nodes do). */
+  deviceMaster?: string;
+  /** --device-key-file: each device's own key ("DEVICE_ID KEY" per line, from dsef device-key); these devices are simulated. */
+  deviceKeys?: Map<string, string>;
+  /** --tls-ca: PEM of the CA the nodes' certificates chain to; https to the nodes. */
+  tlsCa?: string;
 }
 
 export const usage =
-  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--verbose]";
+  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE] [--verbose]";
 
 function num(name: string, v: string | undefined, def: number, min: number, max: number, integer = false): number {
   if (v === undefined) return def;
@@ -36,7 +43,7 @@ function num(name: string, v: string | undefined, def: number, min: number, max:
   return n;
 }
 
-export function parseSimArgs(argv: string[]): SimConfig | "help" {
+export function parseSimArgs(argv: string[], env: Record<string, string | undefined> = {}): SimConfig | "help" {
   const strings = [
     "bootstrap",
     "interval",
@@ -51,6 +58,9 @@ export function parseSimArgs(argv: string[]): SimConfig | "help" {
     "drain-s",
     "buffer",
     "window",
+    "device-key",
+    "device-key-file",
+    "tls-ca",
   ];
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, verbose: { type: "boolean" } };
   for (const s of strings) options[s] = { type: "string" };
@@ -81,9 +91,32 @@ export function parseSimArgs(argv: string[]): SimConfig | "help" {
     window: num("window", s("window"), 1, 1, 64, true),
     verbose: v.verbose === true,
   };
+  const master = s("device-key") ?? env.DSEF_DEVICE_KEY;
+  if (master !== undefined && s("device-key-file") !== undefined) throw new UsageError("--device-key-file: give either it or --device-key, not both");
+  if (master !== undefined) c.deviceMaster = master;
+  if (s("device-key-file") !== undefined) {
+    c.deviceKeys = parseDeviceKeys(readFlagFile("--device-key-file", s("device-key-file")!));
+    if (s("devices") === undefined) c.devices = c.deviceKeys.size;
+  }
+  const tlsCa = s("tls-ca") ?? (env.DSEF_TLS_CA || undefined);
+  if (tlsCa !== undefined) c.tlsCa = readFlagFile("--tls-ca", tlsCa);
   if (c.minLoad > c.maxLoad) throw new UsageError("--min-load must not exceed --max-load");
   if (c.reportJson === "") throw new UsageError("--report-json needs a file name");
   return c;
+}
+
+/** "DEVICE_ID KEY" per line (# comments allowed), as `dsef device-key` prints the key. */
+export function parseDeviceKeys(text: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const t = line.trim();
+    if (!t || t.startsWith("#")) continue;
+    const m = /^(\S{1,128})\s+([A-Za-z0-9_-]{43})$/.exec(t);
+    if (!m) throw new UsageError(`--device-key-file: expected "DEVICE_ID KEY" lines, got "${t.slice(0, 60)}"`);
+    keys.set(m[1]!, m[2]!);
+  }
+  if (keys.size === 0) throw new UsageError("--device-key-file: no device keys in the file");
+  return keys;
 }
 
 /** "http://host:port", "host:port", "host" → "host:port" (see src/util/address.ts). */

@@ -25,6 +25,10 @@ export interface DeviceEnv {
   /** Set when the run stops; `giveUpAt` is when undelivered packets in flight count as lost. */
   readonly stop: { stopping: boolean; giveUpAt: number };
   readonly log?: (line: string) => void;
+  /** --device-key: this device's own key, to sign its packets. */
+  readonly keyOf?: (deviceId: string) => string;
+  /** --tls-ca: the nodes speak https, verified against this CA. */
+  readonly tls?: { ca: string };
 }
 
 /** How long a refused node is skipped, and a timed-out one. */
@@ -42,6 +46,7 @@ export class Device {
   #active = 0;
   acked = 0;
   readonly inFlight = new Set<Promise<void>>();
+  readonly #key: string | undefined;
 
   constructor(
     readonly id: string,
@@ -49,7 +54,9 @@ export class Device {
     private readonly run: string,
     private readonly env: DeviceEnv,
     private readonly random: () => number,
-  ) {}
+  ) {
+    this.#key = env.keyOf?.(id);
+  }
 
   get buffered(): number {
     return this.#buffer.length;
@@ -121,7 +128,7 @@ export class Device {
       }
       last = node;
       tally.requests++;
-      const r = await attempt(node, p, tried, this.env.timeoutMs);
+      const r = await attempt(node, p, tried, this.env.timeoutMs, this.#key, this.env.tls);
       if (r.kind === "accepted") {
         const ms = performance.now() - start;
         this.acked++;

@@ -24,6 +24,8 @@ export class Directory {
   constructor(
     readonly bootstrap: readonly string[],
     private readonly timeoutMs: number,
+    /** https to the nodes (--tls-ca), and headers for /peers (DSEF_API_TOKEN on a node with --api-token). */
+    private readonly via: { tls?: { ca: string }; headers?: Record<string, string> } = {},
   ) {
     for (const b of bootstrap) this.nodes.set(b, { http: b, capacity: 1, ratio: 0, downUntil: 0 });
   }
@@ -37,7 +39,12 @@ export class Directory {
     for (let i = 0; i < order.length; i++) {
       const n = order[(start + i) % order.length]!;
       try {
-        const res = await fetch(`http://${n.http}/peers`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const tls = this.via.tls;
+        const res = await fetch(`${tls ? "https" : "http"}://${n.http}/peers`, {
+          signal: AbortSignal.timeout(this.timeoutMs),
+          headers: this.via.headers,
+          ...(tls ? { tls } : {}),
+        });
         if (!res.ok) continue;
         const rows = (await res.json()) as PeerView[];
         this.#replace(rows);

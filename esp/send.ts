@@ -1,3 +1,4 @@
+import { DEVICE_AUTH_HEADER, signPacket } from "../src/identity/device-auth.ts";
 import { isConnectionRefused } from "../src/util/connection-refused.ts";
 
 /** One HTTP attempt of a packet, with the outcome classified for failover. */
@@ -21,14 +22,19 @@ export interface Packet {
 
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined);
 
-export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number): Promise<Attempt> {
+/** `key`: the device's own key (--device-key): every attempt is signed afresh (its time moves on). */
+export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number, key?: string, tls?: { ca: string }): Promise<Attempt> {
   let res: Response;
   try {
-    res = await fetch(`http://${http}/handle_request`, {
+    const body = JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (key) headers[DEVICE_AUTH_HEADER] = signPacket(key, p.packet_id, p.device_id, body, Date.now(), http);
+    res = await fetch(`${tls ? "https" : "http"}://${http}/handle_request`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p),
+      headers,
+      body,
       signal: AbortSignal.timeout(timeoutMs),
+      ...(tls ? { tls } : {}),
     });
   } catch (e) {
     if (isConnectionRefused(e)) return { kind: "refused" };
@@ -50,7 +56,8 @@ export async function attempt(http: string, p: Packet, tried: readonly string[],
       paceMs: num(body.pace_ms),
     };
   }
-  if (res.status === 503) {
+  // 429: this device's address is over the node's fair-use limits; like 503, come back after Retry-After.
+  if (res.status === 503 || res.status === 429) {
     // The body's milliseconds are more precise than the header's whole seconds.
     const ms = num(body.retry_after_ms) ?? 1000 * (Number(res.headers.get("retry-after")) || 1);
     return { kind: "busy", retryAfterMs: ms };

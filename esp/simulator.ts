@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { deviceKeyFor } from "../src/identity/device-auth.ts";
 import { seededRandom } from "../src/util/random.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 import { parseSimArgs, type SimConfig, usage } from "./args.ts";
@@ -22,7 +23,7 @@ import { formatSummary, newTally, summary } from "./report.ts";
 export async function runSimulator(argv: readonly string[]): Promise<number> {
   let c: SimConfig;
   try {
-    const parsed = parseSimArgs([...argv]);
+    const parsed = parseSimArgs([...argv], process.env);
     if (parsed === "help") {
       console.log(usage);
       return 0;
@@ -35,7 +36,9 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
   }
 
   const random = seededRandom(c.seed);
-  const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000));
+  const tls = c.tlsCa ? { ca: c.tlsCa } : undefined;
+  const apiToken = process.env.DSEF_API_TOKEN;
+  const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000), { tls, headers: apiToken ? { authorization: `Bearer ${apiToken}` } : undefined });
   const tally = newTally();
   const stop = { stopping: false, giveUpAt: Number.POSITIVE_INFINITY };
   const verbose = c.verbose || c.devices <= 3;
@@ -49,9 +52,14 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
     window: c.window,
     stop,
     log: verbose ? (l: string) => console.log(l) : undefined,
+    // A real device holds only its own key; the simulator derives each from the master, like the nodes.
+    keyOf: c.deviceKeys ? (id: string) => c.deviceKeys!.get(id)! : c.deviceMaster ? (id: string) => deviceKeyFor(c.deviceMaster!, id) : undefined,
+    tls,
   };
   const run = randomBytes(4).toString("hex");
-  const devices = Array.from({ length: c.devices }, (_, i) => new Device(`esp-${c.seed}-${i}`, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
+  // With a per-device key file, the devices are the ones it names (up to --devices).
+  const ids = c.deviceKeys ? [...c.deviceKeys.keys()].slice(0, c.devices) : Array.from({ length: c.devices }, (_, i) => `esp-${c.seed}-${i}`);
+  const devices = ids.map((id, i) => new Device(id, run, env, seededRandom((c.seed + i * 0x9e3779b1) >>> 0)));
   const startedAt = performance.now();
 
   if (!(await directory.refresh(random))) console.error(`esp-simulator: no node answered /peers yet (${c.bootstrap.join(", ")}); will keep trying`);

@@ -8,9 +8,14 @@
 import { HandlerError, startNode } from "./app/start-node.ts";
 import { fsReason } from "./config/flag-files.ts";
 import { helpText, type NodeConfig, parseNodeConfig } from "./config/node-config.ts";
+import { checkApiToken } from "./http/api-auth.ts";
+import { loadTls, type TlsFiles } from "./http/tls-files.ts";
+import { type DeviceAuth, loadDeviceAuth } from "./identity/device-auth.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
-import { loadSecurity, type Security } from "./identity/security.ts";
+import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
 import { createLogger } from "./log/logger.ts";
+import { configurePeerHttp } from "./ports/peer-http.ts";
+import { joinAddress } from "./util/address.ts";
 import { UsageError } from "./util/usage-error.ts";
 
 /**
@@ -32,7 +37,23 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
     if (!(e instanceof UsageError)) throw e;
     return usageError(`${e.message} (see --help)`);
   }
+  // Secret files others can read, the published demo key, a bad API token or TLS file: refused before anything starts.
+  let demoKey: boolean;
+  let tls: TlsFiles | undefined;
+  try {
+    demoKey = checkSecrets(config);
+    checkApiToken(config);
+    tls = loadTls(config);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return usageError(e.message);
+  }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
+  if (demoKey) {
+    log.error(
+      "INSECURE: running with the published demo key (--insecure-demo-key). Anyone who has read docker-compose.yml or k8s/secret.yaml can join this cluster. Set your own DSEF_CLUSTER_KEY for anything but a demo.",
+    );
+  }
 
   let identity: NodeIdentity;
   try {
@@ -45,16 +66,24 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
   const nodeLog = log.child({ id: identity.id });
 
   let security: Security;
+  let devices: DeviceAuth | undefined;
   try {
     security = loadSecurity(config, identity, nodeLog);
+    devices = loadDeviceAuth(config, security.mode !== "open", joinAddress(config.ip, config.port));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return usageError(e.message);
   }
+  // Every call to another node: signed in a secured cluster, over https with --tls-cert.
+  const nodeAuth = security.nodeAuth;
+  configurePeerHttp({
+    tls: tls && { ca: tls.ca, anyName: tls.anyNodeName },
+    sign: nodeAuth && ((method, target, path, body) => nodeAuth.sign(method, target, path, body)),
+  });
 
   let running: Awaited<ReturnType<typeof startNode>>;
   try {
-    running = await startNode(config, identity, security, nodeLog);
+    running = await startNode(config, identity, security, nodeLog, { devices, tls });
   } catch (e) {
     if (e instanceof HandlerError) return usageError(`--handler: ${e.message}`);
     log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");

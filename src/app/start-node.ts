@@ -6,16 +6,20 @@
  *   node (runtime)       → the member table the load service, metrics and dashboard read
  *   load                 → the request routes; its answers feed the metrics
  *   metrics, dashboard   → routes beside the API
+ *   outsider defences    → device auth, API token, TLS: the gate and routes of the API
  */
 import type { Server } from "bun";
 import type { NodeConfig } from "../config/node-config.ts";
 import { dashboardRoutes } from "../dashboard/routes.ts";
+import { ApiAuth, apiTokenOf } from "../http/api-auth.ts";
 import { startHttpServer } from "../http/server.ts";
+import type { TlsFiles } from "../http/tls-files.ts";
+import type { DeviceAuth } from "../identity/device-auth.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Security } from "../identity/security.ts";
-import { executorFor, loadServiceFor, peerAuthOf } from "../load/from-config.ts";
+import { executorFor, loadServiceFor } from "../load/from-config.ts";
 import type { LoadService } from "../load/load-service.ts";
-import { peerClient } from "../load/peer-client.ts";
+import { httpPeerClient } from "../load/peer-client.ts";
 import { PeerTrust } from "../load/peer-trust.ts";
 import type { Logger } from "../log/logger.ts";
 import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
@@ -35,8 +39,14 @@ export interface RunningNode {
 /** --handler could not be loaded: the operator's mistake (exit 2), not a failure to listen. */
 export class HandlerError extends Error {}
 
+/** What the outsider defences add (checked at start by the caller). */
+export interface Hardening {
+  readonly devices?: DeviceAuth;
+  readonly tls?: TlsFiles;
+}
+
 /** Build the node, listen (HTTP first: a listening port tells others we have not crashed), join. */
-export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger, hardening: Hardening = {}): Promise<RunningNode> {
   const executor = await executorFor(config, log).catch((e: Error) => {
     throw new HandlerError(e.message);
   });
@@ -47,16 +57,14 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
   // Peers' load claims within reason: capacity capped, forward targets audited (load/peer-trust.ts).
   const trust = new PeerTrust({ selfHttp: self.http, maxCapacity: config.maxPeerCapacity, askTimeoutMs: Math.min(500, config.forwardTimeoutMs), log });
   peerTrustMetrics(metrics.registry, trust);
-  const peerAuth = peerAuthOf(security);
   const load = loadServiceFor(
     config,
     self,
     {
       members: () => trust.view(node.members(), self.id),
-      peerClient: trust.client(peerClient(peerAuth)),
+      peerClient: trust.client(httpPeerClient),
       publish: (backlog) => void node.dispatch({ type: "load", backlog }),
       log,
-      peerAuth,
       answered: (status, body, seconds, deviceId) => {
         const outcome = requestOutcome(status, body, self.http);
         if (outcome) metrics.recordRequest(outcome, { seconds, deviceId, to: outcome === "forwarded" ? String(body.handled_by) : undefined });
@@ -67,7 +75,18 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
   if (executor.kind === "async") log.info({ handler: executor.name, slots: executor.slots, timeoutMs: config.handlerTimeoutMs }, "packets run by a user handler");
   // A dead node's packets that we keep run here; our own copies follow the ring.
   node.onEvent((e) => load.memberChanged(e));
-  const server = startHttpServer(node, { security, joinServer: security.joinServerFor(node), load, routes: dashboardRoutes(node, metrics) });
+  const token = apiTokenOf(config);
+  const api = token ? new ApiAuth(token) : undefined;
+  const server = startHttpServer(node, {
+    security,
+    joinServer: security.joinServerFor(node),
+    load,
+    routes: dashboardRoutes(node, metrics, api),
+    devices: hardening.devices,
+    api,
+    tls: hardening.tls,
+    registry: metrics.registry,
+  });
   try {
     await node.start();
   } catch (e) {

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   members: () => import("./members-command.ts"),
   status: () => import("./status-command.ts"),
   ca: () => import("./ca-command.ts"),
+  "device-key": () => import("./device-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
 };

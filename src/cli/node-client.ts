@@ -20,7 +20,7 @@ export interface ClientOptions {
 export const DEFAULT_NODE = "http://127.0.0.1:5000";
 
 export const commonHelp = [
-  "  --node URL      node to ask (default $DSEF_NODE or http://127.0.0.1:5000)",
+  "  --node URL      node to ask (default $DSEF_NODE or http://127.0.0.1:5000); $DSEF_API_TOKEN if the node has --api-token",
   "  --json          print the node's JSON answer, for scripts",
   "  --timeout MS    give up after this long (default 3000)",
 ];
@@ -61,13 +61,16 @@ export function normaliseNode(raw: string): string {
 export async function getJson(node: string, path: string, timeoutMs: number): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(`${node}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    // A node started with --api-token wants it; the environment keeps it out of `ps`.
+    const token = process.env.DSEF_API_TOKEN;
+    res = await fetch(`${node}${path}`, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (e) {
     const err = e as Error;
     const why =
       err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : isConnectionRefused(e) ? "connection refused (is a node running there?)" : err.message;
     throw new CliError(`cannot reach ${node}: ${why}`);
   }
+  if (res.status === 401) throw new CliError(`${node}${path} needs the node's API token: set DSEF_API_TOKEN`);
   if (!res.ok) throw new CliError(`${node}${path} answered HTTP ${res.status}`);
   try {
     return await res.json();

@@ -1,15 +1,17 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { profileNames, profiles, type ProfileName, type Timing } from "../membership/timing.ts";
-import { detectIp } from "./detect-ip.ts";
+import { isPrintable } from "../log/printable.ts";
+import { type ProfileName, profileNames, profiles, type Timing } from "../membership/timing.ts";
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
-import { parseChoice, parseDuration, parseInteger, parsePositive } from "./parse-values.ts";
+import { detectIp } from "./detect-ip.ts";
+import { type OutsiderSettings, outsiderFlags } from "./outsider-flags.ts";
+import { parseChoice, parseDuration, parseInteger, parsePositive, splitList } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
-export interface NodeConfig {
+export interface NodeConfig extends OutsiderSettings {
   ip: string;
   bind: string;
   port: number;
@@ -49,11 +51,13 @@ export interface NodeConfig {
   maxPeerCapacity: number;
 }
 
-interface FlagSpec {
+export interface FlagSpec {
   readonly flag: string;
   readonly env: string;
   readonly arg: string;
   readonly help: string;
+  /** A switch: no value on the command line; its variable takes 1/true/yes or 0/false/no. */
+  readonly boolean?: true;
   /** Apply a raw string value to the config being built. */
   readonly apply: (c: NodeConfig, v: string) => void;
 }
@@ -73,14 +77,62 @@ function envName(flag: string): string {
 }
 
 const flags: FlagSpec[] = [
-  { flag: "ip", env: "DSEF_IP", arg: "ADDR", help: "address other nodes reach this one at; auto = this host's non-loopback address, as in the image (default 127.0.0.1)", apply: (c, v) => void (c.ip = v === "auto" ? detectIp() : parseHost(v)) },
-  { flag: "port", env: "DSEF_PORT", arg: "PORT", help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)", apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)) },
-  { flag: "gossip-port", env: "DSEF_GOSSIP_PORT", arg: "PORT", help: "UDP port for SWIM gossip (default: --port)", apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)) },
-  { flag: "bind", env: "DSEF_BIND", arg: "ADDR", help: "address to listen on (default: --ip; 0.0.0.0 in containers)", apply: (c, v) => void (c.bind = parseHost(v)) },
-  { flag: "promised_capacity", env: "DSEF_PROMISED_CAPACITY", arg: "UNITS", help: "work units per second this node can process (default 1000); also --promised-capacity", apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)) },
-  { flag: "bootstrap", env: "DSEF_BOOTSTRAP", arg: "LIST", help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses", apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseNodeAddress(e), e))) },
-  { flag: "name", env: "DSEF_NAME", arg: "NAME", help: "human-readable node name (default ip:port)", apply: (c, v) => void (c.name = v.slice(0, 128)) },
-  { flag: "data-dir", env: "DSEF_DATA_DIR", arg: "DIR", help: "where the node keeps its identity key and known peers (default $XDG_STATE_HOME/dsef/<port>, else ~/.local/state/dsef/<port>)", apply: (c, v) => void (c.dataDir = v) },
+  {
+    flag: "ip",
+    env: "DSEF_IP",
+    arg: "ADDR",
+    help: "address other nodes reach this one at; auto = this host's non-loopback address, as in the image (default 127.0.0.1)",
+    apply: (c, v) => void (c.ip = v === "auto" ? detectIp() : parseHost(v)),
+  },
+  {
+    flag: "port",
+    env: "DSEF_PORT",
+    arg: "PORT",
+    help: "HTTP port; gossip uses the same UDP port unless --gossip-port (default 5000)",
+    apply: (c, v) => void (c.port = parseInteger(v, 1, 65535)),
+  },
+  {
+    flag: "gossip-port",
+    env: "DSEF_GOSSIP_PORT",
+    arg: "PORT",
+    help: "UDP port for SWIM gossip (default: --port)",
+    apply: (c, v) => void (c.gossipPort = parseInteger(v, 1, 65535)),
+  },
+  {
+    flag: "bind",
+    env: "DSEF_BIND",
+    arg: "ADDR",
+    help: "address to listen on (default: --ip; 0.0.0.0 in containers)",
+    apply: (c, v) => void (c.bind = parseHost(v)),
+  },
+  {
+    flag: "promised_capacity",
+    env: "DSEF_PROMISED_CAPACITY",
+    arg: "UNITS",
+    help: "work units per second this node can process (default 1000); also --promised-capacity",
+    apply: (c, v) => void (c.capacity = parsePositive(v, 1e9)),
+  },
+  {
+    flag: "bootstrap",
+    env: "DSEF_BOOTSTRAP",
+    arg: "LIST",
+    help: "nodes to join: http://host:port, host:port, a comma-separated list, or a DNS name with several addresses",
+    apply: (c, v) => void (c.bootstrap = splitList(v).map((e) => (parseNodeAddress(e), e))),
+  },
+  {
+    flag: "name",
+    env: "DSEF_NAME",
+    arg: "NAME",
+    help: "human-readable node name, printable characters only (default ip:port)",
+    apply: (c, v) => void (c.name = parseName(v)),
+  },
+  {
+    flag: "data-dir",
+    env: "DSEF_DATA_DIR",
+    arg: "DIR",
+    help: "where the node keeps its identity key and known peers (default $XDG_STATE_HOME/dsef/<port>, else ~/.local/state/dsef/<port>)",
+    apply: (c, v) => void (c.dataDir = v),
+  },
   {
     flag: "profile",
     env: "DSEF_PROFILE",
@@ -98,24 +150,133 @@ const flags: FlagSpec[] = [
   timingFlag("gossip-fanout", "gossipFanout", "nodes gossiped to per round (default 3)", (v) => parseInteger(v, 1, 64)),
   timingFlag("sync-interval", "syncIntervalMs", "anti-entropy full sync interval"),
   timingFlag("reconnect-interval", "reconnectIntervalMs", "how often to retry a dead member (heals partitions)"),
-  { flag: "leave-grace", env: "DSEF_LEAVE_GRACE", arg: "DURATION", help: "on SIGTERM, time for the leave to spread (default 500ms)", apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)) },
-  { flag: "max-backlog", env: "DSEF_MAX_BACKLOG", arg: "DURATION", help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)", apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)) },
-  { flag: "forward-above", env: "DSEF_FORWARD_ABOVE", arg: "DURATION", help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)", apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)) },
-  { flag: "forward-timeout", env: "DSEF_FORWARD_TIMEOUT", arg: "DURATION", help: "how long a forwarded packet may take before another node is tried (default 1s)", apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)) },
-  { flag: "max-peer-capacity", env: "DSEF_MAX_PEER_CAPACITY", arg: "UNITS", help: "a peer's advertised capacity counts at most this much when balancing (default 10 x --promised_capacity)", apply: (c, v) => void (c.maxPeerCapacity = parsePositive(v, 1e9)) },
-  { flag: "handler", env: "DSEF_HANDLER", arg: "PATH", help: "run each packet through handle(packet, ctx) exported by this TS/JS module, in a pool of Workers (default: the synthetic handler)", apply: (c, v) => void (c.handler = v) },
-  { flag: "upstream", env: "DSEF_UPSTREAM", arg: "URL", help: "run each packet by POSTing it to this local service; its JSON answer is the result", apply: (c, v) => void (c.upstream = parseUpstream(v)) },
-  { flag: "workers", env: "DSEF_WORKERS", arg: "N", help: "packets run at once by --handler Workers or --upstream requests (default: CPU cores)", apply: (c, v) => void (c.workers = parseInteger(v, 1, 1024)) },
-  { flag: "handler-timeout", env: "DSEF_HANDLER_TIMEOUT", arg: "DURATION", help: "a packet still running after this fails (its Worker is replaced) (default 30s)", apply: (c, v) => void (c.handlerTimeoutMs = parseDuration(v)) },
-  { flag: "cluster-key", env: "DSEF_CLUSTER_KEY", arg: "KEYS", help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md", apply: (c, v) => void (c.clusterKeys = splitList(v)) },
-  { flag: "cluster-key-file", env: "DSEF_CLUSTER_KEY_FILE", arg: "FILE", help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP", apply: (c, v) => void (c.clusterKeyFile = v) },
-  { flag: "ca-pubkey", env: "DSEF_CA_PUBKEY", arg: "FILE", help: "cluster authority public key (PEM): admit only nodes with a certificate it signed", apply: (c, v) => void (c.caPubkey = v) },
-  { flag: "cert", env: "DSEF_CERT", arg: "FILE", help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)", apply: (c, v) => void (c.certFile = v) },
-  { flag: "max-members", env: "DSEF_MAX_MEMBERS", arg: "N", help: "live members this node lists at most; new identities beyond are refused (default 1024)", apply: (c, v) => void (c.maxMembers = parseInteger(v, 2, 1_000_000)) },
-  { flag: "max-new-per-sync", env: "DSEF_MAX_NEW_PER_SYNC", arg: "N", help: "new identities accepted from one /sync or joiner's state, except this node's own join (default 8)", apply: (c, v) => void (c.maxNewPerSync = parseInteger(v, 1, 1_000_000)) },
-  { flag: "max-new-per-second", env: "DSEF_MAX_NEW_PER_SECOND", arg: "N", help: "new identities accepted per second over gossip and sync (default 8)", apply: (c, v) => void (c.maxNewPerSecond = parseInteger(v, 1, 1_000_000)) },
-  { flag: "log-level", env: "DSEF_LOG_LEVEL", arg: "LEVEL", help: "trace, debug, info, warn, error (default info)", apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])) },
-  { flag: "log-format", env: "DSEF_LOG_FORMAT", arg: "FMT", help: "json or pretty (default: pretty on a terminal, else json)", apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)) },
+  {
+    flag: "leave-grace",
+    env: "DSEF_LEAVE_GRACE",
+    arg: "DURATION",
+    help: "on SIGTERM, time for the leave to spread (default 500ms)",
+    apply: (c, v) => void (c.leaveGraceMs = parseDuration(v)),
+  },
+  {
+    flag: "max-backlog",
+    env: "DSEF_MAX_BACKLOG",
+    arg: "DURATION",
+    help: "queued work (in seconds at capacity) beyond which the node is saturated; all saturated = 503 (default 5s)",
+    apply: (c, v) => void (c.maxBacklogMs = parseDuration(v)),
+  },
+  {
+    flag: "forward-above",
+    env: "DSEF_FORWARD_ABOVE",
+    arg: "DURATION",
+    help: "queued work above which a clearly less loaded peer gets the packet (default 500ms)",
+    apply: (c, v) => void (c.forwardAboveMs = parseDuration(v)),
+  },
+  {
+    flag: "forward-timeout",
+    env: "DSEF_FORWARD_TIMEOUT",
+    arg: "DURATION",
+    help: "how long a forwarded packet may take before another node is tried (default 1s)",
+    apply: (c, v) => void (c.forwardTimeoutMs = parseDuration(v)),
+  },
+  {
+    flag: "max-peer-capacity",
+    env: "DSEF_MAX_PEER_CAPACITY",
+    arg: "UNITS",
+    help: "a peer's advertised capacity counts at most this much when balancing (default 10 x --promised_capacity)",
+    apply: (c, v) => void (c.maxPeerCapacity = parsePositive(v, 1e9)),
+  },
+  {
+    flag: "handler",
+    env: "DSEF_HANDLER",
+    arg: "PATH",
+    help: "run each packet through handle(packet, ctx) exported by this TS/JS module, in a pool of Workers (default: the synthetic handler)",
+    apply: (c, v) => void (c.handler = v),
+  },
+  {
+    flag: "upstream",
+    env: "DSEF_UPSTREAM",
+    arg: "URL",
+    help: "run each packet by POSTing it to this local service; its JSON answer is the result",
+    apply: (c, v) => void (c.upstream = parseUpstream(v)),
+  },
+  {
+    flag: "workers",
+    env: "DSEF_WORKERS",
+    arg: "N",
+    help: "packets run at once by --handler Workers or --upstream requests (default: CPU cores)",
+    apply: (c, v) => void (c.workers = parseInteger(v, 1, 1024)),
+  },
+  {
+    flag: "handler-timeout",
+    env: "DSEF_HANDLER_TIMEOUT",
+    arg: "DURATION",
+    help: "a packet still running after this fails (its Worker is replaced) (default 30s)",
+    apply: (c, v) => void (c.handlerTimeoutMs = parseDuration(v)),
+  },
+  {
+    flag: "cluster-key",
+    env: "DSEF_CLUSTER_KEY",
+    arg: "KEYS",
+    help: "shared cluster secret(s), comma-separated: the first sends, all are accepted (rotation); see docs/SECURITY.md",
+    apply: (c, v) => void (c.clusterKeys = splitList(v)),
+  },
+  {
+    flag: "cluster-key-file",
+    env: "DSEF_CLUSTER_KEY_FILE",
+    arg: "FILE",
+    help: "file with the cluster secret(s), one a line, first sends; re-read on SIGHUP",
+    apply: (c, v) => void (c.clusterKeyFile = v),
+  },
+  {
+    flag: "ca-pubkey",
+    env: "DSEF_CA_PUBKEY",
+    arg: "FILE",
+    help: "cluster authority public key (PEM): admit only nodes with a certificate it signed",
+    apply: (c, v) => void (c.caPubkey = v),
+  },
+  {
+    flag: "cert",
+    env: "DSEF_CERT",
+    arg: "FILE",
+    help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)",
+    apply: (c, v) => void (c.certFile = v),
+  },
+  {
+    flag: "max-members",
+    env: "DSEF_MAX_MEMBERS",
+    arg: "N",
+    help: "live members this node lists at most; new identities beyond are refused (default 1024)",
+    apply: (c, v) => void (c.maxMembers = parseInteger(v, 2, 1_000_000)),
+  },
+  {
+    flag: "max-new-per-sync",
+    env: "DSEF_MAX_NEW_PER_SYNC",
+    arg: "N",
+    help: "new identities accepted from one /sync or joiner's state, except this node's own join (default 8)",
+    apply: (c, v) => void (c.maxNewPerSync = parseInteger(v, 1, 1_000_000)),
+  },
+  {
+    flag: "max-new-per-second",
+    env: "DSEF_MAX_NEW_PER_SECOND",
+    arg: "N",
+    help: "new identities accepted per second over gossip and sync (default 8)",
+    apply: (c, v) => void (c.maxNewPerSecond = parseInteger(v, 1, 1_000_000)),
+  },
+  ...outsiderFlags,
+  {
+    flag: "log-level",
+    env: "DSEF_LOG_LEVEL",
+    arg: "LEVEL",
+    help: "trace, debug, info, warn, error (default info)",
+    apply: (c, v) => void (c.logLevel = parseChoice(v, ["trace", "debug", "info", "warn", "error", "silent"])),
+  },
+  {
+    flag: "log-format",
+    env: "DSEF_LOG_FORMAT",
+    arg: "FMT",
+    help: "json or pretty (default: pretty on a terminal, else json)",
+    apply: (c, v) => void (c.logFormat = parseChoice(v, ["json", "pretty"] as const)),
+  },
 ];
 
 function parseUpstream(v: string): string {
@@ -129,15 +290,14 @@ function parseUpstream(v: string): string {
   return u.href;
 }
 
-function splitList(v: string): string[] {
-  return v
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+function parseName(v: string): string {
+  if (!isPrintable(v)) throw new Error("a name may hold printable characters only (no newlines or other control characters)");
+  if (v.length > 128) throw new Error("a name may be at most 128 characters");
+  return v;
 }
 
 export function helpText(): string {
-  const rows = flags.map((f) => `  --${f.flag} ${f.arg}`.padEnd(34) + `${f.help}  [${f.env}]`);
+  const rows = flags.map((f) => `${`  --${f.flag}${f.arg ? ` ${f.arg}` : ""}`.padEnd(34)}${f.help}  [${f.env}]`);
   return [
     "D-SEF edge node",
     "",
@@ -151,7 +311,7 @@ export function helpText(): string {
 /** Merge defaults < environment < flags. Throws UsageError with a one-line reason. */
 export function parseNodeConfig(argv: string[], env: Record<string, string | undefined>, isTTY = false): NodeConfig | "help" {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
-  for (const f of flags) options[f.flag] = { type: "string" };
+  for (const f of flags) options[f.flag] = { type: f.boolean ? "boolean" : "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
@@ -191,6 +351,18 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     maxNewPerSync: 8,
     maxNewPerSecond: 8,
     maxPeerCapacity: 0,
+    rateLimit: 1000,
+    clientConcurrency: 256,
+    insecureDemoKey: false,
+    corsOrigins: [],
+    apiToken: "",
+    apiTokenFile: "",
+    deviceKey: "",
+    deviceKeyFile: "",
+    tlsCert: "",
+    tlsKey: "",
+    tlsCa: "",
+    tlsAnyNodeName: false,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;
@@ -199,7 +371,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   c.timing = { ...profiles[c.profile] };
   for (const f of flags) {
     if (f === profileFlag) continue;
-    const fromFlag = values[f.flag] as string | undefined;
+    const fromFlag = values[f.flag] === true ? "1" : (values[f.flag] as string | undefined);
     const raw = fromFlag ?? env[f.env];
     if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }

@@ -24,3 +24,11 @@ export function parseChoice<T extends string>(s: string, choices: readonly T[]):
   if (!(choices as readonly string[]).includes(s)) throw new Error(`"${s}" is not one of ${choices.join(", ")}`);
   return s as T;
 }
+
+/** A comma-separated list, trimmed, without empty entries. */
+export function splitList(v: string): string[] {
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

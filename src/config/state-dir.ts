@@ -8,7 +8,12 @@ import { isAbsolute, join, resolve } from "node:path";
  * XDG_STATE_HOME when it is an absolute path (the XDG spec says to ignore relative ones), else
  * ~/.local/state; one subdirectory per HTTP port, as nodes on one host differ by port.
  */
-export function defaultDataDir(port: number, env: Record<string, string | undefined>, home: () => string = homedir, exists: (p: string) => boolean = existsSync): string {
+export function defaultDataDir(
+  port: number,
+  env: Record<string, string | undefined>,
+  home: () => string = homedir,
+  exists: (p: string) => boolean = existsSync,
+): string {
   const xdg = env.XDG_STATE_HOME;
   const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME || home(), ".local", "state");
   const dir = join(base, "dsef", String(port));

@@ -3,6 +3,7 @@
  * GET /stats, fetched server-side (the browser may not reach every node), turned into rates.
  */
 import type { RequestTotals } from "../metrics/request-stats.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 
 export interface NodeStats {
   id: string;
@@ -62,14 +63,18 @@ export class RateTracker {
 }
 
 /** Fetch a peer's /stats; undefined when it does not answer in time or answers nonsense. */
-export async function fetchStats(http: string, timeoutMs: number): Promise<NodeStats | undefined> {
+export async function fetchStats(http: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<NodeStats | undefined> {
   try {
-    const res = await fetch(`http://${http}/stats`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await peerFetch(http, "/stats", { signal: AbortSignal.timeout(timeoutMs), headers, sign: true });
     if (!res.ok) return undefined;
     const b = (await res.json()) as Partial<NodeStats>;
     const r = b.requests;
     if (typeof b.id !== "string" || !r || ![r.accepted, r.forwarded, r.rejected].every((n) => typeof n === "number")) return undefined;
-    return { id: b.id, requests: { accepted: r.accepted, forwarded: r.forwarded, rejected: r.rejected }, devices: Array.isArray(b.devices) ? b.devices.filter((d) => typeof d === "string") : [] };
+    return {
+      id: b.id,
+      requests: { accepted: r.accepted, forwarded: r.forwarded, rejected: r.rejected },
+      devices: Array.isArray(b.devices) ? b.devices.filter((d) => typeof d === "string") : [],
+    };
   } catch {
     return undefined;
   }

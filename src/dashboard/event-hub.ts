@@ -33,6 +33,8 @@ export class EventHub {
     private readonly metrics: NodeMetrics,
     readonly maxSubscribers = 64,
     private readonly intervalMs = 1000,
+    /** Sent with every poll of a peer's /stats (its credential). */
+    private readonly peerHeaders: Record<string, string> = {},
   ) {
     node.onEvent((e) => {
       this.#publish(memberEntry(e, Date.now(), (id) => node.swim.member(id)?.info.name));
@@ -95,7 +97,7 @@ export class EventHub {
       const alive = this.node.swim.members().filter((m) => m.state === "alive" && m.info.id !== selfId);
       await Promise.all(
         alive.map(async (m) => {
-          const s = await fetchStats(m.info.http, Math.max(200, this.intervalMs - 100));
+          const s = await fetchStats(m.info.http, Math.max(200, this.intervalMs - 100), this.peerHeaders);
           if (s && s.id === m.info.id) this.#rates.observe(Date.now(), s);
         }),
       );

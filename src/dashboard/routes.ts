@@ -1,24 +1,35 @@
 /**
  * Dashboard and observability routes, mounted next to the node API: the page at /, its live
  * feed at /events, Prometheus metrics at /metrics, and this node's request figures at /stats
- * (read by other nodes' dashboards).
+ * (read by other nodes' dashboards). Who may read them is the gate's business (http/gate.ts).
  */
 import type { Server } from "bun";
 import { Gauge } from "prom-client";
+import type { ApiAuth } from "../http/api-auth.ts";
 import { json } from "../http/json.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { EventHub } from "./event-hub.ts";
 import page from "./page/index.html";
-import { CORS, sseResponse } from "./sse.ts";
+import { EventStreams } from "./sse.ts";
 
-export function dashboardRoutes(node: EdgeNode, metrics: NodeMetrics) {
-  const hub = new EventHub(node, metrics);
-  new Gauge({ name: "dsef_dashboard_clients", help: "Open /events streams.", registers: [metrics.registry], collect() { this.set(hub.subscribers); } });
+export function dashboardRoutes(node: EdgeNode, metrics: NodeMetrics, api?: ApiAuth) {
+  // In open mode with --api-token, peers' /stats want the token (in a secured cluster, the node's own MAC).
+  const hub = new EventHub(node, metrics, undefined, undefined, api ? { authorization: api.bearer } : {});
+  // With --api-token each stream's hello carries a ticket for /events on the other nodes (failover).
+  const streams = new EventStreams(hub, undefined, undefined, undefined, api && (() => api.ticket()));
+  new Gauge({
+    name: "dsef_dashboard_clients",
+    help: "Open /events streams.",
+    registers: [metrics.registry],
+    collect() {
+      this.set(hub.subscribers);
+    },
+  });
   return {
     "/": page,
-    "/events": { GET: (req: Request, server: Server<undefined>) => sseResponse(req, server, hub) },
+    "/events": { GET: (req: Request, server: Server<undefined>) => streams.open(req, server) },
     "/metrics": { GET: async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } }) },
-    "/stats": { GET: () => json(hub.stats(), 200, CORS) },
+    "/stats": { GET: () => json(hub.stats()) },
   } as const;
 }

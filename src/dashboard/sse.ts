@@ -1,55 +1,107 @@
 /**
- * Server-Sent Events over a Bun response stream. Open to any origin, so a dashboard served by
- * a node that has died can carry on through another node.
+ * Server-Sent Events over a Bun response stream, bounded against clients that open many
+ * streams or stop reading:
+ * - at most `perClient` streams per client address (429 beyond), and the hub's total cap (503);
+ * - a comment line every HEARTBEAT_MS, and the connection's idle timeout at STREAM_IDLE_S: a
+ *   client that stops reading stops draining the socket, nothing more is written to it, and the
+ *   connection is closed (Bun buffers writes to a stalled socket, so this is what bounds them).
  */
 import type { Server } from "bun";
-import { CORS } from "../http/json.ts";
-import type { EventHub } from "./event-hub.ts";
-
-export { CORS };
+import { clientKey } from "../http/client-limits.ts";
+import type { Send } from "./event-hub.ts";
 
 const encoder = new TextEncoder();
-/** Comment lines keep proxies and idle timers from closing a quiet stream. */
-const HEARTBEAT_MS = 15_000;
+/** Comment lines keep proxies and idle timers from closing a quiet stream that is being read. */
+const HEARTBEAT_MS = 10_000;
+/** No byte drained for this long (several heartbeats): the reader is gone or stalled. */
+export const STREAM_IDLE_S = 35;
+export const STREAMS_PER_CLIENT = 4;
 
-export function sseResponse(req: Request, server: Server<undefined>, hub: EventHub): Response {
-  // A stream lives for as long as the page is open: no idle timeout for this request.
-  server.timeout(req, 0);
-  let stop = () => {};
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const write = (text: string) => {
-        try {
-          controller.enqueue(encoder.encode(text));
-        } catch {
-          stop(); // the client went away between two events
+export interface Subscribable {
+  subscribe(send: Send): (() => void) | undefined;
+}
+
+type Headers = Record<string, string>;
+
+/** The /events streams of one node. */
+export class EventStreams {
+  readonly #byClient = new Map<string, number>();
+
+  constructor(
+    private readonly hub: Subscribable,
+    readonly perClient = STREAMS_PER_CLIENT,
+    private readonly heartbeatMs = HEARTBEAT_MS,
+    private readonly idleS = STREAM_IDLE_S,
+    /** --api-token: a ticket in each hello, for /events on other nodes (dashboard failover). */
+    private readonly ticket?: () => string,
+  ) {}
+
+  /** Open streams by client (tests, metrics). */
+  get clients(): number {
+    return this.#byClient.size;
+  }
+
+  open(req: Request, server: Server<undefined>, headers: Headers = {}): Response {
+    const client = clientKey(server.requestIP(req)?.address ?? "?");
+    const mine = this.#byClient.get(client) ?? 0;
+    if (mine >= this.perClient) return refuse(429, `at most ${this.perClient} dashboard streams per client address`, headers);
+    let stop = () => {};
+    let opened = true;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const write = (text: string) => {
+          try {
+            controller.enqueue(encoder.encode(text));
+          } catch {
+            stop(); // the client went away between two events
+          }
+        };
+        const ticket = this.ticket;
+        const unsubscribe = this.hub.subscribe((event, data) => {
+          const body = ticket && event === "hello" ? { ...(data as object), ticket: ticket() } : data;
+          write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`);
+        });
+        if (!unsubscribe) {
+          opened = false;
+          return;
         }
-      };
-      const unsubscribe = hub.subscribe((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-      if (!unsubscribe) {
-        write(`event: busy\ndata: {"error":"too many dashboard clients"}\n\n`);
-        controller.close();
-        return;
-      }
-      const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
-      stop = () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-      };
-      req.signal.addEventListener("abort", () => {
+        this.#byClient.set(client, (this.#byClient.get(client) ?? 0) + 1);
+        const heartbeat = setInterval(() => write(": keep-alive\n\n"), this.heartbeatMs);
+        let stopped = false;
+        stop = () => {
+          if (stopped) return;
+          stopped = true;
+          clearInterval(heartbeat);
+          unsubscribe();
+          const n = (this.#byClient.get(client) ?? 1) - 1;
+          if (n > 0) this.#byClient.set(client, n);
+          else this.#byClient.delete(client);
+        };
+        req.signal.addEventListener("abort", () => {
+          stop();
+          try {
+            controller.close();
+          } catch {
+            // already closed
+          }
+        });
+      },
+      cancel() {
         stop();
-        try {
-          controller.close();
-        } catch {
-          // already closed
-        }
-      });
-    },
-    cancel() {
-      stop();
-    },
-  });
-  return new Response(stream, {
-    headers: { ...CORS, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
-  });
+      },
+    });
+    if (!opened) {
+      void stream.cancel();
+      return refuse(503, "too many dashboard clients on this node", headers);
+    }
+    // Not 0 (never): a stalled reader must let go of its connection.
+    server.timeout(req, this.idleS);
+    return new Response(stream, {
+      headers: { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
+    });
+  }
+}
+
+function refuse(status: number, error: string, headers: Headers): Response {
+  return Response.json({ error }, { status, headers: { ...headers, "retry-after": "5" } });
 }

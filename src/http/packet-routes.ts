@@ -4,14 +4,17 @@
  * holds the answer up to N seconds for the packet to finish.
  *
  * POST /packets/replica — node to node: an owner hands packets to its backup and says which
- * are done (docs/LOAD.md, "Accepted means kept"). Authenticated in secured modes; the owner
- * must be a member, at its own address.
+ * are done (docs/LOAD.md, "Accepted means kept"). In a secured cluster it carries the node
+ * authentication every node-only route takes (identity/node-auth.ts); the owner must be a
+ * member, at its own address.
  */
 import { z } from "zod";
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER, REPLICA_PATH } from "../load/peer-client.ts";
 import { MAX_PAYLOAD_BYTES, MAX_UNITS, MAX_WAIT_S, preferWait } from "../load/request-body.ts";
 import { address, nodeId, PACKET_ID, packetId } from "../wire/fields.ts";
+import { readBody } from "./body.ts";
+import { type NodeRequests, nodeBody } from "./handle-request.ts";
 import { json, problem } from "./json.ts";
 
 /** A batch is at most this large (the owner keeps them near 2 MiB of payload). */
@@ -34,12 +37,6 @@ const replicaBatch = z.object({
   done: z.array(packetId).max(16_384),
 });
 
-async function boundedText(req: Request, max: number): Promise<string | undefined> {
-  if (Number(req.headers.get("content-length") ?? "0") > max) return undefined;
-  const text = await req.text();
-  return Buffer.byteLength(text) > max ? undefined : text;
-}
-
 type BunRequest = Request & { params: Record<string, string> };
 
 function waitOf(req: Request, url: URL): number {
@@ -50,22 +47,16 @@ function waitOf(req: Request, url: URL): number {
 
 type Routes = Record<string, { GET: (req: BunRequest) => Promise<Response> } | { POST: (req: Request) => Promise<Response> }>;
 
-export function packetRoutes(load: LoadService): Routes {
+/** `node`: a secured cluster's node authentication (absent in open mode). */
+export function packetRoutes(load: LoadService, node?: NodeRequests): Routes {
   return {
     [REPLICA_PATH]: {
       POST: async (req) => {
-        let text: string | undefined;
-        try {
-          text = await boundedText(req, MAX_REPLICA_BODY);
-        } catch {
-          return problem(400, "could not read request body");
-        }
-        if (text === undefined) return problem(413, `body larger than ${MAX_REPLICA_BODY} bytes`);
-        const auth = load.peerAuth?.check(REPLICA_PATH, req.headers, text);
-        if (auth && !auth.ok) return problem(auth.status, auth.reason);
+        const body = node ? await nodeBody(req, REPLICA_PATH, MAX_REPLICA_BODY, node) : await readBody(req, MAX_REPLICA_BODY);
+        if (!body.ok) return body.response;
         let raw: unknown;
         try {
-          raw = JSON.parse(text);
+          raw = JSON.parse(body.text);
         } catch {
           return problem(400, "body is not valid JSON");
         }

@@ -1,17 +1,22 @@
 import type { Serve, Server } from "bun";
+import type { Registry } from "prom-client";
+import type { DeviceAuth } from "../identity/device-auth.ts";
 import type { JoinServer } from "../identity/join-server.ts";
+import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import type { Security } from "../identity/security.ts";
 import type { LoadService } from "../load/load-service.ts";
+import { mirrorCounter } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
+import type { ApiAuth } from "./api-auth.ts";
+import { Gate } from "./gate.ts";
 import { loadRoutes } from "./handle-request.ts";
-import { CORS, json, problem } from "./json.ts";
+import { json, problem } from "./json.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
-import { joinRoutes, syncRoute } from "./secure-routes.ts";
-
-const MAX_SYNC_BODY = 4 * 1024 * 1024;
+import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
+import type { TlsFiles } from "./tls-files.ts";
 
 /** The parts of a node the API serves; the composition root builds them. */
 export interface HttpParts {
@@ -21,11 +26,24 @@ export interface HttpParts {
   readonly load?: LoadService;
   /** More routes mounted beside the API (the dashboard's). */
   readonly routes?: Serve.Routes<undefined, string>;
+  /** --device-key: devices sign their packets. */
+  readonly devices?: DeviceAuth;
+  /** --api-token: the operator's read routes need it. */
+  readonly api?: ApiAuth;
+  /** --tls-cert / --tls-key: https only. */
+  readonly tls?: TlsFiles;
+  /** Where the refusals before a route are counted (dsef_http_refused_total). */
+  readonly registry?: Registry;
 }
 
-/** The node's HTTP API. Routes are small handlers over the node; errors are JSON. */
+/** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
+/** Read by other nodes only (it lists device ids): authenticated as a node in a secured cluster. */
+export const NODE_ONLY_ROUTES = ["/stats"] as const;
+
+/** The node's HTTP API. Routes are small handlers over the node, behind the gate; errors are JSON. */
 export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<undefined> {
-  const { security, joinServer, load } = parts;
+  const { security, joinServer, load, devices, api, tls } = parts;
   const selfId = node.identity.id;
   const peers = () => node.swim.members().map((m) => peerView(m, selfId));
   const status = () => {
@@ -40,29 +58,42 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       protocol: node.swim.stats,
       transport: node.transport?.stats,
       member_table: memberTableStats,
-      security: security?.status() ?? { mode: "open" },
+      security: { ...(security?.status() ?? { mode: "open" }), devices: devices ? { authenticated: true, ...devices.stats } : { authenticated: false } },
       ...(load ? { load: load.stats() } : {}),
     };
   };
+
+  // Node-only POSTs (forwards, asks, replica hand-offs) are authenticated as a node in a secured cluster.
+  const nodeRequests = security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http };
+  const gate = new Gate({
+    ratePerS: node.config.rateLimit,
+    concurrency: node.config.clientConcurrency,
+    corsFor: originPolicy(node),
+    auth: { api, node: nodeRead(node, security?.nodeAuth), operator: OPERATOR_ROUTES, nodeOnly: NODE_ONLY_ROUTES, ticketed: ["/events"] },
+  });
+  if (parts.registry)
+    mirrorCounter([parts.registry], "dsef_http_refused_total", "HTTP requests refused before their route, by reason.", () => ({ ...gate.refused }), "reason");
 
   return Bun.serve({
     hostname: node.config.bind,
     port: node.config.port,
     maxRequestBodySize: MAX_SYNC_BODY,
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     // Bundle the dashboard once, minified, without the dev-mode reload client.
     development: false,
-    routes: {
+    routes: gate.routes({
       ...parts.routes,
-      "/health": { GET: (req) => health(node, req) },
+      ...(api ? { "/login": { GET: (req: Request) => login(api, req, tls !== undefined) } } : {}),
+      "/health": { GET: (req: Request) => health(node, req) },
       "/ready": { GET: () => json(node.readiness, node.readiness.ready ? 200 : 503) },
-      "/peers": { GET: () => json(peers(), 200, CORS) },
-      "/peer": { GET: () => json(peers(), 200, CORS) },
+      "/peers": { GET: () => json(peers()) },
+      "/peer": { GET: () => json(peers()) },
       "/status": { GET: () => json(status()) },
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(joinServer),
-      ...(load ? loadRoutes(load) : {}),
-      ...(load ? packetRoutes(load) : {}),
-    },
+      ...(load ? loadRoutes(load, nodeRequests, devices) : {}),
+      ...(load ? packetRoutes(load, nodeRequests) : {}),
+    }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
       node.log.error({ err: err.message }, "http handler failed");
@@ -83,6 +114,33 @@ function health(node: EdgeNode, req: Request): Response {
   if (typeof nonce === "string") return problem(400, nonce);
   const { id, proof } = node.driver.healthAnswer(nonce);
   return json(proof ? { status: "ok", id, proof: Buffer.from(proof).toString("base64") } : { status: "ok", id });
+}
+
+/** A GET from another node of a secured cluster, authenticated (undefined in open mode). */
+function nodeRead(node: EdgeNode, auth: NodeAuth | undefined): ((req: Request) => boolean) | undefined {
+  if (!auth) return undefined;
+  return (req) => {
+    const header = req.headers.get(NODE_AUTH_HEADER);
+    return header !== null && auth.check(header, "GET", node.swim.self.http, new URL(req.url).pathname).ok;
+  };
+}
+
+/** A browser presents the token once and gets a cookie; the token leaves the address bar. */
+function login(api: ApiAuth, req: Request, secure: boolean): Response {
+  const token = new URL(req.url).searchParams.get("token");
+  if (token === null || !api.isToken(token)) return problem(401, "not this node's API token");
+  return new Response(null, { status: 303, headers: { location: "/", "set-cookie": api.cookie(secure), "cache-control": "no-store" } });
+}
+
+/** The cluster's own nodes (a dashboard failing over to another node), and --cors-origin. */
+function originPolicy(node: EdgeNode): (origin: string) => string | undefined {
+  const configured = new Set(node.config.corsOrigins);
+  if (configured.has("*")) return () => "*";
+  return (origin) => {
+    if (configured.has(origin)) return origin;
+    const m = /^https?:\/\/(.+)$/.exec(origin);
+    return m !== null && node.swim.members().some((x) => x.info.http === m[1]) ? origin : undefined;
+  };
 }
 
 function countByState(node: EdgeNode): Record<string, number> {

@@ -1,4 +1,14 @@
-import { createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 import { z } from "zod";
 import { base64 as b64, hex } from "../wire/fields.ts";
 import { memberTableSchema } from "../wire/sync-schema.ts";
@@ -26,7 +36,14 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
 const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
 
 /** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
-export const helloSchema = z.strictObject({ v: z.literal(1), key: key32, nonce: key32, eph: key32, cert: certificateSchema.optional(), kid: hex(8).optional() });
+export const helloSchema = z.strictObject({
+  v: z.literal(1),
+  key: key32,
+  nonce: key32,
+  eph: key32,
+  cert: certificateSchema.optional(),
+  kid: hex(8).optional(),
+});
 export const helloReplySchema = z.strictObject({
   session: hex(32),
   key: key32,
@@ -68,7 +85,9 @@ export interface Credentials {
 export type Role = "seed" | "joiner";
 
 export function transcript(hello: Hello, reply: Pick<HelloReply, "key" | "nonce" | "eph">): Buffer {
-  return createHash("sha256").update(JSON.stringify(["dsef/v1 join", hello.key, hello.nonce, hello.eph, reply.key, reply.nonce, reply.eph])).digest();
+  return createHash("sha256")
+    .update(JSON.stringify(["dsef/v1 join", hello.key, hello.nonce, hello.eph, reply.key, reply.nonce, reply.eph]))
+    .digest();
 }
 
 const roleBytes = (role: Role, t: Buffer) => Buffer.concat([Buffer.from(`dsef/v1 join ${role}\n`), t]);
@@ -96,7 +115,17 @@ export class Refusal extends Error {
  * Check the other side's proof of identity and credential over T; throws a Refusal.
  * `key` is the raw identity key the peer announced (its id is the fingerprint).
  */
-export function checkPeer(creds: Credentials, role: Role, t: Buffer, key: Buffer, sig: string, cert: unknown, kid: string | undefined, mac: string | undefined, nowS: number): void {
+export function checkPeer(
+  creds: Credentials,
+  role: Role,
+  t: Buffer,
+  key: Buffer,
+  sig: string,
+  cert: unknown,
+  kid: string | undefined,
+  mac: string | undefined,
+  nowS: number,
+): void {
   if (!verifyRaw(key, roleBytes(role, t), b(sig))) throw new Refusal(401, `the ${role}'s signature over the challenge is not valid`);
   checkCert(creds, key, cert, nowS);
   if (creds.secret) {
@@ -107,6 +136,27 @@ export function checkPeer(creds: Credentials, role: Role, t: Buffer, key: Buffer
     const got = b(mac);
     if (got.byteLength !== want.byteLength || !timingSafeEqual(got, want)) throw new Refusal(403, "cluster key proof is not valid (wrong secret)");
   }
+}
+
+/** Header of /join/finish: `<session>.<proof b64url>`, checked before the body is read. */
+export const JOIN_HEADER = "x-dsef-join";
+
+/** The joiner's cheapest full proof over T: the cluster-key MAC in secret mode, else its signature. */
+export function earlyProof(identity: NodeIdentity, creds: Credentials, t: Buffer): string {
+  const k = creds.secret ? creds.keyring.sendKey : undefined;
+  const raw = k ? Buffer.from(macTranscript(k, "joiner", t), "base64") : Buffer.from(signTranscript(identity, "joiner", t), "base64");
+  return raw.toString("base64url");
+}
+
+/** The seed's side of `earlyProof`; `kid` is the key the joiner announced at hello. Never throws. */
+export function checkEarlyProof(creds: Credentials, t: Buffer, joinerKey: Buffer, kid: string | undefined, proof: Buffer): boolean {
+  if (creds.secret) {
+    const k = kid ? creds.keyring.get(kid) : undefined;
+    if (!k) return false;
+    const want = Buffer.from(macTranscript(k, "joiner", t), "base64");
+    return proof.byteLength === want.byteLength && timingSafeEqual(proof, want);
+  }
+  return verifyRaw(joinerKey, roleBytes("joiner", t), proof);
 }
 
 /** Secret mode: does the peer announce a cluster key we accept? Throws a Refusal. */

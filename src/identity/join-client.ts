@@ -1,26 +1,39 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
-import { deriveClusterKey } from "./keyring.ts";
 import {
+  type Credentials,
   checkPeer,
   credentialFields,
-  type Credentials,
+  earlyProof,
   ephemeral,
   type FinishBody,
   finishReplySchema,
   helloReplySchema,
+  JOIN_HEADER,
   newHello,
   Refusal,
   signTranscript,
   transcript,
   wrapKey,
 } from "./handshake.ts";
+import { deriveClusterKey } from "./keyring.ts";
 import type { NodeIdentity } from "./node-identity.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
 
-async function post(url: string, body: unknown, timeoutMs: number): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+async function post(
+  seed: Address,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
+  const res = await peerFetch(seed, path, {
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const text = await res.text();
   let json: unknown;
   try {
@@ -31,17 +44,24 @@ async function post(url: string, body: unknown, timeoutMs: number): Promise<{ st
   return { status: res.status, json };
 }
 
-const errorOf = (j: unknown): string => (typeof j === "object" && j && typeof (j as { error?: unknown }).error === "string" ? (j as { error: string }).error : "no reason given");
+const errorOf = (j: unknown): string =>
+  typeof j === "object" && j && typeof (j as { error?: unknown }).error === "string" ? (j as { error: string }).error : "no reason given";
 
 /**
  * Join through `seed`: prove who we are and that we belong, check that the seed does too,
  * and get its member table (and, in CA mode, its cluster keys). Throws PeerRefusedError or a
  * network error.
  */
-export async function joinVia(seed: Address, identity: NodeIdentity, creds: Credentials, members: readonly MemberSnapshot[], timeoutMs = 3000): Promise<MemberSnapshot[]> {
+export async function joinVia(
+  seed: Address,
+  identity: NodeIdentity,
+  creds: Credentials,
+  members: readonly MemberSnapshot[],
+  timeoutMs = 3000,
+): Promise<MemberSnapshot[]> {
   const eph = ephemeral();
   const hello = newHello(identity, eph, creds);
-  const r1 = await post(`http://${seed}/join/hello`, hello, timeoutMs);
+  const r1 = await post(seed, "/join/hello", hello, timeoutMs);
   if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
   const reply = helloReplySchema.safeParse(r1.json);
   if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
@@ -52,10 +72,20 @@ export async function joinVia(seed: Address, identity: NodeIdentity, creds: Cred
     if (e instanceof Refusal) throw new PeerRefusedError("join", seed, 0, e.message);
     throw e;
   }
-  const finish: FinishBody = { session: reply.data.session, sig: signTranscript(identity, "joiner", t), ...credentialFields(creds, "joiner", t), members: members.map(snapshotToJson) };
+  const finish: FinishBody = {
+    session: reply.data.session,
+    sig: signTranscript(identity, "joiner", t),
+    ...credentialFields(creds, "joiner", t),
+    members: members.map(snapshotToJson),
+  };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
-  if (wrap && creds.keyring.size > 0) finish.keys = wrapKeys(wrap, creds.keyring.all().map((k) => k.material), "keys");
-  const r2 = await post(`http://${seed}/join/finish`, finish, timeoutMs);
+  if (wrap && creds.keyring.size > 0)
+    finish.keys = wrapKeys(
+      wrap,
+      creds.keyring.all().map((k) => k.material),
+      "keys",
+    );
+  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
   if (r2.status !== 200) throw new PeerRefusedError("join", seed, r2.status, errorOf(r2.json));
   const done = finishReplySchema.safeParse(r2.json);
   if (!done.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");

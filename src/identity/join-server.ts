@@ -1,19 +1,22 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import type { Address, Member, MemberSnapshot, NodeId } from "../membership/types.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
+  type Credentials,
   checkCert,
+  checkEarlyProof,
   checkKid,
   checkPeer,
   credentialFields,
-  type Credentials,
   type Ephemeral,
   ephemeral,
   type Finish,
   type Hello,
   type HelloReply,
   idOfKey,
+  JOIN_HEADER,
   Refusal,
   signTranscript,
   transcript,
@@ -48,7 +51,8 @@ export interface JoinHost {
 /** Does a live process still answer at `http` with this identity? Then a second one is a copy. */
 async function stillThere(http: Address, id: NodeId): Promise<boolean> {
   try {
-    const res = await fetch(`http://${http}/status`, { signal: AbortSignal.timeout(1500) });
+    // Signed: a node with --api-token answers /status to its peers, not to strangers.
+    const res = await peerFetch(http, "/status", { signal: AbortSignal.timeout(1500), sign: true });
     const body = (await res.json()) as { id?: unknown };
     return body.id === id;
   } catch {
@@ -91,6 +95,22 @@ export class JoinServer {
     return reply;
   }
 
+  /**
+   * Before /join/finish's body is read: the `x-dsef-join` header names the session and carries
+   * the joiner's proof over its transcript (the cluster-key MAC in secret mode, else its
+   * signature), so only the holder of a credential gets its (up to 4 MB) body parsed.
+   */
+  precheck(header: string | null, from: string): Refusal | undefined {
+    const m = header ? /^([0-9a-f]{32})\.([A-Za-z0-9_-]{1,100})$/.exec(header) : null;
+    if (!m) return this.#refuse(new Refusal(401, `the ${JOIN_HEADER} header is required (session and proof)`), "?", from) as Refusal;
+    const [, session, proof] = m as unknown as [string, string, string];
+    const p = this.#pending.get(session);
+    if (!p || p.expires < Date.now()) return this.#refuse(new Refusal(401, "unknown or expired handshake session; start again"), "?", from) as Refusal;
+    if (checkEarlyProof(this.creds, p.t, Buffer.from(p.hello.key, "base64"), p.hello.kid, Buffer.from(proof, "base64url"))) return undefined;
+    this.#pending.delete(session);
+    return this.#refuse(new Refusal(403, "proof of the handshake credential is not valid"), p.joinerId, from) as Refusal;
+  }
+
   async finish(finish: Finish, from: string): Promise<{ members: ReturnType<typeof snapshotToJson>[]; keys?: string }> {
     const p = this.#pending.get(finish.session);
     if (!p || p.expires < Date.now()) throw this.#refuse(new Refusal(401, "unknown or expired handshake session; start again"), "?", from);
@@ -109,7 +129,10 @@ export class JoinServer {
       // ask it to wait until the old entry is declared dead (it moved faster than detection).
       if (said && known && (known.state === "alive" || known.state === "suspect") && known.info.gossip !== said.info.gossip) {
         if (await stillThere(known.info.http, p.joinerId)) {
-          throw new Refusal(409, `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`);
+          throw new Refusal(
+            409,
+            `node id ${p.joinerId} is already in use by a live member at ${known.info.http} (copied data dir?); give this node its own --data-dir`,
+          );
         }
         throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
       }
@@ -134,7 +157,11 @@ export class JoinServer {
         if (!toJoiner) throw new Refusal(400, "malformed ephemeral key");
         const mine = this.creds.keyring.all();
         const send = this.creds.keyring.sendKey!;
-        keys = wrapKeys(toJoiner, [send, ...mine.filter((k) => k !== send)].map((k) => k.material), "keys");
+        keys = wrapKeys(
+          toJoiner,
+          [send, ...mine.filter((k) => k !== send)].map((k) => k.material),
+          "keys",
+        );
       }
       const table = this.host.admit(members, p.joinerId);
       this.stats.admitted++;

@@ -15,6 +15,8 @@ export interface ClusterKey {
   readonly gossip: Buffer;
   /** HMAC-SHA256 key for /sync requests and responses. */
   readonly sync: Buffer;
+  /** HMAC-SHA256 key for the other requests only nodes make (/packets/ask, forwards, /stats). */
+  readonly node: Buffer;
   /** HMAC-SHA256 key proving membership in the join handshake. */
   readonly join: Buffer;
   /** AES-256-GCM key wrapping the keyring when it spreads over /sync (CA mode). */
@@ -27,7 +29,16 @@ const derive = (material: Buffer, info: string): Buffer => Buffer.from(hkdfSync(
 export function deriveClusterKey(material: Uint8Array): ClusterKey {
   const m = Buffer.from(material);
   const kidBytes = createHash("sha256").update("dsef/v1 key id").update(m).digest().subarray(0, 4);
-  return { kid: kidBytes.toString("hex"), kidBytes, material: m, gossip: derive(m, "gossip"), sync: derive(m, "sync"), join: derive(m, "join"), wrap: derive(m, "wrap") };
+  return {
+    kid: kidBytes.toString("hex"),
+    kidBytes,
+    material: m,
+    gossip: derive(m, "gossip"),
+    sync: derive(m, "sync"),
+    node: derive(m, "node"),
+    join: derive(m, "join"),
+    wrap: derive(m, "wrap"),
+  };
 }
 
 /** A shared secret as an operator types it: any string of at least 16 characters. */

@@ -16,8 +16,10 @@ import { joinVia } from "./join-client.ts";
 import { JoinServer } from "./join-server.ts";
 import { KeyRotation } from "./key-rotation.ts";
 import { Keyring, keyFromSecret } from "./keyring.ts";
+import { NodeAuth } from "./node-auth.ts";
 import type { NodeIdentity } from "./node-identity.ts";
 import { AeadGuard } from "./packet-guard.ts";
+import { checkSecretFile, refuseDemoKey } from "./secret-files.ts";
 import { SyncAuth } from "./sync-auth.ts";
 import { exchangeState } from "./sync-client.ts";
 
@@ -50,6 +52,8 @@ export interface Security {
   /** Seals and opens every datagram. */
   readonly guard: PacketGuard;
   readonly syncAuth?: SyncAuth;
+  /** Authenticates the requests only nodes make to each other (absent in open mode). */
+  readonly nodeAuth?: NodeAuth;
   /** Claim checks over the node's member table: verify others' self-claims, sign ours. */
   readonly claims: ClaimsFactory;
   /** Full-state exchange: the admission handshake for a join, an authenticated /sync otherwise. */
@@ -77,6 +81,22 @@ export function readKeyFile(path: string): string[] {
 function secretsOf(config: NodeConfig): string[] {
   if (config.clusterKeys.length > 0 && config.clusterKeyFile) throw new UsageError("--cluster-key-file: give either it or --cluster-key, not both");
   return config.clusterKeyFile ? readKeyFile(config.clusterKeyFile) : config.clusterKeys;
+}
+
+/**
+ * Before anything starts: secret files readable by others and the published demo key are
+ * refused (UsageError: one line, exit 2). True when the demo key is in use (allowed by
+ * --insecure-demo-key), for the caller to say so loudly.
+ */
+export function checkSecrets(config: NodeConfig): boolean {
+  if (config.clusterKeyFile) checkSecretFile("cluster-key-file", config.clusterKeyFile);
+  let secrets: string[];
+  try {
+    secrets = secretsOf(config);
+  } catch {
+    return false; // reported by loadSecurity with its own message
+  }
+  return refuseDemoKey(secrets, config.insecureDemoKey);
 }
 
 /** Build the node's security from its config. Bad credentials: a one-line UsageError naming the flag. */
@@ -145,6 +165,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
 
   const aead = new AeadGuard(keyring);
   const syncAuth = new SyncAuth(keyring, creds.shareKeys);
+  const nodeAuth = new NodeAuth(keyring);
   // Made once each, when the composition root builds the node; kept here for status().
   let claimGuard: ClaimGuard | undefined;
   let joinServer: JoinServer | undefined;
@@ -163,6 +184,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     creds,
     guard: aead,
     syncAuth,
+    nodeAuth,
     claims(table) {
       claimGuard = new ClaimGuard(
         identity,
@@ -207,7 +229,10 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     reload() {
       if (rotation && admitting) return rotateGossipKey(rotation, admitting, identity.id, (http, members) => joinVia(http, identity, creds, members), log);
       if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
-      const keys = readKeyFile(config.clusterKeyFile).map(keyFromSecret);
+      checkSecretFile("cluster-key-file", config.clusterKeyFile);
+      const secrets = readKeyFile(config.clusterKeyFile);
+      refuseDemoKey(secrets, config.insecureDemoKey);
+      const keys = secrets.map(keyFromSecret);
       keyring.replace(keys);
       return `cluster keys reloaded: ${keys.length} accepted, sending with key id ${keys[0]!.kid}`;
     },
@@ -217,6 +242,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       packets: aead.stats,
       claims: claimGuard?.stats,
       sync: syncAuth.stats,
+      node_requests: nodeAuth.stats,
       joins: joinServer?.stats,
     }),
   };

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isRotated } from "./key-rotation.ts";
-import { deriveClusterKey, type ClusterKey, type Keyring } from "./keyring.ts";
+import { type ClusterKey, deriveClusterKey, type Keyring } from "./keyring.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
 
 /**
@@ -60,23 +60,43 @@ export class SyncAuth {
     return { headers, nonce, key };
   }
 
+  /**
+   * Everything that can be checked without the body (format, key id, time, nonce), so a caller
+   * without a credential is refused before its body is read. Undefined when it may go on.
+   */
+  precheck(header: string | null): (SyncCheck & { ok: false }) | undefined {
+    const r = this.#headerCheck(header);
+    return r.ok ? undefined : r;
+  }
+
   check(header: string | null, body: string, keysHeader: string | null): SyncCheck {
-    const fail = (status: 401 | 403, reason: string): SyncCheck => (this.stats.refused++, { ok: false, status, reason });
-    if (!header) return fail(401, "authentication required: this cluster does not accept unauthenticated sync");
-    const m = /^([0-9a-f]{8})\.(\d{1,16})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/.exec(header);
-    if (!m) return fail(401, `malformed ${AUTH_HEADER} header`);
-    const [, kid, ts, nonce, tag] = m as unknown as [string, string, string, string, string];
-    const key = this.keyring.get(kid);
-    if (!key) return fail(403, "cluster key not accepted here");
-    const now = this.clock();
-    if (Math.abs(Number(ts) - now) > this.maxSkewMs) return fail(401, "request time outside the allowed clock skew");
-    if (Number(ts) <= this.#floorMs) return fail(401, "request older than this node can check for replays; retry");
-    if (!equal(tag, mac(key, ["dsef/v1 sync request", ts, nonce, body]))) return fail(403, "request authentication failed");
-    if (this.#seen.has(nonce)) return fail(401, "replayed request");
+    const h = this.#headerCheck(header);
+    if (!h.ok) return h;
+    const { key, ts, nonce, tag, now } = h;
+    if (!equal(tag, mac(key, ["dsef/v1 sync request", ts, nonce, body]))) return this.#fail(403, "request authentication failed");
     this.#remember(nonce, Number(ts), now);
     if (keysHeader && this.shareKeys) this.#learn(key, nonce, keysHeader);
     this.stats.accepted++;
     return { ok: true, key, nonce };
+  }
+
+  #fail(status: 401 | 403, reason: string): SyncCheck & { ok: false } {
+    this.stats.refused++;
+    return { ok: false, status, reason };
+  }
+
+  #headerCheck(header: string | null): { ok: true; key: ClusterKey; ts: string; nonce: string; tag: string; now: number } | (SyncCheck & { ok: false }) {
+    if (!header) return this.#fail(401, "authentication required: this cluster does not accept unauthenticated sync");
+    const m = /^([0-9a-f]{8})\.(\d{1,16})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/.exec(header);
+    if (!m) return this.#fail(401, `malformed ${AUTH_HEADER} header`);
+    const [, kid, ts, nonce, tag] = m as unknown as [string, string, string, string, string];
+    const key = this.keyring.get(kid);
+    if (!key) return this.#fail(403, "cluster key not accepted here");
+    const now = this.clock();
+    if (Math.abs(Number(ts) - now) > this.maxSkewMs) return this.#fail(401, "request time outside the allowed clock skew");
+    if (Number(ts) <= this.#floorMs) return this.#fail(401, "request older than this node can check for replays; retry");
+    if (this.#seen.has(nonce)) return this.#fail(401, "replayed request");
+    return { ok: true, key, ts, nonce, tag, now };
   }
 
   responseHeaders(key: ClusterKey, nonce: string, body: string): Record<string, string> {

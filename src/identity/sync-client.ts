@@ -1,6 +1,7 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import type { SyncAuth } from "./sync-auth.ts";
 
 /**
@@ -17,8 +18,7 @@ export async function exchangeState(
 ): Promise<MemberSnapshot[]> {
   const body = JSON.stringify({ join, members: members.map(snapshotToJson) });
   const signed = auth?.sign(body);
-  const res = await fetch(`http://${http}/sync`, {
-    method: "POST",
+  const res = await peerFetch(http, "/sync", {
     headers: { "content-type": "application/json", ...signed?.headers },
     body,
     signal: AbortSignal.timeout(timeoutMs),

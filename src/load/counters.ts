@@ -71,6 +71,7 @@ export function loadStats(
     units_accepted: round(queue.added),
     units_processed: round(queue.processed(now)),
     idempotency_window: window.size,
+    idempotency_window_bytes: window.bytes,
     results_kept: outcomes.size,
     waiting_for_results: outcomes.waiting,
     ...(ex.kind === "async" ? ex.stats?.() : {}),

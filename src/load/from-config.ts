@@ -1,13 +1,10 @@
 /** Build the node's LoadService (and what runs its packets) from its config and what it needs of the running node. */
 import type { NodeConfig } from "../config/node-config.ts";
-import type { Security } from "../identity/security.ts";
-import { AUTH_HEADER } from "../identity/sync-auth.ts";
 import type { Logger } from "../log/logger.ts";
 import type { NodeInfo } from "../membership/types.ts";
 import { type Executor, synthetic } from "./executor.ts";
 import { type LoadHost, LoadService } from "./load-service.ts";
-import { peerClient } from "./peer-client.ts";
-import type { PeerAuth } from "./peer-protocol.ts";
+import { httpPeerClient } from "./peer-client.ts";
 import { upstreamExecutor } from "./upstream.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
@@ -21,30 +18,7 @@ export async function executorFor(c: NodeConfig, log: Logger): Promise<Executor>
   return synthetic;
 }
 
-/**
- * Node-to-node load calls in secured modes: the cluster's sync MAC (identity/sync-auth.ts:
- * a cluster key, a timestamp and a single-use nonce) over the route's path and the body, so a
- * signed request for one route is no use on another. Open mode: none.
- */
-export function peerAuthOf(security?: Pick<Security, "syncAuth">): PeerAuth | undefined {
-  const auth = security?.syncAuth;
-  if (!auth) return undefined;
-  return {
-    sign: (path, body) => {
-      try {
-        return auth.sign(`${path}\n${body}`).headers;
-      } catch {
-        return {}; // no cluster key yet: the peer refuses, and the packet goes elsewhere
-      }
-    },
-    check: (path, headers, body) => {
-      const r = auth.check(headers.get(AUTH_HEADER), `${path}\n${body}`, null);
-      return r.ok ? { ok: true } : { ok: false, status: r.status, reason: r.reason };
-    },
-  };
-}
-
-/** `host` may leave out the peer client: peers are then asked over HTTP, signed with `host.peerAuth`. */
+/** `host` may leave out the peer client: peers are then asked over HTTP (peerFetch). */
 export function loadServiceFor(
   config: NodeConfig,
   self: NodeInfo,
@@ -67,6 +41,6 @@ export function loadServiceFor(
       executor,
       handlerTimeoutMs: c.handlerTimeoutMs,
     },
-    { peerClient: peerClient(host.peerAuth), ...host },
+    { peerClient: httpPeerClient, ...host },
   );
 }

@@ -1,6 +1,7 @@
 /**
- * What this node knows about recently seen packet ids. Bounded twice: entries expire after
- * `ttlMs`, and the oldest are dropped beyond `maxEntries`, so a flood of unique ids costs bounded
+ * What this node knows about recently seen packet ids. Bounded three ways: entries expire after
+ * `ttlMs`, and the oldest are dropped beyond `maxEntries` or beyond `maxBytes` (ids and
+ * addresses come from outside and vary in length), so a flood of unique ids costs bounded
  * memory. Map iteration order is insertion order, so expiry is a scan from the front that stops
  * at the first live entry; it runs at most every `sweepMs` (the hot path must not pay for an
  * iterator per request), and lookups check the age themselves.
@@ -24,21 +25,36 @@ export interface PacketRecord {
 }
 
 const MAX_ASKERS = 8;
+/** Map entry, record object and strings: an estimate of what one record holds in memory. */
+const RECORD_OVERHEAD = 120;
+
+function costOf(id: string, r: PacketRecord): number {
+  let chars = id.length + r.handledBy.length;
+  if (r.askers) for (const a of r.askers) chars += a.length;
+  return RECORD_OVERHEAD + 2 * chars;
+}
 
 export class IdempotencyWindow {
   readonly #entries = new Map<string, PacketRecord>();
   readonly #sweepMs: number;
   #sweptAt = Number.NEGATIVE_INFINITY;
+  #bytes = 0;
 
   constructor(
     readonly ttlMs: number,
     readonly maxEntries: number,
+    readonly maxBytes = 48 * 1024 * 1024,
   ) {
     this.#sweepMs = Math.min(1000, ttlMs / 10);
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Estimated memory held by the records. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The record for `id`, if any within the window. */
@@ -56,9 +72,7 @@ export class IdempotencyWindow {
   begin(now: number, id: string, self: string): PacketRecord | undefined {
     const r = this.get(now, id);
     if (r && r.state !== "asked") return r;
-    if (r === undefined) this.#entries.delete(id); // an expired leftover: re-insert at the back
-    this.#entries.set(id, { state: "pending", handledBy: self, at: now });
-    this.#bound();
+    this.#put(id, { state: "pending", handledBy: self, at: now });
     return r;
   }
 
@@ -73,9 +87,11 @@ export class IdempotencyWindow {
   settle(id: string, handledBy: string): void {
     const r = this.#entries.get(id);
     if (r) {
+      this.#bytes -= costOf(id, r);
       r.state = "done";
       r.handledBy = handledBy;
       r.askers = undefined;
+      this.#bytes += costOf(id, r);
     }
   }
 
@@ -90,13 +106,14 @@ export class IdempotencyWindow {
       this.forget(id);
       return;
     }
-    this.#entries.delete(id);
-    this.#entries.set(id, { state: "asked", handledBy: "", askers, at: now });
-    this.#bound();
+    this.#put(id, { state: "asked", handledBy: "", askers, at: now });
   }
 
   /** Drop `id` (the packet was refused here, so a retry must be processed). */
   forget(id: string): void {
+    const r = this.#entries.get(id);
+    if (!r) return;
+    this.#bytes -= costOf(id, r);
     this.#entries.delete(id);
   }
 
@@ -108,17 +125,27 @@ export class IdempotencyWindow {
     const r = this.get(now, id);
     if (r && r.state !== "asked") return r;
     if (r) {
-      if (!r.askers!.includes(asker) && r.askers!.length < MAX_ASKERS) r.askers!.push(asker);
+      if (!r.askers!.includes(asker) && r.askers!.length < MAX_ASKERS) {
+        r.askers!.push(asker);
+        this.#bytes += 2 * asker.length;
+        this.#bound();
+      }
       return undefined;
     }
-    this.#entries.delete(id);
-    this.#entries.set(id, { state: "asked", handledBy: "", askers: [asker], at: now });
-    this.#bound();
+    this.#put(id, { state: "asked", handledBy: "", askers: [asker], at: now });
     return undefined;
   }
 
+  /** Insert or replace `id`'s record at the back (newest), then drop the oldest beyond the bounds. */
+  #put(id: string, r: PacketRecord): void {
+    this.forget(id);
+    this.#entries.set(id, r);
+    this.#bytes += costOf(id, r);
+    this.#bound();
+  }
+
   #bound(): void {
-    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    while (this.#entries.size > this.maxEntries || (this.#bytes > this.maxBytes && this.#entries.size > 1)) this.forget(this.#entries.keys().next().value!);
   }
 
   #expire(now: number): void {
@@ -126,7 +153,7 @@ export class IdempotencyWindow {
     this.#sweptAt = now;
     for (const [id, r] of this.#entries) {
       if (now - r.at < this.ttlMs) return;
-      this.#entries.delete(id);
+      this.forget(id);
     }
   }
 }

@@ -2,7 +2,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { Member } from "../membership/types.ts";
 import type { Executor } from "./executor.ts";
-import type { PeerAuth, PeerClient } from "./peer-protocol.ts";
+import type { PeerClient } from "./peer-protocol.ts";
 import type { RoutePolicy } from "./router.ts";
 import type { Ticker } from "./ticker.ts";
 
@@ -35,8 +35,6 @@ export interface LoadHost {
   publish(backlog: number): void;
   /** How to reach other nodes (peer-client.ts over HTTP; a fake in tests). */
   readonly peerClient: PeerClient;
-  /** Checks node-to-node calls in secured modes (absent in open mode). */
-  readonly peerAuth?: PeerAuth;
   readonly log: Logger;
   /** Told about every answered packet request (metrics). */
   answered?(status: number, body: Record<string, unknown>, seconds: number, deviceId?: string): void;

@@ -12,7 +12,7 @@ import { Outcomes } from "./outcomes.ts";
 import { PacketLookup } from "./packet-lookup.ts";
 import { type Finished, PacketQueue, realClock } from "./packet-queue.ts";
 import { PeerLoads } from "./peer-loads.ts";
-import type { PeerAuth, ReplicaBatch } from "./peer-protocol.ts";
+import type { ReplicaBatch } from "./peer-protocol.ts";
 import type { HeldPacket } from "./replica-store.ts";
 import type { PacketRequest } from "./request-body.ts";
 import { route } from "./router.ts";
@@ -154,11 +154,6 @@ export class LoadService {
   /** A batch of packets handed to us as a backup (POST /packets/replica). */
   receiveReplicas(b: ReplicaBatch) {
     return this.backups.receive(b);
-  }
-
-  /** Checks node-to-node calls in secured modes. */
-  get peerAuth(): PeerAuth | undefined {
-    return this.host.peerAuth;
   }
 
   /**

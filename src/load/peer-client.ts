@@ -1,10 +1,13 @@
 /**
  * The request path's PeerClient over HTTP: POST /handle_request to hand over a packet, POST
- * /packets/ask to ask about one. Every failure becomes an outcome, never an exception.
+ * /packets/ask to ask about one, GET /packets/:id for what became of one, POST
+ * /packets/replica to hand packets to a backup. All go through peerFetch (https with TLS, the
+ * node authentication in a secured cluster). Every failure becomes an outcome, never an exception.
  */
+import { peerFetch } from "../ports/peer-http.ts";
 import { isConnectionRefused } from "../util/connection-refused.ts";
 import type { PacketStatus } from "./outcomes.ts";
-import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerAuth, PeerClient, ReplicaBatch, ReplicateOutcome, StatusOutcome } from "./peer-protocol.ts";
+import type { AcceptedReply, AskOutcome, ForwardOutcome, PeerClient, ReplicaBatch, ReplicateOutcome, StatusOutcome } from "./peer-protocol.ts";
 import type { PacketRequest } from "./request-body.ts";
 
 export const HOP_HEADER = "x-dsef-hop";
@@ -14,22 +17,17 @@ const MAX_HINTS = 8;
 
 export const REPLICA_PATH = "/packets/replica";
 
-/** The PeerClient over HTTP; with `auth` (secured modes) node-to-node routes are signed. */
-export function peerClient(auth?: PeerAuth): PeerClient {
-  return { forward: forwardPacket, ask: askPeer, status: packetStatus, replicate: (http, batch, timeoutMs) => replicate(http, batch, timeoutMs, auth) };
-}
+/** The PeerClient over HTTP (peerFetch signs node-only requests in a secured cluster). */
+export const httpPeerClient: PeerClient = { forward: forwardPacket, ask: askPeer, status: packetStatus, replicate };
 
-export const httpPeerClient: PeerClient = peerClient();
-
-async function replicate(http: string, batch: ReplicaBatch, timeoutMs: number, auth?: PeerAuth): Promise<ReplicateOutcome> {
-  const body = JSON.stringify(batch);
+async function replicate(http: string, batch: ReplicaBatch, timeoutMs: number): Promise<ReplicateOutcome> {
   let res: Response;
   try {
-    res = await fetch(`http://${http}${REPLICA_PATH}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...auth?.sign(REPLICA_PATH, body) },
-      body,
+    res = await peerFetch(http, REPLICA_PATH, {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(batch),
       signal: AbortSignal.timeout(timeoutMs),
+      sign: true,
     });
   } catch (e) {
     return isConnectionRefused(e) ? { kind: "refused", reason: "refused" } : { kind: "failed", reason: (e as Error).name || "network error" };
@@ -45,7 +43,8 @@ const STATES = new Set(["queued", "running", "done", "failed"]);
 
 async function packetStatus(http: string, packetId: string, waitS: number, timeoutMs: number): Promise<StatusOutcome> {
   try {
-    const res = await fetch(`http://${http}/packets/${encodeURIComponent(packetId)}`, {
+    // Anyone may read a packet's state: not signed, but over https with TLS.
+    const res = await peerFetch(http, `/packets/${encodeURIComponent(packetId)}`, {
       headers: { [HOP_HEADER]: "1", ...(waitS > 0 ? { prefer: `wait=${waitS}` } : {}) },
       signal: AbortSignal.timeout(timeoutMs + waitS * 1000),
     });
@@ -67,11 +66,11 @@ async function packetStatus(http: string, packetId: string, waitS: number, timeo
 async function forwardPacket(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome> {
   let res: Response;
   try {
-    res = await fetch(`http://${http}/handle_request`, {
-      method: "POST",
+    res = await peerFetch(http, "/handle_request", {
       headers: { "content-type": "application/json", [HOP_HEADER]: String(hop) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
+      sign: true,
     });
   } catch (e) {
     return isConnectionRefused(e) ? { kind: "declined", reason: "refused" } : { kind: "unclear", reason: (e as Error).name || "network error" };
@@ -92,11 +91,11 @@ async function forwardPacket(http: string, body: PacketRequest, hop: number, tim
 
 async function askPeer(http: string, packetId: string, asker: string, timeoutMs: number): Promise<AskOutcome> {
   try {
-    const res = await fetch(`http://${http}/packets/ask`, {
-      method: "POST",
+    const res = await peerFetch(http, "/packets/ask", {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ packet_id: packetId, asker: asker }),
       signal: AbortSignal.timeout(timeoutMs),
+      sign: true,
     });
     if (!res.ok) {
       void res.body?.cancel();

@@ -60,17 +60,6 @@ export type ReplicateOutcome =
   /** No clear answer (timeout, reset, 5xx): it may keep them. */
   | { kind: "failed"; reason: string };
 
-/**
- * Authenticates node-to-node calls in secured modes (one place: the client signs, the route
- * checks). Absent in open mode.
- */
-export interface PeerAuth {
-  /** Headers that authenticate a request with this path and body. */
-  sign(path: string, body: string): Record<string, string>;
-  /** Is a request with these headers and body from a cluster member? */
-  check(path: string, headers: Headers, body: string): { ok: true } | { ok: false; status: 401 | 403; reason: string };
-}
-
 export interface PeerClient {
   /** Hand `body` to the node at `http` (its "ip:port"); `hop` counts the nodes it passed through. */
   forward(http: string, body: PacketRequest, hop: number, timeoutMs: number): Promise<ForwardOutcome>;

@@ -1,14 +1,36 @@
 import pino, { type Logger } from "pino";
+import { printable } from "./printable.ts";
 
 export type { Logger };
+
+/** Escape control characters in the message and in top-level string fields (pretty mode prints those raw). */
+function clean(arg: unknown): unknown {
+  if (typeof arg === "string") return printable(arg);
+  if (typeof arg !== "object" || arg === null || Array.isArray(arg) || arg instanceof Error) return arg;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(arg)) {
+    if (typeof v !== "string") continue;
+    const p = printable(v);
+    if (p !== v) (out ??= { ...(arg as Record<string, unknown>) })[k] = p;
+  }
+  return out ?? arg;
+}
+
+/** Strings from outside (names, reasons) cannot forge a log line. */
+const hooks = {
+  logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+    method.apply(this, args.map(clean));
+  },
+};
 
 /**
  * JSON lines by default (for machines), each naming the node in `node`; colourised lines when a
  * person is watching, where the node's name sits in the logger's slot (`INFO (edge-a): ...`).
  */
 export function createLogger(opts: { level: string; format: "json" | "pretty"; name?: string }): Logger {
-  if (opts.format === "pretty") return pino({ level: opts.level, base: {}, name: opts.name, formatters: { log: moveMemberName } }, prettyStream());
-  return pino({ level: opts.level, base: opts.name ? { node: opts.name } : undefined });
+  const name = opts.name === undefined ? undefined : printable(opts.name);
+  if (opts.format === "pretty") return pino({ level: opts.level, base: {}, name, formatters: { log: moveMemberName }, hooks }, prettyStream());
+  return pino({ level: opts.level, base: name ? { node: name } : undefined, hooks });
 }
 
 /**

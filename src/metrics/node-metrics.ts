@@ -227,7 +227,7 @@ export class NodeMetrics {
 }
 
 /** A counter whose value is read from an existing running total at scrape time. */
-function mirrorCounter(registers: Registry[], name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
+export function mirrorCounter(registers: Registry[], name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
   new Counter({
     name,
     help,

@@ -1,5 +1,6 @@
 import type { HealthAnswer } from "../driver/node-io.ts";
 import type { Address, Nonce } from "../membership/types.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import { isConnectionRefused } from "../util/connection-refused.ts";
 import { healthAnswerSchema } from "../wire/health.ts";
 
@@ -14,8 +15,7 @@ const MAX_ANSWER_BYTES = 1024;
  */
 export async function checkHealth(address: Address, timeoutMs: number, nonce: Nonce): Promise<HealthAnswer> {
   try {
-    const url = `http://${address}/health?challenge=${Buffer.from(nonce).toString("base64url")}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await peerFetch(address, `/health?challenge=${Buffer.from(nonce).toString("base64url")}`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok || Number(res.headers.get("content-length") ?? 0) > MAX_ANSWER_BYTES) {
       await res.body?.cancel();
       return { result: "answered" };

@@ -1,7 +1,7 @@
 /** `dsef members` and `dsef status` against real nodes: the same members as /peers, clear errors otherwise. */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BUN, type NodeProcess, ROOT, startCluster, stopAll, allocPorts } from "../support/processes.ts";
+import { allocPorts, BUN, type NodeProcess, ROOT, startCluster, stopAll } from "../support/processes.ts";
 
 const nodes: NodeProcess[] = [];
 afterAll(() => stopAll(nodes));
@@ -39,7 +39,7 @@ test("dsef members prints the members /peers lists, as a table and as JSON; dsef
   expect(status.out).toContain(`address:      127.0.0.1:${a.port}`);
   expect(status.out).toContain("members:      3 alive");
   // The node's own load, as docs/DASHBOARD.md promises.
-  await fetch(`${a.url}/handle_request`, { method: "POST", body: JSON.stringify({ processing_load: 10 }) });
+  await fetch(`${a.url}/handle_request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ processing_load: 10 }) });
   expect((await dsef("status", "--node", a.url)).out).toMatch(/load: +[\d.]+ units queued, ratio [\d.]+ .*\nrequests: +1 accepted/);
   const statusJson = JSON.parse((await dsef("status", "--node", a.url, "--json")).out);
   expect(statusJson.id).toBe(peers.find((p) => p.self)!.id);

@@ -55,6 +55,7 @@ test("kill -9 of a node with 2 s of accepted work while devices send: every ackn
       for (let attempt = 0; ; attempt++) {
         const res = await fetch(`${victim.url}/handle_request`, {
           method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify({ processing_load: 20, packet_id: `direct-${i}`, device_id: `direct-${i % 10}` }),
         });
         const body = (await res.json()) as Record<string, unknown>;

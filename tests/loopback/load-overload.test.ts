@@ -28,6 +28,7 @@ async function flood(urls: string[], until: number): Promise<{ sent: number; ack
       try {
         const res = await fetch(`${urls[i % urls.length]}/handle_request`, {
           method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify({ processing_load: 46, device_id: "flooder", packet_id: `flood-${i}` }),
           signal: AbortSignal.timeout(2000),
         });

@@ -4,7 +4,8 @@
  * taken, and only silence from a live node blocks a retry (load-unanswered.test.ts).
  */
 import { afterAll, expect, test } from "bun:test";
-import { HOP_HEADER, httpPeerClient, peerClient } from "../../src/load/peer-client.ts";
+import { HOP_HEADER, httpPeerClient } from "../../src/load/peer-client.ts";
+import { configurePeerHttp } from "../../src/ports/peer-http.ts";
 
 const servers: ReturnType<typeof Bun.serve>[] = [];
 afterAll(() => {
@@ -148,9 +149,14 @@ test("replicate: 200 is kept; refused, 503 and 4xx keep nothing; a timeout or 5x
   const batch = { owner: "a", owner_http: "a:1", boot: "b1", keep: [{ id: "p", units: 1 }], done: [] };
   let signed: string | null = null;
   const ok = serve((req) => ((signed = req.headers.get("x-test-sig")), Response.json({ kept: 1 })));
-  const signing = peerClient({ sign: (path, body) => ({ "x-test-sig": `${path}:${body.length}` }), check: () => ({ ok: true }) });
-  expect(await signing.replicate(ok, batch, 500)).toEqual({ kind: "kept" });
-  expect(signed as string | null).toBe(`/packets/replica:${JSON.stringify(batch).length}`);
+  // Signed like every node-only call: peerFetch with the node's signer (main.ts configures it).
+  configurePeerHttp({ sign: (method, target, path, body) => ({ "x-test-sig": `${method} ${target}${path}:${body.length}` }) });
+  try {
+    expect(await httpPeerClient.replicate(ok, batch, 500)).toEqual({ kind: "kept" });
+  } finally {
+    configurePeerHttp({});
+  }
+  expect(signed as string | null).toBe(`POST ${ok}/packets/replica:${JSON.stringify(batch).length}`);
   expect(await httpPeerClient.replicate(closedPort(), batch, 500)).toEqual({ kind: "refused", reason: "refused" });
   expect(
     (

@@ -15,7 +15,7 @@ test("with --cluster-key, accepted packets are kept by the backup; unauthenticat
   nodes = await startCluster(2, { capacities: [10, 10], args: ["--cluster-key", SECRET, "--forward-above", "30s"] });
   const [a, b] = nodes as [NodeProcess, NodeProcess];
   for (let i = 0; i < 5; i++) {
-    const res = await fetch(`${a.url}/handle_request`, { method: "POST", body: JSON.stringify({ processing_load: 5, packet_id: `sec-${i}` }) });
+    const res = await fetch(`${a.url}/handle_request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ processing_load: 5, packet_id: `sec-${i}` }) });
     expect(res.status).toBe(200);
   }
   const sa = (await a.status()).load;
@@ -25,7 +25,7 @@ test("with --cluster-key, accepted packets are kept by the backup; unauthenticat
   expect(await (await fetch(`${b.url}/packets/sec-4`)).json()).toMatchObject({ packet_id: "sec-4", handled_by: `127.0.0.1:${a.port}` });
 
   const forged = { owner: (await a.status()).id, owner_http: `127.0.0.1:${a.port}`, boot: "x1", keep: [{ id: "evil", units: 1 }], done: [] };
-  const res = await fetch(`${b.url}/packets/replica`, { method: "POST", body: JSON.stringify(forged) });
+  const res = await fetch(`${b.url}/packets/replica`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(forged) });
   expect(res.status).toBe(401);
   expect((await b.status()).load.backup_packets).toBe(5);
 });

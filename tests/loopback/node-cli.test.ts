@@ -24,7 +24,7 @@ describe("credential and data-dir mistakes: one line naming the flag, exit code 
   const notPem = join(tmp("notpem"), "ca.pub");
   writeFileSync(notPem, "hello\n");
   const emptyKeys = join(tmp("keys"), "keys");
-  writeFileSync(emptyKeys, "# no keys yet\n");
+  writeFileSync(emptyKeys, "# no keys yet\n", { mode: 0o600 }); // a secret file others can read is refused first
   const blocked = join(tmp("blocked"), "file");
   writeFileSync(blocked, "");
   const cases: [string[], string, RegExp][] = [

@@ -4,17 +4,34 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CertificateAuthority, issueCertificate, newAuthority } from "../../src/identity/certificate.ts";
 import { loadOrCreateIdentity } from "../../src/identity/node-identity.ts";
-import { allSee, allocPorts, type NodeProcess, spawnNode, waitUntil } from "./processes.ts";
+import { allocPorts, allSee, type NodeProcess, spawnNode, waitUntil } from "./processes.ts";
 
 /** Start n nodes, each with `setup(i)`'s flags (and data dir, if it gives one), joining the first. */
-export async function startSecuredCluster(n: number, setup: (i: number) => { args: string[]; dataDir?: string }): Promise<NodeProcess[]> {
+export async function startSecuredCluster(
+  n: number,
+  setup: (i: number) => { args: string[]; dataDir?: string },
+  opts: { apiToken?: string; tlsCa?: string } = {},
+): Promise<NodeProcess[]> {
   const ports = allocPorts(n);
   const nodes: NodeProcess[] = [];
   for (const [i, port] of ports.entries()) {
     const { args, dataDir } = setup(i);
-    nodes.push(await spawnNode({ port, dataDir: dataDir ?? mkdtempSync(join(tmpdir(), `dsef-${port}-`)), bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`, args }));
+    nodes.push(
+      await spawnNode({
+        port,
+        dataDir: dataDir ?? mkdtempSync(join(tmpdir(), `dsef-${port}-`)),
+        bootstrap: i === 0 ? undefined : `http://127.0.0.1:${ports[0]}`,
+        args,
+        apiToken: opts.apiToken,
+        tlsCa: opts.tlsCa,
+      }),
+    );
   }
-  await waitUntil(() => allSee(nodes, nodes, "alive"), 20_000, () => `cluster did not converge:\n${nodes.map((x) => x.output.slice(-5).join("\n")).join("\n")}`);
+  await waitUntil(
+    () => allSee(nodes, nodes, "alive"),
+    20_000,
+    () => `cluster did not converge:\n${nodes.map((x) => x.output.slice(-5).join("\n")).join("\n")}`,
+  );
   return nodes;
 }
 

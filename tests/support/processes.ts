@@ -64,6 +64,10 @@ export interface SpawnOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The node's --api-token, for the helpers' reads of /peers and /status. */
+  apiToken?: string;
+  /** The node serves https (--tls-cert): the helpers verify it against this CA (PEM). */
+  tlsCa?: string;
   /** What runs the node (default: bun src/main.ts); e.g. [binary, "node"] for the compiled dsef. */
   command?: string[];
   cwd?: string;
@@ -87,15 +91,24 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
     ...(o.args ?? []),
   ];
   const output: string[] = [];
-  const url = `http://127.0.0.1:${o.port}`;
+  const url = `${o.tlsCa ? "https" : "http"}://127.0.0.1:${o.port}`;
+  const tls = o.tlsCa ? { tls: { ca: o.tlsCa } } : {};
+  const auth: Record<string, string> = o.apiToken ? { authorization: `Bearer ${o.apiToken}` } : {};
   const launch = () => {
     const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: o.cwd, env: { ...process.env, ...o.env } });
     spawned.add(proc);
     void proc.exited.then(() => spawned.delete(proc));
     for (const stream of [proc.stdout, proc.stderr]) {
       void (async () => {
+        // Lines, not chunks: a pipe read may end mid-line, and a log line cut in two is lost to the tests that count them.
         const dec = new TextDecoder();
-        for await (const chunk of stream as ReadableStream<Uint8Array>) output.push(...dec.decode(chunk).split("\n").filter(Boolean));
+        let partial = "";
+        for await (const chunk of stream as ReadableStream<Uint8Array>) {
+          const lines = (partial + dec.decode(chunk, { stream: true })).split("\n");
+          partial = lines.pop()!;
+          output.push(...lines.filter(Boolean));
+        }
+        if (partial) output.push(partial);
       })();
     }
     return proc;
@@ -109,18 +122,18 @@ export async function spawnNode(o: SpawnOptions): Promise<NodeProcess> {
     get exited() {
       return this.proc.exited;
     },
-    peers: async () => (await fetch(`${url}/peers`, { signal: AbortSignal.timeout(2000) })).json() as Promise<PeerRow[]>,
-    status: async () => (await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) })).json() as Promise<Record<string, any>>,
+    peers: async () => (await fetch(`${url}/peers`, { signal: AbortSignal.timeout(2000), headers: auth, ...tls })).json() as Promise<PeerRow[]>,
+    status: async () => (await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000), headers: auth, ...tls })).json() as Promise<Record<string, any>>,
     kill(signal = "SIGKILL") {
       this.proc.kill(signal);
     },
     async restart() {
       this.proc = launch();
-      await waitUntil(async () => (await fetch(`${url}/health`)).ok, 10_000);
+      await waitUntil(async () => (await fetch(`${url}/health`, tls)).ok, 10_000);
     },
   };
   await waitUntil(
-    async () => (await fetch(`${url}/health`)).ok,
+    async () => (await fetch(`${url}/health`, tls)).ok,
     10_000,
     () => `node ${o.port} did not start:\n${output.join("\n")}`,
   );

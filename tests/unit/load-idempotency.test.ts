@@ -50,3 +50,23 @@ describe("IdempotencyWindow", () => {
     expect(w.begin(1, "p", "a:1")).toBeUndefined();
   });
 });
+
+describe("IdempotencyWindow memory bound", () => {
+  test("long ids and asker lists are bounded in bytes, oldest first", () => {
+    const w = new IdempotencyWindow(60_000, 1_000_000, 64 * 1024);
+    const long = "x".repeat(120);
+    for (let i = 0; i < 10_000; i++) {
+      w.ask(i, `${long}-${i}`, `127.0.0.${i % 250}:${5000 + (i % 9)}`);
+      w.ask(i, `${long}-${i}`, `10.0.0.${i % 250}:${6000 + (i % 9)}`);
+    }
+    expect(w.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(w.size).toBeGreaterThan(50);
+    expect(w.size).toBeLessThan(400);
+    // The newest are kept.
+    expect(w.get(9_999, `${long}-9999`)?.state).toBe("asked");
+    expect(w.get(9_999, `${long}-0`)).toBeUndefined();
+    // Forgetting everything brings the count back to zero.
+    for (let i = 0; i < 10_000; i++) w.forget(`${long}-${i}`);
+    expect(w.bytes).toBe(0);
+  });
+});

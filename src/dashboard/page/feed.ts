@@ -1,7 +1,8 @@
 /**
  * The live feed: one EventSource to a node's /events. When that node stops answering (stream
  * error, or no snapshot for a few intervals), try the other nodes it listed as alive, then the
- * lost one again, until one answers.
+ * lost one again, until one answers. With --api-token, the page's own node takes the login
+ * cookie; other nodes take the ticket from the last hello (and the cookie, on the same host).
  */
 import type { Hello, Snapshot, TimelineEntry } from "./types.ts";
 
@@ -18,10 +19,12 @@ const SILENCE_MS = 3500;
 export function startFeed(first: string, on: FeedHandlers): void {
   let known: string[] = [];
   let lostFrom: string | undefined;
+  let ticket: string | undefined;
 
   const open = (base: string): Promise<EventSource> =>
     new Promise((resolve, reject) => {
-      const es = new EventSource(`${base}/events`);
+      const other = base !== first;
+      const es = new EventSource(`${base}/events${other && ticket ? `?ticket=${encodeURIComponent(ticket)}` : ""}`, { withCredentials: other });
       const timer = setTimeout(() => fail(), OPEN_TIMEOUT_MS);
       const fail = () => {
         clearTimeout(timer);
@@ -32,7 +35,9 @@ export function startFeed(first: string, on: FeedHandlers): void {
       es.addEventListener("hello", (m) => {
         clearTimeout(timer);
         es.onerror = null;
-        on.hello(JSON.parse((m as MessageEvent).data) as Hello, base);
+        const hello = JSON.parse((m as MessageEvent).data) as Hello;
+        ticket = hello.ticket ?? ticket;
+        on.hello(hello, base);
         resolve(es);
       });
     });
@@ -51,7 +56,9 @@ export function startFeed(first: string, on: FeedHandlers): void {
       es.addEventListener("snapshot", (m) => {
         last = Date.now();
         const s = JSON.parse((m as MessageEvent).data) as Snapshot;
-        known = s.members.filter((p) => p.state === "alive" || p.state === "suspect").map((p) => `http://${p.ip}:${p.port}`);
+        known = s.members
+          .filter((p) => p.state === "alive" || p.state === "suspect")
+          .map((p) => `${location.protocol}//${p.ip.includes(":") ? `[${p.ip}]` : p.ip}:${p.port}`);
         on.snapshot(s);
       });
       es.addEventListener("timeline", (m) => on.timeline(JSON.parse((m as MessageEvent).data) as TimelineEntry));

@@ -1,5 +1,6 @@
 /** What the node sends over /events (see ../event-hub.ts); as plain types for the page bundle (type imports are erased). */
 export type { PeerView } from "../../http/peer-view.ts";
+
 import type { PeerView } from "../../http/peer-view.ts";
 
 export interface NodeRate {
@@ -30,4 +31,6 @@ export interface Hello {
   node: { id: string; name: string; addr: string };
   timeline: TimelineEntry[];
   interval_ms: number;
+  /** With --api-token: a short-lived credential for /events on the other nodes (failover). */
+  ticket?: string;
 }
