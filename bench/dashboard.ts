@@ -47,7 +47,9 @@ try {
   const got = (await Promise.all(arrivals.map((p) => p.catch(() => Number.NaN)))).filter(Number.isFinite);
   abort.abort();
   const lat = got.map((t) => t - killedAt);
-  console.log(`/events: ${clients} clients on one node; kill -9 of a peer -> "dead" at the clients: ${got.length}/${clients} received, min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, max ${ms(Math.max(...lat))}`);
+  console.log(
+    `/events: ${clients} clients on one node; kill -9 of a peer -> "dead" at the clients: ${got.length}/${clients} received, min ${ms(Math.min(...lat))}, p50 ${ms(pct(lat, 50))}, max ${ms(Math.max(...lat))}`,
+  );
   console.log(`  spread between first and last client: ${ms(Math.max(...lat) - Math.min(...lat))} (the rest is failure detection)`);
 } finally {
   await stopAll(nodes);

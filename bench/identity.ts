@@ -109,10 +109,16 @@ function claims(): void {
   // CA mode: the claim carries the subject's certificate, a second Ed25519 verification.
   const { authority } = newAuthority();
   const cert = issueCertificate(authority, id.publicKeyRaw, info.name, Date.now() / 1000 + 3600);
-  const gc = new ClaimGuard(generateIdentity(), () => undefined, () => {}, Date.now, {
-    authority: { key: authority.publicKeyRaw },
-    limits: { maxMembers: 1e9, perSync: 1e9, perSecond: 1e9 },
-  });
+  const gc = new ClaimGuard(
+    generateIdentity(),
+    () => undefined,
+    () => {},
+    Date.now,
+    {
+      authority: { key: authority.publicKeyRaw },
+      limits: { maxMembers: 1e9, perSync: 1e9, perSecond: 1e9 },
+    },
+  );
   const sign = caClaimSigner(id, cert);
   const certified = Array.from({ length: n + 500 }, (_, i) => sign(i + 2, info));
   k = 0;

@@ -10,7 +10,12 @@ import type { Timing } from "../src/membership/timing.ts";
 import { SimCluster } from "../src/sim/sim-cluster.ts";
 
 const { values } = parseArgs({
-  options: { n: { type: "string", default: "10" }, loss: { type: "string", default: "0.3" }, seconds: { type: "string", default: "600" }, seeds: { type: "string", default: "10" } },
+  options: {
+    n: { type: "string", default: "10" },
+    loss: { type: "string", default: "0.3" },
+    seconds: { type: "string", default: "600" },
+    seeds: { type: "string", default: "10" },
+  },
 });
 const n = Number(values.n);
 const loss = Number(values.loss);

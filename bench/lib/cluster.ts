@@ -60,13 +60,30 @@ export class Cluster {
   }
 
   async waitUp(agents: Agent[], timeoutMs = 20_000): Promise<void> {
-    await waitFor(() => agents.every((a) => a.upAt !== undefined), timeoutMs, () => `${this.driver.name} agents did not start: ${agents.filter((a) => !a.upAt).map((a) => `${a.port}: ${a.output.slice(-5).join(" | ")}`).join("\n")}`);
+    await waitFor(
+      () => agents.every((a) => a.upAt !== undefined),
+      timeoutMs,
+      () =>
+        `${this.driver.name} agents did not start: ${agents
+          .filter((a) => !a.upAt)
+          .map((a) => `${a.port}: ${a.output.slice(-5).join(" | ")}`)
+          .join("\n")}`,
+    );
   }
 
   /** Wait until every live agent sees each of `targets` in `state`; returns when (ms clock). */
   async waitViews(targets: Agent[], state: ViewState, timeoutMs: number, what: string): Promise<number> {
     const ports = targets.map((a) => a.port);
-    await waitFor(() => this.log.allSee(this.live.map((a) => a.port), ports, state), timeoutMs, () => `${this.driver.name}: ${what} did not converge in ${timeoutMs} ms (${this.#missing(ports, state)})`);
+    await waitFor(
+      () =>
+        this.log.allSee(
+          this.live.map((a) => a.port),
+          ports,
+          state,
+        ),
+      timeoutMs,
+      () => `${this.driver.name}: ${what} did not converge in ${timeoutMs} ms (${this.#missing(ports, state)})`,
+    );
     return performance.now();
   }
 
@@ -74,7 +91,8 @@ export class Cluster {
   #missing(ports: number[], state: ViewState): string {
     const gaps: string[] = [];
     for (const o of this.live) {
-      for (const m of ports) if (m !== o.port && this.log.state(o.port, m) !== state) gaps.push(`${o.port} sees ${m} as ${this.log.state(o.port, m) ?? "unknown"}`);
+      for (const m of ports)
+        if (m !== o.port && this.log.state(o.port, m) !== state) gaps.push(`${o.port} sees ${m} as ${this.log.state(o.port, m) ?? "unknown"}`);
     }
     return `${gaps.length} gaps: ${gaps.slice(0, 5).join(", ")}`;
   }

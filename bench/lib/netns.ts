@@ -41,7 +41,9 @@ export function createNamespace(name: string): void {
 
 /** Kill what still runs in the namespace (only processes this benchmark started there), then delete it. */
 export function deleteNamespace(name: string): void {
-  const pids = sh(["ip", "netns", "pids", name]).out.split(/\s+/).filter((p) => /^\d+$/.test(p));
+  const pids = sh(["ip", "netns", "pids", name])
+    .out.split(/\s+/)
+    .filter((p) => /^\d+$/.test(p));
   for (const pid of pids) {
     try {
       process.kill(Number(pid), "SIGKILL");

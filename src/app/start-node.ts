@@ -72,7 +72,8 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
     },
     executor,
   );
-  if (executor.kind === "async") log.info({ handler: executor.name, slots: executor.slots, timeoutMs: config.handlerTimeoutMs }, "packets run by a user handler");
+  if (executor.kind === "async")
+    log.info({ handler: executor.name, slots: executor.slots, timeoutMs: config.handlerTimeoutMs }, "packets run by a user handler");
   // A dead node's packets that we keep run here; our own copies follow the ring.
   node.onEvent((e) => load.memberChanged(e));
   const token = apiTokenOf(config);

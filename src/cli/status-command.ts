@@ -31,9 +31,16 @@ export function statusText(s: Record<string, unknown>): string {
   field("capacity", s.promised_capacity);
   // The node's own queue (`load` in /status); the gossiped figure only when that is missing.
   const load = s.load && typeof s.load === "object" ? (s.load as Record<string, unknown>) : undefined;
-  if (typeof load?.backlog === "number") field("load", `${load.backlog} units queued, ratio ${Number(load.load_ratio).toFixed(2)} (seconds of work at capacity)`);
+  if (typeof load?.backlog === "number")
+    field("load", `${load.backlog} units queued, ratio ${Number(load.load_ratio).toFixed(2)} (seconds of work at capacity)`);
   else if (s.current_load !== undefined) field("load", `${s.current_load} (ratio ${Number(s.load_ratio).toFixed(2)})`);
-  if (load) field("requests", REQUEST_COUNTERS.filter((k) => load[k] !== undefined).map((k) => `${load[k]} ${k.replace("_", " ")}`).join(", "));
+  if (load)
+    field(
+      "requests",
+      REQUEST_COUNTERS.filter((k) => load[k] !== undefined)
+        .map((k) => `${load[k]} ${k.replace("_", " ")}`)
+        .join(", "),
+    );
   field("health", s.health_score);
   field("uptime", s.uptime_s === undefined ? undefined : `${s.uptime_s}s`);
   const members = s.members as Record<string, number> | undefined;

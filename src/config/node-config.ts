@@ -304,7 +304,7 @@ export function helpText(): string {
     "usage: bun src/main.ts --ip 127.0.0.1 --port 5000 --promised_capacity 1000 [--bootstrap http://127.0.0.1:5000]",
     "",
     ...rows,
-    "  --help".padEnd(34) + "show this help",
+    `${"  --help".padEnd(34)}show this help`,
   ].join("\n");
 }
 

@@ -56,14 +56,16 @@ export class ForwardTally {
 
   /** `nameOf` turns a destination address into a node name when known. */
   flush(now: number, self: { id: string; name: string; addr: string }, nameOf: (addr: string) => string | undefined = () => undefined): TimelineEntry[] {
-    const out = [...this.#counts].map(([to, n]): TimelineEntry => ({
-      at: now,
-      kind: "forward",
-      id: self.id,
-      name: self.name,
-      addr: self.addr,
-      text: `${self.name} forwarded ${n} request${n === 1 ? "" : "s"} to ${nameOf(to) ?? to}`,
-    }));
+    const out = [...this.#counts].map(
+      ([to, n]): TimelineEntry => ({
+        at: now,
+        kind: "forward",
+        id: self.id,
+        name: self.name,
+        addr: self.addr,
+        text: `${self.name} forwarded ${n} request${n === 1 ? "" : "s"} to ${nameOf(to) ?? to}`,
+      }),
+    );
     this.#counts.clear();
     return out;
   }

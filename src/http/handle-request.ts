@@ -24,7 +24,12 @@ export interface NodeRequests {
  * Read the body of a node-only request: refused (401) on its headers before the body is read
  * when they cannot be right, and after, when the MAC over the body does not hold.
  */
-export async function nodeBody(req: Request, path: string, max: number, node: NodeRequests): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
+export async function nodeBody(
+  req: Request,
+  path: string,
+  max: number,
+  node: NodeRequests,
+): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
   const header = req.headers.get(NODE_AUTH_HEADER);
   const early = node.auth.precheck(header);
   if (!early.ok) return { ok: false, response: problem(early.status, early.reason) };

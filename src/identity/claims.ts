@@ -2,7 +2,7 @@ import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, No
 import type { AdmitContext, ClaimHooks } from "../ports/claims.ts";
 import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS } from "./admission-limits.ts";
 import type { Certificate } from "./certificate.ts";
-import { authorityId, CERT_TAIL_BYTES, CertificateExpiries, certTail, checkCertTail, type ClaimAuthority, tailExpires } from "./certified-claims.ts";
+import { authorityId, CERT_TAIL_BYTES, CertificateExpiries, type ClaimAuthority, certTail, checkCertTail, tailExpires } from "./certified-claims.ts";
 import { checkLiveness, proveLiveness } from "./liveness.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
@@ -50,7 +50,16 @@ export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array 
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict" | "uncertified" | "expired" | "rateLimited" | "memberLimit";
+export type ClaimRejection =
+  | "unsigned"
+  | "wrongKey"
+  | "badSignature"
+  | "unknownKey"
+  | "identityConflict"
+  | "uncertified"
+  | "expired"
+  | "rateLimited"
+  | "memberLimit";
 
 /**
  * Verify an alive proof; returns the subject's raw key, or why it fails. In CA mode the proof
@@ -207,7 +216,10 @@ export class ClaimGuard implements ClaimHooks {
     const cert = this.#authority.cert;
     if (cert && cert.expires <= nowS && !this.#ownExpiryLogged) {
       this.#ownExpiryLogged = true;
-      this.warn({ expired: new Date(cert.expires * 1000).toISOString() }, "this node's certificate expired: the cluster removes it; renew it (dsef ca issue) and restart");
+      this.warn(
+        { expired: new Date(cert.expires * 1000).toISOString() },
+        "this node's certificate expired: the cluster removes it; renew it (dsef ca issue) and restart",
+      );
     }
     const out: NodeId[] = [];
     for (const id of this.#expiries.due(nowS)) {

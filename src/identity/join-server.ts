@@ -145,7 +145,7 @@ export class JoinServer {
       }
       const members = this.host.verified(claimed, p.joinerId);
       const self = members.find((m) => m.info.id === p.joinerId);
-      if (!self || self.state !== "alive") throw new Refusal(400, "the joiner's own alive claim is missing or not validly signed");
+      if (self?.state !== "alive") throw new Refusal(400, "the joiner's own alive claim is missing or not validly signed");
       let keys: string | undefined;
       if (this.creds.shareKeys) {
         const toSeed = wrapKey(p.eph, p.hello.eph, p.t, "to-seed");

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { type DropReason, MAX_DATAGRAM_BYTES } from "../wire/codec.ts";
 import type { Destination, PacketGuard } from "../ports/packet-guard.ts";
+import { type DropReason, MAX_DATAGRAM_BYTES } from "../wire/codec.ts";
 import type { Keyring } from "./keyring.ts";
 import { ReplayWindow } from "./replay-window.ts";
 

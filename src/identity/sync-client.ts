@@ -1,7 +1,7 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
+import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import { snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
-import { peerFetch } from "../ports/peer-http.ts";
 import type { SyncAuth } from "./sync-auth.ts";
 
 /**

@@ -68,7 +68,6 @@ export class PacketQueue {
   #lastDoneAt: number | undefined;
   readonly #byId = new Map<string, Entry>();
   readonly #perDevice = new Map<string, number>();
-  #timerAt = Number.POSITIVE_INFINITY;
   #cancelTimer: (() => void) | undefined;
   #closed = false;
   /** Units ever admitted, and units of packets that finished (done or failed). */
@@ -205,9 +204,7 @@ export class PacketQueue {
     // the queue's clock whenever it is looked at; the timer only makes sure someone looks).
     const r = this.#current;
     if (r && this.#cancelTimer === undefined) {
-      this.#timerAt = r.finishAt;
       this.#cancelTimer = this.clock.setTimer(Math.max(0, r.finishAt - now), () => {
-        this.#timerAt = Number.POSITIVE_INFINITY;
         this.#cancelTimer = undefined;
         this.#pump(this.clock.now());
       });

@@ -30,14 +30,21 @@ test.skipIf(!haveChromium)(
   async () => {
     nodes.push(...(await startCluster(3, { capacities: [1000, 800, 500] })));
     const ids = await Promise.all(nodes.map(async (n) => (await n.status()).id as string));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+    });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1250 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${nodes[0]!.url}/`);
 
     const aliveRows = () => page.locator('#members tbody tr[data-state="alive"]').count();
-    await waitUntil(async () => (await aliveRows()) === 3, 10_000, () => "page never showed 3 alive rows");
+    await waitUntil(
+      async () => (await aliveRows()) === 3,
+      10_000,
+      () => "page never showed 3 alive rows",
+    );
     expect(await page.locator("#conn").getAttribute("data-state")).toBe("live");
 
     // For the README picture, let the charts gather some history first.
@@ -73,7 +80,11 @@ test.skipIf(!haveChromium)(
     // Now kill the node serving the page: the feed moves to the surviving node and says so.
     nodes[0]!.kill("SIGKILL");
     const conn = page.locator("#conn");
-    await waitUntil(async () => (await conn.getAttribute("data-state")) === "failover", 15_000, () => "page did not fail over");
+    await waitUntil(
+      async () => (await conn.getAttribute("data-state")) === "failover",
+      15_000,
+      () => "page did not fail over",
+    );
     expect(await conn.textContent()).toContain(`reconnected via 127.0.0.1:${nodes[1]!.port}`);
     // Still live after the switch: the surviving node soon reports the serving node dead.
     await page.locator(`#members tbody tr[data-id="${ids[0]}"][data-state="dead"]`).waitFor({ timeout: 30_000 });

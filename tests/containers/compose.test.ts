@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from "testcontainers";
-import { engine, httpInside, ROOT, run, testImage, waitUntil, type PeerRow } from "./docker.ts";
+import { engine, httpInside, type PeerRow, ROOT, run, testImage, waitUntil } from "./docker.ts";
 
 const ESP = 20;
 const hasSimulator = existsSync(join(ROOT, "esp/simulator.ts"));
@@ -52,7 +52,16 @@ describe.skipIf(!engine)("docker-compose.yml", () => {
 
   const containers = async (service: string, all = false) =>
     (
-      await run(["docker", "ps", ...(all ? ["-a"] : []), "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`])
+      await run([
+        "docker",
+        "ps",
+        ...(all ? ["-a"] : []),
+        "-q",
+        "--filter",
+        `label=com.docker.compose.project=${project}`,
+        "--filter",
+        `label=com.docker.compose.service=${service}`,
+      ])
     ).out
       .split("\n")
       .filter(Boolean);
@@ -68,7 +77,12 @@ describe.skipIf(!engine)("docker-compose.yml", () => {
       },
       60_000,
     );
-    expect(peers.filter((p) => p.state === "alive").map((p) => p.name).sort()).toEqual(["edge1", "edge2", "edge3"]);
+    expect(
+      peers
+        .filter((p) => p.state === "alive")
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(["edge1", "edge2", "edge3"]);
     const capacities = Object.fromEntries(peers.map((p) => [p.name, p.promised_capacity]));
     expect(capacities).toEqual({ edge1: 1000, edge2: 800, edge3: 500 });
   }, 90_000);
@@ -77,21 +91,25 @@ describe.skipIf(!engine)("docker-compose.yml", () => {
     expect(await containers("esp", true)).toHaveLength(ESP);
   }, 30_000);
 
-  it.skipIf(!hasSimulator)(`all ${ESP} simulators run and the edges accept their packets`, async () => {
-    const edges = [...(await containers("edge1")), ...(await containers("edge2")), ...(await containers("edge3"))];
-    expect(edges).toHaveLength(3);
-    let accepted = 0;
-    await waitUntil(
-      `packets from at least ${ESP} devices accepted`,
-      async () => {
-        const statuses = await Promise.all(edges.map((id) => httpInside<{ load?: { accepted?: number } }>(id, "/status")));
-        accepted = statuses.reduce((n, s) => n + (s.load?.accepted ?? 0), 0);
-        return accepted >= ESP;
-      },
-      45_000,
-      1_000,
-    );
-    console.log(`  edges accepted ${accepted} packets`);
-    expect(await containers("esp")).toHaveLength(ESP); // none exited
-  }, 60_000);
+  it.skipIf(!hasSimulator)(
+    `all ${ESP} simulators run and the edges accept their packets`,
+    async () => {
+      const edges = [...(await containers("edge1")), ...(await containers("edge2")), ...(await containers("edge3"))];
+      expect(edges).toHaveLength(3);
+      let accepted = 0;
+      await waitUntil(
+        `packets from at least ${ESP} devices accepted`,
+        async () => {
+          const statuses = await Promise.all(edges.map((id) => httpInside<{ load?: { accepted?: number } }>(id, "/status")));
+          accepted = statuses.reduce((n, s) => n + (s.load?.accepted ?? 0), 0);
+          return accepted >= ESP;
+        },
+        45_000,
+        1_000,
+      );
+      console.log(`  edges accepted ${accepted} packets`);
+      expect(await containers("esp")).toHaveLength(ESP); // none exited
+    },
+    60_000,
+  );
 });

@@ -75,7 +75,10 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
   const arr = /^Array<(.+)>$/.exec(type);
   if (arr) {
     if (!Array.isArray(value)) out.push(`${path}: expected a list`);
-    else value.forEach((v, i) => unknownFields(v, arr[1]!, `${path}[${i}]`, out));
+    else
+      value.forEach((v, i) => {
+        unknownFields(v, arr[1]!, `${path}[${i}]`, out);
+      });
     return out;
   }
   const cls = (clientNode as Record<string, any>)[type];

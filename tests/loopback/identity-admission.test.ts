@@ -6,8 +6,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { allocPorts, type NodeProcess, spawnNode, stopAll } from "../support/processes.ts";
 import { certifiedDataDir, idsSeenBy, logLines, makeCa, startSecuredCluster } from "../support/identity.ts";
+import { allocPorts, type NodeProcess, spawnNode, stopAll } from "../support/processes.ts";
 
 const SECRET = "identity-admission-test-secret-1";
 const started: NodeProcess[] = [];

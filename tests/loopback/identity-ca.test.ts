@@ -4,8 +4,8 @@
  * the same time, each bootstrapping from the other, end up accepting each other's keys.
  */
 import { afterAll, expect, test } from "bun:test";
-import { allSee, allocPorts, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 import { certifiedDataDir, makeCa, startSecuredCluster } from "../support/identity.ts";
+import { allocPorts, allSee, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 
 const nodes: NodeProcess[] = [];
 afterAll(() => stopAll(nodes));
@@ -54,7 +54,12 @@ test("secret+ca mode: a joiner needs both the secret and a certificate", async (
   const [p1, p2] = allocPorts(2);
   const outsiders = await Promise.all([
     spawnNode({ port: p1!, bootstrap: cluster[0]!.url, args: ["--ca-pubkey", ca.pubFile], dataDir: certifiedDataDir(ca.authority, "cert-only") }),
-    spawnNode({ port: p2!, bootstrap: cluster[0]!.url, args: ["--ca-pubkey", other.pubFile, "--cluster-key", SECRET], dataDir: certifiedDataDir(other.authority, "secret-only") }),
+    spawnNode({
+      port: p2!,
+      bootstrap: cluster[0]!.url,
+      args: ["--ca-pubkey", other.pubFile, "--cluster-key", SECRET],
+      dataDir: certifiedDataDir(other.authority, "secret-only"),
+    }),
   ]);
   nodes.push(...outsiders);
   await Bun.sleep(4000);

@@ -34,7 +34,9 @@ test("ca init makes a 0600 CA key; ca issue certifies a node key; both refuse mi
   const pub = dsef("ca", "pubkey", "--data-dir", remote);
   expect(pub.out).toMatch(/BEGIN PUBLIC KEY/);
   writeFileSync(join(dir, "node2.pub"), pub.out);
-  expect(dsef("ca", "issue", "--ca-key", join(ca, "ca.key"), "--pubkey", join(dir, "node2.pub"), "--name", "node2", "--out", join(dir, "node2.cert")).code).toBe(0);
+  expect(
+    dsef("ca", "issue", "--ca-key", join(ca, "ca.key"), "--pubkey", join(dir, "node2.pub"), "--name", "node2", "--out", join(dir, "node2.cert")).code,
+  ).toBe(0);
   const cert2 = JSON.parse(readFileSync(join(dir, "node2.cert"), "utf8"));
   expect(checkCertificate(cert2, caKey, loadOrCreateIdentity(remote).identity.publicKeyRaw, Date.now() / 1000)).toMatchObject({ ok: true });
 

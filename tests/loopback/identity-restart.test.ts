@@ -7,8 +7,8 @@ import { afterAll, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { allSee, allocPorts, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 import { logLines, startSecuredCluster } from "../support/identity.ts";
+import { allocPorts, allSee, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 
 const SECRET = "identity-restart-test-secret-01";
 const nodes: NodeProcess[] = [];

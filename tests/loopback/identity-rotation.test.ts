@@ -8,8 +8,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keyFromSecret } from "../../src/identity/keyring.ts";
-import { allSee, allocPorts, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 import { logLines, startSecuredCluster } from "../support/identity.ts";
+import { allocPorts, allSee, type NodeProcess, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 
 const OLD = "rotation-test-old-secret-00001";
 const NEW = "rotation-test-new-secret-00002";
@@ -49,7 +49,10 @@ test("3 nodes roll to a new secret with no node suspected or declared dead", asy
   expect((await stale.status()).ready).toBe(false);
 
   // Nobody was ever suspected or declared dead during the roll.
-  const events = nodes.slice(0, 3).flatMap(logLines).filter((l) => l.event === "suspect" || l.event === "dead");
+  const events = nodes
+    .slice(0, 3)
+    .flatMap(logLines)
+    .filter((l) => l.event === "suspect" || l.event === "dead");
   expect(events).toEqual([]);
   const drops = (await Promise.all(nodes.slice(0, 3).map((n) => n.status()))).map((s) => s.transport.drops.unauthenticated);
   console.log({ unauthenticatedDropsDuringRoll: drops });

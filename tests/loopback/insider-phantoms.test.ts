@@ -48,7 +48,9 @@ test("row 5: 800 invented members in one authenticated /sync are capped; a crash
     return st.every(({ s, p }) => s.health_score === 0 && !p.some((m) => m.name.startsWith("phantom") && (m.state === "alive" || m.state === "suspect")));
   };
   const settledIn = await waitUntil(settled, 45_000).catch(() => undefined);
-  console.log(settledIn === undefined ? "phantoms still listed alive after 45 s" : `phantoms gone and health scores back to 0 after ${Math.round(settledIn)} ms`);
+  console.log(
+    settledIn === undefined ? "phantoms still listed alive after 45 s" : `phantoms gone and health scores back to 0 after ${Math.round(settledIn)} ms`,
+  );
   victim.kill("SIGKILL");
   const survivors = nodes.slice(0, 4);
   // The bound tests/loopback/membership.test.ts holds a kill -9 to, with no phantoms.

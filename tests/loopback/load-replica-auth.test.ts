@@ -15,7 +15,11 @@ test("with --cluster-key, accepted packets are kept by the backup; unauthenticat
   nodes = await startCluster(2, { capacities: [10, 10], args: ["--cluster-key", SECRET, "--forward-above", "30s"] });
   const [a, b] = nodes as [NodeProcess, NodeProcess];
   for (let i = 0; i < 5; i++) {
-    const res = await fetch(`${a.url}/handle_request`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ processing_load: 5, packet_id: `sec-${i}` }) });
+    const res = await fetch(`${a.url}/handle_request`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ processing_load: 5, packet_id: `sec-${i}` }),
+    });
     expect(res.status).toBe(200);
   }
   const sa = (await a.status()).load;

@@ -81,7 +81,14 @@ describe("loopback cluster", () => {
     const valid = encode({ t: 4, f: "attacker", u: [] });
     const junk: Uint8Array[] = [];
     for (let i = 0; i < 500; i++) junk.push(crypto.getRandomValues(new Uint8Array(1 + (i % 300))));
-    junk.push(valid.slice(0, 3), new Uint8Array(4000), encode({ t: 0, s: 1 }), encode([1, 2, 3]), encode({ t: 4, f: "x", u: [{ k: 0, i: 1 }] }), encode("ping"));
+    junk.push(
+      valid.slice(0, 3),
+      new Uint8Array(4000),
+      encode({ t: 0, s: 1 }),
+      encode([1, 2, 3]),
+      encode({ t: 4, f: "x", u: [{ k: 0, i: 1 }] }),
+      encode("ping"),
+    );
     // Paced so the kernel's socket buffer does not drop any: every one must reach the node's checks.
     for (const [i, j] of junk.entries()) {
       sock.send(j, target.port, "127.0.0.1");
@@ -113,7 +120,15 @@ describe("restarts", () => {
     const live = nodes.filter((n) => n !== nodes[2]);
     founder.kill("SIGTERM");
     expect(await founder.exited).toBe(0);
-    await waitUntil(() => allSee(others(founder).filter((n) => n !== nodes[2]), [founder], "left"), 5000);
+    await waitUntil(
+      () =>
+        allSee(
+          others(founder).filter((n) => n !== nodes[2]),
+          [founder],
+          "left",
+        ),
+      5000,
+    );
     await founder.restart();
     await waitUntil(() => allSee(live, live, "alive"), 10_000);
   }, 30_000);

@@ -20,7 +20,15 @@ test("metrics parse as Prometheus text and follow a failure scenario", async () 
   if (checked) expect(checked.output).toBe("");
   expect(value(first.families, "dsef_members", { state: "alive" })).toBe(3);
   expect(value(first.families, "dsef_capacity_units")).toBe(1000);
-  for (const name of ["dsef_probes_total", "dsef_ping_req_total", "dsef_suspicions_total", "dsef_refutations_total", "dsef_deaths_total", "dsef_backlog_units", "dsef_load_ratio"])
+  for (const name of [
+    "dsef_probes_total",
+    "dsef_ping_req_total",
+    "dsef_suspicions_total",
+    "dsef_refutations_total",
+    "dsef_deaths_total",
+    "dsef_backlog_units",
+    "dsef_load_ratio",
+  ])
     expect(Number.isFinite(value(first.families, name))).toBe(true);
   for (const outcome of ["accepted", "forwarded", "rejected"]) expect(value(first.families, "dsef_requests_total", { outcome })).toBe(0);
   expect(first.families.get("dsef_request_duration_seconds")?.type).toBe("HISTOGRAM");
@@ -41,7 +49,12 @@ test("metrics parse as Prometheus text and follow a failure scenario", async () 
   const sock = createSocket("udp4");
   await new Promise<void>((r, j) => sock.send(Buffer.from("\xc1 not a swim message"), a.port, "127.0.0.1", (e) => (e ? j(e) : r())));
   sock.close();
-  await waitUntil(async () => value((await scrape(a.url)).families, "dsef_packets_dropped_total", { reason: "malformed" }) === value(before, "dsef_packets_dropped_total", { reason: "malformed" }) + 1, 5000);
+  await waitUntil(
+    async () =>
+      value((await scrape(a.url)).families, "dsef_packets_dropped_total", { reason: "malformed" }) ===
+      value(before, "dsef_packets_dropped_total", { reason: "malformed" }) + 1,
+    5000,
+  );
 
   // kill -9 one node: the deaths counter and the dead gauge move; the alive gauge falls.
   nodes[2]!.kill("SIGKILL");

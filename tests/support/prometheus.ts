@@ -23,7 +23,7 @@ export function value(s: Scrape, name: string, labels: Record<string, string> = 
 
 export function histogramCount(s: Scrape, name: string, labels: Record<string, string> = {}): number {
   const f = s.get(name);
-  if (!f || f.type !== "HISTOGRAM") throw new Error(`no histogram ${name}`);
+  if (f?.type !== "HISTOGRAM") throw new Error(`no histogram ${name}`);
   const want = JSON.stringify(Object.entries(labels).sort());
   const m = f.metrics.find((x) => JSON.stringify(Object.entries(x.labels ?? {}).sort()) === want);
   return Number(m?.count ?? Number.NaN);

@@ -73,9 +73,23 @@ describe("node flags", () => {
     expect(defaultDataDir(5000, {}, () => "/root")).toBe("/root/.local/state/dsef/5000");
     // A key left by an earlier version in ./.dsef/<port> is kept (same identity after an upgrade)…
     const legacy = join(process.cwd(), ".dsef", "5000");
-    expect(defaultDataDir(5000, {}, () => "/root", (p) => p === join(legacy, "node.key"))).toBe(legacy);
+    expect(
+      defaultDataDir(
+        5000,
+        {},
+        () => "/root",
+        (p) => p === join(legacy, "node.key"),
+      ),
+    ).toBe(legacy);
     // …unless the per-user dir already has one.
-    expect(defaultDataDir(5000, {}, () => "/root", () => true)).toBe("/root/.local/state/dsef/5000");
+    expect(
+      defaultDataDir(
+        5000,
+        {},
+        () => "/root",
+        () => true,
+      ),
+    ).toBe("/root/.local/state/dsef/5000");
     // An explicit relative dir is made absolute once, at start.
     expect(dir(["--data-dir", "keys"], { HOME: home })).toBe(join(process.cwd(), "keys"));
   });

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import parse from "parse-prometheus-text-format";
-import { parseNodeConfig, type NodeConfig } from "../../src/config/node-config.ts";
+import { type NodeConfig, parseNodeConfig } from "../../src/config/node-config.ts";
 import { loadOrCreateIdentity } from "../../src/identity/node-identity.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { NodeMetrics } from "../../src/metrics/node-metrics.ts";

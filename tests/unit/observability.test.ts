@@ -6,9 +6,9 @@ import { statusText } from "../../src/cli/status-command.ts";
 import { formatTable } from "../../src/cli/table.ts";
 import { RateTracker } from "../../src/dashboard/cluster-stats.ts";
 import { ForwardTally, memberEntry, RecentEntries } from "../../src/dashboard/timeline.ts";
+import type { PeerView } from "../../src/http/peer-view.ts";
 import { ProbeRtt } from "../../src/metrics/probe-rtt.ts";
 import { RequestStats, requestOutcome } from "../../src/metrics/request-stats.ts";
-import type { PeerView } from "../../src/http/peer-view.ts";
 
 describe("ProbeRtt", () => {
   test("measures from ping to first ack, once", () => {
@@ -92,7 +92,9 @@ describe("timeline", () => {
     const e = memberEntry({ type: "dead", at: 0, member, by: "n2", reason: "refused" }, 123);
     expect(e).toMatchObject({ at: 123, kind: "dead", id: "n1", name: "edge-1" });
     expect(e.text).toBe("edge-1 is dead (incarnation 4; by n2, refused)");
-    expect(memberEntry({ type: "suspect", at: 0, member, by: "n2" }, 1, (id) => (id === "n2" ? "edge-2" : undefined)).text).toBe("edge-1 is suspected (incarnation 4; by edge-2)");
+    expect(memberEntry({ type: "suspect", at: 0, member, by: "n2" }, 1, (id) => (id === "n2" ? "edge-2" : undefined)).text).toBe(
+      "edge-1 is suspected (incarnation 4; by edge-2)",
+    );
   });
   test("forwards are summed per destination", () => {
     const t = new ForwardTally();
@@ -111,10 +113,31 @@ describe("timeline", () => {
 
 describe("CLI formatting", () => {
   test("tables align columns", () => {
-    expect(formatTable(["A", "BB"], [["xxx", "y"], ["z", "w"]])).toBe("A    BB\nxxx  y\nz    w");
+    expect(
+      formatTable(
+        ["A", "BB"],
+        [
+          ["xxx", "y"],
+          ["z", "w"],
+        ],
+      ),
+    ).toBe("A    BB\nxxx  y\nz    w");
   });
   test("members table sorts by state and marks this node", () => {
-    const p = (name: string, state: PeerView["state"], self = false): PeerView => ({ id: `id-${name}`, name, ip: "10.0.0.1", port: 5000, gossip_port: 5000, state, incarnation: 1, promised_capacity: 800, last_change: new Date(0).toISOString(), self, current_load: 40, load_ratio: 0.05 });
+    const p = (name: string, state: PeerView["state"], self = false): PeerView => ({
+      id: `id-${name}`,
+      name,
+      ip: "10.0.0.1",
+      port: 5000,
+      gossip_port: 5000,
+      state,
+      incarnation: 1,
+      promised_capacity: 800,
+      last_change: new Date(0).toISOString(),
+      self,
+      current_load: 40,
+      load_ratio: 0.05,
+    });
     const out = membersTable([p("b", "dead"), p("a", "alive", true)], 65_000).split("\n");
     expect(out[1]).toMatch(/^a \*\s+10\.0\.0\.1:5000\s+alive\s+1\s+800\s+40\s+0\.05\s+1m ago\s+id-a$/);
     expect(out[2]).toContain("dead");
@@ -124,7 +147,10 @@ describe("CLI formatting", () => {
     expect(normaliseNode("http://h:1/")).toBe("http://h:1");
     expect(() => normaliseNode("http://")).toThrow();
     expect(statusText({ name: "n", ip: "1.2.3.4", port: 5, gossip_port: 5, members: { alive: 2, dead: 1 } })).toContain("members:      2 alive, 1 dead");
-    const loaded = statusText({ name: "n", load: { capacity: 1000, backlog: 250, load_ratio: 0.25, accepted: 7, forwarded: 2, rejected: 0, duplicates: 1, bad_requests: 0 } });
+    const loaded = statusText({
+      name: "n",
+      load: { capacity: 1000, backlog: 250, load_ratio: 0.25, accepted: 7, forwarded: 2, rejected: 0, duplicates: 1, bad_requests: 0 },
+    });
     expect(loaded).toContain("load:         250 units queued, ratio 0.25 (seconds of work at capacity)");
     expect(loaded).toContain("requests:     7 accepted, 2 forwarded, 0 rejected, 1 duplicates, 0 bad requests");
   });

@@ -61,12 +61,24 @@ export class Charts {
     if (keys !== this.#loadKeys) {
       this.#loadPlot?.destroy();
       this.#loadKeys = keys;
-      const series: uPlot.Series[] = [{}, ...[...this.#load.values()].map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false }))];
-      this.#loadPlot = new uPlot({ ...this.#size(this.loadEl), series, axes: axes(), scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } } }, this.#loadData(), this.loadEl);
+      const series: uPlot.Series[] = [
+        {},
+        ...[...this.#load.values()].map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false })),
+      ];
+      this.#loadPlot = new uPlot(
+        { ...this.#size(this.loadEl), series, axes: axes(), scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } } },
+        this.#loadData(),
+        this.loadEl,
+      );
     } else this.#loadPlot?.setData(this.#loadData());
     if (!this.#rpsPlot)
       this.#rpsPlot = new uPlot(
-        { ...this.#size(this.rpsEl), series: [{}, { label: "requests/s", stroke: "#4aa3ff", fill: "rgba(74,163,255,.15)", width: 2 }], axes: axes(), scales: { y: { range: (_u, _min, max) => [0, Math.max(10, max)] } } },
+        {
+          ...this.#size(this.rpsEl),
+          series: [{}, { label: "requests/s", stroke: "#4aa3ff", fill: "rgba(74,163,255,.15)", width: 2 }],
+          axes: axes(),
+          scales: { y: { range: (_u, _min, max) => [0, Math.max(10, max)] } },
+        },
         [this.#t, this.#rps],
         this.rpsEl,
       );

@@ -10,7 +10,8 @@ export const sortMembers = (ms: PeerView[]) => [...ms].sort((a, b) => ORDER[a.st
 export function renderTotals(el: HTMLElement, s: Snapshot): void {
   const count: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
   for (const m of s.members) count[m.state] = (count[m.state] ?? 0) + 1;
-  const card = (cls: string, v: string, k: string) => h("div", { class: `card ${cls}`, "data-total": cls || k }, h("div", { class: "v" }, v), h("div", { class: "k" }, k));
+  const card = (cls: string, v: string, k: string) =>
+    h("div", { class: `card ${cls}`, "data-total": cls || k }, h("div", { class: "v" }, v), h("div", { class: "k" }, k));
   el.replaceChildren(
     ...STATES.map((st) => card(st, String(count[st]), st)),
     card("", fmt(s.cluster.requests_per_s), "requests/s (cluster)"),
@@ -46,7 +47,14 @@ export function renderMembers(tbody: HTMLElement, s: Snapshot): void {
         h("td", {}, h("span", { class: `badge ${m.state}` }, m.state)),
         h("td", {}, String(m.incarnation)),
         h("td", {}, fmt(m.promised_capacity)),
-        h("td", {}, bar(m.current_load === undefined ? undefined : m.current_load / Math.max(1, m.promised_capacity), m.current_load === undefined ? "" : fmt(m.current_load))),
+        h(
+          "td",
+          {},
+          bar(
+            m.current_load === undefined ? undefined : m.current_load / Math.max(1, m.promised_capacity),
+            m.current_load === undefined ? "" : fmt(m.current_load),
+          ),
+        ),
         h("td", {}, bar(m.load_ratio, m.load_ratio === undefined ? "" : fmt(m.load_ratio, 2))),
         h("td", {}, rate && m.state === "alive" ? fmt(rate.rps) : "—"),
         h("td", { title: m.last_change }, ago(m.last_change, now)),
