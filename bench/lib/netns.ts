@@ -66,7 +66,7 @@ export function removeStaleNamespaces(): string[] {
   return removed;
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

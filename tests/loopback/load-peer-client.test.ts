@@ -158,42 +158,13 @@ test("replicate: 200 is kept; refused, 503 and 4xx keep nothing; a timeout or 5x
   }
   expect(signed as string | null).toBe(`POST ${ok}/packets/replica:${JSON.stringify(batch).length}`);
   expect(await httpPeerClient.replicate(closedPort(), batch, 500)).toEqual({ kind: "refused", reason: "refused" });
-  expect(
-    (
-      await httpPeerClient.replicate(
-        serve(() => new Response("full", { status: 503 })),
-        batch,
-        500,
-      )
-    ).kind,
-  ).toBe("refused");
-  expect(
-    (
-      await httpPeerClient.replicate(
-        serve(() => new Response("no", { status: 401 })),
-        batch,
-        500,
-      )
-    ).kind,
-  ).toBe("refused");
-  expect(
-    (
-      await httpPeerClient.replicate(
-        serve(() => "hang"),
-        batch,
-        100,
-      )
-    ).kind,
-  ).toBe("failed");
-  expect(
-    (
-      await httpPeerClient.replicate(
-        serve(() => new Response("boom", { status: 500 })),
-        batch,
-        500,
-      )
-    ).kind,
-  ).toBe("failed");
+  const cases: [Parameters<typeof serve>[0], number, "refused" | "failed"][] = [
+    [() => new Response("full", { status: 503 }), 500, "refused"],
+    [() => new Response("no", { status: 401 }), 500, "refused"],
+    [() => "hang", 100, "failed"],
+    [() => new Response("boom", { status: 500 }), 500, "failed"],
+  ];
+  for (const [answer, timeoutMs, kind] of cases) expect((await httpPeerClient.replicate(serve(answer), batch, timeoutMs)).kind).toBe(kind);
 });
 
 test("status: a well-formed answer is found, 404 unknown, anything else unreachable; asked with the hop and the wait", async () => {

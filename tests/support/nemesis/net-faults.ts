@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { sh } from "../../../bench/lib/netns.ts";
+import { pidAlive, sh } from "../../../bench/lib/netns.ts";
 
 /** Set in the soak engine's environment when it runs in its own namespace (by namespace.ts). */
 export const SOAK_NETNS_ENV = "DSEF_SOAK_NETNS";
@@ -34,15 +34,6 @@ function cgroup2Mount(): string | undefined {
     // no /proc
   }
   return undefined;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface NetFaultSupport {
