@@ -182,7 +182,7 @@ const flags: FlagSpec[] = [
     flag: "max-peer-capacity",
     env: "DSEF_MAX_PEER_CAPACITY",
     arg: "UNITS",
-    help: "a peer's advertised capacity counts at most this much when balancing (default 10 x --promised_capacity)",
+    help: "a peer's advertised capacity counts at most this much when balancing (default 10 x the larger of this node's and the other members' median)",
     apply: (c, v) => void (c.maxPeerCapacity = parsePositive(v, 1e9)),
   },
   {
@@ -376,7 +376,6 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }
   c.nameGiven = c.name !== "";
-  c.maxPeerCapacity ||= 10 * c.capacity;
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;
   c.name ||= `${c.ip}:${c.port}`;

@@ -3,7 +3,9 @@
  * member (or an insider's invented one) can advertise capacity 1e9 and backlog 0 and draw
  * every forwarded packet. Two checks keep that in bounds, both outside the request path's
  * logic (the composition root puts them between the load service and the node):
- * - the capacity a peer advertises counts only up to `maxCapacity`;
+ * - the capacity a peer advertises counts only up to `maxCapacity`, by default ten times the
+ *   larger of our own and the typical (lower-median) claim of the others: a cluster of small
+ *   and big boxes balances as it should, and phantoms must outnumber the members to move it;
  * - a packet a peer accepted from us must be in its idempotency window when we ask about it
  *   (/packets/ask), and a packet id it never got must not be: a peer whose records do not
  *   match (two audits in a row) is no longer forwarded to, listed for balancing or used as a
@@ -18,7 +20,7 @@ import type { PacketRequest } from "./request-body.ts";
 export interface PeerTrustOptions {
   /** This node's "ip:port" (the asker). */
   readonly selfHttp: string;
-  /** Capacity a peer's claim counts for at most, units per second. */
+  /** Capacity a peer's claim counts for at most, units per second; 0: automatic (see above). */
   readonly maxCapacity: number;
   readonly askTimeoutMs: number;
   readonly log: Logger;
@@ -49,6 +51,22 @@ interface PeerRecord {
   lastAuditAt: number;
   distrustedUntil: number;
   clampedCapacity?: number;
+}
+
+/**
+ * The automatic limit: ten times the larger of our own capacity and the lower median of the
+ * other alive members' claims. One inflated claim (or a minority of them) does not raise it.
+ */
+export function capacityLimit(members: readonly Readonly<Member>[], selfId: NodeId): number {
+  let own = 0;
+  const others: number[] = [];
+  for (const m of members) {
+    if (m.info.id === selfId) own = m.info.capacity;
+    else if (m.state === "alive") others.push(m.info.capacity);
+  }
+  others.sort((a, b) => a - b);
+  const typical = others.length > 0 ? others[(others.length - 1) >> 1]! : 0;
+  return 10 * Math.max(own, typical, 1);
 }
 
 /** Audited peers kept at most (pruned to listed members first). */
@@ -92,6 +110,7 @@ export class PeerTrust {
   view(members: readonly Readonly<Member>[], selfId: NodeId): Readonly<Member>[] {
     const idOf = new Map<string, NodeId>();
     const out: Readonly<Member>[] = [];
+    const limit = this.#o.maxCapacity || capacityLimit(members, selfId);
     for (const m of members) {
       if (m.info.id === selfId) {
         out.push(m);
@@ -99,9 +118,9 @@ export class PeerTrust {
       }
       idOf.set(m.info.http, m.info.id);
       if (this.isDistrusted(m.info.http, m.info.id)) continue;
-      if (m.info.capacity > this.#o.maxCapacity) {
-        this.#noteClamp(m);
-        out.push({ ...m, info: { ...m.info, capacity: this.#o.maxCapacity } });
+      if (m.info.capacity > limit) {
+        this.#noteClamp(m, limit);
+        out.push({ ...m, info: { ...m.info, capacity: limit } });
       } else out.push(m);
     }
     this.#idOf = idOf;
@@ -188,13 +207,13 @@ export class PeerTrust {
     );
   }
 
-  #noteClamp(m: Readonly<Member>): void {
+  #noteClamp(m: Readonly<Member>, limit: number): void {
     const r = this.#record(m.info.http);
     if (r.clampedCapacity === m.info.capacity) return;
     r.clampedCapacity = m.info.capacity;
     this.stats.capacityClamped++;
     this.#o.log.warn(
-      { peer: m.info.http, member: m.info.id, claimed: m.info.capacity, counted: this.#o.maxCapacity },
+      { peer: m.info.http, member: m.info.id, claimed: m.info.capacity, counted: limit },
       "peer claims more capacity than --max-peer-capacity: counted at the limit",
     );
   }

@@ -1,7 +1,7 @@
 /** Peers' load claims within reason: capacity capped, accepted forwards audited against the peer's records. */
 import { describe, expect, test } from "bun:test";
 import type { AskOutcome, ForwardOutcome, PeerClient } from "../../src/load/peer-protocol.ts";
-import { PeerTrust } from "../../src/load/peer-trust.ts";
+import { capacityLimit, PeerTrust } from "../../src/load/peer-trust.ts";
 import { member, silentLog } from "../support/fake-peers.ts";
 
 type Behaviour = "honest" | "forgets" | "yes-to-all" | "silent";
@@ -69,5 +69,15 @@ describe("peer trust", () => {
     const view = trust.view([member("me:1", "alive", 1e9), member("big:1", "alive", 1e9), member("ok:1", "alive", 800)], "me:1");
     expect(view.map((m) => m.info.capacity)).toEqual([1e9, 5000, 800]);
     expect(trust.stats.capacityClamped).toBe(1);
+  });
+
+  test("the automatic limit: a small node counts a big honest peer in full, a phantom among equals at 10x the typical claim", () => {
+    const trust = new PeerTrust({ selfHttp: "me:1", maxCapacity: 0, askTimeoutMs: 100, log: silentLog });
+    // A gateway of capacity 10 next to a server of 1e6: the server is what it says.
+    expect(trust.view([member("me:1", "alive", 10), member("big:1", "alive", 1e6)], "me:1").map((m) => m.info.capacity)).toEqual([10, 1e6]);
+    // Three equal members and a phantom claiming 1e9: counted at 10 x 100.
+    const four = [member("me:1", "alive", 100), member("b:1", "alive", 100), member("c:1", "alive", 100), member("ph:1", "alive", 1e9)];
+    expect(trust.view(four, "me:1").map((m) => m.info.capacity)).toEqual([100, 100, 100, 1000]);
+    expect(capacityLimit(four, "me:1")).toBe(1000);
   });
 });
