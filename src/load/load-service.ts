@@ -29,7 +29,7 @@ export class LoadService {
   readonly window: IdempotencyWindow;
   readonly lookup: PacketLookup;
   readonly backups: Backups;
-  readonly peers = new PeerLoads();
+  readonly peers: PeerLoads;
   readonly counters: LoadCounters = zeroCounters();
   readonly #stall: StallDetector;
   readonly admission: Admission;
@@ -50,6 +50,7 @@ export class LoadService {
     env: LoadEnv = {},
   ) {
     this.now = env.now ?? (() => performance.now());
+    this.peers = new PeerLoads(this.now);
     this.random = env.random ?? Math.random;
     const ticker = env.ticker ?? intervalTicker;
     this.#ticker = ticker;
@@ -201,7 +202,11 @@ export class LoadService {
   }
 
   stats(): Record<string, number | string> {
-    return { ...loadStats(this.queue, this.window, this.outcomes, this.counters, this.now()), ...this.backups.stats() };
+    return {
+      ...loadStats(this.queue, this.window, this.outcomes, this.counters, this.now()),
+      ...this.backups.stats(),
+      backlog_claims_floored: this.peers.floored,
+    };
   }
 
   #finished(f: Finished): void {
