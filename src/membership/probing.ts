@@ -55,6 +55,9 @@ export class Prober {
   #order: NodeId[] = [];
   #index = 0;
   readonly #relays = new Map<number, Relay>();
+  /** Probe rounds started; and the round in which each member last proved it lives to us. */
+  #round = 0;
+  readonly #answered = new Map<NodeId, number>();
 
   constructor(
     private readonly p: CoreParts,
@@ -89,6 +92,7 @@ export class Prober {
     const seq = ++this.#seq;
     const nonce = liveness.nonce();
     stats.probes++;
+    this.#round++;
     const endAt = now + awareness.scale(t.probeIntervalMs);
     this.#probe = { phase: "direct", target: target.info.id, seq, nonce, ackDeadline: Math.min(endAt, now + awareness.scale(t.probeTimeoutMs)), endAt };
     // Lifeguard's buddy system: a ping to a suspect carries the suspicion, so it can refute (or
@@ -105,6 +109,7 @@ export class Prober {
   /** The member was declared dead: our probe of it, if any, is over. */
   forget(id: NodeId): void {
     if (this.#probe?.target === id) this.#probe = undefined;
+    this.#answered.delete(id);
   }
 
   /**
@@ -218,7 +223,7 @@ export class Prober {
   #goIndirect(direct: Direct): void {
     const { t, table, out, stats, random } = this.p;
     const target = table.get(direct.target);
-    const relays = target ? pick(random, table.live(), t.indirectChecks, direct.target) : [];
+    const relays = target ? this.#pickRelays(random, table.live(), t.indirectChecks, direct.target) : [];
     this.#probe = {
       phase: "indirect",
       target: direct.target,
@@ -293,10 +298,36 @@ export class Prober {
     this.p.out.push(r.requester, proof ? { ...ack, proof } : ack);
   }
 
+  /**
+   * Relays among members that proved they live to us within the last two rounds over the
+   * table, the rest at random only when too few did. A member an insider invented (listed
+   * alive until probes find it out) never nacks; asked as a relay, its missing nacks would read
+   * as our own fault (Lifeguard) and slow our probing, and a crash's refused port would wait for
+   * a relay's confirmation that never comes.
+   */
+  #pickRelays(random: () => number, live: readonly MemberRecord[], k: number, target: NodeId): MemberRecord[] {
+    const since = this.#round - 2 * live.length - 1;
+    const recent: MemberRecord[] = [];
+    const others: MemberRecord[] = [];
+    for (const m of live) {
+      if (m.info.id === target || m === this.p.table.self) continue;
+      ((this.#answered.get(m.info.id) ?? Number.NEGATIVE_INFINITY) >= since ? recent : others).push(m);
+    }
+    if (recent.length >= k) return pick(random, recent, k);
+    return [...recent, ...pick(random, others, k - recent.length)];
+  }
+
   /** Our probe of `id` ended: with its proof of life, or `silent`. */
   #heard(id: NodeId, silent: boolean): void {
     const m = this.p.table.get(id);
     if (m) this.p.table.setSilent(m, silent);
+    if (silent) this.#answered.delete(id);
+    else {
+      this.#answered.set(id, this.#round);
+      // Bounded by the table: members no longer in it are dropped once in a while.
+      if (this.#answered.size > 2 * this.p.table.live().length + 16)
+        for (const known of this.#answered.keys()) if (!this.p.table.get(known)) this.#answered.delete(known);
+    }
   }
 
   /** Does this answer prove that `target` itself saw `nonce`? Counted when it does not. */
