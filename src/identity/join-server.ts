@@ -136,12 +136,15 @@ export class JoinServer {
         }
         throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
       }
+      // A new key at a listed member's address: refused while that member answers there as
+      // itself. Otherwise it is an honest node restarted with a new key (or one that moved in):
+      // admitted, and the address goes to whichever proves it lives there (the membership core's
+      // address check pings it for the claimant), so a joiner lying about its address gains nothing.
       const holder = said && this.host.holderOf(said.info.gossip);
       if (holder && holder.info.id !== p.joinerId && (holder.state === "alive" || holder.state === "suspect")) {
         if (holder.info.id === this.identity.id || (await stillThere(holder.info.http, holder.info.id))) {
           throw new Refusal(409, `address ${said!.info.gossip} is in use by live member ${holder.info.id}`);
         }
-        throw new Refusal(409, `address ${said!.info.gossip} is still listed for member ${holder.info.id}; retry once that entry is declared dead`);
       }
       const members = this.host.verified(claimed, p.joinerId);
       const self = members.find((m) => m.info.id === p.joinerId);
