@@ -1,6 +1,6 @@
 import { randomFillSync } from "node:crypto";
 import { Swim, type SwimConfig } from "../membership/swim.ts";
-import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, NodeId, Nonce, Output, Proof } from "../membership/types.ts";
+import type { Address, Effect, Evidence, Input, MemberEvent, MemberSnapshot, Message, NodeId, Nonce, Output, Proof } from "../membership/types.ts";
 import { type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
 import type { NodeLog } from "../ports/node-log.ts";
 import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
@@ -56,6 +56,7 @@ export class NodeDriver {
   readonly #log: NodeLog | undefined;
   // Arrays, replaced on (un)subscribe: iterating them costs nothing when empty (the hot path).
   #listeners: readonly ((e: MemberEvent) => void)[] = [];
+  #evidence: readonly ((e: Evidence) => void)[] = [];
   #taps: readonly Tap[] = [];
   #steps: readonly StepListener[] = [];
   /** When the armed timer fires; Infinity when none is armed. */
@@ -91,6 +92,14 @@ export class NodeDriver {
     this.#listeners = [...this.#listeners, fn];
     return () => {
       this.#listeners = this.#listeners.filter((f) => f !== fn);
+    };
+  }
+
+  /** Subscribe to the core's evidence about members (`dsef why`); returns the unsubscribe function. */
+  onEvidence(fn: (e: Evidence) => void): () => void {
+    this.#evidence = [...this.#evidence, fn];
+    return () => {
+      this.#evidence = this.#evidence.filter((f) => f !== fn);
     };
   }
 
@@ -145,6 +154,7 @@ export class NodeDriver {
     for (const s of out.send) this.#send(s.to, s.message);
     for (const e of out.effects) this.#perform(e);
     for (const e of out.events) this.#report(e);
+    if (this.#evidence.length > 0) for (const e of out.evidence) for (const fn of this.#evidence) fn(e);
     this.#schedule(out.wakeAt);
     return out;
   }
@@ -167,6 +177,14 @@ export class NodeDriver {
       this.dispatch({ type: "sync", members: r, join: true });
       done();
     });
+  }
+
+  /**
+   * Send one message outside the core's rounds, signed, encoded and sealed like its own (an
+   * operator's reachability ping). Its answer reaches the core too, which ignores an ack it did not ask for.
+   */
+  sendMessage(to: Address, message: Message): void {
+    if (!this.#stopped) this.#send(to, message);
   }
 
   /** A datagram the I/O could not send. */

@@ -13,6 +13,7 @@ import type { ApiAuth } from "./api-auth.ts";
 import { Gate } from "./gate.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { json, problem } from "./json.ts";
+import { EVIDENCE_ROUTE, memberRoutes, REACHABILITY_PATH, WHY_PATH } from "./member-routes.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
@@ -37,9 +38,9 @@ export interface HttpParts {
 }
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
-export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
-/** Read by other nodes only (it lists device ids): authenticated as a node in a secured cluster. */
-export const NODE_ONLY_ROUTES = ["/stats"] as const;
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", WHY_PATH, REACHABILITY_PATH] as const;
+/** Read by other nodes only (device ids, evidence): authenticated as a node in a secured cluster. */
+export const NODE_ONLY_ROUTES = ["/stats", EVIDENCE_ROUTE] as const;
 
 /** The node's HTTP API. Routes are small handlers over the node, behind the gate; errors are JSON. */
 export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<undefined> {
@@ -93,6 +94,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load, nodeRequests, devices) : {}),
       ...(load ? packetRoutes(load, nodeRequests) : {}),
+      ...memberRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
     }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

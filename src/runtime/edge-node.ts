@@ -1,5 +1,6 @@
 import type { NodeConfig } from "../config/node-config.ts";
 import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
+import { EvidenceLog } from "../driver/evidence-log.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import { exchangeState } from "../identity/sync-client.ts";
@@ -11,6 +12,7 @@ import type { PacketGuard } from "../ports/packet-guard.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
 import { joinAddress } from "../util/address.ts";
 import { checkHealth } from "./http-check.ts";
+import { Pinger } from "./pinger.ts";
 import { UdpTransport } from "./udp-transport.ts";
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
@@ -40,6 +42,10 @@ export class EdgeNode {
   readonly identity: NodeIdentity;
   readonly log: Logger;
   readonly driver: NodeDriver;
+  /** What this node saw and heard about each member (`dsef why`), bounded. */
+  readonly evidence = new EvidenceLog();
+  /** One-off pings outside the probe rounds (`dsef reachability`, force-leave's check). */
+  readonly pinger: Pinger;
   readonly startedAt = Date.now();
   readonly #exchange: StateExchange;
   #socket: UdpTransport | undefined;
@@ -72,6 +78,8 @@ export class EdgeNode {
       claims: parts.claims,
       log: parts.log,
     });
+    this.driver.onEvidence((e) => this.evidence.record(e, this.driver.swim.member(e.member)?.info.name));
+    this.pinger = new Pinger(this.driver);
   }
 
   get swim(): Swim {
