@@ -20,6 +20,9 @@ const commands: Record<string, () => Promise<Command>> = {
   "device-key": () => import("./device-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
+  why: () => import("./why-command.ts"),
+  "force-leave": () => import("./force-leave-command.ts"),
+  reachability: () => import("./reachability-command.ts"),
 };
 
 const HELP = new Set(["--help", "-h", "help"]);

@@ -15,6 +15,8 @@ export interface ClientOptions {
   json: boolean;
   timeoutMs: number;
   rest: Record<string, string | boolean | undefined>;
+  /** Arguments that are not options (only when the command takes them). */
+  positionals: string[];
 }
 
 export const DEFAULT_NODE = "http://127.0.0.1:5000";
@@ -30,22 +32,24 @@ export function parseClientArgs(
   argv: string[],
   env: Record<string, string | undefined>,
   extra: Record<string, { type: "string" | "boolean" }> = {},
+  allowPositionals = false,
 ): ClientOptions | "help" {
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    values = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       options: { node: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" }, ...extra },
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals,
+    }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message.split("\n")[0]!} (see --help)`);
   }
   if (values.help) return "help";
   const timeoutMs = values.timeout === undefined ? 3000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new UsageError("--timeout: expected milliseconds between 1 and 600000");
-  return { node: normaliseNode(String(values.node ?? env.DSEF_NODE ?? DEFAULT_NODE)), json: values.json === true, timeoutMs, rest: values };
+  return { node: normaliseNode(String(values.node ?? env.DSEF_NODE ?? DEFAULT_NODE)), json: values.json === true, timeoutMs, rest: values, positionals };
 }
 
 /** A node address by the rules of util/address.ts, as a base URL: "host:port" → "http://host:port". */

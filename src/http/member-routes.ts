@@ -126,7 +126,10 @@ export function memberRoutes(parts: MemberRouteParts): Record<string, { GET: Han
 
 /** /force-leave: the API token; with none, only an open cluster lets anyone (as it lets anyone join). */
 function operatorOnly(req: Request, parts: MemberRouteParts): Response | undefined {
-  if (parts.api) return parts.api.allows(req) ? undefined : problem(401, "force-leave needs this node's API token: set DSEF_API_TOKEN", { "www-authenticate": 'Bearer realm="dsef"' });
+  if (parts.api)
+    return parts.api.allows(req)
+      ? undefined
+      : problem(401, "force-leave needs this node's API token: set DSEF_API_TOKEN", { "www-authenticate": 'Bearer realm="dsef"' });
   if ((parts.security?.mode ?? "open") === "open") return undefined;
   return problem(403, "force-leave needs an operator credential: start the nodes with --api-token, and give the CLI DSEF_API_TOKEN");
 }

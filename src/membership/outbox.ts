@@ -1,6 +1,19 @@
 import type { BroadcastQueue } from "./broadcast-queue.ts";
 import { retransmitLimit, type Timing } from "./timing.ts";
-import type { Address, Effect, Evidence, EvidenceKind, MemberEvent, MemberEventType, MemberSnapshot, Message, NodeId, Outbound, Output, Update } from "./types.ts";
+import type {
+  Address,
+  Effect,
+  Evidence,
+  EvidenceKind,
+  MemberEvent,
+  MemberEventType,
+  MemberSnapshot,
+  Message,
+  NodeId,
+  Outbound,
+  Output,
+  Update,
+} from "./types.ts";
 
 /**
  * Bytes reserved for a message's own fields before piggybacked updates: the largest, an ack with

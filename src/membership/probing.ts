@@ -173,7 +173,16 @@ export class Prober {
     stats.relayed++;
     const wait = Math.floor(t.probeTimeoutMs * NACK_FRACTION);
     const nonce = msg.nonce;
-    this.#relays.set(seq, { seq, requester: source, requesterId: msg.from, requesterSeq: msg.seq, target: msg.target, nonce, nackAt: now + wait, nacked: false });
+    this.#relays.set(seq, {
+      seq,
+      requester: source,
+      requesterId: msg.from,
+      requesterSeq: msg.seq,
+      target: msg.target,
+      nonce,
+      nackAt: now + wait,
+      nacked: false,
+    });
     out.push(msg.targetGossip, { type: "ping", seq, from: this.p.table.self.info.id, to: msg.target, nonce, updates: [] });
     out.effect({ type: "check-http", target: msg.target, http: msg.targetHttp, nonce, timeoutMs: wait });
   }
@@ -326,7 +335,7 @@ export class Prober {
 
   #sendNack(now: number, r: Relay, refused: boolean): void {
     r.nacked = true;
-    this.p.out.evidence(now, r.target, "nack", this.p.table.self.info.id, { detail: `sent to ${r.requesterId}: ${refused ? "connection refused" : "no ack"}` });
+    this.p.out.evidence(now, r.target, "nack", this.p.table.self.info.id, { relays: [r.requesterId], detail: refused ? "connection refused" : "no ack" });
     this.p.stats.nacksSent++;
     this.p.out.push(r.requester, { type: "nack", seq: r.requesterSeq, from: this.p.table.self.info.id, refused });
   }

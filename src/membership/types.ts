@@ -166,7 +166,7 @@ export interface MemberEvent {
  *
  * - `ack-timeout`  our ping got no ack in time; `relays` were asked (ping-req) and its HTTP port challenged
  * - `nack`         a relay (`by`) could not get an ack either (and its HTTP check was refused, if `detail` says
- *                  so); recorded by the relay too, naming whom it told
+ *                  so); recorded by the relay too, naming the prober it told in `relays`
  * - `answered`     after the ack timeout, its proof of life came after all: through a relay (`by`),
  *                  as a late ack, or over HTTP (only UDP was lost); not suspected
  * - `http`         our HTTP challenge of the member found no proof of life: refused / silent / unproven
@@ -206,7 +206,10 @@ export interface Evidence {
   readonly via?: string;
   /** The member's incarnation the fact is about. */
   readonly incarnation?: number;
-  /** Members involved: the relays asked (`ack-timeout`), the relays that stayed silent (`probe-failed`). */
+  /**
+   * Other members involved: the relays asked (`ack-timeout`), the relays that stayed silent
+   * (`probe-failed`), the prober a relay's nack went to (`nack` by this node).
+   */
   readonly relays?: readonly NodeId[];
   /** How long the suspicion had run when it ended (`refuted`, `dead`, `left`). */
   readonly suspectedMs?: number;

@@ -1,6 +1,6 @@
 import type { NodeConfig } from "../config/node-config.ts";
-import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
 import { EvidenceLog } from "../driver/evidence-log.ts";
+import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
 import { exchangeState } from "../identity/sync-client.ts";

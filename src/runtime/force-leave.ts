@@ -22,7 +22,9 @@ export const FORGET_PATH = "/members/forget";
 export const LIFE_CHECK_MS = 1000;
 
 export type LocalOutcome = "left" | "pruned" | "already left" | "not known here";
-export type ForceLeaveVerdict = { readonly ok: true; readonly outcome: LocalOutcome } | { readonly ok: false; readonly status: 400 | 409; readonly reason: string };
+export type ForceLeaveVerdict =
+  | { readonly ok: true; readonly outcome: LocalOutcome }
+  | { readonly ok: false; readonly status: 400 | 409; readonly reason: string };
 
 /** Apply a force-leave on this node, under the rules above. */
 export async function forceLeaveHere(node: EdgeNode, id: NodeId, prune: boolean, checkMs = LIFE_CHECK_MS): Promise<ForceLeaveVerdict> {
@@ -32,7 +34,8 @@ export async function forceLeaveHere(node: EdgeNode, id: NodeId, prune: boolean,
   if (m.state === "alive") return refusedAlive();
   if (m.state === "suspect" || m.state === "dead") {
     const check = await checkMember(node, m, checkMs);
-    if (provesLife(check)) return { ok: false, status: 409, reason: `it answered a probe just now (${check.udp.answered ? "UDP" : "HTTP"}): alive, not removed` };
+    if (provesLife(check))
+      return { ok: false, status: 409, reason: `it answered a probe just now (${check.udp.answered ? "UDP" : "HTTP"}): alive, not removed` };
     // It may have refuted while we asked.
     const now = node.member(id);
     if (now?.state === "alive") return refusedAlive();
@@ -62,7 +65,13 @@ export interface PeerVerdict {
  * Ask every other live member to apply the force-leave. `headers` authenticate this node where
  * node authentication does not (an open cluster with an API token); node auth is added by peerFetch.
  */
-export async function forceLeaveEverywhere(node: EdgeNode, id: NodeId, prune: boolean, timeoutMs: number, headers: Record<string, string>): Promise<PeerVerdict[]> {
+export async function forceLeaveEverywhere(
+  node: EdgeNode,
+  id: NodeId,
+  prune: boolean,
+  timeoutMs: number,
+  headers: Record<string, string>,
+): Promise<PeerVerdict[]> {
   const self = node.swim.self.id;
   const peers = node.members().filter((m) => isLive(m.state) && m.info.id !== self && m.info.id !== id);
   const body = JSON.stringify({ id, prune });

@@ -36,7 +36,9 @@ function run(s: Swim, from: number, ms: number, opts: { nack?: (relay: string) =
         if (m.type === "ping-req" && opts.nack) {
           const relay = `n${send.to.split(".")[3]!.split(":")[0]}`;
           if (opts.nack(relay))
-            next.push(s.handle(now + 5, { type: "message", source: send.to, message: { type: "nack", seq: m.seq, from: relay, refused: opts.http === "refused" } }));
+            next.push(
+              s.handle(now + 5, { type: "message", source: send.to, message: { type: "nack", seq: m.seq, from: relay, refused: opts.http === "refused" } }),
+            );
         }
       }
       for (const e of o.effects)
@@ -118,7 +120,8 @@ describe("evidence from the core", () => {
       outs.push(out);
       for (const send of out.send) {
         const m = send.message;
-        if (m.type === "ping") outs.push(s.handle(now + 1, { type: "message", source: send.to, message: { type: "ack", seq: m.seq, from: m.to, nonce: m.nonce, updates: [] } }));
+        if (m.type === "ping")
+          outs.push(s.handle(now + 1, { type: "message", source: send.to, message: { type: "ack", seq: m.seq, from: m.to, nonce: m.nonce, updates: [] } }));
       }
     }
     expect(outs.flatMap((o) => o.evidence)).toEqual([]);
@@ -143,7 +146,10 @@ describe("force-leave and forget", () => {
     const out = s.handle(20, { type: "force-leave", id: "n2" });
     expect(out.events.map((e) => `${e.type}:${e.member.info.id}:${e.reason}`)).toEqual(["left:n2:force-leave"]);
     expect(out.evidence).toEqual([{ at: 20, member: "n2", kind: "left", by: "n1", incarnation: 1, detail: "force-leave" }]);
-    expect(out.send).toContainEqual({ to: info(2).gossip, message: { type: "gossip", from: "n1", updates: [{ kind: "dead", id: "n2", incarnation: 1, from: "n1" }] } });
+    expect(out.send).toContainEqual({
+      to: info(2).gossip,
+      message: { type: "gossip", from: "n1", updates: [{ kind: "dead", id: "n2", incarnation: 1, from: "n1" }] },
+    });
     expect(s.member("n2")!.state).toBe("left");
     expect(s.inspectMember("n2")!.forced).toBe(true);
     expect(s.snapshot().find((m) => m.info.id === "n2")!.state).toBe("dead");
