@@ -40,6 +40,8 @@ export class Outbox {
     private readonly queue: BroadcastQueue,
     private readonly t: Timing,
     private readonly liveCount: () => number,
+    /** This node: what it concludes itself was brought by nobody. */
+    private readonly self: NodeId,
   ) {}
 
   /** A message as is, with no piggybacked updates. */
@@ -64,7 +66,7 @@ export class Outbox {
 
   /** A fact about `member`, as `by` saw or claimed it, brought by whoever brought the current input. */
   evidence(at: number, member: NodeId, kind: EvidenceKind, by: NodeId, facts?: EvidenceFacts): void {
-    const via = this.via === undefined || this.via === by ? undefined : this.via;
+    const via = this.via === undefined || this.via === by || by === this.self ? undefined : this.via;
     this.#evidence.push({ at, member, kind, by, ...(via === undefined ? {} : { via }), ...facts });
   }
 

@@ -74,7 +74,7 @@ export class Swim {
     const t = cfg.timing;
     const table = new MemberTable(cfg.self, cfg.initialIncarnation ?? 0, cfg.now);
     const queue = new BroadcastQueue(cfg.sizeOf);
-    const out = new Outbox(queue, t, () => table.liveCount);
+    const out = new Outbox(queue, t, () => table.liveCount, cfg.self.id);
     const liveness = cfg.liveness ?? plainLiveness(cfg.random);
     this.#p = { t, table, queue, awareness: new Awareness(t.maxAwareness), stats: this.stats, out, random: cfg.random, liveness };
     this.#table = table;

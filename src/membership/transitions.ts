@@ -81,7 +81,7 @@ export class Transitions {
     if (u.kind === "suspect" && cur?.state === "suspect" && cur.incarnation === u.incarnation) {
       if (cur.suspicion.confirm(u.from)) {
         queue.enqueue(u);
-        const left = Math.max(0, cur.suspicion.deadline - now);
+        const left = Math.max(0, Math.round(cur.suspicion.deadline - now));
         this.p.out.evidence(now, id, "confirm", u.from, { incarnation: u.incarnation, detail: `dead in ${left} ms unless refuted` });
       }
       return;

@@ -31,8 +31,10 @@ export async function forceLeaveHere(node: EdgeNode, id: NodeId, prune: boolean,
   if (id === node.swim.self.id) return { ok: false, status: 400, reason: "that is this node: stop it instead, and it leaves by itself" };
   const m = node.member(id);
   if (!m) return { ok: true, outcome: "not known here" };
-  if (m.state === "alive") return refusedAlive();
-  if (m.state === "suspect" || m.state === "dead") {
+  // The row changes under us (it is the table's own): what it was when asked decides the outcome.
+  const was = m.state;
+  if (was === "alive") return refusedAlive();
+  if (was === "suspect" || was === "dead") {
     const check = await checkMember(node, m, checkMs);
     if (provesLife(check))
       return { ok: false, status: 409, reason: `it answered a probe just now (${check.udp.answered ? "UDP" : "HTTP"}): alive, not removed` };
@@ -41,12 +43,11 @@ export async function forceLeaveHere(node: EdgeNode, id: NodeId, prune: boolean,
     if (now?.state === "alive") return refusedAlive();
     if (now && now.state !== "left") node.dispatch({ type: "force-leave", id });
   }
-  const wasLeft = m.state === "left";
   if (prune) {
     node.dispatch({ type: "forget", id });
     return { ok: true, outcome: node.member(id) ? "left" : "pruned" };
   }
-  return { ok: true, outcome: wasLeft ? "already left" : "left" };
+  return { ok: true, outcome: was === "left" ? "already left" : "left" };
 }
 
 function refusedAlive(): ForceLeaveVerdict {

@@ -108,7 +108,7 @@ describe("evidence from the core", () => {
     const out = hear(s, 50, [{ kind: "suspect", id: "n1", incarnation: 10, from: "n2" }], "n3");
     expect(out.evidence.map((e) => [e.kind, e.by, e.via])).toEqual([
       ["suspect", "n2", "n3"],
-      ["refuted", "n1", "n3"],
+      ["refuted", "n1", undefined],
     ]);
   });
 
