@@ -114,7 +114,9 @@ test("a SIGSTOPped member: dsef why shows probe timeouts, relays' nacks, silent 
   expect(text.out).toMatch(/HTTP challenge: silent/);
   expect(text.out).toMatch(/SUSPECT at incarnation \d+ by this node \(probe timeout\)/);
   expect(text.out).toMatch(/DEAD at incarnation \d+ by this node \(suspicion timeout\), after [\d.]+ s of suspicion/);
-  expect(text.out).toMatch(/suspicions:\n(.*\n)*\s+node-[abd]: suspected at [\d:.]+ by node-[abd]( \(probe timeout\))?; dead \(suspicion timeout\) at [\d:.]+, after [\d.]+ s/);
+  expect(text.out).toMatch(
+    /suspicions:\n(.*\n)*\s+node-[abd]: suspected at [\d:.]+ by node-[abd]( \(probe timeout\))?; dead \(suspicion timeout\) at [\d:.]+, after [\d.]+ s/,
+  );
 }, 60_000);
 
 test("force-leave: refused without the token and for a live member; a dead one is left everywhere and no longer retried", async () => {
