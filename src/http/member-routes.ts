@@ -13,7 +13,7 @@
  * /members/forget a node's MAC over the body in a secured cluster.
  */
 import { z } from "zod";
-import type { Security } from "../identity/security.ts";
+import type { Security, SecurityMode } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { localReport, peerReports } from "../runtime/evidence-report.ts";
 import { FORGET_PATH, forceLeaveEverywhere, forceLeaveHere } from "../runtime/force-leave.ts";
@@ -90,7 +90,7 @@ export function memberRoutes(parts: MemberRouteParts): Record<string, { GET: Han
     },
     [FORCE_LEAVE_PATH]: {
       POST: async (req) => {
-        const denied = operatorOnly(req, parts);
+        const denied = forceLeaveAuth(req, parts.api, parts.security?.mode ?? "open");
         if (denied) return denied;
         const text = await readBody(req, MAX_BODY);
         if (!text.ok) return text.response;
@@ -124,12 +124,12 @@ export function memberRoutes(parts: MemberRouteParts): Record<string, { GET: Han
   };
 }
 
-/** /force-leave: the API token; with none, only an open cluster lets anyone (as it lets anyone join). */
-function operatorOnly(req: Request, parts: MemberRouteParts): Response | undefined {
-  if (parts.api)
-    return parts.api.allows(req)
+/** /force-leave: the API token; with none, only an open cluster lets anyone (as it lets anyone join). Undefined: go ahead. */
+export function forceLeaveAuth(req: Request, api: ApiAuth | undefined, mode: SecurityMode): Response | undefined {
+  if (api)
+    return api.allows(req)
       ? undefined
       : problem(401, "force-leave needs this node's API token: set DSEF_API_TOKEN", { "www-authenticate": 'Bearer realm="dsef"' });
-  if ((parts.security?.mode ?? "open") === "open") return undefined;
+  if (mode === "open") return undefined;
   return problem(403, "force-leave needs an operator credential: start the nodes with --api-token, and give the CLI DSEF_API_TOKEN");
 }

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Keyring, keyFromSecret } from "../../src/identity/keyring.ts";
+import { NodeAuth } from "../../src/identity/node-auth.ts";
 import { startSecuredCluster } from "../support/identity.ts";
 import { BUN, type NodeProcess, type PeerRow, ROOT, stopAll, waitUntil } from "../support/processes.ts";
 
@@ -72,6 +74,32 @@ test("reachability: every member answers this node on UDP and HTTP, as itself", 
   expect(r.out).toContain("all 3 members answer on UDP and HTTP");
 }, 30_000);
 
+test("nobody removes a live member: outsiders get 401, an insider holding the cluster key is refused (409)", async () => {
+  const aId = (await row(b, a))!.id;
+  const forget = (headers: Record<string, string>, body = JSON.stringify({ id: aId, prune: true })) =>
+    fetch(`${b.url}/members/forget`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  expect((await forget({})).status).toBe(401);
+  // The operator's token is not a node's authentication.
+  expect((await forget({ authorization: `Bearer ${TOKEN}` })).status).toBe(401);
+  const evidence = `${b.url}/members/${aId}/evidence`;
+  expect((await fetch(evidence)).status).toBe(401);
+  expect((await fetch(evidence, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  // An insider signs as a node: each node decides for itself, and a member alive here stays.
+  const insider = new NodeAuth(new Keyring([keyFromSecret(KEY)]));
+  const body = JSON.stringify({ id: aId, prune: true });
+  const signed = await forget(insider.sign("POST", `127.0.0.1:${b.port}`, "/members/forget", body), body);
+  expect(signed.status).toBe(409);
+  expect(((await signed.json()) as { error: string }).error).toContain("alive here");
+  // Nor is a node's authentication an operator's: /force-leave wants the token.
+  const asNode = await fetch(`${b.url}/force-leave`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...insider.sign("POST", `127.0.0.1:${b.port}`, "/force-leave", '{"member":"node-a"}') },
+    body: '{"member":"node-a"}',
+  });
+  expect(asNode.status).toBe(401);
+  for (const o of [b, c, d]) expect(await stateAt(o, a)).toBe("alive");
+}, 30_000);
+
 test("a SIGSTOPped member: dsef why shows probe timeouts, relays' nacks, silent HTTP checks, the suspicion, then death", async () => {
   const cId = (await row(a, c))!.id;
   c.kill("SIGSTOP");
@@ -119,7 +147,7 @@ test("a SIGSTOPped member: dsef why shows probe timeouts, relays' nacks, silent 
   );
 }, 60_000);
 
-test("force-leave: refused without the token and for a live member; a dead one is left everywhere and no longer retried", async () => {
+test("force-leave: refused without the token and for a live member; a dead one is left everywhere", async () => {
   const noToken = await dsef(["force-leave", "node-c", "--node", a.url], "");
   expect(noToken.code).toBe(1);
   expect(noToken.err).toContain("needs the node's API token");

@@ -4,6 +4,8 @@ import { answersBoth, type ReachRow, reachTable } from "../../src/cli/reachabili
 import { parseAnswer } from "../../src/cli/why-command.ts";
 import { type WhyAnswer, whyText } from "../../src/cli/why-timeline.ts";
 import { EvidenceLog } from "../../src/driver/evidence-log.ts";
+import { ApiAuth } from "../../src/http/api-auth.ts";
+import { forceLeaveAuth } from "../../src/http/member-routes.ts";
 import type { Evidence, Member } from "../../src/membership/types.ts";
 import { lookupMember } from "../../src/runtime/member-lookup.ts";
 import { evidenceToJson, nodeReportSchema } from "../../src/wire/evidence-schema.ts";
@@ -150,5 +152,22 @@ describe("the reachability table", () => {
       "2 of 3 members do not answer on both",
     ]);
     expect(reachTable([])).toBe("no other member to probe");
+  });
+});
+
+describe("who may force a member out", () => {
+  const TOKEN = "force-leave-token-0123456789";
+  const req = (token?: string) => new Request("http://n/force-leave", { method: "POST", headers: token ? { authorization: `Bearer ${token}` } : {} });
+  test("with an API token: only its bearer", () => {
+    const api = new ApiAuth(TOKEN);
+    for (const mode of ["open", "secret", "ca"] as const) {
+      expect(forceLeaveAuth(req(TOKEN), api, mode)).toBeUndefined();
+      expect(forceLeaveAuth(req(), api, mode)!.status).toBe(401);
+      expect(forceLeaveAuth(req("wrong-token-0123456789"), api, mode)!.status).toBe(401);
+    }
+  });
+  test("without one: anyone in an open cluster (as anyone may join it); nobody in a secured one", () => {
+    expect(forceLeaveAuth(req(), undefined, "open")).toBeUndefined();
+    for (const mode of ["secret", "ca", "secret+ca"] as const) expect(forceLeaveAuth(req(TOKEN), undefined, mode)!.status).toBe(403);
   });
 });
