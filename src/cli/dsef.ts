@@ -38,7 +38,7 @@ export function route(argv: readonly string[]): { command: string; args: string[
 }
 
 async function usage(): Promise<string> {
-  const lines = await Promise.all(Object.entries(commands).map(async ([n, l]) => `  dsef ${n.padEnd(10)} ${(await l()).summary}`));
+  const lines = await Promise.all(Object.entries(commands).map(async ([n, l]) => `  dsef ${n.padEnd(13)} ${(await l()).summary}`));
   return ["usage: dsef <command> [options]", "       dsef --flag ...   (a first argument that is a flag: dsef node --flag ...)", "", ...lines].join("\n");
 }
 

@@ -15,7 +15,7 @@ const help = [
   "refused there; a member that lives after all refutes and comes back. Needs the API token",
   "(DSEF_API_TOKEN) when the nodes have one; a secured cluster needs nodes started with --api-token.",
   "",
-  ...commonHelp,
+  ...commonHelp.map((l) => l.replace("default 3000", "default 10000")),
   "  --prune         forget the member everywhere, not only mark it left",
 ].join("\n");
 

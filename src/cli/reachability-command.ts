@@ -12,7 +12,7 @@ const help = [
   "an answer counts only with the member's own proof of life (its signature in a secured cluster).",
   "Exit 0 when every member answers on both, 1 otherwise.",
   "",
-  ...commonHelp,
+  ...commonHelp.map((l) => l.replace("default 3000", "default 30000")),
 ].join("\n");
 
 export interface ReachRow {

@@ -15,7 +15,7 @@ const help = [
   "start of its id): failed probes, relays' nacks, HTTP challenges, who suspected it, who refuted,",
   "how long each suspicion ran and how it ended. Each node keeps a bounded log.",
   "",
-  ...commonHelp,
+  ...commonHelp.map((l) => l.replace("default 3000", "default 10000")),
 ].join("\n");
 
 export function run(argv: string[]): Promise<number> {
