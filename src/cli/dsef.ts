@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   "device-key": () => import("./device-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
+  tags: () => import("./tags-command.ts"),
 };
 
 const HELP = new Set(["--help", "-h", "help"]);
