@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   "device-key": () => import("./device-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
+  tags: () => import("./tags-command.ts"),
   why: () => import("./why-command.ts"),
   "force-leave": () => import("./force-leave-command.ts"),
   reachability: () => import("./reachability-command.ts"),

@@ -17,6 +17,7 @@ import { EVIDENCE_ROUTE, memberRoutes, REACHABILITY_PATH, WHY_PATH } from "./mem
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
+import { tagRoutes } from "./tag-routes.ts";
 import type { TlsFiles } from "./tls-files.ts";
 
 /** The parts of a node the API serves; the composition root builds them. */
@@ -93,7 +94,8 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load, nodeRequests, devices) : {}),
-      ...(load ? packetRoutes(load, nodeRequests) : {}),
+      ...(load ? packetRoutes(load, nodeRequests, devices) : {}),
+      ...tagRoutes({ tags: () => node.swim.self.tags ?? {}, retag: (tags) => node.driver.dispatch({ type: "retag", tags }) }, api),
       ...memberRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
     }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),

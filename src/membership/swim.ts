@@ -177,6 +177,9 @@ export class Swim {
         if (!this.#tx.leaving) this.#prober.stop();
         this.#tx.leave(now);
         break;
+      case "retag":
+        this.#tx.announce(now, { ...this.self, tags: input.tags });
+        break;
       case "force-leave":
         this.#tx.forceLeave(now, input.id);
         break;
