@@ -149,8 +149,11 @@ export class Prober {
     const p = this.#probe;
     if (p?.phase !== "indirect" || p.seq !== msg.seq) return;
     p.nacks++;
-    if (p.asked.includes(msg.from) && !p.nackers.includes(msg.from)) p.nackers.push(msg.from);
-    this.p.out.evidence(now, p.target, "nack", msg.from, { detail: msg.refused ? "no ack, and its HTTP port refused the connection" : "no ack" });
+    // Evidence names only the relays we asked, once each (a nack's `from` is as its datagram says).
+    if (p.asked.includes(msg.from) && !p.nackers.includes(msg.from)) {
+      p.nackers.push(msg.from);
+      this.p.out.evidence(now, p.target, "nack", msg.from, { detail: msg.refused ? "no ack, and its HTTP port refused the connection" : "no ack" });
+    }
     if (msg.refused) {
       p.refusedByRelays++;
       this.#checkRefused(now, p);
