@@ -39,5 +39,6 @@ export function parseAnswer(body: unknown): WhyAnswer | undefined {
   if (typeof b?.member !== "string" || typeof b.asked_by !== "string" || !Array.isArray(b.reports) || !Array.isArray(b.unanswered)) return undefined;
   const reports = b.reports.map((r) => nodeReportSchema.safeParse(r));
   if (reports.some((r) => !r.success)) return undefined;
-  return { member: b.member, asked_by: b.asked_by, reports: reports.map((r) => r.data!), unanswered: b.unanswered };
+  const counts = typeof b.asked === "number" && typeof b.live === "number" ? { asked: b.asked, live: b.live } : {};
+  return { member: b.member, asked_by: b.asked_by, reports: reports.map((r) => r.data!), unanswered: b.unanswered, ...counts };
 }

@@ -9,6 +9,9 @@ export interface WhyAnswer {
   readonly asked_by: string;
   readonly reports: readonly NodeReport[];
   readonly unanswered: readonly { readonly id: string; readonly name: string; readonly why: string }[];
+  /** How many other members the node asked, of how many live ones (a large cluster: a sample). */
+  readonly asked?: number;
+  readonly live?: number;
 }
 
 type Namer = (id: string) => string;
@@ -100,6 +103,7 @@ export function whyText(a: WhyAnswer): string {
   lines.push(`${name(member)} (${member})`);
   lines.push(`now: ${views.join("; ")}`);
   if (a.unanswered.length > 0) lines.push(`no answer from: ${a.unanswered.map((u) => `${u.name} (${u.why})`).join("; ")}`);
+  if (a.asked !== undefined && a.live !== undefined && a.asked < a.live) lines.push(`asked ${a.asked} of ${a.live} other live members (a sample)`);
   const merged = a.reports
     .flatMap((r) => r.entries.map((e) => ({ e, r })))
     .sort((x, y) => Date.parse(x.e.at) - Date.parse(y.e.at) || x.r.node.name.localeCompare(y.r.node.name));

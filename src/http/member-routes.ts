@@ -66,8 +66,9 @@ export function memberRoutes(parts: MemberRouteParts): Record<string, { GET: Han
         if (whyRuns >= MAX_WHY_RUNS) return problem(429, "other questions are being answered; retry in a second", { "retry-after": "1" });
         whyRuns++;
         try {
-          const { reports, unanswered } = await peerReports(node, found.id, PEER_TIMEOUT_MS, peerHeaders);
-          return json({ member: found.id, asked_by: node.swim.self.id, reports: [localReport(node, found.id), ...reports], unanswered });
+          const { reports, unanswered, live } = await peerReports(node, found.id, PEER_TIMEOUT_MS, peerHeaders);
+          const asked = reports.length + unanswered.length;
+          return json({ member: found.id, asked_by: node.swim.self.id, asked, live, reports: [localReport(node, found.id), ...reports], unanswered });
         } finally {
           whyRuns--;
         }

@@ -49,15 +49,28 @@ export interface Unanswered {
   readonly why: string;
 }
 
-/** Every other live member's report about `id` (the member itself included: its own view of its story). */
+/** Members asked at most: in a larger cluster, a random sample of them (and the member itself). */
+export const MAX_ASKED = 64;
+
+/**
+ * Other live members' reports about `id`: the member itself first when it is live (its own view
+ * of its story), then the others, at most MAX_ASKED in all.
+ */
 export async function peerReports(
   node: EdgeNode,
   id: NodeId,
   timeoutMs: number,
   headers: Record<string, string>,
-): Promise<{ reports: NodeReport[]; unanswered: Unanswered[] }> {
+): Promise<{ reports: NodeReport[]; unanswered: Unanswered[]; live: number }> {
   const self = node.swim.self.id;
-  const peers = node.members().filter((m) => isLive(m.state) && m.info.id !== self);
+  const live = node.members().filter((m) => isLive(m.state) && m.info.id !== self);
+  const others = live.filter((m) => m.info.id !== id);
+  for (let i = others.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [others[i], others[j]] = [others[j]!, others[i]!];
+  }
+  const subject = live.filter((m) => m.info.id === id);
+  const peers = [...subject, ...others].slice(0, MAX_ASKED);
   const path = evidencePath(id);
   const answers = await fanOut(peers, async (p): Promise<NodeReport | Unanswered> => {
     const missing = (why: string): Unanswered => ({ id: p.info.id, name: p.info.name, why });
@@ -84,5 +97,5 @@ export async function peerReports(
     if ("entries" in a) reports.push(a);
     else unanswered.push(a);
   }
-  return { reports, unanswered };
+  return { reports, unanswered, live: live.length };
 }

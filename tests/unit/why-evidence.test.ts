@@ -125,6 +125,11 @@ describe("the why timeline", () => {
     expect(parseAnswer({ ...answer, reports: [{ node: { id: "a" } }] })).toBeUndefined();
   });
 
+  test("a large cluster: the node says it asked a sample", () => {
+    expect(whyText({ ...answer, asked: 64, live: 200 })).toContain("asked 64 of 200 other live members (a sample)");
+    expect(whyText({ ...answer, asked: 3, live: 3 })).not.toContain("a sample");
+  });
+
   test("no evidence anywhere says so", () => {
     expect(whyText({ ...answer, reports: [report("a", "node-a", [], "alive")], unanswered: [] })).toContain("no evidence:");
   });
