@@ -6,12 +6,13 @@ import { type ProfileName, profileNames, profiles, type Timing } from "../member
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
 import { detectIp } from "./detect-ip.ts";
+import { type HookSettings, hookFlags } from "./hook-flags.ts";
 import { type OutsiderSettings, outsiderFlags } from "./outsider-flags.ts";
 import { parseChoice, parseDuration, parseInteger, parsePositive, splitList } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
-export interface NodeConfig extends OutsiderSettings {
+export interface NodeConfig extends OutsiderSettings, HookSettings {
   ip: string;
   bind: string;
   port: number;
@@ -50,6 +51,8 @@ export interface FlagSpec {
   readonly help: string;
   /** A switch: no value on the command line; its variable takes 1/true/yes or 0/false/no. */
   readonly boolean?: true;
+  /** Repeatable on the command line; its variable holds one value per line. */
+  readonly multiple?: true;
   /** Apply a raw string value to the config being built. */
   readonly apply: (c: NodeConfig, v: string) => void;
 }
@@ -227,6 +230,7 @@ const flags: FlagSpec[] = [
     apply: (c, v) => void (c.certFile = v),
   },
   ...outsiderFlags,
+  ...hookFlags,
   {
     flag: "log-level",
     env: "DSEF_LOG_LEVEL",
@@ -274,11 +278,11 @@ export function helpText(): string {
 
 /** Merge defaults < environment < flags. Throws UsageError with a one-line reason. */
 export function parseNodeConfig(argv: string[], env: Record<string, string | undefined>, isTTY = false): NodeConfig | "help" {
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
-  for (const f of flags) options[f.flag] = { type: f.boolean ? "boolean" : "string" };
-  let values: Record<string, string | boolean | undefined>;
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
+  for (const f of flags) options[f.flag] = { type: f.boolean ? "boolean" : "string", ...(f.multiple ? { multiple: true } : {}) };
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }
@@ -322,6 +326,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     tlsKey: "",
     tlsCa: "",
     tlsAnyNodeName: false,
+    eventHandlers: [],
+    webhooks: [],
+    hookTimeoutMs: 30_000,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;
@@ -330,9 +337,18 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   c.timing = { ...profiles[c.profile] };
   for (const f of flags) {
     if (f === profileFlag) continue;
-    const fromFlag = values[f.flag] === true ? "1" : (values[f.flag] as string | undefined);
+    const given = values[f.flag];
+    // A repeatable flag: each value in turn (given at least once, they replace its variable).
+    if (Array.isArray(given)) {
+      for (const v of given) applyOne(c, f, v, true);
+      continue;
+    }
+    const fromFlag = given === true ? "1" : (given as string | undefined);
     const raw = fromFlag ?? env[f.env];
-    if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
+    if (raw === undefined) continue;
+    // A repeatable flag's variable: one value a line.
+    if (f.multiple && fromFlag === undefined) for (const line of raw.split("\n").filter((l) => l.trim())) applyOne(c, f, line, false);
+    else applyOne(c, f, raw, fromFlag !== undefined);
   }
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;
