@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   status: () => import("./status-command.ts"),
   ca: () => import("./ca-command.ts"),
   "device-key": () => import("./device-key-command.ts"),
+  "webhook-key": () => import("./webhook-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
 };

@@ -90,7 +90,11 @@ describe("hook events", () => {
   });
 
   test("consecutive events of one name make one run, in order", () => {
-    const ev = (event: HookEvent["event"], name: string): HookEvent => ({ event, at: 0, member: hookEvent({ type: "joined", at: 0, member: snapshot(name) }, 0).member });
+    const ev = (event: HookEvent["event"], name: string): HookEvent => ({
+      event,
+      at: 0,
+      member: hookEvent({ type: "joined", at: 0, member: snapshot(name) }, 0).member,
+    });
     const runs = runsOf([ev("member-join", "a"), ev("member-join", "b"), ev("member-failed", "c"), ev("member-join", "d")]);
     expect(runs.map((r) => [r.event, r.members.map((m) => m.name)])).toEqual([
       ["member-join", ["a", "b"]],
