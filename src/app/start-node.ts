@@ -23,6 +23,7 @@ import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Security } from "../identity/security.ts";
 import { executorFor, loadServiceFor } from "../load/from-config.ts";
 import type { LoadService } from "../load/load-service.ts";
+import type { LogTap } from "../log/log-tap.ts";
 import type { Logger } from "../log/logger.ts";
 import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
 import { EdgeNode } from "../runtime/edge-node.ts";
@@ -46,8 +47,21 @@ export interface Hardening {
   readonly tls?: TlsFiles;
 }
 
+/** What operators watch the node through besides its routes. */
+export interface Watching {
+  /** The log's tap, for `dsef monitor` (GET /monitor). */
+  readonly logTap?: LogTap;
+}
+
 /** Build the node, listen (HTTP first: a listening port tells others we have not crashed), join. */
-export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger, hardening: Hardening = {}): Promise<RunningNode> {
+export async function startNode(
+  config: NodeConfig,
+  identity: NodeIdentity,
+  security: Security,
+  log: Logger,
+  hardening: Hardening = {},
+  watching: Watching = {},
+): Promise<RunningNode> {
   const executor = await executorFor(config, log).catch((e: Error) => {
     throw new HandlerError(e.message);
   });
@@ -91,7 +105,7 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
     security,
     joinServer: security.joinServerFor(node),
     load,
-    routes: dashboardRoutes(node, metrics, api),
+    routes: dashboardRoutes(node, metrics, api, watching.logTap),
     devices: hardening.devices,
     api,
     tls: hardening.tls,

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   esp: () => import("./esp-command.ts"),
   members: () => import("./members-command.ts"),
   status: () => import("./status-command.ts"),
+  monitor: () => import("./monitor-command.ts"),
   ca: () => import("./ca-command.ts"),
   "device-key": () => import("./device-key-command.ts"),
   "webhook-key": () => import("./webhook-key-command.ts"),
