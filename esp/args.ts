@@ -30,10 +30,12 @@ export interface SimConfig {
   deviceKeys?: Map<string, string>;
   /** --tls-ca: PEM of the CA the nodes' certificates chain to; https to the nodes. */
   tlsCa?: string;
+  /** --tls-any-node-name: the chain is checked, not the address a node's certificate names (one certificate shared by every node). */
+  tlsAnyName: boolean;
 }
 
 export const usage =
-  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE] [--verbose]";
+  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE [--tls-any-node-name]] [--verbose]";
 
 function num(name: string, v: string | undefined, def: number, min: number, max: number, integer = false): number {
   if (v === undefined) return def;
@@ -62,7 +64,11 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     "device-key-file",
     "tls-ca",
   ];
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, verbose: { type: "boolean" } };
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    help: { type: "boolean" },
+    verbose: { type: "boolean" },
+    "tls-any-node-name": { type: "boolean" },
+  };
   for (const s of strings) options[s] = { type: "string" };
   let v: Record<string, string | boolean | undefined>;
   try {
@@ -90,6 +96,7 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     buffer: num("buffer", s("buffer"), 100, 1, 1_000_000, true),
     window: num("window", s("window"), 1, 1, 64, true),
     verbose: v.verbose === true,
+    tlsAnyName: v["tls-any-node-name"] === true || /^(1|true|yes)$/i.test(env.DSEF_TLS_ANY_NODE_NAME ?? ""),
   };
   const master = s("device-key") ?? env.DSEF_DEVICE_KEY;
   if (master !== undefined && s("device-key-file") !== undefined) throw new UsageError("--device-key-file: give either it or --device-key, not both");
@@ -100,6 +107,7 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
   }
   const tlsCa = s("tls-ca") ?? (env.DSEF_TLS_CA || undefined);
   if (tlsCa !== undefined) c.tlsCa = readFlagFile("--tls-ca", tlsCa);
+  if (c.tlsAnyName && c.tlsCa === undefined) throw new UsageError("--tls-any-node-name needs --tls-ca (the chain is still checked)");
   if (c.minLoad > c.maxLoad) throw new UsageError("--min-load must not exceed --max-load");
   if (c.reportJson === "") throw new UsageError("--report-json needs a file name");
   return c;

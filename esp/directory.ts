@@ -6,6 +6,7 @@
 import type { PeerView } from "../src/http/peer-view.ts";
 import { weightedDraw } from "../src/load/balancer.ts";
 import { joinAddress } from "../src/util/address.ts";
+import type { DeviceTls } from "./send.ts";
 
 export interface NodeEntry {
   http: string;
@@ -25,7 +26,7 @@ export class Directory {
     readonly bootstrap: readonly string[],
     private readonly timeoutMs: number,
     /** https to the nodes (--tls-ca), and headers for /peers (DSEF_API_TOKEN on a node with --api-token). */
-    private readonly via: { tls?: { ca: string }; headers?: Record<string, string> } = {},
+    private readonly via: { tls?: DeviceTls; headers?: Record<string, string> } = {},
   ) {
     for (const b of bootstrap) this.nodes.set(b, { http: b, capacity: 1, ratio: 0, downUntil: 0 });
   }

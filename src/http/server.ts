@@ -92,7 +92,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load, nodeRequests, devices) : {}),
-      ...(load ? packetRoutes(load, nodeRequests) : {}),
+      ...(load ? packetRoutes(load, nodeRequests, devices) : {}),
     }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
