@@ -1,6 +1,7 @@
 /** Command line of the ESP simulator; every mistake is a one-line UsageError. */
 import { parseArgs } from "node:util";
 import { readFlagFile } from "../src/config/flag-files.ts";
+import { parseTagList } from "../src/membership/tags.ts";
 import { joinAddress, parseNodeAddress } from "../src/util/address.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 
@@ -32,10 +33,12 @@ export interface SimConfig {
   tlsCa?: string;
   /** --tls-any-node-name: the chain is checked, not the address a node's certificate names (one certificate shared by every node). */
   tlsAnyName: boolean;
+  /** --prefer-tag: send to nodes carrying these tags first; others when those are down or full. */
+  preferTags?: Record<string, string>;
 }
 
 export const usage =
-  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE [--tls-any-node-name]] [--verbose]";
+  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE [--tls-any-node-name]] [--prefer-tag KEY=VALUE ...] [--verbose]";
 
 function num(name: string, v: string | undefined, def: number, min: number, max: number, integer = false): number {
   if (v === undefined) return def;
@@ -64,15 +67,16 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     "device-key-file",
     "tls-ca",
   ];
-  const options: Record<string, { type: "string" | "boolean" }> = {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
     help: { type: "boolean" },
     verbose: { type: "boolean" },
     "tls-any-node-name": { type: "boolean" },
+    "prefer-tag": { type: "string", multiple: true },
   };
   for (const s of strings) options[s] = { type: "string" };
-  let v: Record<string, string | boolean | undefined>;
+  let v: Record<string, string | string[] | boolean | undefined>;
   try {
-    v = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    v = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof v;
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]!);
   }
@@ -107,6 +111,14 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
   }
   const tlsCa = s("tls-ca") ?? (env.DSEF_TLS_CA || undefined);
   if (tlsCa !== undefined) c.tlsCa = readFlagFile("--tls-ca", tlsCa);
+  const prefer = (v["prefer-tag"] as string[] | undefined) ?? (env.DSEF_PREFER_TAGS ? [env.DSEF_PREFER_TAGS] : []);
+  if (prefer.length > 0) {
+    try {
+      c.preferTags = parseTagList(prefer.join(","));
+    } catch (e) {
+      throw new UsageError(`--prefer-tag: ${(e as Error).message}`);
+    }
+  }
   if (c.tlsAnyName && c.tlsCa === undefined) throw new UsageError("--tls-any-node-name needs --tls-ca (the chain is still checked)");
   if (c.minLoad > c.maxLoad) throw new UsageError("--min-load must not exceed --max-load");
   if (c.reportJson === "") throw new UsageError("--report-json needs a file name");

@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   "webhook-key": () => import("./webhook-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
+  tags: () => import("./tags-command.ts"),
 };
 
 const HELP = new Set(["--help", "-h", "help"]);

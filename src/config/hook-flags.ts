@@ -73,14 +73,19 @@ interface HookFlag {
   readonly env: string;
   readonly arg: string;
   readonly help: string;
-  /** Repeatable; its variable holds one value per line. */
+  /** Repeatable: the values reach `apply` one a line (its variable: one a line too). */
   readonly multiple?: true;
   readonly apply: (c: HookSettings, v: string) => void;
 }
 
-function add(list: HookSpec[], spec: HookSpec, kind: string): void {
-  if (list.length >= MAX_HOOKS) throw new Error(`at most ${MAX_HOOKS} ${kind}s`);
-  list.push(spec);
+/** Every hook given: the flag's values (or its variable's lines), one a line. */
+function hooksOf(v: string, parse: (raw: string) => HookSpec, kind: string): HookSpec[] {
+  const specs = v
+    .split("\n")
+    .filter((l) => l.trim())
+    .map(parse);
+  if (specs.length > MAX_HOOKS) throw new Error(`at most ${MAX_HOOKS} ${kind}s`);
+  return specs;
 }
 
 export const hookFlags: HookFlag[] = [
@@ -90,7 +95,7 @@ export const hookFlags: HookFlag[] = [
     arg: "[EVENTS=]CMD",
     multiple: true,
     help: "run CMD (sh -c) on membership events: DSEF_EVENT names the event, stdin has one member a line (name, address, state, tags, id; tab-separated); EVENTS filters (member-join,member-leave,member-failed,member-update,member-suspect,member-alive); repeatable (the variable: one a line)",
-    apply: (c, v) => add(c.eventHandlers, parseHookSpec(v), "event handler"),
+    apply: (c, v) => void (c.eventHandlers = hooksOf(v, parseHookSpec, "event handler")),
   },
   {
     flag: "webhook",
@@ -98,7 +103,7 @@ export const hookFlags: HookFlag[] = [
     arg: "[EVENTS=]URL",
     multiple: true,
     help: "POST membership events to URL as JSON batches, retried with backoff, signed (x-dsef-signature) when a cluster key is set; EVENTS filters as for --event-handler; repeatable (the variable: one a line)",
-    apply: (c, v) => add(c.webhooks, parseWebhookSpec(v), "webhook"),
+    apply: (c, v) => void (c.webhooks = hooksOf(v, parseWebhookSpec, "webhook")),
   },
   {
     flag: "hook-timeout",

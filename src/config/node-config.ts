@@ -2,7 +2,9 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isPrintable } from "../log/printable.ts";
+import { parseTagList } from "../membership/tags.ts";
 import { type ProfileName, profileNames, profiles, type Timing } from "../membership/timing.ts";
+import type { Tags } from "../membership/types.ts";
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
 import { detectIp } from "./detect-ip.ts";
@@ -20,6 +22,10 @@ export interface NodeConfig extends OutsiderSettings, HookSettings {
   capacity: number;
   bootstrap: string[];
   name: string;
+  /** Labels announced in the signed alive claim (--tag key=value). */
+  tags: Tags;
+  /** Forward to peers carrying these tags first (--prefer-tag zone=a); others only when they are full. */
+  preferTags: Tags;
   dataDir: string;
   profile: ProfileName;
   timing: Timing;
@@ -51,7 +57,7 @@ export interface FlagSpec {
   readonly help: string;
   /** A switch: no value on the command line; its variable takes 1/true/yes or 0/false/no. */
   readonly boolean?: true;
-  /** Repeatable on the command line; its variable holds one value per line. */
+  /** May be given several times; the values reach `apply` one per line (its variable: comma-separated). */
   readonly multiple?: true;
   /** Apply a raw string value to the config being built. */
   readonly apply: (c: NodeConfig, v: string) => void;
@@ -120,6 +126,22 @@ const flags: FlagSpec[] = [
     arg: "NAME",
     help: "human-readable node name, printable characters only (default ip:port)",
     apply: (c, v) => void (c.name = parseName(v)),
+  },
+  {
+    flag: "tag",
+    env: "DSEF_TAGS",
+    arg: "KEY=VALUE",
+    help: "a label announced with this node (repeatable; DSEF_TAGS=k=v,k=v); change at run time with `dsef tags`",
+    multiple: true,
+    apply: (c, v) => void (c.tags = parseTagList(v)),
+  },
+  {
+    flag: "prefer-tag",
+    env: "DSEF_PREFER_TAGS",
+    arg: "KEY=VALUE",
+    help: "forward packets to peers with these tags first, to others only when those are full (repeatable)",
+    multiple: true,
+    apply: (c, v) => void (c.preferTags = parseTagList(v)),
   },
   {
     flag: "data-dir",
@@ -279,10 +301,11 @@ export function helpText(): string {
 /** Merge defaults < environment < flags. Throws UsageError with a one-line reason. */
 export function parseNodeConfig(argv: string[], env: Record<string, string | undefined>, isTTY = false): NodeConfig | "help" {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
-  for (const f of flags) options[f.flag] = { type: f.boolean ? "boolean" : "string", ...(f.multiple ? { multiple: true } : {}) };
-  let values: Record<string, string | boolean | string[] | undefined>;
+  for (const f of flags) options[f.flag] = f.multiple ? { type: "string", multiple: true } : { type: f.boolean ? "boolean" : "string" };
+  let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values;
+    const parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | string[] | boolean | undefined>;
+    values = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? v.join("\n") : v]));
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }
@@ -297,6 +320,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     capacity: 1000,
     bootstrap: [],
     name: "",
+    tags: {},
+    preferTags: {},
     dataDir: "",
     profile: "lan",
     timing: { ...profiles.lan },
@@ -337,18 +362,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
   c.timing = { ...profiles[c.profile] };
   for (const f of flags) {
     if (f === profileFlag) continue;
-    const given = values[f.flag];
-    // A repeatable flag: each value in turn (given at least once, they replace its variable).
-    if (Array.isArray(given)) {
-      for (const v of given) applyOne(c, f, v, true);
-      continue;
-    }
-    const fromFlag = given === true ? "1" : (given as string | undefined);
+    const fromFlag = values[f.flag] === true ? "1" : (values[f.flag] as string | undefined);
     const raw = fromFlag ?? env[f.env];
-    if (raw === undefined) continue;
-    // A repeatable flag's variable: one value a line.
-    if (f.multiple && fromFlag === undefined) for (const line of raw.split("\n").filter((l) => l.trim())) applyOne(c, f, line, false);
-    else applyOne(c, f, raw, fromFlag !== undefined);
+    if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;

@@ -1,10 +1,11 @@
 import { randomFillSync } from "node:crypto";
 import { Swim, type SwimConfig } from "../membership/swim.ts";
-import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, NodeId, Nonce, Output, Proof } from "../membership/types.ts";
+import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, NodeId, Nonce, Output, Proof, ProtocolRange } from "../membership/types.ts";
 import { type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
 import type { NodeLog } from "../ports/node-log.ts";
 import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
-import { type DropReason, decodeMessage, encodedSize, encodeMessage } from "../wire/codec.ts";
+import { type DropReason, decodeMessage, encodedSize, encodeMessage, type WireExtras } from "../wire/codec.ts";
+import { clusterVersion, PROTOCOL, rangeOf } from "../wire/protocol.ts";
 import type { NodeIo } from "./node-io.ts";
 
 /** Datagram counters, as /status and /metrics show them. */
@@ -17,6 +18,10 @@ export interface TransportStats {
   drops: Record<DropReason, number>;
   /** Updates dropped from otherwise valid datagrams (the rest of the datagram was kept). */
   updatesDropped: number;
+  /** Updates of kinds this build does not know (a newer node's), skipped. */
+  updatesUnknown: number;
+  /** The protocol versions this node reads, and the one it writes (the highest every live member reads). */
+  protocol: { speaks: ProtocolRange; writes: number };
 }
 
 export interface DriverParts {
@@ -28,6 +33,10 @@ export interface DriverParts {
   /** Claim checks over this node's table (open mode: pass-through). */
   readonly claims?: ClaimsFactory;
   readonly log?: NodeLog;
+  /** The protocol versions this node speaks (default: this build's). */
+  readonly protocol?: ProtocolRange;
+  /** Tests of a future version only: what a newer build would add to datagrams written in `version`. */
+  readonly extras?: (version: number) => WireExtras | undefined;
 }
 
 type Tap = (dir: "in" | "out", peer: Address, message: Message) => void;
@@ -48,8 +57,10 @@ export class NodeDriver {
     bytesIn: 0,
     bytesOut: 0,
     sendErrors: 0,
-    drops: { oversized: 0, malformed: 0, schema: 0, unauthenticated: 0, replayed: 0 },
+    drops: { oversized: 0, malformed: 0, schema: 0, version: 0, unauthenticated: 0, replayed: 0 },
     updatesDropped: 0,
+    updatesUnknown: 0,
+    protocol: { speaks: PROTOCOL, writes: PROTOCOL.max },
   };
   readonly #io: NodeIo;
   readonly #guard: PacketGuard;
@@ -61,9 +72,15 @@ export class NodeDriver {
   /** When the armed timer fires; Infinity when none is armed. */
   #armedAt = Number.POSITIVE_INFINITY;
   #stopped = false;
+  readonly #extras: DriverParts["extras"];
+  /** The version to write is recomputed after membership changed. */
+  #versionStale = true;
 
   constructor(parts: DriverParts) {
     this.#io = parts.io;
+    this.#extras = parts.extras;
+    const speaks = parts.protocol ?? PROTOCOL;
+    this.stats.protocol = { speaks, writes: speaks.max };
     this.#guard = parts.guard ?? openGuard;
     this.#log = parts.log;
     // Probes are answered by the member's own signature over a nonce nobody could predict.
@@ -121,12 +138,13 @@ export class NodeDriver {
       s.drops[payload]++;
       return;
     }
-    const decoded = decodeMessage(payload);
+    const decoded = decodeMessage(payload, s.protocol.speaks);
     if (!decoded.ok) {
       s.drops[decoded.reason]++;
       return;
     }
     s.updatesDropped += decoded.droppedUpdates;
+    s.updatesUnknown += decoded.unknownUpdates;
     this.dispatch({ type: "message", source, message: decoded.message });
   }
 
@@ -144,6 +162,7 @@ export class NodeDriver {
     if (this.#stopped) return out;
     for (const s of out.send) this.#send(s.to, s.message);
     for (const e of out.effects) this.#perform(e);
+    if (out.events.length > 0) this.#versionStale = true;
     for (const e of out.events) this.#report(e);
     this.#schedule(out.wakeAt);
     return out;
@@ -189,8 +208,24 @@ export class NodeDriver {
     return updates === input.message.updates ? input : { ...input, message: { ...input.message, updates } };
   }
 
+  /** The highest version every live member reads (memberlist's rule: a rolling upgrade talks old until the last old node is gone). */
+  #writeVersion(): number {
+    const p = this.stats.protocol;
+    if (this.#versionStale) {
+      this.#versionStale = false;
+      const self = this.swim.self.id;
+      const ranges = this.swim
+        .members()
+        .filter((m) => m.info.id !== self && (m.state === "alive" || m.state === "suspect"))
+        .map((m) => rangeOf(m.info.protocol));
+      p.writes = clusterVersion(p.speaks, ranges);
+    }
+    return p.writes;
+  }
+
   #send(to: Address, message: Message): void {
-    const datagram = this.#guard.seal(encodeMessage(this.claims.signMessage(message)));
+    const v = this.#writeVersion();
+    const datagram = this.#guard.seal(encodeMessage(this.claims.signMessage(message), v, this.#extras?.(v)));
     // An empty datagram means the guard has no key to seal with yet (CA mode, not admitted).
     if (datagram.byteLength === 0) return;
     this.stats.packetsOut++;

@@ -4,10 +4,10 @@
  *
  * A handler's stdin holds one member a line, tab-separated:
  *   name, address (ip:port of its HTTP API), state, tags (k=v,k=v; empty without tags), id
- * Names and tags hold printable characters only, so a tab or newline never splits a field.
+ * Names and tags hold printable characters only (tag values no comma), so a field never splits.
  */
 import type { HookEventName } from "../config/hook-flags.ts";
-import type { MemberEvent, MemberEventType, MemberState, NodeInfo } from "../membership/types.ts";
+import type { MemberEvent, MemberEventType, MemberState } from "../membership/types.ts";
 
 export interface HookMember {
   readonly id: string;
@@ -40,19 +40,12 @@ const NAMES: Record<MemberEventType, HookEventName> = {
   refuted: "member-alive",
 };
 
-/** A member's tags, once claims carry them; none until then. */
-export function tagsOf(info: NodeInfo): Record<string, string> {
-  const tags = (info as NodeInfo & { tags?: unknown }).tags;
-  if (typeof tags !== "object" || tags === null) return {};
-  return Object.fromEntries(Object.entries(tags).filter((e): e is [string, string] => typeof e[1] === "string"));
-}
-
 export function hookEvent(e: MemberEvent, wallNow: number): HookEvent {
   const m = e.member;
   return {
     event: NAMES[e.type],
     at: wallNow,
-    member: { id: m.info.id, name: m.info.name, address: m.info.http, state: m.state, incarnation: m.incarnation, tags: tagsOf(m.info) },
+    member: { id: m.info.id, name: m.info.name, address: m.info.http, state: m.state, incarnation: m.incarnation, tags: { ...(m.info.tags ?? {}) } },
     ...(e.by ? { by: e.by } : {}),
     ...(e.reason ? { reason: e.reason } : {}),
   };

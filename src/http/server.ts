@@ -16,6 +16,7 @@ import { json, problem } from "./json.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
+import { tagRoutes } from "./tag-routes.ts";
 import type { TlsFiles } from "./tls-files.ts";
 
 /** The parts of a node the API serves; the composition root builds them. */
@@ -93,6 +94,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load, nodeRequests, devices) : {}),
       ...(load ? packetRoutes(load, nodeRequests, devices) : {}),
+      ...tagRoutes({ tags: () => node.swim.self.tags ?? {}, retag: (tags) => node.driver.dispatch({ type: "retag", tags }) }, api),
     }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

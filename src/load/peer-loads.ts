@@ -1,4 +1,5 @@
-import type { Member } from "../membership/types.ts";
+import { hasTags } from "../membership/tags.ts";
+import type { Member, Tags } from "../membership/types.ts";
 import type { Candidate } from "./balancer.ts";
 
 /**
@@ -17,13 +18,17 @@ interface Estimate {
 export class PeerLoads {
   readonly #seen = new Map<string, Estimate>();
 
+  /** `prefer`: candidates carrying these tags are marked preferred (the router keeps work among them). */
+  constructor(private readonly prefer?: Tags) {}
+
   /** Alive (not suspect, dead or left) members other than `selfId`, with estimated ratios. */
   candidates(members: readonly Readonly<Member>[], selfId: string): Candidate[] {
     const out: Candidate[] = [];
     for (const m of members) {
       if (m.state !== "alive" || m.info.id === selfId || !(m.info.capacity > 0)) continue;
       const e = this.#observe(m);
-      out.push({ id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity });
+      const c: Candidate = { id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity };
+      out.push(this.prefer ? { ...c, preferred: hasTags(m.info.tags, this.prefer) } : c);
     }
     return out;
   }

@@ -171,6 +171,9 @@ export class Swim {
         if (!this.#tx.leaving) this.#prober.stop();
         this.#tx.leave(now);
         break;
+      case "retag":
+        this.#tx.announce(now, { ...this.self, tags: input.tags });
+        break;
     }
     return this.#p.out.drain(this.#deadlines.runDue(now));
   }

@@ -3,7 +3,7 @@ import { ALIVE, DEAD, isLive, LEFT, type Liveness, type MemberRecord, toSnapshot
 import type { CoreParts } from "./parts.ts";
 import { supersedes } from "./precedence.ts";
 import { openSuspicion } from "./suspicion.ts";
-import type { MemberEventType, MemberSnapshot, MemberState, NodeId, Update } from "./types.ts";
+import type { MemberEventType, MemberSnapshot, MemberState, NodeId, NodeInfo, Update } from "./types.ts";
 
 export interface TransitionHooks {
   /** Send the gossip queue now rather than at the next round. */
@@ -193,6 +193,19 @@ export class Transitions {
   }
 
   /** A refutation held back by its pace is due. */
+  /** This node's own info changed (its tags): a new incarnation of its alive claim says so. */
+  announce(now: number, info: NodeInfo): void {
+    const self = this.p.table.self;
+    if (this.#leaving || info.id !== self.info.id || info.gossip !== self.info.gossip) return;
+    this.p.table.readdress(self, info);
+    self.incarnation++;
+    self.changedAt = now;
+    self.proof = undefined;
+    this.p.queue.enqueue(this.aliveUpdate());
+    this.hooks.gossipNow(now);
+    this.p.out.event(now, "updated", toSnapshot(self), { reason: "announced new tags" });
+  }
+
   refuteNow(now: number): void {
     const r = this.#refuting;
     this.#refuteAt = Number.POSITIVE_INFINITY;

@@ -10,7 +10,16 @@ export type NodeId = string;
 
 export type MemberState = "alive" | "suspect" | "dead" | "left";
 
-/** What a node says about itself; travels with every `alive` claim. */
+/** Operator labels (`--tag key=value`), limited by membership/tags.ts. */
+export type Tags = Readonly<Record<string, string>>;
+
+/** The wire protocol versions a node speaks, both ends included (wire/protocol.ts). */
+export interface ProtocolRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What a node says about itself; travels with every `alive` claim (signed with it). */
 export interface NodeInfo {
   readonly id: NodeId;
   readonly name: string;
@@ -20,6 +29,10 @@ export interface NodeInfo {
   readonly http: Address;
   /** Promised capacity in work units per second. */
   readonly capacity: number;
+  /** None: no tags. */
+  readonly tags?: Tags;
+  /** None: version 1 only (nodes from before versions were announced). */
+  readonly protocol?: ProtocolRange;
 }
 
 /** Load figures a node shares about itself; a higher version always wins. */
@@ -137,7 +150,9 @@ export type Input =
   /** This node's current load figures, to share with the cluster. */
   | { readonly type: "load"; readonly backlog: number }
   /** Leave the cluster gracefully. */
-  | { readonly type: "leave" };
+  | { readonly type: "leave" }
+  /** This node's tags changed: announce them (a new incarnation of its alive claim). */
+  | { readonly type: "retag"; readonly tags: Tags };
 
 export type MemberEventType = "joined" | "suspect" | "alive" | "dead" | "left" | "rejoined" | "refuted" | "updated";
 

@@ -10,6 +10,7 @@ import type { ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
 import type { PacketGuard } from "../ports/packet-guard.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
 import { joinAddress } from "../util/address.ts";
+import { nextVersionExtras, PROTOCOL, TEST_NEXT } from "../wire/protocol.ts";
 import { checkHealth } from "./http-check.ts";
 import { UdpTransport } from "./udp-transport.ts";
 
@@ -60,6 +61,8 @@ export class EdgeNode {
           gossip: joinAddress(config.ip, config.gossipPort),
           http: joinAddress(config.ip, config.port),
           capacity: config.capacity,
+          ...(Object.keys(config.tags).length > 0 ? { tags: config.tags } : {}),
+          protocol: PROTOCOL,
         },
         timing: config.timing,
         random: Math.random,
@@ -71,6 +74,7 @@ export class EdgeNode {
       guard: parts.guard,
       claims: parts.claims,
       log: parts.log,
+      ...(TEST_NEXT ? { extras: nextVersionExtras(identity.id) } : {}),
     });
   }
 

@@ -116,7 +116,7 @@ test("a handler and a webhook hear joins and a killed member's failure; the webh
     ],
   });
   nodes.push(a);
-  const b = await spawnNode({ port: pb, env, bootstrap: a.url, args: ["--name", "edge-b"] });
+  const b = await spawnNode({ port: pb, env, bootstrap: a.url, args: ["--name", "edge-b", "--tag", "zone=a", "--tag", "role=gateway"] });
   const c = await spawnNode({ port: pc, env, bootstrap: a.url, args: ["--name", "edge-c"] });
   nodes.push(b, c);
   const ids = Object.fromEntries(await Promise.all([a, b, c].map(async (n) => [n.port, (await n.status()).id as string])));
@@ -144,7 +144,7 @@ test("a handler and a webhook hear joins and a killed member's failure; the webh
   const lineOfB = blocks()
     .flatMap((b) => b.lines)
     .find((l) => l[0] === "edge-b")!;
-  expect(lineOfB).toEqual(["edge-b", `127.0.0.1:${pb}`, "alive", "", ids[pb]!]);
+  expect(lineOfB).toEqual(["edge-b", `127.0.0.1:${pb}`, "alive", "zone=a,role=gateway", ids[pb]!]);
 
   // The webhook: refused once, delivered again with the same id and a fresh signature.
   await waitUntil(() => deliveries.some((d) => d.status === 204), 20_000);
@@ -171,7 +171,8 @@ test("a handler and a webhook hear joins and a killed member's failure; the webh
   expect(body.id).toBe(retried.headers["x-dsef-delivery"]!);
   expect(body.node).toEqual({ id: ids[pa], name: "edge-a", address: `127.0.0.1:${pa}` });
   expect(body.dropped).toBe(0);
-  expect(body.events[0]).toMatchObject({ event: "member-join", member: { state: "alive", tags: {} } });
+  const joinOfB = body.events.find((e: { member: { name: string } }) => e.member.name === "edge-b");
+  expect(joinOfB).toMatchObject({ event: "member-join", member: { state: "alive", tags: { zone: "a", role: "gateway" } } });
   expect(typeof body.events[0].at).toBe("number");
 
   // Kill edge-c: the script and the webhook hear member-failed (only what the filter asked for).

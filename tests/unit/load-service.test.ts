@@ -130,3 +130,33 @@ test("an unclear forward is checked with that peer before the packet is taken he
   expect(r.body).toMatchObject({ duplicate: true, handled_by: b.http });
   expect(svc.stats()).toMatchObject({ accepted: 0, duplicates: 1, forward_failures: 2 });
 });
+
+test("a burst while the backup has not acknowledged yet never takes more than --max-backlog here", async () => {
+  // A node (capacity 100, limit 2 s) whose only peer keeps the backups and is saturated.
+  const client = new FakePeers();
+  const peer = client.add("10.0.0.2:5000");
+  peer.forward = { kind: "declined", reason: "HTTP 503" };
+  const members: Member[] = [member("127.0.0.1:1", "alive", 100), member(peer.http, "alive", 100)];
+  const svc = new LoadService(
+    {
+      selfId: "127.0.0.1:1",
+      selfHttp: "127.0.0.1:1",
+      capacity: 100,
+      policy: { forwardAbove: 0.5, margin: 0.25, maxBacklog: 2 },
+      forwardTimeoutMs: 100,
+      askTimeoutMs: 100,
+      windowTtlMs: 60_000,
+      windowMaxEntries: 1000,
+      publishEveryMs: 1000,
+      publishThresholdS: 0.1,
+    },
+    { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
+    { now: () => 0, random: () => 0, ticker: () => () => {} },
+  );
+  // Forty packets of 0.5 s each arrive together; their hand-offs are still in flight.
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => svc.handle({ processing_load: 50, packet_id: `burst-${i}` }, 0)));
+  const taken = replies.filter((r) => r.status === 200).length;
+  expect(taken).toBe(4); // 4 × 0.5 s = the 2 s limit
+  expect(svc.queue.seconds(0)).toBeLessThanOrEqual(2);
+  expect(replies.filter((r) => r.status === 503)).toHaveLength(36);
+});
