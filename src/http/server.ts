@@ -38,7 +38,7 @@ export interface HttpParts {
 }
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
-export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", "/monitor"] as const;
 /** Read by other nodes only (it lists device ids): authenticated as a node in a secured cluster. */
 export const NODE_ONLY_ROUTES = ["/stats"] as const;
 
