@@ -8,12 +8,13 @@ import type { Tags } from "../membership/types.ts";
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
 import { detectIp } from "./detect-ip.ts";
+import { type HookSettings, hookFlags } from "./hook-flags.ts";
 import { type OutsiderSettings, outsiderFlags } from "./outsider-flags.ts";
 import { parseChoice, parseDuration, parseInteger, parsePositive, splitList } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
-export interface NodeConfig extends OutsiderSettings {
+export interface NodeConfig extends OutsiderSettings, HookSettings {
   ip: string;
   bind: string;
   port: number;
@@ -251,6 +252,7 @@ const flags: FlagSpec[] = [
     apply: (c, v) => void (c.certFile = v),
   },
   ...outsiderFlags,
+  ...hookFlags,
   {
     flag: "log-level",
     env: "DSEF_LOG_LEVEL",
@@ -349,6 +351,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     tlsKey: "",
     tlsCa: "",
     tlsAnyNodeName: false,
+    eventHandlers: [],
+    webhooks: [],
+    hookTimeoutMs: 30_000,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;

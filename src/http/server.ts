@@ -39,7 +39,7 @@ export interface HttpParts {
 }
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
-export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", WHY_PATH, REACHABILITY_PATH] as const;
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", "/monitor", WHY_PATH, REACHABILITY_PATH] as const;
 /** Read by other nodes only (device ids, evidence): authenticated as a node in a secured cluster. */
 export const NODE_ONLY_ROUTES = ["/stats", EVIDENCE_ROUTE] as const;
 

@@ -24,7 +24,7 @@ const start = async (port: number, next: boolean, bootstrap?: string, dataDir?: 
   return n;
 };
 const transport = async (n: NodeProcess) =>
-  (await n.status()).transport as { updatesUnknown: number; protocol: { speaks: { max: number }; writes: number }; drops: Record<string, number> };
+  (await n.status()).transport as { updatesUnknown: number; protocol: { speaks: { max: number }; writes: number }; drops: { version: number; schema: number } };
 const deaths = (nodes: NodeProcess[]) => nodes.flatMap((n) => n.output.filter((l) => l.includes('"event":"dead"')));
 
 describe("protocol versions", () => {
