@@ -6,28 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunInside, docker, engine, ROOT, run, testImage, waitUntil } from "./docker.ts";
+import { bunInside, composeCommand, docker, engine, freePort, ROOT, run, testImage, waitUntil } from "./docker.ts";
 
 const EDGES = ["edge1", "edge2", "edge3"];
 const ESP = 3;
-
-async function composeCommand(): Promise<string[] | undefined> {
-  if ((await run(["docker", "compose", "version"])).code === 0) return ["docker", "compose"];
-  return Bun.which("docker-compose") ? ["docker-compose"] : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 /** The certificates exactly as the file's header makes them. */
 async function makeCertificates(image: string): Promise<{ dir: string; ca: string }> {

@@ -77,12 +77,9 @@ test("the first figure goes out at once; later ones only when peers' picture is 
   expect(svc.stats().load_published).toBe(3);
 });
 
-/** A busy node (1 s of work queued, capacity 100) with two idle peers it may forward to. */
-function busy() {
-  const client = new FakePeers();
-  const [b, c] = [client.add("10.0.0.2:5000"), client.add("10.0.0.3:5000")];
-  const members: Member[] = [member("127.0.0.1:1", "alive", 100), member(b.http, "alive", 100), member(c.http, "alive", 100)];
-  const svc = new LoadService(
+/** A node at 127.0.0.1:1 (capacity 100, forward above 0.5 s, limit 2 s) among `members`. */
+function clustered(members: Member[], client: FakePeers) {
+  return new LoadService(
     {
       selfId: "127.0.0.1:1",
       selfHttp: "127.0.0.1:1",
@@ -98,6 +95,13 @@ function busy() {
     { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
     { now: () => 0, random: () => 0, ticker: () => () => {} },
   );
+}
+
+/** A busy node (1 s of work queued, capacity 100) with two idle peers it may forward to. */
+function busy() {
+  const client = new FakePeers();
+  const [b, c] = [client.add("10.0.0.2:5000"), client.add("10.0.0.3:5000")];
+  const svc = clustered([member("127.0.0.1:1", "alive", 100), member(b.http, "alive", 100), member(c.http, "alive", 100)], client);
   svc.queue.add({ id: "queued", units: 100 }, 0);
   return { svc, b, c };
 }
@@ -132,27 +136,11 @@ test("an unclear forward is checked with that peer before the packet is taken he
 });
 
 test("a burst while the backup has not acknowledged yet never takes more than --max-backlog here", async () => {
-  // A node (capacity 100, limit 2 s) whose only peer keeps the backups and is saturated.
+  // Its only peer keeps the backups and is saturated.
   const client = new FakePeers();
   const peer = client.add("10.0.0.2:5000");
   peer.forward = { kind: "declined", reason: "HTTP 503" };
-  const members: Member[] = [member("127.0.0.1:1", "alive", 100), member(peer.http, "alive", 100)];
-  const svc = new LoadService(
-    {
-      selfId: "127.0.0.1:1",
-      selfHttp: "127.0.0.1:1",
-      capacity: 100,
-      policy: { forwardAbove: 0.5, margin: 0.25, maxBacklog: 2 },
-      forwardTimeoutMs: 100,
-      askTimeoutMs: 100,
-      windowTtlMs: 60_000,
-      windowMaxEntries: 1000,
-      publishEveryMs: 1000,
-      publishThresholdS: 0.1,
-    },
-    { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
-    { now: () => 0, random: () => 0, ticker: () => () => {} },
-  );
+  const svc = clustered([member("127.0.0.1:1", "alive", 100), member(peer.http, "alive", 100)], client);
   // Forty packets of 0.5 s each arrive together; their hand-offs are still in flight.
   const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => svc.handle({ processing_load: 50, packet_id: `burst-${i}` }, 0)));
   const taken = replies.filter((r) => r.status === 200).length;
