@@ -7,9 +7,11 @@ import type { Security } from "../identity/security.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { mirrorCounter } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { splitAddress } from "../util/address.ts";
 import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import type { ApiAuth } from "./api-auth.ts";
+import { clientKey } from "./client-limits.ts";
 import { Gate } from "./gate.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { json, problem } from "./json.ts";
@@ -68,6 +70,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
   // Node-only POSTs (forwards, asks, replica hand-offs) are authenticated as a node in a secured cluster.
   const nodeRequests = security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http };
   const gate = new Gate({
+    exempt: security?.nodeAuth ? memberCall(node) : undefined,
     ratePerS: node.config.rateLimit,
     concurrency: node.config.clientConcurrency,
     corsFor: originPolicy(node),
@@ -118,6 +121,31 @@ function health(node: EdgeNode, req: Request): Response {
   if (typeof nonce === "string") return problem(400, nonce);
   const { id, proof } = node.driver.healthAnswer(nonce);
   return json(proof ? { status: "ok", id, proof: Buffer.from(proof).toString("base64") } : { status: "ok", id });
+}
+
+/**
+ * A call from a live member's address carrying node authentication: fair use is for devices and
+ * outsiders, and a busy node's forwards to a peer must not be throttled as if they were one
+ * client. The route still checks the MAC (a forged header from a member's address gets 401).
+ */
+function memberCall(node: EdgeNode): (client: string, req: Request) => boolean {
+  let hosts = new Set<string>();
+  let at = Number.NEGATIVE_INFINITY;
+  return (client, req) => {
+    if (!req.headers.has(NODE_AUTH_HEADER)) return false;
+    const now = performance.now();
+    if (now - at > 1000) {
+      at = now;
+      hosts = new Set(
+        node.swim
+          .members()
+          .flatMap((m) =>
+            (m.state === "alive" || m.state === "suspect") && m.info.id !== node.identity.id ? [clientKey(splitAddress(m.info.http).host)] : [],
+          ),
+      );
+    }
+    return hosts.has(client);
+  };
 }
 
 /** A GET from another node of a secured cluster, authenticated (undefined in open mode). */
