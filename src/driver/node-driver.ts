@@ -1,10 +1,24 @@
 import { randomFillSync } from "node:crypto";
 import { Swim, type SwimConfig } from "../membership/swim.ts";
-import type { Address, Effect, Input, MemberEvent, MemberSnapshot, Message, NodeId, Nonce, Output, Proof } from "../membership/types.ts";
+import type {
+  Address,
+  Effect,
+  Evidence,
+  Input,
+  MemberEvent,
+  MemberSnapshot,
+  Message,
+  NodeId,
+  Nonce,
+  Output,
+  Proof,
+  ProtocolRange,
+} from "../membership/types.ts";
 import { type AdmitContext, type ClaimHooks, type ClaimsFactory, openClaimsFactory } from "../ports/claims.ts";
 import type { NodeLog } from "../ports/node-log.ts";
 import { type Destination, openGuard, type PacketGuard } from "../ports/packet-guard.ts";
-import { type DropReason, decodeMessage, encodedSize, encodeMessage } from "../wire/codec.ts";
+import { type DropReason, decodeMessage, encodedSize, encodeMessage, type WireExtras } from "../wire/codec.ts";
+import { clusterVersion, PROTOCOL, rangeOf } from "../wire/protocol.ts";
 import type { NodeIo } from "./node-io.ts";
 
 /** Datagram counters, as /status and /metrics show them. */
@@ -17,6 +31,10 @@ export interface TransportStats {
   drops: Record<DropReason, number>;
   /** Updates dropped from otherwise valid datagrams (the rest of the datagram was kept). */
   updatesDropped: number;
+  /** Updates of kinds this build does not know (a newer node's), skipped. */
+  updatesUnknown: number;
+  /** The protocol versions this node reads, and the one it writes (the highest every live member reads). */
+  protocol: { speaks: ProtocolRange; writes: number };
 }
 
 export interface DriverParts {
@@ -28,6 +46,10 @@ export interface DriverParts {
   /** Claim checks over this node's table (open mode: pass-through). */
   readonly claims?: ClaimsFactory;
   readonly log?: NodeLog;
+  /** The protocol versions this node speaks (default: this build's). */
+  readonly protocol?: ProtocolRange;
+  /** Tests of a future version only: what a newer build would add to datagrams written in `version`. */
+  readonly extras?: (version: number) => WireExtras | undefined;
 }
 
 /** Source addresses remembered for naming the destination of replies (cleared when full). */
@@ -51,14 +73,17 @@ export class NodeDriver {
     bytesIn: 0,
     bytesOut: 0,
     sendErrors: 0,
-    drops: { oversized: 0, malformed: 0, schema: 0, unauthenticated: 0, replayed: 0 },
+    drops: { oversized: 0, malformed: 0, schema: 0, version: 0, unauthenticated: 0, replayed: 0 },
     updatesDropped: 0,
+    updatesUnknown: 0,
+    protocol: { speaks: PROTOCOL, writes: PROTOCOL.max },
   };
   readonly #io: NodeIo;
   readonly #guard: PacketGuard;
   readonly #log: NodeLog | undefined;
   // Arrays, replaced on (un)subscribe: iterating them costs nothing when empty (the hot path).
   #listeners: readonly ((e: MemberEvent) => void)[] = [];
+  #evidence: readonly ((e: Evidence) => void)[] = [];
   #taps: readonly Tap[] = [];
   #steps: readonly StepListener[] = [];
   /** Where the full state being dispatched comes from (see AdmitContext); none for gossip and plain syncs. */
@@ -68,9 +93,15 @@ export class NodeDriver {
   /** When the armed timer fires; Infinity when none is armed. */
   #armedAt = Number.POSITIVE_INFINITY;
   #stopped = false;
+  readonly #extras: DriverParts["extras"];
+  /** The version to write is recomputed after membership changed. */
+  #versionStale = true;
 
   constructor(parts: DriverParts) {
     this.#io = parts.io;
+    this.#extras = parts.extras;
+    const speaks = parts.protocol ?? PROTOCOL;
+    this.stats.protocol = { speaks, writes: speaks.max };
     this.#guard = parts.guard ?? openGuard;
     this.#log = parts.log;
     // Probes are answered by the member's own signature over a nonce nobody could predict.
@@ -102,6 +133,14 @@ export class NodeDriver {
     };
   }
 
+  /** Subscribe to the core's evidence about members (`dsef why`); returns the unsubscribe function. */
+  onEvidence(fn: (e: Evidence) => void): () => void {
+    this.#evidence = [...this.#evidence, fn];
+    return () => {
+      this.#evidence = this.#evidence.filter((f) => f !== fn);
+    };
+  }
+
   /** Watch every decoded datagram in and out (metrics: probe round trips); returns the unsubscribe function. */
   onTraffic(fn: Tap): () => void {
     this.#taps = [...this.#taps, fn];
@@ -129,7 +168,7 @@ export class NodeDriver {
       s.drops[payload]++;
       return;
     }
-    const decoded = decodeMessage(payload);
+    const decoded = decodeMessage(payload, s.protocol.speaks);
     if (!decoded.ok) {
       s.drops[decoded.reason]++;
       return;
@@ -139,6 +178,7 @@ export class NodeDriver {
       if (this.#senders.size >= MAX_SENDERS) this.#senders.clear();
       this.#senders.set(source, decoded.message.from);
     }
+    s.updatesUnknown += decoded.unknownUpdates;
     this.dispatch({ type: "message", source, message: decoded.message });
   }
 
@@ -157,7 +197,9 @@ export class NodeDriver {
     if (this.#stopped) return out;
     for (const s of out.send) this.#send(s.to, s.message);
     for (const e of out.effects) this.#perform(e);
+    if (out.events.length > 0) this.#versionStale = true;
     for (const e of out.events) this.#report(e);
+    if (this.#evidence.length > 0) for (const e of out.evidence) for (const fn of this.#evidence) fn(e);
     this.#schedule(out.wakeAt);
     return out;
   }
@@ -180,6 +222,14 @@ export class NodeDriver {
       this.#dispatchWith({ joining: true }, { type: "sync", members: r, join: true });
       done();
     });
+  }
+
+  /**
+   * Send one message outside the core's rounds, signed, encoded and sealed like its own (an
+   * operator's reachability ping). Its answer reaches the core too, which ignores an ack it did not ask for.
+   */
+  sendMessage(to: Address, message: Message): void {
+    if (!this.#stopped) this.#send(to, message);
   }
 
   /** A datagram the I/O could not send. */
@@ -218,8 +268,27 @@ export class NodeDriver {
     return { id, incarnation: this.swim.member(id)?.incarnation ?? 0 };
   }
 
+  /** The highest version every live member reads (memberlist's rule: a rolling upgrade talks old until the last old node is gone). */
+  #writeVersion(): number {
+    const p = this.stats.protocol;
+    if (this.#versionStale) {
+      this.#versionStale = false;
+      const self = this.swim.self.id;
+      const ranges = this.swim
+        .members()
+        .filter((m) => m.info.id !== self && (m.state === "alive" || m.state === "suspect"))
+        .map((m) => rangeOf(m.info.protocol));
+      p.writes = clusterVersion(p.speaks, ranges);
+    }
+    return p.writes;
+  }
+
   #send(to: Address, message: Message): void {
-    const datagram = this.#guard.seal(encodeMessage(this.claims.signMessage(message)), this.#guard === openGuard ? undefined : this.#destination(to, message));
+    const v = this.#writeVersion();
+    const datagram = this.#guard.seal(
+      encodeMessage(this.claims.signMessage(message), v, this.#extras?.(v)),
+      this.#guard === openGuard ? undefined : this.#destination(to, message),
+    );
     // An empty datagram means the guard has no key to seal with yet (CA mode, not admitted).
     if (datagram.byteLength === 0) return;
     this.stats.packetsOut++;

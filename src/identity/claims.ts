@@ -1,3 +1,4 @@
+import { sortedTags } from "../membership/tags.ts";
 import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Nonce, Proof, Update } from "../membership/types.ts";
 import type { AdmitContext, ClaimHooks } from "../ports/claims.ts";
 import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS } from "./admission-limits.ts";
@@ -19,8 +20,19 @@ import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTE
 export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 
 const enc = new TextEncoder();
+/** Everything a node says about itself is signed: its tags and protocol range too (nobody can relabel or downgrade it). */
 const aliveText = (incarnation: number, info: NodeInfo) =>
-  JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
+  JSON.stringify([
+    "dsef/v1 alive",
+    info.id,
+    incarnation,
+    info.name,
+    info.gossip,
+    info.http,
+    info.capacity,
+    sortedTags(info.tags),
+    info.protocol ? [info.protocol.min, info.protocol.max] : null,
+  ]);
 const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
 const leftText = (id: NodeId, incarnation: number) => JSON.stringify(["dsef/v1 left", id, incarnation]);
 export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {

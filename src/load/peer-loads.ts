@@ -1,4 +1,5 @@
-import type { Member } from "../membership/types.ts";
+import { hasTags } from "../membership/tags.ts";
+import type { Member, Tags } from "../membership/types.ts";
 import type { Candidate } from "./balancer.ts";
 
 /**
@@ -26,7 +27,11 @@ export class PeerLoads {
   /** Figures raised to the floor: claims of having done more work than capacity allows. */
   floored = 0;
 
-  constructor(now: () => number = () => performance.now()) {
+  /** `prefer`: candidates carrying these tags are marked preferred (the router keeps work among them). */
+  constructor(
+    private readonly prefer?: Tags,
+    now: () => number = () => performance.now(),
+  ) {
     this.#now = now;
   }
 
@@ -36,7 +41,8 @@ export class PeerLoads {
     for (const m of members) {
       if (m.state !== "alive" || m.info.id === selfId || !(m.info.capacity > 0)) continue;
       const e = this.#observe(m);
-      out.push({ id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity });
+      const c: Candidate = { id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity };
+      out.push(this.prefer ? { ...c, preferred: hasTags(m.info.tags, this.prefer) } : c);
     }
     return out;
   }

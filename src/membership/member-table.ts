@@ -45,6 +45,8 @@ export class MemberTable {
   readonly #suspects = new Set<MemberRecord>();
   /** Members whose latest probe by this node went unanswered (no proof of life from them). */
   readonly #silent = new Set<MemberRecord>();
+  /** Members an operator marked left (force-leave): left here, but shown to others as dead. */
+  readonly #forced = new Set<MemberRecord>();
   #live: MemberRecord[] | undefined;
   readonly self: MemberRecord;
 
@@ -86,6 +88,7 @@ export class MemberTable {
     this.#suspects.delete(m);
     this.#gone.delete(m);
     this.#silent.delete(m);
+    this.#forced.delete(m);
     this.#live = undefined;
   }
 
@@ -102,6 +105,15 @@ export class MemberTable {
     return this.#silent.has(m);
   }
 
+  /** An operator's force-leave put it in `left` (a tombstone without the member's signature). */
+  setForced(m: MemberRecord): void {
+    this.#forced.add(m);
+  }
+
+  isForced(m: MemberRecord): boolean {
+    return this.#forced.size > 0 && this.#forced.has(m);
+  }
+
   /** A member's own claim may carry a new address. */
   readdress(m: MemberRecord, info: NodeInfo): void {
     if (m.info.gossip !== info.gossip && this.#byGossip.get(m.info.gossip) === m.info.id) this.#byGossip.delete(m.info.gossip);
@@ -116,6 +128,8 @@ export class MemberTable {
     setLiveness(m, liveness);
     m.incarnation = incarnation;
     if (wasLive !== isLive(m.state)) this.#live = undefined;
+    // Any change but the force-leave itself (which marks it after) lifts the mark.
+    if (this.#forced.size > 0) this.#forced.delete(m);
     this.#index(m);
   }
 
@@ -162,6 +176,7 @@ export class MemberTable {
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#silent) stray("silent set", m);
+    for (const m of this.#forced) stray("forced set", m);
     for (const m of this.#live ?? []) stray("live cache", m);
     this.#byGossip.forEach((id, gossip) => {
       if (this.#rows.get(id)?.info.gossip !== gossip) strays.push(`address index: ${gossip} → ${id}`);
@@ -188,6 +203,7 @@ export class MemberTable {
       suspicionStartedAt: s?.startedAt,
       awaitingReap: this.#gone.has(m),
       addressIndexed: this.#byGossip.get(m.info.gossip) === m.info.id,
+      forced: this.isForced(m),
     };
   }
 

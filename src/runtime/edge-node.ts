@@ -1,4 +1,5 @@
 import type { NodeConfig } from "../config/node-config.ts";
+import { EvidenceLog } from "../driver/evidence-log.ts";
 import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
@@ -10,7 +11,9 @@ import type { AdmitContext, ClaimHooks, ClaimsFactory } from "../ports/claims.ts
 import type { PacketGuard } from "../ports/packet-guard.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
 import { joinAddress } from "../util/address.ts";
+import { nextVersionExtras, PROTOCOL, TEST_NEXT } from "../wire/protocol.ts";
 import { checkHealth } from "./http-check.ts";
+import { Pinger } from "./pinger.ts";
 import { UdpTransport } from "./udp-transport.ts";
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
@@ -40,6 +43,10 @@ export class EdgeNode {
   readonly identity: NodeIdentity;
   readonly log: Logger;
   readonly driver: NodeDriver;
+  /** What this node saw and heard about each member (`dsef why`), bounded. */
+  readonly evidence = new EvidenceLog();
+  /** One-off pings outside the probe rounds (`dsef reachability`, force-leave's check). */
+  readonly pinger: Pinger;
   readonly startedAt = Date.now();
   readonly #exchange: StateExchange;
   #socket: UdpTransport | undefined;
@@ -60,6 +67,8 @@ export class EdgeNode {
           gossip: joinAddress(config.ip, config.gossipPort),
           http: joinAddress(config.ip, config.port),
           capacity: config.capacity,
+          ...(Object.keys(config.tags).length > 0 ? { tags: config.tags } : {}),
+          protocol: PROTOCOL,
         },
         timing: config.timing,
         random: Math.random,
@@ -71,7 +80,10 @@ export class EdgeNode {
       guard: parts.guard,
       claims: parts.claims,
       log: parts.log,
+      ...(TEST_NEXT ? { extras: nextVersionExtras(identity.id) } : {}),
     });
+    this.driver.onEvidence((e) => this.evidence.record(e, this.driver.swim.member(e.member)?.info.name));
+    this.pinger = new Pinger(this.driver);
   }
 
   get swim(): Swim {

@@ -25,7 +25,7 @@ describe("PeerLoads", () => {
 
   test("a figure plus what we forwarded since; a newer figure replaces both", () => {
     let now = 0;
-    const p = new PeerLoads(() => now);
+    const p = new PeerLoads(undefined, () => now);
     const ms = [member("a", 2000, 1)];
     expect(p.candidates(ms, "self")[0]!.ratio).toBe(2);
     p.sent("a", 1000);
@@ -37,7 +37,7 @@ describe("PeerLoads", () => {
 
   test("a claimed backlog below what capacity allows is raised to the floor (no 'backlog 0' after every packet)", () => {
     let now = 0;
-    const p = new PeerLoads(() => now);
+    const p = new PeerLoads(undefined, () => now);
     expect(p.candidates([member("a", 0, 1)], "self")[0]!.ratio).toBe(0);
     p.sent("a", 4000); // 4 s of work at capacity 1000
     now += 1000;
