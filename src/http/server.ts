@@ -4,6 +4,7 @@ import type { DeviceAuth } from "../identity/device-auth.ts";
 import type { JoinServer } from "../identity/join-server.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import type { Security } from "../identity/security.ts";
+import { AUTH_HEADER } from "../identity/sync-auth.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { mirrorCounter } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
@@ -124,15 +125,17 @@ function health(node: EdgeNode, req: Request): Response {
 }
 
 /**
- * A call from a live member's address carrying node authentication: fair use is for devices and
- * outsiders, and a busy node's forwards to a peer must not be throttled as if they were one
- * client. The route still checks the MAC (a forged header from a member's address gets 401).
+ * A call from a live member's address as a node makes it (node-authenticated, a signed /sync,
+ * a /health probe): fair use is for devices and outsiders, and a busy node's forwards, backups'
+ * hand-offs and probes must not be throttled as if they were one client (a refused probe would
+ * even look like a failure). The route still checks the credential: a forged header from a
+ * member's address gets 401.
  */
 function memberCall(node: EdgeNode): (client: string, req: Request) => boolean {
   let hosts = new Set<string>();
   let at = Number.NEGATIVE_INFINITY;
   return (client, req) => {
-    if (!req.headers.has(NODE_AUTH_HEADER)) return false;
+    if (!req.headers.has(NODE_AUTH_HEADER) && !req.headers.has(AUTH_HEADER) && !req.url.includes("/health?challenge=")) return false;
     const now = performance.now();
     if (now - at > 1000) {
       at = now;
