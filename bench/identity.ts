@@ -1,5 +1,6 @@
 /**
- * Identity and admission costs. Run: bun bench/identity.ts [--quick] [--port-base N]
+ * Identity and admission costs. Run: bun bench/identity.ts [--quick] [--micro] [--port-base N]
+ * (--micro: parts 1-3 only, no processes)
  *
  *  1. Ed25519 (node identity) and ECDSA P-256 sign / verify per second, native node:crypto;
  *     the `elliptic` figure is quoted from the issue, not run (the package is banned here).
@@ -14,7 +15,8 @@ import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClaimGuard, signAlive } from "../src/identity/claims.ts";
+import { issueCertificate, newAuthority } from "../src/identity/certificate.ts";
+import { ClaimGuard, caClaimSigner, signAlive } from "../src/identity/claims.ts";
 import type { Credentials } from "../src/identity/handshake.ts";
 import { joinVia } from "../src/identity/join-client.ts";
 import { Keyring, keyFromSecret } from "../src/identity/keyring.ts";
@@ -58,21 +60,23 @@ function signatures(): void {
 }
 
 function packets(): void {
-  console.log("2. datagram seal + open (AES-256-GCM, key id, replay window)");
+  console.log("2. datagram seal + open (AES-256-GCM, key id, replay window, bound to the receiver)");
   const ring = new Keyring([keyFromSecret(SECRET)]);
   const a = new AeadGuard(ring);
   const b = new AeadGuard(ring);
+  const to = { id: "0123456789abcdef", incarnation: 1_795_000_000 };
+  b.bindTo(to.id, to.incarnation);
   for (const size of [64, 400, 1400]) {
     const payload = new Uint8Array(size).fill(7);
     const n = quick ? 20_000 : 100_000;
     rate(`seal+open ${size} B`, n, () => {
-      if (typeof b.open(a.seal(payload)) === "string") throw new Error("open failed");
+      if (typeof b.open(a.seal(payload, to)) === "string") throw new Error("open failed");
     });
   }
   const junk = new Uint8Array(400).fill(1);
   junk[0] = 1;
   rate("reject forged 400 B (known key id, bad tag)", quick ? 20_000 : 100_000, (i) => {
-    const s = a.seal(junk);
+    const s = a.seal(junk, to);
     s[s.byteLength - 1 - (i % 16)]! ^= 1;
     b.open(s);
   });
@@ -102,6 +106,26 @@ function claims(): void {
   const lives = nonces.map((x) => proveLiveness(id, x));
   rate("proof of life: sign a nonce (the probed member)", n, (i) => proveLiveness(id, nonces[i]!));
   rate("proof of life: check it (the prober)", n, (i) => checkLiveness(id.publicKeyRaw, id.id, nonces[i]!, lives[i]));
+  // CA mode: the claim carries the subject's certificate, a second Ed25519 verification.
+  const { authority } = newAuthority();
+  const cert = issueCertificate(authority, id.publicKeyRaw, info.name, Date.now() / 1000 + 3600);
+  const gc = new ClaimGuard(
+    generateIdentity(),
+    () => undefined,
+    () => {},
+    Date.now,
+    {
+      authority: { key: authority.publicKeyRaw },
+      limits: { maxMembers: 1e9, perSync: 1e9, perSecond: 1e9 },
+    },
+  );
+  const sign = caClaimSigner(id, cert);
+  const certified = Array.from({ length: n + 500 }, (_, i) => sign(i + 2, info));
+  k = 0;
+  rate("verify a new alive claim with its certificate", n, () => {
+    const i = k++;
+    gc.admitUpdates([{ kind: "alive", incarnation: i + 2, info, proof: certified[i]! }]);
+  });
 }
 
 async function handshake(): Promise<void> {
@@ -178,6 +202,7 @@ async function membership(auth: boolean): Promise<{ cpuPct: number; detectMs: nu
 signatures();
 packets();
 claims();
+if (process.argv.includes("--micro")) process.exit(0);
 await handshake();
 console.log("5. membership, 7 nodes on loopback, lan profile (CPU over a quiet window; kill -9 detection)");
 for (const auth of [false, true]) {

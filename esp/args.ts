@@ -1,6 +1,7 @@
 /** Command line of the ESP simulator; every mistake is a one-line UsageError. */
 import { parseArgs } from "node:util";
 import { readFlagFile } from "../src/config/flag-files.ts";
+import { parseTagList } from "../src/membership/tags.ts";
 import { joinAddress, parseNodeAddress } from "../src/util/address.ts";
 import { UsageError } from "../src/util/usage-error.ts";
 
@@ -30,10 +31,14 @@ export interface SimConfig {
   deviceKeys?: Map<string, string>;
   /** --tls-ca: PEM of the CA the nodes' certificates chain to; https to the nodes. */
   tlsCa?: string;
+  /** --tls-any-node-name: the chain is checked, not the address a node's certificate names (one certificate shared by every node). */
+  tlsAnyName: boolean;
+  /** --prefer-tag: send to nodes carrying these tags first; others when those are down or full. */
+  preferTags?: Record<string, string>;
 }
 
 export const usage =
-  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE] [--verbose]";
+  "usage: bun esp/simulator.ts --bootstrap http://127.0.0.1:5000 [--interval 5] [--devices N] [--duration S] [--min-load N] [--max-load N] [--seed N] [--timeout-ms N] [--report-json FILE] [--refresh-ms N] [--drain-s N] [--buffer N] [--window N] [--device-key MASTER | --device-key-file FILE] [--tls-ca FILE [--tls-any-node-name]] [--prefer-tag KEY=VALUE ...] [--verbose]";
 
 function num(name: string, v: string | undefined, def: number, min: number, max: number, integer = false): number {
   if (v === undefined) return def;
@@ -62,11 +67,16 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     "device-key-file",
     "tls-ca",
   ];
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, verbose: { type: "boolean" } };
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    help: { type: "boolean" },
+    verbose: { type: "boolean" },
+    "tls-any-node-name": { type: "boolean" },
+    "prefer-tag": { type: "string", multiple: true },
+  };
   for (const s of strings) options[s] = { type: "string" };
-  let v: Record<string, string | boolean | undefined>;
+  let v: Record<string, string | string[] | boolean | undefined>;
   try {
-    v = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    v = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof v;
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]!);
   }
@@ -90,6 +100,7 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
     buffer: num("buffer", s("buffer"), 100, 1, 1_000_000, true),
     window: num("window", s("window"), 1, 1, 64, true),
     verbose: v.verbose === true,
+    tlsAnyName: v["tls-any-node-name"] === true || /^(1|true|yes)$/i.test(env.DSEF_TLS_ANY_NODE_NAME ?? ""),
   };
   const master = s("device-key") ?? env.DSEF_DEVICE_KEY;
   if (master !== undefined && s("device-key-file") !== undefined) throw new UsageError("--device-key-file: give either it or --device-key, not both");
@@ -100,6 +111,15 @@ export function parseSimArgs(argv: string[], env: Record<string, string | undefi
   }
   const tlsCa = s("tls-ca") ?? (env.DSEF_TLS_CA || undefined);
   if (tlsCa !== undefined) c.tlsCa = readFlagFile("--tls-ca", tlsCa);
+  const prefer = (v["prefer-tag"] as string[] | undefined) ?? (env.DSEF_PREFER_TAGS ? [env.DSEF_PREFER_TAGS] : []);
+  if (prefer.length > 0) {
+    try {
+      c.preferTags = parseTagList(prefer.join(","));
+    } catch (e) {
+      throw new UsageError(`--prefer-tag: ${(e as Error).message}`);
+    }
+  }
+  if (c.tlsAnyName && c.tlsCa === undefined) throw new UsageError("--tls-any-node-name needs --tls-ca (the chain is still checked)");
   if (c.minLoad > c.maxLoad) throw new UsageError("--min-load must not exceed --max-load");
   if (c.reportJson === "") throw new UsageError("--report-json needs a file name");
   return c;

@@ -10,7 +10,7 @@
  */
 import type { Directory } from "./directory.ts";
 import type { Tally } from "./report.ts";
-import { attempt, type Packet } from "./send.ts";
+import { attempt, type DeviceTls, type Packet } from "./send.ts";
 
 export interface DeviceEnv {
   readonly directory: Directory;
@@ -27,8 +27,8 @@ export interface DeviceEnv {
   readonly log?: (line: string) => void;
   /** --device-key: this device's own key, to sign its packets. */
   readonly keyOf?: (deviceId: string) => string;
-  /** --tls-ca: the nodes speak https, verified against this CA. */
-  readonly tls?: { ca: string };
+  /** --tls-ca: the nodes speak https. */
+  readonly tls?: DeviceTls;
 }
 
 /** How long a refused node is skipped, and a timed-out one. */

@@ -1,6 +1,12 @@
 import { DEVICE_AUTH_HEADER, signPacket } from "../src/identity/device-auth.ts";
 import { isConnectionRefused } from "../src/util/connection-refused.ts";
 
+/** --tls-ca: the nodes speak https, verified against this CA; with --tls-any-node-name, whatever address a certificate names. */
+export interface DeviceTls {
+  readonly ca: string;
+  readonly checkServerIdentity?: () => undefined;
+}
+
 /** One HTTP attempt of a packet, with the outcome classified for failover. */
 export type Attempt =
   /** `paceMs`: the node asks for the next packet no sooner than this (it is busy). */
@@ -23,7 +29,7 @@ export interface Packet {
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined);
 
 /** `key`: the device's own key (--device-key): every attempt is signed afresh (its time moves on). */
-export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number, key?: string, tls?: { ca: string }): Promise<Attempt> {
+export async function attempt(http: string, p: Packet, tried: readonly string[], timeoutMs: number, key?: string, tls?: DeviceTls): Promise<Attempt> {
   let res: Response;
   try {
     const body = JSON.stringify(tried.length > 0 ? { ...p, tried: tried.slice(-8) } : p);

@@ -14,6 +14,7 @@ import { parseSimArgs, type SimConfig, usage } from "./args.ts";
 import { Device } from "./device.ts";
 import { Directory } from "./directory.ts";
 import { formatSummary, newTally, summary } from "./report.ts";
+import type { DeviceTls } from "./send.ts";
 
 /**
  * Run the simulated devices until --duration or SIGTERM/SIGINT, then drain and print the
@@ -36,9 +37,13 @@ export async function runSimulator(argv: readonly string[]): Promise<number> {
   }
 
   const random = seededRandom(c.seed);
-  const tls = c.tlsCa ? { ca: c.tlsCa } : undefined;
+  const tls: DeviceTls | undefined = c.tlsCa ? { ca: c.tlsCa, ...(c.tlsAnyName ? { checkServerIdentity: () => undefined } : {}) } : undefined;
   const apiToken = process.env.DSEF_API_TOKEN;
-  const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000), { tls, headers: apiToken ? { authorization: `Bearer ${apiToken}` } : undefined });
+  const directory = new Directory(c.bootstrap, Math.min(c.timeoutMs, 2000), {
+    tls,
+    headers: apiToken ? { authorization: `Bearer ${apiToken}` } : undefined,
+    prefer: c.preferTags,
+  });
   const tally = newTally();
   const stop = { stopping: false, giveUpAt: Number.POSITIVE_INFINITY };
   const verbose = c.verbose || c.devices <= 3;

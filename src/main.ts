@@ -13,6 +13,7 @@ import { loadTls, type TlsFiles } from "./http/tls-files.ts";
 import { type DeviceAuth, loadDeviceAuth } from "./identity/device-auth.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "./identity/node-identity.ts";
 import { checkSecrets, loadSecurity, type Security } from "./identity/security.ts";
+import { LogTap } from "./log/log-tap.ts";
 import { createLogger } from "./log/logger.ts";
 import { configurePeerHttp } from "./ports/peer-http.ts";
 import { joinAddress } from "./util/address.ts";
@@ -48,7 +49,9 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
     if (!(e instanceof UsageError)) throw e;
     return usageError(e.message);
   }
-  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name });
+  // `dsef monitor` watches the log through the tap, at the level it asks for.
+  const logTap = new LogTap();
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name, tap: logTap });
   if (demoKey) {
     log.error(
       "INSECURE: running with the published demo key (--insecure-demo-key). Anyone who has read docker-compose.yml or k8s/secret.yaml can join this cluster. Set your own DSEF_CLUSTER_KEY for anything but a demo.",
@@ -83,7 +86,7 @@ export async function runNode(argv: readonly string[], env: Record<string, strin
 
   let running: Awaited<ReturnType<typeof startNode>>;
   try {
-    running = await startNode(config, identity, security, nodeLog, { devices, tls });
+    running = await startNode(config, identity, security, nodeLog, { devices, tls }, { logTap });
   } catch (e) {
     if (e instanceof HandlerError) return usageError(`--handler: ${e.message}`);
     log.fatal({ err: (e as Error).message, port: config.port, gossipPort: config.gossipPort }, "cannot listen");

@@ -7,10 +7,14 @@
  *   load                 → the request routes; its answers feed the metrics
  *   metrics, dashboard   → routes beside the API
  *   outsider defences    → device auth, API token, TLS: the gate and routes of the API
+ *   hooks                → membership events out to handlers and webhooks (signed with the cluster key)
  */
 import type { Server } from "bun";
 import type { NodeConfig } from "../config/node-config.ts";
 import { dashboardRoutes } from "../dashboard/routes.ts";
+import { EventHooks } from "../hooks/event-hooks.ts";
+import { registerHookMetrics } from "../hooks/hook-metrics.ts";
+import { currentWebhookKey } from "../hooks/signature.ts";
 import { ApiAuth, apiTokenOf } from "../http/api-auth.ts";
 import { startHttpServer } from "../http/server.ts";
 import type { TlsFiles } from "../http/tls-files.ts";
@@ -19,8 +23,12 @@ import type { NodeIdentity } from "../identity/node-identity.ts";
 import type { Security } from "../identity/security.ts";
 import { executorFor, loadServiceFor } from "../load/from-config.ts";
 import type { LoadService } from "../load/load-service.ts";
+import { httpPeerClient } from "../load/peer-client.ts";
+import { PeerTrust } from "../load/peer-trust.ts";
+import type { LogTap } from "../log/log-tap.ts";
 import type { Logger } from "../log/logger.ts";
 import { NodeMetrics, requestOutcome } from "../metrics/node-metrics.ts";
+import { peerTrustMetrics } from "../metrics/peer-trust-metrics.ts";
 import { EdgeNode } from "../runtime/edge-node.ts";
 import { runJoin } from "../runtime/join.ts";
 import { rememberPeers } from "../runtime/peer-memory.ts";
@@ -42,8 +50,21 @@ export interface Hardening {
   readonly tls?: TlsFiles;
 }
 
+/** What operators watch the node through besides its routes. */
+export interface Watching {
+  /** The log's tap, for `dsef monitor` (GET /monitor). */
+  readonly logTap?: LogTap;
+}
+
 /** Build the node, listen (HTTP first: a listening port tells others we have not crashed), join. */
-export async function startNode(config: NodeConfig, identity: NodeIdentity, security: Security, log: Logger, hardening: Hardening = {}): Promise<RunningNode> {
+export async function startNode(
+  config: NodeConfig,
+  identity: NodeIdentity,
+  security: Security,
+  log: Logger,
+  hardening: Hardening = {},
+  watching: Watching = {},
+): Promise<RunningNode> {
   const executor = await executorFor(config, log).catch((e: Error) => {
     throw new HandlerError(e.message);
   });
@@ -51,11 +72,15 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
   const self = node.swim.self;
   // The queue knows the backlog exactly; the gossiped figure lags. (Read at scrape time, once `load` exists.)
   const metrics = new NodeMetrics(node, () => load.backlog());
+  // Peers' load claims within reason: capacity capped, forward targets audited (load/peer-trust.ts).
+  const trust = new PeerTrust({ selfHttp: self.http, maxCapacity: config.maxPeerCapacity, askTimeoutMs: Math.min(500, config.forwardTimeoutMs), log });
+  peerTrustMetrics(metrics.registry, trust);
   const load = loadServiceFor(
     config,
     self,
     {
-      members: () => node.members(),
+      members: () => trust.view(node.members(), self.id),
+      peerClient: trust.client(httpPeerClient),
       publish: (backlog) => void node.dispatch({ type: "load", backlog }),
       log,
       answered: (status, body, seconds, deviceId) => {
@@ -69,13 +94,25 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
     log.info({ handler: executor.name, slots: executor.slots, timeoutMs: config.handlerTimeoutMs }, "packets run by a user handler");
   // A dead node's packets that we keep run here; our own copies follow the ring.
   node.onEvent((e) => load.memberChanged(e));
+  const { keyring, secret } = security.creds;
+  const hooks = new EventHooks(config, {
+    self: { id: self.id, name: self.name, address: self.http },
+    log,
+    // Signed only under a secret the operator holds (in CA mode the keys are the cluster's own).
+    signingKey: currentWebhookKey(() => (secret ? keyring.sendKey : undefined)),
+  });
+  if (hooks.size > 0) {
+    node.onEvent((e) => hooks.push(e));
+    registerHookMetrics(metrics.registry, hooks);
+    log.info({ handlers: config.eventHandlers.length, webhooks: config.webhooks.length, signed: secret }, "event hooks on");
+  }
   const token = apiTokenOf(config);
   const api = token ? new ApiAuth(token) : undefined;
   const server = startHttpServer(node, {
     security,
     joinServer: security.joinServerFor(node),
     load,
-    routes: dashboardRoutes(node, metrics, api),
+    routes: dashboardRoutes(node, metrics, api, watching.logTap),
     devices: hardening.devices,
     api,
     tls: hardening.tls,
@@ -98,6 +135,7 @@ export async function startNode(config: NodeConfig, identity: NodeIdentity, secu
     server,
     async stop() {
       joining.abort();
+      hooks.close();
       load.stop();
       await node.leave();
       await load.close();

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { authorityFromPrivateKey, caPublicKeyFromPem, issueCertificate, newAuthority } from "../identity/certificate.ts";
 import { loadOrCreateIdentity } from "../identity/node-identity.ts";
 import { issueTlsCertificate, newTlsAuthority } from "../identity/x509.ts";
+import { parseHost } from "../util/address.ts";
 
 export const summary = "cluster authority: `ca init` makes a CA key pair, `ca issue` a node certificate";
 
@@ -22,8 +23,9 @@ const usage = `usage:
       writes DIR/ca.key (private, mode 0600: keep it offline) and DIR/ca.pub (give to nodes as --ca-pubkey),
       and the TLS authority DIR/tls-ca.key (private) and DIR/tls-ca.crt (give to nodes as --tls-ca);
       in a DIR that already has ca.key, adds only the TLS authority
-  dsef ca issue --ca-key DIR/ca.key (--data-dir NODE_DIR | --pubkey NODE.pub) [--name NAME] [--days 365] [--out FILE]
-      signs a certificate for a node's public key. With --data-dir the node key is read (or
+  dsef ca issue --ca-key DIR/ca.key (--data-dir NODE_DIR | --pubkey NODE.pub) [--name NAME] [--days 365] [--addr HOST] [--out FILE]
+      signs a certificate for a node's public key and name (the node must run under that name;
+      with --addr also at that host, its --ip). With --data-dir the node key is read (or
       created) there and the certificate written to NODE_DIR/node.cert; with --pubkey (a PEM
       public key, e.g. from \`dsef ca pubkey --data-dir NODE_DIR\` on the node) it goes to --out.
   dsef ca issue --tls --ca-key DIR/ca.key --data-dir NODE_DIR --ip IP [--ip IP...] [--dns NAME...] [--name NAME] [--days 365]
@@ -150,7 +152,7 @@ function readCaKey(path: string) {
 
 function issue(argv: string[]): number {
   if (argv.includes("--tls")) return issueTls(argv);
-  const o = options(argv, ["ca-key", "data-dir", "pubkey", "name", "days", "out"]);
+  const o = options(argv, ["ca-key", "data-dir", "pubkey", "name", "days", "addr", "out"]);
   if (!o["ca-key"]) throw new Error("--ca-key is required");
   if (!o["data-dir"] === !o.pubkey) throw new Error("give exactly one of --data-dir or --pubkey");
   const days = o.days === undefined ? 365 : Number(o.days);
@@ -167,9 +169,10 @@ function issue(argv: string[]): number {
   }
   const name = (o.name ?? "node").slice(0, 128);
   const expires = Math.floor(Date.now() / 1000 + days * 86400);
-  const cert = issueCertificate(ca, key, name, expires);
+  const addr = o.addr === undefined ? undefined : parseHost(o.addr);
+  const cert = issueCertificate(ca, key, name, expires, addr);
   writeFileSync(out, `${JSON.stringify(cert, null, 2)}\n`, { mode: 0o644 });
-  console.log(`certificate for "${name}" by CA ${ca.id}, valid until ${new Date(expires * 1000).toISOString()}: ${out}`);
+  console.log(`certificate for "${name}"${addr ? ` at ${addr}` : ""} by CA ${ca.id}, valid until ${new Date(expires * 1000).toISOString()}: ${out}`);
   return 0;
 }
 

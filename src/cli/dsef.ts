@@ -16,10 +16,16 @@ const commands: Record<string, () => Promise<Command>> = {
   esp: () => import("./esp-command.ts"),
   members: () => import("./members-command.ts"),
   status: () => import("./status-command.ts"),
+  monitor: () => import("./monitor-command.ts"),
   ca: () => import("./ca-command.ts"),
   "device-key": () => import("./device-key-command.ts"),
+  "webhook-key": () => import("./webhook-key-command.ts"),
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
+  tags: () => import("./tags-command.ts"),
+  why: () => import("./why-command.ts"),
+  "force-leave": () => import("./force-leave-command.ts"),
+  reachability: () => import("./reachability-command.ts"),
 };
 
 const HELP = new Set(["--help", "-h", "help"]);
@@ -35,7 +41,7 @@ export function route(argv: readonly string[]): { command: string; args: string[
 }
 
 async function usage(): Promise<string> {
-  const lines = await Promise.all(Object.entries(commands).map(async ([n, l]) => `  dsef ${n.padEnd(10)} ${(await l()).summary}`));
+  const lines = await Promise.all(Object.entries(commands).map(async ([n, l]) => `  dsef ${n.padEnd(13)} ${(await l()).summary}`));
   return ["usage: dsef <command> [options]", "       dsef --flag ...   (a first argument that is a flag: dsef node --flag ...)", "", ...lines].join("\n");
 }
 

@@ -1,6 +1,7 @@
 /** `dsef members`: the cluster as one node sees it (like `serf members`). */
 
 import type { PeerView as Peer } from "../http/peer-view.ts";
+import { hasTags, parseTag } from "../membership/tags.ts";
 import { UsageError } from "../util/usage-error.ts";
 import { CliError, commonHelp, getJson, parseClientArgs, runCli } from "./node-client.ts";
 import { formatTable } from "./table.ts";
@@ -11,21 +12,28 @@ const STATES = ["alive", "suspect", "dead", "left"];
 const ORDER: Record<string, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 
 const help = [
-  "usage: dsef members [--node URL] [--json] [--state STATE]",
+  "usage: dsef members [--node URL] [--json] [--state STATE] [--tag KEY=VALUE ...]",
   "",
   ...commonHelp,
   "  --state STATE   only members in this state (alive, suspect, dead, left)",
+  "  --tag K=V       only members carrying this tag (repeatable: all of them)",
 ].join("\n");
 
 export function run(argv: string[]): Promise<number> {
   return runCli(async () => {
-    const o = parseClientArgs(argv, process.env, { state: { type: "string" } });
+    const o = parseClientArgs(argv, process.env, { state: { type: "string" }, tag: { type: "string", multiple: true } });
     if (o === "help") return (console.log(help), 0);
     const state = o.rest.state as string | undefined;
     if (state !== undefined && !STATES.includes(state)) throw new UsageError(`--state: expected one of ${STATES.join(", ")}`);
     const body = await getJson(o.node, "/peers", o.timeoutMs);
     if (!Array.isArray(body)) throw new CliError(`${o.node}/peers did not answer a list of members`);
-    const peers = (body as Peer[]).filter((p) => state === undefined || p.state === state);
+    let want: Record<string, string>;
+    try {
+      want = Object.fromEntries(((o.rest.tag as string[] | undefined) ?? []).map(parseTag));
+    } catch (e) {
+      throw new UsageError(`--tag: ${(e as Error).message}`);
+    }
+    const peers = (body as Peer[]).filter((p) => (state === undefined || p.state === state) && hasTags(p.tags, want));
     if (o.json) console.log(JSON.stringify(peers, null, 2));
     else console.log(membersTable(peers, Date.now()));
     return 0;
@@ -45,9 +53,12 @@ export function membersTable(peers: readonly Peer[], now: number): string {
       p.current_load === undefined ? "-" : String(Math.round(p.current_load)),
       p.load_ratio === undefined ? "-" : p.load_ratio.toFixed(2),
       since(p.last_change, now),
+      Object.entries(p.tags ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",") || "-",
       p.id,
     ]);
-  return formatTable(["NAME", "ADDRESS", "STATE", "INCARNATION", "CAPACITY", "LOAD", "RATIO", "CHANGED", "ID"], rows);
+  return formatTable(["NAME", "ADDRESS", "STATE", "INCARNATION", "CAPACITY", "LOAD", "RATIO", "CHANGED", "TAGS", "ID"], rows);
 }
 
 function since(iso: string, now: number): string {

@@ -14,7 +14,9 @@ export interface ClientOptions {
   node: string;
   json: boolean;
   timeoutMs: number;
-  rest: Record<string, string | boolean | undefined>;
+  rest: Record<string, string | string[] | boolean | undefined>;
+  /** Arguments that are not options (only for commands that take them). */
+  positionals: string[];
 }
 
 export const DEFAULT_NODE = "http://127.0.0.1:5000";
@@ -29,23 +31,25 @@ export const commonHelp = [
 export function parseClientArgs(
   argv: string[],
   env: Record<string, string | undefined>,
-  extra: Record<string, { type: "string" | "boolean" }> = {},
+  extra: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {},
+  allowPositionals = false,
 ): ClientOptions | "help" {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
+  let positionals: string[];
   try {
-    values = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       options: { node: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" }, ...extra },
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals,
+    }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message.split("\n")[0]!} (see --help)`);
   }
   if (values.help) return "help";
   const timeoutMs = values.timeout === undefined ? 3000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > 600_000) throw new UsageError("--timeout: expected milliseconds between 1 and 600000");
-  return { node: normaliseNode(String(values.node ?? env.DSEF_NODE ?? DEFAULT_NODE)), json: values.json === true, timeoutMs, rest: values };
+  return { node: normaliseNode(String(values.node ?? env.DSEF_NODE ?? DEFAULT_NODE)), json: values.json === true, timeoutMs, rest: values, positionals };
 }
 
 /** A node address by the rules of util/address.ts, as a base URL: "host:port" → "http://host:port". */
@@ -58,12 +62,26 @@ export function normaliseNode(raw: string): string {
   }
 }
 
-export async function getJson(node: string, path: string, timeoutMs: number): Promise<unknown> {
+export function getJson(node: string, path: string, timeoutMs: number): Promise<unknown> {
+  return call(node, path, timeoutMs);
+}
+
+/** POST a JSON body to an operator route (e.g. /tags); its JSON answer. */
+export function postJson(node: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  return call(node, path, timeoutMs, JSON.stringify(body));
+}
+
+async function call(node: string, path: string, timeoutMs: number, body?: string): Promise<unknown> {
   let res: Response;
   try {
     // A node started with --api-token wants it; the environment keeps it out of `ps`.
     const token = process.env.DSEF_API_TOKEN;
-    res = await fetch(`${node}${path}`, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { authorization: `Bearer ${token}` } : {} });
+    res = await fetch(`${node}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    });
   } catch (e) {
     const err = e as Error;
     const why =
@@ -71,7 +89,13 @@ export async function getJson(node: string, path: string, timeoutMs: number): Pr
     throw new CliError(`cannot reach ${node}: ${why}`);
   }
   if (res.status === 401) throw new CliError(`${node}${path} needs the node's API token: set DSEF_API_TOKEN`);
-  if (!res.ok) throw new CliError(`${node}${path} answered HTTP ${res.status}`);
+  if (!res.ok) {
+    const why = await res.json().then(
+      (b: { error?: unknown }) => (typeof b?.error === "string" ? `: ${b.error}` : ""),
+      () => "",
+    );
+    throw new CliError(`${node}${path} answered HTTP ${res.status}${why}`);
+  }
   try {
     return await res.json();
   } catch {

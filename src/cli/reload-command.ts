@@ -25,7 +25,7 @@ export function isNodeCommandLine(cmdline: string): boolean {
   if (exe === "dsef") return argv[1] === undefined || argv[1] === "node" || argv[1].startsWith("-");
   return (
     argv.some((a) => a.endsWith("src/main.ts") || a.endsWith("src/cli/dsef.ts")) &&
-    !argv.some((a) => ["members", "status", "ca", "health", "esp", "reload"].includes(a))
+    !argv.some((a) => ["members", "status", "ca", "health", "esp", "reload", "device-key", "webhook-key", "monitor", "tags"].includes(a))
   );
 }
 

@@ -2,16 +2,20 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isPrintable } from "../log/printable.ts";
+import { parseTagList } from "../membership/tags.ts";
 import { type ProfileName, profileNames, profiles, type Timing } from "../membership/timing.ts";
+import type { Tags } from "../membership/types.ts";
 import { parseHost, parseNodeAddress } from "../util/address.ts";
 import { UsageError } from "../util/usage-error.ts";
 import { detectIp } from "./detect-ip.ts";
+import { type HookSettings, hookFlags } from "./hook-flags.ts";
+import { type InsiderSettings, insiderDefaults, insiderFlags } from "./insider-flags.ts";
 import { type OutsiderSettings, outsiderFlags } from "./outsider-flags.ts";
 import { parseChoice, parseDuration, parseInteger, parsePositive, splitList } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
 
 /** Everything an edge node is started with, after flags, environment and defaults are merged. */
-export interface NodeConfig extends OutsiderSettings {
+export interface NodeConfig extends OutsiderSettings, HookSettings, InsiderSettings {
   ip: string;
   bind: string;
   port: number;
@@ -19,6 +23,12 @@ export interface NodeConfig extends OutsiderSettings {
   capacity: number;
   bootstrap: string[];
   name: string;
+  /** --name was given (else the name defaults to ip:port, or in CA mode to the certificate's). */
+  nameGiven?: boolean;
+  /** Labels announced in the signed alive claim (--tag key=value). */
+  tags: Tags;
+  /** Forward to peers carrying these tags first (--prefer-tag zone=a); others only when they are full. */
+  preferTags: Tags;
   dataDir: string;
   profile: ProfileName;
   timing: Timing;
@@ -50,6 +60,8 @@ export interface FlagSpec {
   readonly help: string;
   /** A switch: no value on the command line; its variable takes 1/true/yes or 0/false/no. */
   readonly boolean?: true;
+  /** May be given several times; the values reach `apply` one per line (its variable: comma-separated). */
+  readonly multiple?: true;
   /** Apply a raw string value to the config being built. */
   readonly apply: (c: NodeConfig, v: string) => void;
 }
@@ -117,6 +129,22 @@ const flags: FlagSpec[] = [
     arg: "NAME",
     help: "human-readable node name, printable characters only (default ip:port)",
     apply: (c, v) => void (c.name = parseName(v)),
+  },
+  {
+    flag: "tag",
+    env: "DSEF_TAGS",
+    arg: "KEY=VALUE",
+    help: "a label announced with this node (repeatable; DSEF_TAGS=k=v,k=v); change at run time with `dsef tags`",
+    multiple: true,
+    apply: (c, v) => void (c.tags = parseTagList(v)),
+  },
+  {
+    flag: "prefer-tag",
+    env: "DSEF_PREFER_TAGS",
+    arg: "KEY=VALUE",
+    help: "forward packets to peers with these tags first, to others only when those are full (repeatable)",
+    multiple: true,
+    apply: (c, v) => void (c.preferTags = parseTagList(v)),
   },
   {
     flag: "data-dir",
@@ -226,7 +254,9 @@ const flags: FlagSpec[] = [
     help: "this node's certificate from `dsef ca issue` (default <data-dir>/node.cert)",
     apply: (c, v) => void (c.certFile = v),
   },
+  ...insiderFlags,
   ...outsiderFlags,
+  ...hookFlags,
   {
     flag: "log-level",
     env: "DSEF_LOG_LEVEL",
@@ -274,11 +304,12 @@ export function helpText(): string {
 
 /** Merge defaults < environment < flags. Throws UsageError with a one-line reason. */
 export function parseNodeConfig(argv: string[], env: Record<string, string | undefined>, isTTY = false): NodeConfig | "help" {
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
-  for (const f of flags) options[f.flag] = { type: f.boolean ? "boolean" : "string" };
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" }, "promised-capacity": { type: "string" } };
+  for (const f of flags) options[f.flag] = f.multiple ? { type: "string", multiple: true } : { type: f.boolean ? "boolean" : "string" };
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    const parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | string[] | boolean | undefined>;
+    values = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? v.join("\n") : v]));
   } catch (e) {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }
@@ -293,6 +324,8 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     capacity: 1000,
     bootstrap: [],
     name: "",
+    tags: {},
+    preferTags: {},
     dataDir: "",
     profile: "lan",
     timing: { ...profiles.lan },
@@ -310,6 +343,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     clusterKeyFile: "",
     caPubkey: "",
     certFile: "",
+    ...insiderDefaults,
     rateLimit: 1000,
     clientConcurrency: 256,
     insecureDemoKey: false,
@@ -322,6 +356,9 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     tlsKey: "",
     tlsCa: "",
     tlsAnyNodeName: false,
+    eventHandlers: [],
+    webhooks: [],
+    hookTimeoutMs: 30_000,
   };
   // The profile decides the timing defaults that individual flags then override.
   const profileFlag = flags.find((f) => f.flag === "profile")!;
@@ -334,6 +371,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     const raw = fromFlag ?? env[f.env];
     if (raw !== undefined) applyOne(c, f, raw, fromFlag !== undefined);
   }
+  c.nameGiven = c.name !== "";
   c.bind ||= c.ip;
   c.gossipPort ||= c.port;
   c.name ||= `${c.ip}:${c.port}`;

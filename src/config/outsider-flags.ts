@@ -70,7 +70,7 @@ export const outsiderFlags: OutsiderFlag[] = [
     flag: "api-token",
     env: "DSEF_API_TOKEN",
     arg: "TOKEN",
-    help: "require this token (Authorization: Bearer, or a browser login at /login?token=) on /peers, /status, /metrics, /events, /stats; at least 16 characters",
+    help: "require this token (Authorization: Bearer, or a browser login at /login?token=) on /peers, /status, /metrics, /events, /stats, /monitor; at least 16 characters",
     apply: (c, v) => void (c.apiToken = v),
   },
   {

@@ -18,7 +18,8 @@ export const STREAM_IDLE_S = 35;
 export const STREAMS_PER_CLIENT = 4;
 
 export interface Subscribable {
-  subscribe(send: Send): (() => void) | undefined;
+  /** `req` is the stream's request (what it asks for, e.g. a level). */
+  subscribe(send: Send, req?: Request): (() => void) | undefined;
 }
 
 type Headers = Record<string, string>;
@@ -60,7 +61,7 @@ export class EventStreams {
         const unsubscribe = this.hub.subscribe((event, data) => {
           const body = ticket && event === "hello" ? { ...(data as object), ticket: ticket() } : data;
           write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`);
-        });
+        }, req);
         if (!unsubscribe) {
           opened = false;
           return;

@@ -1,16 +1,38 @@
 /**
  * The one way a route reads a request body: never more than `maxBytes` in memory, whatever the
- * framing. A declared Content-Length above the limit is refused before a byte is read; a
- * chunked body (no length) is streamed and the stream cancelled the moment it passes the limit,
- * so the answer is an immediate 413 and Bun drops the connection with the unread rest.
+ * framing. A declared Content-Length above the limit is refused before a byte is kept; a chunked
+ * body (no length) is streamed and refused the moment it passes the limit. Either way the 413
+ * goes out at once and the rest of the body is read and thrown away for a short while
+ * (`LINGER_MS`): a server that stops reading and closes with bytes unread makes the kernel reset
+ * the connection, and a client still busy writing loses the answer with it (seen as status 0).
  */
 export type Body = { ok: true; text: string } | { ok: false; response: Response };
 
 const decoder = new TextDecoder();
 
+/** How long the unread rest of a refused body is drained: the client sees the 413 and stops. */
+export const LINGER_MS = 1000;
+
 export function tooLarge(maxBytes: number): Response {
-  // The rest of the body is never read; tell the client the connection ends here.
-  return Response.json({ error: `body larger than ${maxBytes} bytes` }, { status: 413, headers: { connection: "close" } });
+  return Response.json({ error: `body larger than ${maxBytes} bytes` }, { status: 413 });
+}
+
+/** Discard what is left of a refused body, for at most `LINGER_MS`; memory stays flat. */
+function linger(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  const stop = setTimeout(() => void reader.cancel().catch(() => {}), LINGER_MS);
+  void (async () => {
+    try {
+      while (!(await reader.read()).done);
+    } catch {
+      // Cancelled or broken: either way, done.
+    }
+    clearTimeout(stop);
+  })();
+}
+
+function refuse(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, maxBytes: number): Body {
+  if (reader) linger(reader);
+  return { ok: false, response: tooLarge(maxBytes) };
 }
 
 const unreadable = (): Body => ({ ok: false, response: Response.json({ error: "could not read request body" }, { status: 400 }) });
@@ -20,7 +42,7 @@ export async function readBody(req: Request, maxBytes: number): Promise<Body> {
   const chunked = req.headers.has("transfer-encoding");
   if (length !== null && !chunked) {
     const declared = Number(length);
-    if (!(declared <= maxBytes)) return { ok: false, response: tooLarge(maxBytes) };
+    if (!(declared <= maxBytes)) return refuse(req.body?.getReader(), maxBytes);
     // The length bounds what the parser hands over: the fast path (the packet route is hot).
     try {
       return { ok: true, text: await req.text() };
@@ -37,10 +59,7 @@ export async function readBody(req: Request, maxBytes: number): Promise<Body> {
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size > maxBytes) {
-        void reader.cancel().catch(() => {});
-        return { ok: false, response: tooLarge(maxBytes) };
-      }
+      if (size > maxBytes) return refuse(reader, maxBytes);
       parts.push(value);
     }
   } catch {

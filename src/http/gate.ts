@@ -31,6 +31,11 @@ export interface GateOptions {
   auth?: { api?: ApiAuth; node?: (req: Request) => boolean; operator: readonly string[]; nodeOnly: readonly string[]; ticketed: readonly string[] };
   /** Addresses tracked at once (bounded table). */
   maxClients?: number;
+  /**
+   * A request the per-address limits do not apply to: another node of the cluster calling as a
+   * node (forwards, backups' hand-offs, asks), which the route then authenticates in full.
+   */
+  exempt?: (client: string, req: Request) => boolean;
 }
 
 export class Gate {
@@ -38,6 +43,7 @@ export class Gate {
   readonly refused: Record<string, number> = { rate: 0, concurrency: 0, clients: 0, content_type: 0, token: 0 };
   readonly #corsFor: (origin: string) => string | undefined;
   readonly #auth: GateOptions["auth"];
+  readonly #exempt: GateOptions["exempt"];
 
   constructor(
     opts: GateOptions,
@@ -45,6 +51,7 @@ export class Gate {
   ) {
     this.#corsFor = opts.corsFor ?? (() => undefined);
     this.#auth = opts.auth;
+    this.#exempt = opts.exempt;
     this.limits = new ClientLimits({
       ratePerS: opts.ratePerS,
       burst: Math.max(1, 2 * opts.ratePerS),
@@ -113,6 +120,7 @@ export class Gate {
     if (off) return handler;
     return (req, server) => {
       const client = clientKey(server.requestIP(req)?.address ?? "?");
+      if (this.#exempt?.(client, req)) return handler(req, server);
       const a = this.limits.admit(client, this.clock());
       if (!a.ok) {
         this.refused[a.reason] = (this.refused[a.reason] ?? 0) + 1;

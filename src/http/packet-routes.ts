@@ -1,7 +1,9 @@
 /**
  * GET /packets/:id — where a packet is and what became of it (queued, running, done with its
  * result, failed with the error), from whichever node is asked. `?wait=N` or `Prefer: wait=N`
- * holds the answer up to N seconds for the packet to finish.
+ * holds the answer up to N seconds for the packet to finish. With device authentication on, a
+ * device reads only its own packets (signed, `?device_id=`), as it sent them; a node asking
+ * another (one hop) carries node authentication. Otherwise anyone who knows an id may read it.
  *
  * POST /packets/replica — node to node: an owner hands packets to its backup and says which
  * are done (docs/LOAD.md, "Accepted means kept"). In a secured cluster it carries the node
@@ -9,6 +11,8 @@
  * member, at its own address.
  */
 import { z } from "zod";
+import { DEVICE_AUTH_HEADER, type DeviceAuth, STATUS_READ_BODY, scopedPacketId } from "../identity/device-auth.ts";
+import { NODE_AUTH_HEADER } from "../identity/node-auth.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER, REPLICA_PATH } from "../load/peer-client.ts";
 import { MAX_PAYLOAD_BYTES, MAX_UNITS, MAX_WAIT_S, preferWait } from "../load/request-body.ts";
@@ -47,8 +51,27 @@ function waitOf(req: Request, url: URL): number {
 
 type Routes = Record<string, { GET: (req: BunRequest) => Promise<Response> } | { POST: (req: Request) => Promise<Response> }>;
 
-/** `node`: a secured cluster's node authentication (absent in open mode). */
-export function packetRoutes(load: LoadService, node?: NodeRequests): Routes {
+/**
+ * Which packet a status read is for, or why it is refused: a device's own (scoped) id; a
+ * node's one-hop read as asked.
+ */
+function readerOf(req: Request, url: URL, id: string, hop: number, node?: NodeRequests, devices?: DeviceAuth): { id: string } | Response {
+  if (hop > 0) {
+    if (!node) return { id };
+    const c = node.auth.check(req.headers.get(NODE_AUTH_HEADER), "GET", node.self, url.pathname);
+    return c.ok ? { id } : problem(c.status, c.reason);
+  }
+  if (!devices) return { id };
+  const early = devices.precheck(req.headers.get(DEVICE_AUTH_HEADER));
+  if (!early.ok) return problem(early.status, early.reason);
+  const device = url.searchParams.get("device_id") ?? undefined;
+  if (device !== undefined && !PACKET_ID.test(device)) return problem(400, "device_id must be 1-128 printable ASCII characters");
+  const c = devices.check(early, id, device, STATUS_READ_BODY);
+  return c.ok ? { id: scopedPacketId(device!, id) } : problem(c.status, c.reason);
+}
+
+/** `node`: a secured cluster's node authentication; `devices`: device authentication (both absent in open mode). */
+export function packetRoutes(load: LoadService, node?: NodeRequests, devices?: DeviceAuth): Routes {
   return {
     [REPLICA_PATH]: {
       POST: async (req) => {
@@ -76,8 +99,12 @@ export function packetRoutes(load: LoadService, node?: NodeRequests): Routes {
         }
         if (!PACKET_ID.test(id)) return problem(400, "packet id must be 1-128 printable ASCII characters");
         const hop = Number.parseInt(req.headers.get(HOP_HEADER) ?? "0", 10) || 0;
-        const s = await load.lookup.find(id, waitOf(req, new URL(req.url)), hop);
-        return s ? json(s) : json({ error: "no node knows this packet", packet_id: id }, 404);
+        const url = new URL(req.url);
+        const reader = readerOf(req, url, id, hop, node, devices);
+        if (reader instanceof Response) return reader;
+        const s = await load.lookup.find(reader.id, waitOf(req, url), hop);
+        // A device sees its own id, never the scoped one.
+        return s ? json({ ...s, packet_id: id }) : json({ error: "no node knows this packet", packet_id: id }, 404);
       },
     },
   };

@@ -1,5 +1,6 @@
 import type { Member } from "../membership/types.ts";
 import { splitAddress } from "../util/address.ts";
+import { rangeOf } from "../wire/protocol.ts";
 
 /** A member as the HTTP API shows it (the seed's field names where it had them). */
 export interface PeerView {
@@ -15,6 +16,9 @@ export interface PeerView {
   self: boolean;
   current_load?: number;
   load_ratio?: number;
+  tags?: Record<string, string>;
+  /** The wire protocol versions it speaks. */
+  protocol?: { min: number; max: number };
 }
 
 /** The core's clock is epoch-scaled (see monotonicNow), so its times print as dates. */
@@ -31,6 +35,8 @@ export function peerView(m: Readonly<Member>, selfId: string): PeerView {
     promised_capacity: m.info.capacity,
     last_change: new Date(m.changedAt).toISOString(),
     self: m.info.id === selfId,
+    tags: { ...m.info.tags },
+    protocol: { ...rangeOf(m.info.protocol) },
   };
   if (m.load) {
     v.current_load = m.load.backlog;

@@ -3,7 +3,8 @@ import type { JoinServer } from "../identity/join-server.ts";
 import type { Security } from "../identity/security.ts";
 import { AUTH_HEADER, KEYS_HEADER } from "../identity/sync-auth.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
-import { snapshotToJson, syncRequestSchema } from "../wire/sync-schema.ts";
+import { mismatch } from "../wire/protocol.ts";
+import { protocolField, snapshotToJson, syncRequestSchema } from "../wire/sync-schema.ts";
 import { readBody } from "./body.ts";
 import { json, parseJson, problem } from "./json.ts";
 
@@ -29,7 +30,9 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
       if (!text.ok) return text.response;
       const body = parseJson(text.text, syncRequestSchema);
       if (body instanceof Response) return body;
-      return json({ members: node.serveSync(body.members, body.join).map(snapshotToJson) });
+      const versions = mismatch(body.protocol);
+      if (versions) return problem(409, versions);
+      return json({ members: node.serveSync(body.members, body.join).map(snapshotToJson), ...protocolField() });
     };
   }
   return async (req, server) => {
@@ -45,7 +48,9 @@ export function syncRoute(node: EdgeNode, security?: Security): Handler {
     if (!check.ok) return refused(check.status, check.reason);
     const body = parseJson(text.text, syncRequestSchema);
     if (body instanceof Response) return body;
-    const out = JSON.stringify({ members: node.serveSync(body.members, body.join).map(snapshotToJson) });
+    const versions = mismatch(body.protocol);
+    if (versions) return refused(409, versions);
+    const out = JSON.stringify({ members: node.serveSync(body.members, body.join).map(snapshotToJson), ...protocolField() });
     return new Response(out, { headers: { "content-type": "application/json", ...auth.responseHeaders(check.key, check.nonce, out) } });
   };
 }

@@ -4,18 +4,23 @@ import type { DeviceAuth } from "../identity/device-auth.ts";
 import type { JoinServer } from "../identity/join-server.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import type { Security } from "../identity/security.ts";
+import { AUTH_HEADER } from "../identity/sync-auth.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { mirrorCounter } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { splitAddress } from "../util/address.ts";
 import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import type { ApiAuth } from "./api-auth.ts";
+import { clientKey } from "./client-limits.ts";
 import { Gate } from "./gate.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { json, problem } from "./json.ts";
+import { EVIDENCE_ROUTE, memberRoutes, REACHABILITY_PATH, WHY_PATH } from "./member-routes.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
 import { joinRoutes, MAX_SYNC_BODY, syncRoute } from "./secure-routes.ts";
+import { tagRoutes } from "./tag-routes.ts";
 import type { TlsFiles } from "./tls-files.ts";
 
 /** The parts of a node the API serves; the composition root builds them. */
@@ -37,9 +42,9 @@ export interface HttpParts {
 }
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
-export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats"] as const;
-/** Read by other nodes only (it lists device ids): authenticated as a node in a secured cluster. */
-export const NODE_ONLY_ROUTES = ["/stats"] as const;
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", "/monitor", WHY_PATH, REACHABILITY_PATH] as const;
+/** Read by other nodes only (device ids, evidence): authenticated as a node in a secured cluster. */
+export const NODE_ONLY_ROUTES = ["/stats", EVIDENCE_ROUTE] as const;
 
 /** The node's HTTP API. Routes are small handlers over the node, behind the gate; errors are JSON. */
 export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<undefined> {
@@ -66,6 +71,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
   // Node-only POSTs (forwards, asks, replica hand-offs) are authenticated as a node in a secured cluster.
   const nodeRequests = security?.nodeAuth && { auth: security.nodeAuth, self: node.swim.self.http };
   const gate = new Gate({
+    exempt: security?.nodeAuth ? memberCall(node) : undefined,
     ratePerS: node.config.rateLimit,
     concurrency: node.config.clientConcurrency,
     corsFor: originPolicy(node),
@@ -92,7 +98,9 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       "/sync": { POST: syncRoute(node, security) },
       ...joinRoutes(joinServer),
       ...(load ? loadRoutes(load, nodeRequests, devices) : {}),
-      ...(load ? packetRoutes(load, nodeRequests) : {}),
+      ...(load ? packetRoutes(load, nodeRequests, devices) : {}),
+      ...tagRoutes({ tags: () => node.swim.self.tags ?? {}, retag: (tags) => node.driver.dispatch({ type: "retag", tags }) }, api),
+      ...memberRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
     }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {
@@ -114,6 +122,33 @@ function health(node: EdgeNode, req: Request): Response {
   if (typeof nonce === "string") return problem(400, nonce);
   const { id, proof } = node.driver.healthAnswer(nonce);
   return json(proof ? { status: "ok", id, proof: Buffer.from(proof).toString("base64") } : { status: "ok", id });
+}
+
+/**
+ * A call from a live member's address as a node makes it (node-authenticated, a signed /sync,
+ * a /health probe): fair use is for devices and outsiders, and a busy node's forwards, backups'
+ * hand-offs and probes must not be throttled as if they were one client (a refused probe would
+ * even look like a failure). The route still checks the credential: a forged header from a
+ * member's address gets 401.
+ */
+function memberCall(node: EdgeNode): (client: string, req: Request) => boolean {
+  let hosts = new Set<string>();
+  let at = Number.NEGATIVE_INFINITY;
+  return (client, req) => {
+    if (!req.headers.has(NODE_AUTH_HEADER) && !req.headers.has(AUTH_HEADER) && !req.url.includes("/health?challenge=")) return false;
+    const now = performance.now();
+    if (now - at > 1000) {
+      at = now;
+      hosts = new Set(
+        node.swim
+          .members()
+          .flatMap((m) =>
+            (m.state === "alive" || m.state === "suspect") && m.info.id !== node.identity.id ? [clientKey(splitAddress(m.info.http).host)] : [],
+          ),
+      );
+    }
+    return hosts.has(client);
+  };
 }
 
 /** A GET from another node of a secured cluster, authenticated (undefined in open mode). */

@@ -17,12 +17,18 @@ export const certificateSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** Unix seconds after which the certificate is no longer valid. */
   expires: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  /** Optional: the host (IP or DNS name) the node must advertise for gossip and HTTP. */
+  addr: z.string().min(1).max(253).optional(),
   sig: b64,
 });
 export type Certificate = z.infer<typeof certificateSchema>;
 
 const enc = new TextEncoder();
-const statement = (c: Omit<Certificate, "sig" | "v">): Uint8Array => enc.encode(JSON.stringify(["dsef/v1 cert", c.ca, c.key, c.name, c.expires]));
+/** What the CA signs. Certificates without an address keep the original five fields. */
+export const certificateStatement = (c: Omit<Certificate, "sig" | "v">): Uint8Array =>
+  enc.encode(
+    JSON.stringify(c.addr === undefined ? ["dsef/v1 cert", c.ca, c.key, c.name, c.expires] : ["dsef/v1 cert", c.ca, c.key, c.name, c.expires, c.addr]),
+  );
 
 export interface CertificateAuthority {
   readonly privateKey: KeyObject;
@@ -57,9 +63,9 @@ export function caPublicKeyFromPem(pem: string): Buffer {
   return Buffer.from(der.subarray(12));
 }
 
-export function issueCertificate(ca: CertificateAuthority, nodeKeyRaw: Uint8Array, name: string, expires: number): Certificate {
-  const body = { ca: ca.id, key: Buffer.from(nodeKeyRaw).toString("base64"), name, expires: Math.floor(expires) };
-  return { v: 1, ...body, sig: signWith(ca.privateKey, statement(body)).toString("base64") };
+export function issueCertificate(ca: CertificateAuthority, nodeKeyRaw: Uint8Array, name: string, expires: number, addr?: string): Certificate {
+  const body = { ca: ca.id, key: Buffer.from(nodeKeyRaw).toString("base64"), name, expires: Math.floor(expires), ...(addr === undefined ? {} : { addr }) };
+  return { v: 1, ...body, sig: signWith(ca.privateKey, certificateStatement(body)).toString("base64") };
 }
 
 export type CertificateCheck = { ok: true; name: string } | { ok: false; reason: string };
@@ -70,7 +76,7 @@ export function checkCertificate(raw: unknown, caKeyRaw: Uint8Array, nodeKeyRaw:
   if (!parsed.success) return { ok: false, reason: "malformed certificate" };
   const c = parsed.data;
   if (c.ca !== fingerprintRaw(caKeyRaw)) return { ok: false, reason: `certificate issued by another authority (${c.ca})` };
-  if (!verifyRaw(caKeyRaw, statement(c), Buffer.from(c.sig, "base64"))) return { ok: false, reason: "certificate signature is not valid" };
+  if (!verifyRaw(caKeyRaw, certificateStatement(c), Buffer.from(c.sig, "base64"))) return { ok: false, reason: "certificate signature is not valid" };
   if (!Buffer.from(c.key, "base64").equals(Buffer.from(nodeKeyRaw))) return { ok: false, reason: "certificate is for another node key" };
   if (c.expires <= nowS) return { ok: false, reason: `certificate expired at ${new Date(c.expires * 1000).toISOString()}` };
   return { ok: true, name: c.name };

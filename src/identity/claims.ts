@@ -1,5 +1,9 @@
+import { sortedTags } from "../membership/tags.ts";
 import type { LoadFigures, Member, MemberSnapshot, Message, NodeId, NodeInfo, Nonce, Proof, Update } from "../membership/types.ts";
-import type { ClaimHooks } from "../ports/claims.ts";
+import type { AdmitContext, ClaimHooks } from "../ports/claims.ts";
+import { AdmissionGate, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS } from "./admission-limits.ts";
+import type { Certificate } from "./certificate.ts";
+import { authorityId, CERT_TAIL_BYTES, CertificateExpiries, type ClaimAuthority, certTail, checkCertTail, tailExpires } from "./certified-claims.ts";
 import { checkLiveness, proveLiveness } from "./liveness.ts";
 import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
@@ -16,8 +20,19 @@ import { fingerprintRaw, type NodeIdentity, RAW_PUBLIC_KEY_BYTES, SIGNATURE_BYTE
 export const ALIVE_PROOF_BYTES = RAW_PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 
 const enc = new TextEncoder();
+/** Everything a node says about itself is signed: its tags and protocol range too (nobody can relabel or downgrade it). */
 const aliveText = (incarnation: number, info: NodeInfo) =>
-  JSON.stringify(["dsef/v1 alive", info.id, incarnation, info.name, info.gossip, info.http, info.capacity]);
+  JSON.stringify([
+    "dsef/v1 alive",
+    info.id,
+    incarnation,
+    info.name,
+    info.gossip,
+    info.http,
+    info.capacity,
+    sortedTags(info.tags),
+    info.protocol ? [info.protocol.min, info.protocol.max] : null,
+  ]);
 const loadText = (id: NodeId, load: LoadFigures) => JSON.stringify(["dsef/v1 load", id, load.version, load.backlog]);
 const leftText = (id: NodeId, incarnation: number) => JSON.stringify(["dsef/v1 left", id, incarnation]);
 export function aliveStatement(incarnation: number, info: NodeInfo): Uint8Array {
@@ -38,18 +53,45 @@ export function signLeft(identity: NodeIdentity, incarnation: number): Uint8Arra
 export function signAlive(identity: NodeIdentity, incarnation: number, info: NodeInfo): Uint8Array {
   return new Uint8Array(Buffer.concat([identity.publicKeyRaw, signWith(identity.privateKey, aliveStatement(incarnation, info))]));
 }
+/** CA mode: alive proofs with our certificate attached (see certified-claims.ts). */
+export function caClaimSigner(identity: NodeIdentity, cert: Certificate): (incarnation: number, info: NodeInfo) => Uint8Array {
+  const tail = certTail(cert);
+  return (incarnation, info) => new Uint8Array(Buffer.concat([signAlive(identity, incarnation, info), tail]));
+}
 export function signLoad(identity: NodeIdentity, load: LoadFigures): Uint8Array {
   return new Uint8Array(signWith(identity.privateKey, loadStatement(identity.id, load)));
 }
 
-export type ClaimRejection = "unsigned" | "wrongKey" | "badSignature" | "unknownKey" | "identityConflict";
+export type ClaimRejection =
+  | "unsigned"
+  | "wrongKey"
+  | "badSignature"
+  | "unknownKey"
+  | "identityConflict"
+  | "uncertified"
+  | "expired"
+  | "rateLimited"
+  | "memberLimit";
 
-/** Verify an alive proof; returns the subject's raw key, or why it fails. */
-export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): Uint8Array | ClaimRejection {
-  if (!proof || proof.byteLength !== ALIVE_PROOF_BYTES) return "unsigned";
+/**
+ * Verify an alive proof; returns the subject's raw key, or why it fails. In CA mode the proof
+ * goes on with a certificate (`tailBytes` of it), checked separately.
+ */
+export function checkAlive(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined, tailBytes = 0): Uint8Array | ClaimRejection {
+  if (!proof || proof.byteLength < ALIVE_PROOF_BYTES) return "unsigned";
+  if (proof.byteLength !== ALIVE_PROOF_BYTES + tailBytes) return tailBytes > 0 ? "uncertified" : "unsigned";
   const key = proof.subarray(0, RAW_PUBLIC_KEY_BYTES);
   if (fingerprintRaw(key) !== info.id) return "wrongKey";
-  return verifyRaw(key, aliveStatement(incarnation, info), proof.subarray(RAW_PUBLIC_KEY_BYTES)) ? key : "badSignature";
+  return verifyRaw(key, aliveStatement(incarnation, info), proof.subarray(RAW_PUBLIC_KEY_BYTES, ALIVE_PROOF_BYTES)) ? key : "badSignature";
+}
+
+export interface ClaimGuardOptions {
+  /** CA mode: every alive claim must carry a valid certificate by this authority. */
+  readonly authority?: ClaimAuthority;
+  /** Bounds on new identities (default DEFAULT_ADMISSION_LIMITS). */
+  readonly limits?: AdmissionLimits;
+  /** Live members in the table (for the member limit). */
+  readonly liveCount?: () => number;
 }
 
 export interface ClaimStats {
@@ -63,7 +105,10 @@ export interface ClaimStats {
  * valid claims, but from another address than the live holder.
  */
 export class ClaimGuard implements ClaimHooks {
-  readonly stats: ClaimStats = { verified: 0, rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0 } };
+  readonly stats: ClaimStats = {
+    verified: 0,
+    rejected: { unsigned: 0, wrongKey: 0, badSignature: 0, unknownKey: 0, identityConflict: 0, uncertified: 0, expired: 0, rateLimited: 0, memberLimit: 0 },
+  };
   /** Raw public keys learned from verified alive claims, for checking load claims. */
   readonly #keys = new Map<NodeId, Uint8Array>();
   #aliveCache: { incarnation: number; info: NodeInfo; proof: Uint8Array } | undefined;
@@ -76,14 +121,32 @@ export class ClaimGuard implements ClaimHooks {
    */
   readonly #verifiedAlive = new Map<NodeId, string>();
   readonly #verifiedLoad = new Map<NodeId, string>();
+  readonly #authority: ClaimAuthority | undefined;
+  readonly #caId: string;
+  readonly #tailBytes: number;
+  readonly #signAlive: (incarnation: number, info: NodeInfo) => Uint8Array;
+  /** CA mode: when each listed member's certificate runs out. */
+  readonly #expiries = new CertificateExpiries();
+  #ownExpiryLogged = false;
+  readonly #gate: AdmissionGate;
+  /** Context of the full state being admitted (none for datagrams). */
+  #ctx: AdmitContext | undefined;
 
   constructor(
     private readonly identity: NodeIdentity,
     private readonly lookup: (id: NodeId) => Readonly<Member> | undefined,
     private readonly warn: (fields: Record<string, unknown>, msg: string) => void,
     private readonly now: () => number = Date.now,
+    options: ClaimGuardOptions = {},
   ) {
     this.#keys.set(identity.id, identity.publicKeyRaw);
+    const a = options.authority;
+    this.#authority = a;
+    this.#caId = a ? authorityId(a) : "";
+    this.#tailBytes = a ? CERT_TAIL_BYTES : 0;
+    const cert = a?.cert;
+    this.#signAlive = cert ? caClaimSigner(identity, cert) : (incarnation, info) => signAlive(identity, incarnation, info);
+    this.#gate = new AdmissionGate(options.limits ?? DEFAULT_ADMISSION_LIMITS, options.liveCount ?? (() => 0), now, warn);
   }
 
   /** The member's public key: learned from its verified alive claim, or read from the one its row holds. */
@@ -91,7 +154,7 @@ export class ClaimGuard implements ClaimHooks {
     const known = this.#keys.get(id);
     if (known) return known;
     const proof = this.lookup(id)?.proof;
-    return proof?.byteLength === ALIVE_PROOF_BYTES ? proof.subarray(0, RAW_PUBLIC_KEY_BYTES) : undefined;
+    return proof && proof.byteLength >= ALIVE_PROOF_BYTES ? proof.subarray(0, RAW_PUBLIC_KEY_BYTES) : undefined;
   }
 
   #reject(r: ClaimRejection): false {
@@ -100,10 +163,17 @@ export class ClaimGuard implements ClaimHooks {
   }
 
   #aliveOk(incarnation: number, info: NodeInfo, proof: Uint8Array | undefined): boolean {
+    // A new identity is charged before its signature is checked: a flood costs no verifications.
+    if (info.id !== this.identity.id && !this.lookup(info.id)) {
+      const v = this.#gate.admit(info.id, this.#ctx);
+      if (v !== "ok") return this.#reject(v);
+    }
     const memo = proof ? `${aliveText(incarnation, info)}|${Buffer.from(proof).toString("base64")}` : "";
     const seen = memo !== "" && this.#verifiedAlive.get(info.id) === memo;
-    const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof);
+    const key = seen ? proof!.subarray(0, RAW_PUBLIC_KEY_BYTES) : checkAlive(incarnation, info, proof, this.#tailBytes);
     if (typeof key === "string") return this.#reject(key);
+    const expires = this.#authority ? this.#certified(seen, key, info, proof!) : undefined;
+    if (typeof expires === "string") return this.#reject(expires);
     const cur = this.lookup(info.id);
     if (info.id === this.identity.id) {
       if (info.gossip !== cur?.info.gossip) {
@@ -118,11 +188,59 @@ export class ClaimGuard implements ClaimHooks {
     }
     // A claim for an address another member holds is the core's to settle: it asks the address
     // who is there (membership/address-check.ts).
-    if (this.#keys.size > 100_000) this.#keys.clear(), this.#verifiedAlive.clear(), this.#verifiedLoad.clear();
+    if (this.#keys.size > 100_000) this.#forgetStrangers();
     this.#keys.set(info.id, key);
     this.#verifiedAlive.set(info.id, memo);
+    if (expires !== undefined && info.id !== this.identity.id) this.#expiries.set(info.id, expires);
     this.stats.verified++;
     return true;
+  }
+
+  /** CA mode: the certificate that travels with the claim; a claim seen before needs only its expiry checked. */
+  #certified(seen: boolean, key: Uint8Array, info: NodeInfo, proof: Uint8Array): number | "uncertified" | "expired" {
+    const tail = proof.subarray(ALIVE_PROOF_BYTES);
+    const nowS = this.now() / 1000;
+    if (seen) {
+      const expires = tailExpires(tail);
+      return expires <= nowS ? "expired" : expires;
+    }
+    const c = checkCertTail(tail, this.#authority!.key, this.#caId, key, info, nowS);
+    return c.ok ? c.expires : c.reason;
+  }
+
+  /** Caches of members no longer listed go; what listed members need stays. */
+  #forgetStrangers(): void {
+    for (const id of this.#keys.keys()) {
+      if (id === this.identity.id || this.lookup(id)) continue;
+      this.#keys.delete(id);
+      this.#verifiedAlive.delete(id);
+      this.#verifiedLoad.delete(id);
+    }
+  }
+
+  /**
+   * CA mode: listed members whose certificate has run out since the last call. The driver
+   * removes them; claims that still carry the old certificate are refused from now on.
+   */
+  expired(): NodeId[] {
+    if (!this.#authority) return [];
+    const nowS = this.now() / 1000;
+    const cert = this.#authority.cert;
+    if (cert && cert.expires <= nowS && !this.#ownExpiryLogged) {
+      this.#ownExpiryLogged = true;
+      this.warn(
+        { expired: new Date(cert.expires * 1000).toISOString() },
+        "this node's certificate expired: the cluster removes it; renew it (dsef ca issue) and restart",
+      );
+    }
+    const out: NodeId[] = [];
+    for (const id of this.#expiries.due(nowS)) {
+      const m = this.lookup(id);
+      if (!m || (m.state !== "alive" && m.state !== "suspect")) continue;
+      this.warn({ member: id, name: m.info.name, addr: m.info.http }, "member certificate expired: removed");
+      out.push(id);
+    }
+    return out;
   }
 
   #loadOk(id: NodeId, load: LoadFigures, proof: Uint8Array | undefined): boolean {
@@ -168,6 +286,15 @@ export class ClaimGuard implements ClaimHooks {
   }
 
   admitUpdates(updates: readonly Update[]): readonly Update[] {
+    this.#gate.begin(false);
+    try {
+      return this.#admitUpdates(updates);
+    } finally {
+      this.#gate.end();
+    }
+  }
+
+  #admitUpdates(updates: readonly Update[]): readonly Update[] {
     let out: Update[] | undefined;
     for (let i = 0; i < updates.length; i++) {
       const u = updates[i]!;
@@ -185,7 +312,18 @@ export class ClaimGuard implements ClaimHooks {
     return out ?? updates;
   }
 
-  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
+  admitSnapshots(members: readonly MemberSnapshot[], ctx?: AdmitContext): MemberSnapshot[] {
+    this.#gate.begin(true);
+    this.#ctx = ctx;
+    try {
+      return this.#admitSnapshots(members);
+    } finally {
+      this.#ctx = undefined;
+      this.#gate.end();
+    }
+  }
+
+  #admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[] {
     const out: MemberSnapshot[] = [];
     for (const s of members) {
       if (s.state === "alive" && !this.#aliveOk(s.incarnation, s.info, s.proof)) continue;
@@ -204,7 +342,7 @@ export class ClaimGuard implements ClaimHooks {
   #aliveProof(incarnation: number, info: NodeInfo): Uint8Array {
     const c = this.#aliveCache;
     if (c && c.incarnation === incarnation && c.info === info) return c.proof;
-    const proof = signAlive(this.identity, incarnation, info);
+    const proof = this.#signAlive(incarnation, info);
     this.#aliveCache = { incarnation, info, proof };
     return proof;
   }

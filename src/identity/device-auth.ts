@@ -44,6 +44,17 @@ export function signPacket(deviceKey: string, packetId: string, deviceId: string
 }
 
 /**
+ * What a device signs, in place of a body, to read its own packet's outcome (GET /packets/:id):
+ * not JSON, so no signed read can pass for a signed packet.
+ */
+export const STATUS_READ_BODY = "GET /packets";
+
+/** The header for reading `packetId`'s outcome (GET /packets/:id?device_id=...). */
+export function signStatusRead(deviceKey: string, packetId: string, deviceId: string, nowMs: number, node: string = ANY_NODE): string {
+  return signPacket(deviceKey, packetId, deviceId, STATUS_READ_BODY, nowMs, node);
+}
+
+/**
  * The id a device's packet is known by in the cluster: its own ids, never another device's.
  * The device id's length comes first, so no two (device, packet) pairs give the same string;
  * a pair too long for a packet id (128 characters) is hashed instead.

@@ -42,10 +42,10 @@ export interface JoinHost {
   member(id: NodeId): Readonly<Member> | undefined;
   /** The member at this gossip address, if any. */
   holderOf(gossip: Address): Readonly<Member> | undefined;
-  /** Verify claims, merge the joiner's state, answer with ours (signed). */
-  admit(members: MemberSnapshot[]): MemberSnapshot[];
+  /** Verify claims, merge the joiner's state, answer with ours (signed). `joiner` proved its identity. */
+  admit(members: MemberSnapshot[], joiner: NodeId): MemberSnapshot[];
   /** Claims in the joiner's state that verify. */
-  verified(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  verified(members: readonly MemberSnapshot[], joiner: NodeId): MemberSnapshot[];
 }
 
 /** Does a live process still answer at `http` with this identity? Then a second one is a copy. */
@@ -119,6 +119,11 @@ export class JoinServer {
       checkPeer(this.creds, "joiner", p.t, Buffer.from(p.hello.key, "base64"), finish.sig, p.hello.cert, finish.kid, finish.mac, Date.now() / 1000);
       const claimed = finish.members;
       const said = claimed.find((m) => m.info.id === p.joinerId && m.state === "alive");
+      // The certificate binds the name (and maybe the host): one issued to "node1" is not "admin-console".
+      const cert = p.hello.cert;
+      if (this.creds.caKey && cert && said && said.info.name !== cert.name) {
+        throw new Refusal(403, `certificate is for "${cert.name}", not for a node named "${said.info.name}"`);
+      }
       const known = this.host.member(p.joinerId);
       // One identity, two live places: refuse the newcomer (the known one still answers), or
       // ask it to wait until the old entry is declared dead (it moved faster than detection).
@@ -131,14 +136,17 @@ export class JoinServer {
         }
         throw new Refusal(409, `node id ${p.joinerId} is still listed at ${known.info.http}; retry once that entry is declared dead`);
       }
+      // A new key at a listed member's address: refused while that member answers there as
+      // itself. Otherwise it is an honest node restarted with a new key (or one that moved in):
+      // admitted, and the address goes to whichever proves it lives there (the membership core's
+      // address check pings it for the claimant), so a joiner lying about its address gains nothing.
       const holder = said && this.host.holderOf(said.info.gossip);
       if (holder && holder.info.id !== p.joinerId && (holder.state === "alive" || holder.state === "suspect")) {
         if (holder.info.id === this.identity.id || (await stillThere(holder.info.http, holder.info.id))) {
           throw new Refusal(409, `address ${said!.info.gossip} is in use by live member ${holder.info.id}`);
         }
-        throw new Refusal(409, `address ${said!.info.gossip} is still listed for member ${holder.info.id}; retry once that entry is declared dead`);
       }
-      const members = this.host.verified(claimed);
+      const members = this.host.verified(claimed, p.joinerId);
       const self = members.find((m) => m.info.id === p.joinerId);
       if (self?.state !== "alive") throw new Refusal(400, "the joiner's own alive claim is missing or not validly signed");
       let keys: string | undefined;
@@ -158,7 +166,7 @@ export class JoinServer {
           "keys",
         );
       }
-      const table = this.host.admit(members);
+      const table = this.host.admit(members, p.joinerId);
       this.stats.admitted++;
       this.log.info({ joiner: p.joinerId, name: self.info.name, addr: self.info.http, from }, "admitted a node");
       return keys ? { members: table.map(snapshotToJson), keys } : { members: table.map(snapshotToJson) };

@@ -55,9 +55,19 @@ export function randomClusterKey(): ClusterKey {
 /** Upper bound on held keys, so keys learned from others cannot grow without limit. */
 export const MAX_KEYS = 16;
 
+/**
+ * Keys learned from others (CA mode) are bounded; when the ring is full, a new one replaces the
+ * learned key used least recently, so keys an insider invents and never uses cannot push out the
+ * keys traffic arrives under. Configured keys and the send key are never replaced.
+ */
 export class Keyring {
   #keys = new Map<string, ClusterKey>();
   #send: ClusterKey | undefined;
+  /** Configured (key file, flags): kept whatever happens. */
+  #pinned = new Set<string>();
+  /** Use counter per key id, for least-recently-used replacement. */
+  readonly #used = new Map<string, number>();
+  #uses = 0;
 
   /** The first key sends; all are accepted. */
   constructor(keys: readonly ClusterKey[] = []) {
@@ -72,8 +82,11 @@ export class Keyring {
     return this.#keys.size;
   }
 
+  /** The key with this id (a lookup is a use: it keeps a learned key from being replaced). */
   get(kid: string): ClusterKey | undefined {
-    return this.#keys.get(kid);
+    const k = this.#keys.get(kid);
+    if (k) this.#used.set(kid, ++this.#uses);
+    return k;
   }
 
   all(): ClusterKey[] {
@@ -82,7 +95,10 @@ export class Keyring {
 
   /** Swap in a new configured set (rotation by reloading the key file). */
   replace(keys: readonly ClusterKey[]): void {
-    this.#keys = new Map(keys.slice(0, MAX_KEYS).map((k) => [k.kid, k]));
+    const kept = keys.slice(0, MAX_KEYS);
+    this.#keys = new Map(kept.map((k) => [k.kid, k]));
+    this.#pinned = new Set(kept.map((k) => k.kid));
+    this.#used.clear();
     this.#send = keys[0];
   }
 
@@ -90,7 +106,9 @@ export class Keyring {
   add(keys: readonly ClusterKey[]): number {
     let added = 0;
     for (const k of keys) {
-      if (this.#keys.has(k.kid) || this.#keys.size >= MAX_KEYS) continue;
+      if (this.#keys.has(k.kid)) continue;
+      if (this.#keys.size >= MAX_KEYS && !this.#evictOne()) continue;
+      // Not a use yet: keys nobody sends under go first, the oldest of them first.
       this.#keys.set(k.kid, k);
       added++;
     }
@@ -98,9 +116,32 @@ export class Keyring {
     return added;
   }
 
+  /** Stop accepting this key (a retired rotation key); never the send key. */
+  remove(kid: string): void {
+    if (kid === this.#send?.kid) return;
+    this.#keys.delete(kid);
+    this.#pinned.delete(kid);
+    this.#used.delete(kid);
+  }
+
   /** Use this key to send from now on (it is accepted too). */
   setSend(k: ClusterKey): void {
     if (!this.#keys.has(k.kid)) this.add([k]);
     if (this.#keys.has(k.kid)) this.#send = this.#keys.get(k.kid);
+  }
+
+  /** Drop the learned key used least recently (never used: oldest first); false when every key is pinned or sends. */
+  #evictOne(): boolean {
+    let victim: string | undefined;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const kid of this.#keys.keys()) {
+      if (this.#pinned.has(kid) || kid === this.#send?.kid) continue;
+      const u = this.#used.get(kid) ?? 0;
+      if (u < oldest) (oldest = u), (victim = kid);
+    }
+    if (victim === undefined) return false;
+    this.#keys.delete(victim);
+    this.#used.delete(victim);
+    return true;
   }
 }

@@ -12,11 +12,14 @@ import { ReplayWindow } from "./replay-window.ts";
  * The target is in the MAC, so a request cannot be replayed at another node; replays at the
  * same node are caught by a sliding window over the sender's counter (the datagram scheme: a
  * random epoch per process start, a counter that never repeats in it, 1024 in flight out of
- * order), and a request from an epoch the receiver does not know must be within ±60 s of its
+ * order). The counter is kept per target: with one shared counter, a request held up (a slow
+ * TLS handshake) while a thousand others went to other nodes would fall out of its receiver's
+ * window and be refused as a replay. And a request from an epoch the receiver does not know must be within ±60 s of its
  * clock. What the receiver holds is bounded: at most 4096 epochs, idle ones forgotten.
  */
 export const NODE_AUTH_HEADER = "x-dsef-node";
 const MAX_EPOCHS = 4096;
+const MAX_TARGETS = 4096;
 const FORMAT = /^([0-9a-f]{8})\.([0-9a-f]{16})\.(\d{1,10})\.(\d{1,16})\.([A-Za-z0-9_-]{43})$/;
 
 export type NodeCheck = { ok: true } | { ok: false; status: 401; reason: string };
@@ -28,8 +31,9 @@ export interface NodeAuthStats {
 }
 
 export class NodeAuth {
-  readonly #epoch = randomBytes(8).toString("hex");
-  #counter = 0;
+  #epoch = randomBytes(8).toString("hex");
+  /** Per target "ip:port" in this epoch; a new epoch starts when churn has filled it. */
+  readonly #counters = new Map<string, number>();
   readonly #epochs = new Map<string, { window: ReplayWindow; lastSeen: number }>();
   readonly stats: NodeAuthStats = { accepted: 0, refused: { total: 0, missing: 0, malformed: 0, unknownKey: 0, stale: 0, badMac: 0, replayed: 0 } };
 
@@ -43,9 +47,13 @@ export class NodeAuth {
   sign(method: string, target: string, path: string, body = ""): Record<string, string> {
     const key = this.keyring.sendKey;
     if (!key) return {};
-    // 2^32 requests in one process life would wrap the counter: start a new epoch instead.
-    if (this.#counter >= 0xffffffff) throw new Error("node request counter exhausted; restart the node");
-    const counter = ++this.#counter;
+    // A new epoch when churn has filled the table, or a counter would pass 32 bits.
+    if ((this.#counters.size >= MAX_TARGETS && !this.#counters.has(target)) || (this.#counters.get(target) ?? 0) >= 0xffffffff) {
+      this.#epoch = randomBytes(8).toString("hex");
+      this.#counters.clear();
+    }
+    const counter = (this.#counters.get(target) ?? 0) + 1;
+    this.#counters.set(target, counter);
     const ts = String(this.clock());
     const mac = macOf(key, method, target, path, this.#epoch, counter, ts, body);
     return { [NODE_AUTH_HEADER]: `${key.kid}.${this.#epoch}.${counter}.${ts}.${mac}` };

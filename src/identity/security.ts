@@ -4,7 +4,7 @@ import { readFlagFile } from "../config/flag-files.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { MemberSnapshot } from "../membership/types.ts";
-import { type ClaimHooks, type ClaimsFactory, type MemberTable, openClaimsFactory } from "../ports/claims.ts";
+import { type AdmitContext, type ClaimHooks, type ClaimsFactory, type MemberTable, openClaimsFactory } from "../ports/claims.ts";
 import { openGuard, type PacketGuard } from "../ports/packet-guard.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
@@ -14,6 +14,7 @@ import { ClaimGuard } from "./claims.ts";
 import type { Credentials } from "./handshake.ts";
 import { joinVia } from "./join-client.ts";
 import { JoinServer } from "./join-server.ts";
+import { KeyRotation } from "./key-rotation.ts";
 import { Keyring, keyFromSecret } from "./keyring.ts";
 import { NodeAuth } from "./node-auth.ts";
 import type { NodeIdentity } from "./node-identity.ts";
@@ -33,10 +34,12 @@ import { exchangeState } from "./sync-client.ts";
 export type SecurityMode = "open" | "secret" | "ca" | "secret+ca";
 
 /** What the seed side of the handshake needs of the running node. */
-export interface AdmittingNode extends MemberTable {
+export interface AdmittingNode extends Omit<MemberTable, "liveCount"> {
   readonly claims: ClaimHooks;
   /** Merge a peer's state, answer with ours (signed). */
-  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[];
+  serveSync(members: readonly MemberSnapshot[], join: boolean, ctx?: AdmitContext): MemberSnapshot[];
+  /** Our full state, our own claims signed. */
+  snapshot(): MemberSnapshot[];
 }
 
 /**
@@ -57,7 +60,10 @@ export interface Security {
   readonly exchange: StateExchange;
   /** The seed side of the handshake over the running node (none in open mode). */
   joinServerFor(node: AdmittingNode): JoinServer | undefined;
-  /** Re-read --cluster-key-file (SIGHUP): rotation without a restart. Returns a log message. */
+  /**
+   * SIGHUP: re-read --cluster-key-file (rotation without a restart); in CA mode, rotate the
+   * gossip key (key-rotation.ts). Returns a log message.
+   */
   reload(): string;
   status(): Record<string, unknown>;
 }
@@ -121,9 +127,21 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     const parsed = certificateSchema.safeParse(raw);
     if (!parsed.success) throw new UsageError(`--cert: ${certFile} is not a certificate`);
     cert = parsed.data;
+    // The certificate names the node: with no --name the node takes it; another name is refused by everyone.
+    if (!config.nameGiven) config.name = cert.name;
     const check = checkCertificate(cert, caKey, identity.publicKeyRaw, Date.now() / 1000);
     // Start anyway and let the seeds say no: the operator sees the refusal on both sides.
     if (!check.ok) log.error({ cert: certFile, reason: check.reason }, "this node's certificate is not valid; seeds will refuse it");
+    else if (cert.name !== config.name)
+      log.error(
+        { cert: certFile, certified: cert.name, name: config.name },
+        `this node's certificate is for "${cert.name}", not --name "${config.name}"; seeds will refuse it`,
+      );
+    else if (cert.addr !== undefined && cert.addr !== config.ip)
+      log.error(
+        { cert: certFile, certified: cert.addr, ip: config.ip },
+        `this node's certificate is for host ${cert.addr}, not --ip ${config.ip}; its claims will be refused`,
+      );
   }
   const secret = secrets.length > 0;
   const mode: SecurityMode = secret && caKey ? "secret+ca" : secret ? "secret" : caKey ? "ca" : "open";
@@ -151,7 +169,16 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   // Made once each, when the composition root builds the node; kept here for status().
   let claimGuard: ClaimGuard | undefined;
   let joinServer: JoinServer | undefined;
-  const holderIn = (table: MemberTable) => (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
+  let admitting: AdmittingNode | undefined;
+  const rotation = creds.shareKeys ? new KeyRotation(keyring) : undefined;
+  if (rotation) {
+    const timer = setInterval(() => {
+      const changed = rotation.step();
+      if (changed) log.info({ sending: keyring.sendKey?.kid, accepted: keyring.all().map((k) => k.kid) }, changed);
+    }, 1000);
+    timer.unref?.();
+  }
+  const holderIn = (table: Pick<MemberTable, "members">) => (gossip: string) => table.members().find((m) => m.info.gossip === gossip);
   const sec: Security = {
     mode,
     creds,
@@ -163,6 +190,12 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
         identity,
         (id) => table.member(id),
         (f, m) => log.error(f, m),
+        Date.now,
+        {
+          authority: caKey ? { key: caKey, cert } : undefined,
+          limits: { maxMembers: config.maxMembers, perSync: config.maxNewPerSync, perSecond: config.maxNewPerSecond },
+          liveCount: () => table.liveCount,
+        },
       );
       return claimGuard;
     },
@@ -179,15 +212,22 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       }
     },
     joinServerFor(node) {
+      admitting = node;
       joinServer = new JoinServer(
         identity,
         creds,
-        { member: (id) => node.member(id), holderOf: holderIn(node), verified: (m) => node.claims.admitSnapshots(m), admit: (m) => node.serveSync(m, true) },
+        {
+          member: (id) => node.member(id),
+          holderOf: holderIn(node),
+          verified: (m, joiner) => node.claims.admitSnapshots(m, { proven: joiner }),
+          admit: (m, joiner) => node.serveSync(m, true, { proven: joiner }),
+        },
         log,
       );
       return joinServer;
     },
     reload() {
+      if (rotation && admitting) return rotateGossipKey(rotation, admitting, identity.id, (http, members) => joinVia(http, identity, creds, members), log);
       if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
       checkSecretFile("cluster-key-file", config.clusterKeyFile);
       const secrets = readKeyFile(config.clusterKeyFile);
@@ -208,4 +248,24 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   };
   log.info({ mode, sendKey: keyring.sendKey?.kid, accepted: keyring.size, ca: caKey ? "configured" : undefined }, "cluster admission configured");
   return sec;
+}
+
+/**
+ * CA mode, SIGHUP: make a new gossip key and hand it to every live member by handshake (each
+ * side shows a valid certificate, so a member removed for an expired one does not get it).
+ */
+function rotateGossipKey(
+  rotation: KeyRotation,
+  node: AdmittingNode,
+  selfId: string,
+  handover: (http: string, members: MemberSnapshot[]) => Promise<unknown>,
+  log: Logger,
+): string {
+  const key = rotation.start();
+  const peers = node.members().filter((m) => (m.state === "alive" || m.state === "suspect") && m.info.id !== selfId);
+  void Promise.allSettled(peers.map((m) => handover(m.info.http, node.snapshot()))).then((r) => {
+    const failed = peers.filter((_, i) => r[i]!.status === "rejected").map((m) => m.info.http);
+    log.info({ key: key.kid, handedTo: peers.length - failed.length, failed }, "gossip key rotation: new key handed over");
+  });
+  return `gossip key rotation started: new key id ${key.kid}; members send with it within seconds and drop older keys 30 s later`;
 }

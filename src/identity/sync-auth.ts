@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { isRotated } from "./key-rotation.ts";
 import { type ClusterKey, deriveClusterKey, type Keyring } from "./keyring.ts";
 import { unwrapKeys, wrapKeys } from "./wrap.ts";
 
@@ -25,7 +26,13 @@ function equal(a: string, b: string): boolean {
 export type SyncCheck = { ok: true; key: ClusterKey; nonce: string } | { ok: false; status: 401 | 403; reason: string };
 
 export class SyncAuth {
+  /** Nonces seen, with their request's time, oldest first. */
   readonly #seen = new Map<string, number>();
+  /**
+   * Requests must be newer than this (ms): nonces forgotten to keep the table bounded were all
+   * of requests no newer, so a replay of one of them is still refused.
+   */
+  #floorMs = 0;
   readonly stats = { accepted: 0, refused: 0 };
 
   constructor(
@@ -34,7 +41,13 @@ export class SyncAuth {
     private readonly shareKeys: boolean,
     private readonly maxSkewMs = 60_000,
     private readonly clock: () => number = Date.now,
+    private readonly maxNonces = MAX_NONCES,
   ) {}
+
+  /** Nonces held. */
+  get nonces(): number {
+    return this.#seen.size;
+  }
 
   /** Headers for a request with this body (throws when there is no key to send with yet). */
   sign(body: string): { headers: Record<string, string>; nonce: string; key: ClusterKey } {
@@ -61,7 +74,7 @@ export class SyncAuth {
     if (!h.ok) return h;
     const { key, ts, nonce, tag, now } = h;
     if (!equal(tag, mac(key, ["dsef/v1 sync request", ts, nonce, body]))) return this.#fail(403, "request authentication failed");
-    this.#remember(nonce, now);
+    this.#remember(nonce, Number(ts), now);
     if (keysHeader && this.shareKeys) this.#learn(key, nonce, keysHeader);
     this.stats.accepted++;
     return { ok: true, key, nonce };
@@ -81,6 +94,7 @@ export class SyncAuth {
     if (!key) return this.#fail(403, "cluster key not accepted here");
     const now = this.clock();
     if (Math.abs(Number(ts) - now) > this.maxSkewMs) return this.#fail(401, "request time outside the allowed clock skew");
+    if (Number(ts) <= this.#floorMs) return this.#fail(401, "request older than this node can check for replays; retry");
     if (this.#seen.has(nonce)) return this.#fail(401, "replayed request");
     return { ok: true, key, ts, nonce, tag, now };
   }
@@ -98,10 +112,14 @@ export class SyncAuth {
     return true;
   }
 
+  /** The keys a cluster started with spread with syncs; rotated ones only in handshakes (see key-rotation.ts). */
   #wrap(key: ClusterKey, aad: string): string {
     return wrapKeys(
       key.wrap,
-      this.keyring.all().map((k) => k.material),
+      this.keyring
+        .all()
+        .filter((k) => !isRotated(k))
+        .map((k) => k.material),
       aad,
     );
   }
@@ -111,10 +129,13 @@ export class SyncAuth {
     if (keys) this.keyring.add(keys.map(deriveClusterKey));
   }
 
-  #remember(nonce: string, now: number): void {
-    if (this.#seen.size >= MAX_NONCES) {
-      for (const [n, t] of this.#seen) if (now - t > 2 * this.maxSkewMs) this.#seen.delete(n);
+  /** Bounded: when full, the oldest nonces go (first those past the skew) and the floor rises past them. */
+  #remember(nonce: string, ts: number, now: number): void {
+    for (const [n, t] of this.#seen) {
+      if (this.#seen.size < this.maxNonces && now - t <= this.maxSkewMs) break;
+      this.#seen.delete(n);
+      if (now - t <= this.maxSkewMs) this.#floorMs = Math.max(this.#floorMs, Math.min(t, now));
     }
-    this.#seen.set(nonce, now);
+    this.#seen.set(nonce, ts);
   }
 }

@@ -1,7 +1,8 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
-import { snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
+import { mismatch } from "../wire/protocol.ts";
+import { protocolField, snapshotToJson, syncResponseSchema } from "../wire/sync-schema.ts";
 import type { SyncAuth } from "./sync-auth.ts";
 
 /**
@@ -16,7 +17,7 @@ export async function exchangeState(
   auth?: SyncAuth,
   timeoutMs = 3000,
 ): Promise<MemberSnapshot[]> {
-  const body = JSON.stringify({ join, members: members.map(snapshotToJson) });
+  const body = JSON.stringify({ join, members: members.map(snapshotToJson), ...protocolField() });
   const signed = auth?.sign(body);
   const res = await peerFetch(http, "/sync", {
     headers: { "content-type": "application/json", ...signed?.headers },
@@ -37,5 +38,7 @@ export async function exchangeState(
   }
   const parsed = syncResponseSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${http} sent a malformed member table`);
+  const versions = mismatch(parsed.data.protocol);
+  if (versions) throw new Error(`${http}: ${versions}`);
   return parsed.data.members;
 }

@@ -12,6 +12,8 @@ export interface Candidate {
   readonly capacity: number;
   /** Estimated seconds of queued work (backlog / capacity). */
   readonly ratio: number;
+  /** With --prefer-tag: does it carry those tags (same site)? Absent: no preference. */
+  readonly preferred?: boolean;
 }
 
 /** One capacity-weighted draw; undefined when there is nothing to draw from. */

@@ -31,6 +31,7 @@ export function loadServiceFor(
       selfId: self.id,
       selfHttp: self.http,
       capacity: c.capacity,
+      ...(Object.keys(c.preferTags).length > 0 ? { preferTags: c.preferTags } : {}),
       policy: { forwardAbove: c.forwardAboveMs / 1000, margin: c.forwardAboveMs / 2000, maxBacklog: c.maxBacklogMs / 1000 },
       forwardTimeoutMs: c.forwardTimeoutMs,
       askTimeoutMs: Math.min(500, c.forwardTimeoutMs),

@@ -1,6 +1,6 @@
 /** What a LoadService is built from: its options, what it needs from the node, its clock. */
 import type { Logger } from "../log/logger.ts";
-import type { Member } from "../membership/types.ts";
+import type { Member, Tags } from "../membership/types.ts";
 import type { Executor } from "./executor.ts";
 import type { PeerClient } from "./peer-protocol.ts";
 import type { RoutePolicy } from "./router.ts";
@@ -27,6 +27,8 @@ export interface LoadOptions {
   /** Bounds of the copies kept for other nodes (backups.ts). */
   readonly backupMaxPackets?: number;
   readonly backupMaxBytes?: number;
+  /** Forward to peers carrying these tags first (--prefer-tag); none: every peer alike. */
+  readonly preferTags?: Tags;
 }
 
 /** What the service needs from the running node. */

@@ -29,7 +29,7 @@ export class LoadService {
   readonly window: IdempotencyWindow;
   readonly lookup: PacketLookup;
   readonly backups: Backups;
-  readonly peers = new PeerLoads();
+  readonly peers: PeerLoads;
   readonly counters: LoadCounters = zeroCounters();
   readonly #stall: StallDetector;
   readonly admission: Admission;
@@ -43,6 +43,11 @@ export class LoadService {
     .toString(36)
     .padStart(6, "0");
   #seq = 0;
+  /**
+   * Units accepted but not queued yet (waiting for their backup's acknowledgement): counted by
+   * routing, or a burst would all see an empty queue and be taken far beyond --max-backlog.
+   */
+  #reserved = 0;
 
   constructor(
     readonly opts: LoadOptions,
@@ -50,6 +55,7 @@ export class LoadService {
     env: LoadEnv = {},
   ) {
     this.now = env.now ?? (() => performance.now());
+    this.peers = new PeerLoads(opts.preferTags, this.now);
     this.random = env.random ?? Math.random;
     const ticker = env.ticker ?? intervalTicker;
     this.#ticker = ticker;
@@ -201,7 +207,11 @@ export class LoadService {
   }
 
   stats(): Record<string, number | string> {
-    return { ...loadStats(this.queue, this.window, this.outcomes, this.counters, this.now()), ...this.backups.stats() };
+    return {
+      ...loadStats(this.queue, this.window, this.outcomes, this.counters, this.now()),
+      ...this.backups.stats(),
+      backlog_claims_floored: this.peers.floored,
+    };
   }
 
   #finished(f: Finished): void {
@@ -225,8 +235,8 @@ export class LoadService {
       this.counters.unfair++;
       return this.#reject(req.packet_id, 0, refused.error, refused.waitMs, req.device_id);
     }
-    const seconds = this.queue.seconds(now);
     const capacity = this.queue.capacity();
+    const seconds = this.queue.seconds(now) + this.#reserved / capacity;
     const decision = route({
       hop,
       ownRatio: seconds + req.processing_load / capacity,
@@ -275,7 +285,8 @@ export class LoadService {
       this.host.log.debug({ peer: t.http, reason: out.reason, packet_id: id }, "forward failed");
       if (out.kind === "unclear") unclear.push(t.http);
     }
-    if (this.queue.seconds(this.now()) + units / this.queue.capacity() > this.opts.policy.maxBacklog) return this.#reject(id, 1, undefined, 0, req.device_id);
+    if (this.queue.seconds(this.now()) + (this.#reserved + units) / this.queue.capacity() > this.opts.policy.maxBacklog)
+      return this.#reject(id, 1, undefined, 0, req.device_id);
     return id !== undefined && unclear.length > 0 ? this.#checkThenAccept(req, unclear) : this.#accept(req);
   }
 
@@ -308,7 +319,11 @@ export class LoadService {
     };
     const kept = this.backups.replicator.keep(held);
     if (kept === "alone") return this.#take(req, id);
-    return kept.then((ok) => (ok ? this.#take(req, id) : this.#notKept(req)));
+    this.#reserved += held.units;
+    return kept.then((ok) => {
+      this.#reserved -= held.units;
+      return ok ? this.#take(req, id) : this.#notKept(req);
+    });
   }
 
   #take(req: PacketRequest, id: string): Reply {

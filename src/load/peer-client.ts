@@ -43,9 +43,9 @@ const STATES = new Set(["queued", "running", "done", "failed"]);
 
 async function packetStatus(http: string, packetId: string, waitS: number, timeoutMs: number): Promise<StatusOutcome> {
   try {
-    // Anyone may read a packet's state: not signed, but over https with TLS.
     const res = await peerFetch(http, `/packets/${encodeURIComponent(packetId)}`, {
       headers: { [HOP_HEADER]: "1", ...(waitS > 0 ? { prefer: `wait=${waitS}` } : {}) },
+      sign: true,
       signal: AbortSignal.timeout(timeoutMs + waitS * 1000),
     });
     if (res.status === 404) {

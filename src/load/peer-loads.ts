@@ -1,4 +1,5 @@
-import type { Member } from "../membership/types.ts";
+import { hasTags } from "../membership/tags.ts";
+import type { Member, Tags } from "../membership/types.ts";
 import type { Candidate } from "./balancer.ts";
 
 /**
@@ -8,14 +9,31 @@ import type { Candidate } from "./balancer.ts";
  * between: a busy peer also gets work from others, and assuming it drains at full capacity
  * made overloaded peers look idle. Peers publish when their backlog moved (publish-policy), so
  * a figure is at most about a probe interval old.
+ *
+ * A new figure is a claim, taken within reason: no peer works faster than its (counted)
+ * capacity, so it cannot be below our estimate minus capacity x the time since. A member that
+ * says "backlog 0" after every packet we give it does not draw them all.
  */
 interface Estimate {
   version: number;
   backlog: number;
+  /** When `backlog` was last set or added to. */
+  at: number;
 }
 
 export class PeerLoads {
   readonly #seen = new Map<string, Estimate>();
+  readonly #now: () => number;
+  /** Figures raised to the floor: claims of having done more work than capacity allows. */
+  floored = 0;
+
+  /** `prefer`: candidates carrying these tags are marked preferred (the router keeps work among them). */
+  constructor(
+    private readonly prefer?: Tags,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#now = now;
+  }
 
   /** Alive (not suspect, dead or left) members other than `selfId`, with estimated ratios. */
   candidates(members: readonly Readonly<Member>[], selfId: string): Candidate[] {
@@ -23,7 +41,8 @@ export class PeerLoads {
     for (const m of members) {
       if (m.state !== "alive" || m.info.id === selfId || !(m.info.capacity > 0)) continue;
       const e = this.#observe(m);
-      out.push({ id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity });
+      const c: Candidate = { id: m.info.id, http: m.info.http, capacity: m.info.capacity, ratio: e.backlog / m.info.capacity };
+      out.push(this.prefer ? { ...c, preferred: hasTags(m.info.tags, this.prefer) } : c);
     }
     return out;
   }
@@ -31,7 +50,9 @@ export class PeerLoads {
   /** Count work we just handed to `id`. */
   sent(id: string, units: number): void {
     const e = this.#seen.get(id);
-    if (e) e.backlog += units;
+    if (!e) return;
+    e.backlog += units;
+    e.at = this.#now();
   }
 
   /** Forget members that are gone (keeps the map bounded by the member table). */
@@ -43,7 +64,11 @@ export class PeerLoads {
     const version = m.load?.version ?? -1;
     let e = this.#seen.get(m.info.id);
     if (!e || e.version !== version) {
-      e = { version, backlog: m.load?.backlog ?? 0 };
+      const now = this.#now();
+      const claimed = m.load?.backlog ?? 0;
+      const floor = e ? e.backlog - (m.info.capacity * (now - e.at)) / 1000 : 0;
+      if (floor > claimed) this.floored++;
+      e = { version, backlog: Math.max(claimed, floor), at: now };
       this.#seen.set(m.info.id, e);
     }
     return e;

@@ -45,17 +45,21 @@ export function route(i: RouteInput): Route {
   if (ownRatio <= policy.forwardAbove) return { kind: "local" };
   const peers = i.peers();
   const open = peers.filter((p) => p.ratio < policy.maxBacklog);
-  const pick = pickTwoChoices(open, i.random);
+  // With preferred peers (--prefer-tag: the same site), work is shared among them; the others
+  // take it only when this node and every preferred peer are full.
+  const near = open.some((p) => p.preferred === false) ? open.filter((p) => p.preferred) : open;
+  const pick = pickTwoChoices(near, i.random);
   if (pick && pick.ratio + Math.max(policy.margin, RELATIVE_MARGIN * ownRatio) < ownRatio) {
     const second = rankCandidates(
-      open.filter((p) => p !== pick),
+      near.filter((p) => p !== pick),
       1,
       i.random,
     );
     return { kind: "forward", targets: [pick, ...second] };
   }
   if (hasRoom) return { kind: "local" };
-  if (open.length > 0) return { kind: "forward", targets: rankCandidates(open, 2, i.random) };
+  const fallback = near.length > 0 ? near : open;
+  if (fallback.length > 0) return { kind: "forward", targets: rankCandidates(fallback, 2, i.random) };
   return reject(ownRatio, peers, policy);
 }
 

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import type { LogTap } from "./log-tap.ts";
 import { printable } from "./printable.ts";
 
 export type { Logger };
@@ -26,11 +27,25 @@ const hooks = {
 /**
  * JSON lines by default (for machines), each naming the node in `node`; colourised lines when a
  * person is watching, where the node's name sits in the logger's slot (`INFO (edge-a): ...`).
+ * With a tap, every line also goes to it, at whatever level its watchers ask (log-tap.ts).
  */
-export function createLogger(opts: { level: string; format: "json" | "pretty"; name?: string }): Logger {
+export function createLogger(opts: { level: string; format: "json" | "pretty"; name?: string; tap?: LogTap }): Logger {
   const name = opts.name === undefined ? undefined : printable(opts.name);
-  if (opts.format === "pretty") return pino({ level: opts.level, base: {}, name, formatters: { log: moveMemberName }, hooks }, prettyStream());
-  return pino({ level: opts.level, base: name ? { node: name } : undefined, hooks });
+  const pretty = opts.format === "pretty";
+  const options = pretty
+    ? { level: opts.level, base: {}, name, formatters: { log: moveMemberName }, hooks }
+    : { level: opts.level, base: name ? { node: name } : undefined, hooks };
+  const out = pretty ? prettyStream() : pino.destination({ dest: 1, sync: true });
+  if (!opts.tap) return pino(options, out);
+  const logger = pino(
+    options,
+    pino.multistream([
+      { level: opts.level as pino.Level, stream: out },
+      { level: "trace", stream: opts.tap },
+    ]),
+  );
+  opts.tap.attach(logger, opts.level);
+  return logger;
 }
 
 /**

@@ -10,9 +10,10 @@
  *               timeout or restarts at one incarnation; the reap set holds exactly the dead and
  *               left, who are reaped on time; the address index leads back to it; between checks
  *               its incarnation never goes down and its state only moves up at one incarnation;
- *               it is never held above its owner's incarnation, nor left unless its owner left
+ *               it is never held above its owner's incarnation, nor left unless its owner left (or an
+ *               operator forced it)
  *   the table   the node holds itself; the live count matches; no index names a missing member;
- *               a member leaves the table only when reaped (dead or left) or replaced
+ *               a member leaves the table only when reaped or pruned (dead or left) or replaced
  */
 import { incarnationCeiling } from "./incarnation.ts";
 import { suspicionMinMs, type Timing } from "./timing.ts";
@@ -306,7 +307,8 @@ function memberRules(head: InspectionHead, m: MemberInspection, prev: MemberInsp
   const owner = isSelf || (m.incarnation === 0 && m.state !== "left") ? undefined : opts.owner?.(m.id);
   if (owner && m.incarnation > owner.incarnation)
     fail("incarnation-minted-by-owner", `holds ${m.id} at incarnation ${m.incarnation}, above its own ${owner.incarnation}`);
-  if (owner && m.state === "left" && !owner.leaving && m.incarnation >= owner.incarnation)
+  // An operator's force-leave is a local tombstone at the incarnation it was dead at; the owner's refutation outranks it.
+  if (owner && m.state === "left" && !m.forced && !owner.leaving && m.incarnation >= owner.incarnation)
     fail("left-only-by-leaver", `holds ${m.id} as left at incarnation ${m.incarnation}, but it runs at ${owner.incarnation} and never left`);
 }
 

@@ -62,6 +62,8 @@ export class MemberTable {
   readonly #suspects = new Set<MemberRecord>();
   /** Members whose latest probe by this node went unanswered (no proof of life from them). */
   readonly #silent = new Set<MemberRecord>();
+  /** Members an operator marked left (force-leave): left here, but shown to others as dead. */
+  readonly #forced = new Set<MemberRecord>();
   /** Live members but this node, by slot (undefined: to be counted again). */
   #live: SlotList | undefined;
   readonly #liveView: LiveMembers;
@@ -143,6 +145,7 @@ export class MemberTable {
     this.#rows[slot!] = copy;
     if (this.#gone.delete(cur)) this.#gone.add(copy);
     if (this.#silent.delete(cur)) this.#silent.add(copy);
+    if (this.#forced.delete(cur)) this.#forced.add(copy);
     return copy;
   }
 
@@ -161,6 +164,7 @@ export class MemberTable {
       this.#suspects.delete(r);
       this.#gone.delete(r);
       this.#silent.delete(r);
+      this.#forced.delete(r);
     }
     if (cur === undefined) this.#live = undefined;
   }
@@ -177,6 +181,15 @@ export class MemberTable {
 
   isSilent(m: MemberRecord): boolean {
     return this.#silent.has(this.get(m.info.id) ?? m);
+  }
+
+  /** An operator's force-leave put it in `left` (a tombstone without the member's signature). */
+  setForced(m: MemberRecord): void {
+    this.#forced.add(this.get(m.info.id) ?? m);
+  }
+
+  isForced(m: MemberRecord): boolean {
+    return this.#forced.size > 0 && this.#forced.has(this.get(m.info.id) ?? m);
   }
 
   /** A member's own claim may carry a new address. */
@@ -207,6 +220,8 @@ export class MemberTable {
     if (liveness.state !== w.state) w.changedAt = now;
     setLiveness(w, liveness);
     w.incarnation = incarnation;
+    // Any change but the force-leave itself (which marks it after) lifts the mark.
+    if (this.#forced.size > 0) this.#forced.delete(w);
     if (wasLive !== isLive(w.state) && w !== this.self) {
       const slot = this.#dir.find(w.info.id);
       if (slot === undefined || this.#rows[slot] !== w) this.#live = undefined;
@@ -275,6 +290,7 @@ export class MemberTable {
     for (const m of this.#gone) stray("reap set", m);
     for (const m of this.#suspects) stray("suspect index", m);
     for (const m of this.#silent) stray("silent set", m);
+    for (const m of this.#forced) stray("forced set", m);
     // The cache must be exactly the places of the live rows but this node's.
     const live = this.#live;
     if (live) {
@@ -300,9 +316,11 @@ export class MemberTable {
   #inspectRow(m: MemberRecord, slot: number): MemberInspection {
     const awaitingReap = this.#gone.has(m);
     const addressIndexed = this.#dir.aloneAt(m.info.gossip, slot) || this.holderOf(m.info.gossip) === m.info.id;
+    const forced = this.#forced.size > 0 && this.#forced.has(m);
     // A shared row held as it should be looks the same in every table: one inspection for all.
-    if (addressIndexed && awaitingReap === isGone(m.state)) return this.#dir.sharedView(m, slot, () => inspectRow(m, slot, awaitingReap, true));
-    return inspectRow(m, slot, awaitingReap, addressIndexed);
+    if (addressIndexed && !forced && awaitingReap === isGone(m.state))
+      return this.#dir.sharedView(m, slot, () => inspectRow(m, slot, awaitingReap, true, false));
+    return inspectRow(m, slot, awaitingReap, addressIndexed, forced);
   }
 
   #hold(m: MemberRecord): MemberRecord {
@@ -369,7 +387,7 @@ function settledRow(s: MemberSnapshot, now: number, rowId: number): MemberRecord
   return r;
 }
 
-function inspectRow(m: MemberRecord, place: number, awaitingReap: boolean, addressIndexed: boolean): MemberInspection {
+function inspectRow(m: MemberRecord, place: number, awaitingReap: boolean, addressIndexed: boolean, forced: boolean): MemberInspection {
   const s = m.state === "suspect" ? m.suspicion : undefined;
   return {
     id: m.info.id,
@@ -383,6 +401,7 @@ function inspectRow(m: MemberRecord, place: number, awaitingReap: boolean, addre
     suspicionStartedAt: s?.startedAt,
     awaitingReap,
     addressIndexed,
+    forced,
   };
 }
 

@@ -1,6 +1,19 @@
 import type { BroadcastQueue } from "./broadcast-queue.ts";
 import { retransmitLimit, type Timing } from "./timing.ts";
-import type { Address, Effect, MemberEvent, MemberEventType, MemberSnapshot, Message, NodeId, Outbound, Output, Update } from "./types.ts";
+import type {
+  Address,
+  Effect,
+  Evidence,
+  EvidenceKind,
+  MemberEvent,
+  MemberEventType,
+  MemberSnapshot,
+  Message,
+  NodeId,
+  Outbound,
+  Output,
+  Update,
+} from "./types.ts";
 
 /**
  * Bytes reserved for a message's own fields before piggybacked updates: the largest, an ack with
@@ -8,16 +21,27 @@ import type { Address, Effect, MemberEvent, MemberEventType, MemberSnapshot, Mes
  */
 const HEADER_BYTES = 160;
 
+/** `Evidence.via` for what a full state exchange brought (no datagram names a sender). */
+export const VIA_SYNC = "sync";
+
+/** The optional facts of one piece of evidence. */
+export type EvidenceFacts = Partial<Pick<Evidence, "incarnation" | "relays" | "suspectedMs" | "detail">>;
+
 /** What one `handle` call produces, collected as the mechanisms run. */
 export class Outbox {
   #send: Outbound[] = [];
   #effects: Effect[] = [];
   #events: MemberEvent[] = [];
+  #evidence: Evidence[] = [];
+  /** Who brought the input being handled: the sender of a datagram, VIA_SYNC, or nobody (a timer). */
+  via: string | undefined;
 
   constructor(
     private readonly queue: BroadcastQueue,
     private readonly t: Timing,
     private readonly liveCount: () => number,
+    /** This node: what it concludes itself was brought by nobody. */
+    private readonly self: NodeId,
   ) {}
 
   /** A message as is, with no piggybacked updates. */
@@ -40,12 +64,20 @@ export class Outbox {
     this.#events.push({ type, at: now, member, ...extra });
   }
 
+  /** A fact about `member`, as `by` saw or claimed it, brought by whoever brought the current input. */
+  evidence(at: number, member: NodeId, kind: EvidenceKind, by: NodeId, facts?: EvidenceFacts): void {
+    const via = this.via === undefined || this.via === by || by === this.self ? undefined : this.via;
+    this.#evidence.push({ at, member, kind, by, ...(via === undefined ? {} : { via }), ...facts });
+  }
+
   /** Hand over everything collected and start empty. */
   drain(wakeAt: number): Output {
-    const out = { send: this.#send, effects: this.#effects, events: this.#events, wakeAt };
+    const out = { send: this.#send, effects: this.#effects, events: this.#events, evidence: this.#evidence, wakeAt };
     this.#send = [];
     this.#effects = [];
     this.#events = [];
+    this.#evidence = [];
+    this.via = undefined;
     return out;
   }
 }

@@ -13,7 +13,15 @@ const NACK_FRACTION = 0.8;
  * is over: none is held. Only an answer proving the target itself saw `nonce` ends it.
  */
 type Probe =
-  | { readonly phase: "direct"; readonly target: NodeId; readonly seq: number; readonly nonce: Nonce; readonly ackDeadline: number; readonly endAt: number }
+  | {
+      readonly phase: "direct";
+      readonly target: NodeId;
+      readonly seq: number;
+      readonly nonce: Nonce;
+      readonly sentAt: number;
+      readonly ackDeadline: number;
+      readonly endAt: number;
+    }
   | {
       readonly phase: "indirect";
       readonly target: NodeId;
@@ -23,6 +31,9 @@ type Probe =
       /** Relays asked; each owes a nack if the target stays silent. */
       readonly relays: number;
       nacks: number;
+      /** Who was asked, and who of them nacked (for the evidence; at most indirectChecks each). */
+      readonly asked: readonly NodeId[];
+      readonly nackers: NodeId[];
       /** Our own HTTP check found the port closed. */
       refusedBySelf: boolean;
       /** Relays whose HTTP check found the port closed. */
@@ -36,6 +47,7 @@ interface Relay {
   /** Our ping's sequence number (the key in the relay map). */
   readonly seq: number;
   readonly requester: Address;
+  readonly requesterId: NodeId;
   readonly requesterSeq: number;
   readonly target: NodeId;
   /** The requester's nonce: the target's answer must prove it saw this one. */
@@ -56,6 +68,9 @@ export class Prober {
   #order: Uint32Array = new Uint32Array(0);
   #index = 0;
   readonly #relays = new Map<number, Relay>();
+  /** Probe rounds started; and the round in which each member last proved it lives to us. */
+  #round = 0;
+  readonly #answered = new Map<NodeId, number>();
 
   constructor(
     private readonly p: CoreParts,
@@ -73,8 +88,8 @@ export class Prober {
 
   readonly #ackTimeout = (_now: number, p: Direct): void => this.#goIndirect(p);
   readonly #probeEnd = (now: number, p: Indirect): void => this.#finish(now, p);
-  readonly #relayTimeout = (_now: number, r: Relay): void => {
-    if (!r.nacked) this.#sendNack(r, false);
+  readonly #relayTimeout = (now: number, r: Relay): void => {
+    if (!r.nacked) this.#sendNack(now, r, false);
     this.#relays.delete(r.seq);
   };
 
@@ -90,8 +105,10 @@ export class Prober {
     const seq = ++this.#seq;
     const nonce = liveness.nonce();
     stats.probes++;
+    this.#round++;
     const endAt = now + awareness.scale(t.probeIntervalMs);
-    this.#probe = { phase: "direct", target: target.info.id, seq, nonce, ackDeadline: Math.min(endAt, now + awareness.scale(t.probeTimeoutMs)), endAt };
+    const ackDeadline = Math.min(endAt, now + awareness.scale(t.probeTimeoutMs));
+    this.#probe = { phase: "direct", target: target.info.id, seq, nonce, sentAt: now, ackDeadline, endAt };
     // Lifeguard's buddy system: a ping to a suspect carries the suspicion, so it can refute (or
     // resend its refutation) in the ack, even if the gossip about it missed one of us.
     const buddy: Update[] = target.state === "suspect" ? [{ kind: "suspect", id: target.info.id, incarnation: target.incarnation, from: self }] : [];
@@ -106,6 +123,7 @@ export class Prober {
   /** The member was declared dead: our probe of it, if any, is over. */
   forget(id: NodeId): void {
     if (this.#probe?.target === id) this.#probe = undefined;
+    this.#answered.delete(id);
   }
 
   /**
@@ -113,11 +131,15 @@ export class Prober {
    * brings it (the member, or a relay passing its proof on): guessing a sequence number is not
    * enough.
    */
-  onAck(msg: Extract<Message, { type: "ack" }>): void {
+  onAck(now: number, msg: Extract<Message, { type: "ack" }>): void {
     const p = this.#probe;
     if (p && p.seq === msg.seq) {
       if (!this.#proven(p.target, p.nonce, msg.nonce, msg.proof)) return;
       this.#probe = undefined;
+      if (p.phase === "indirect") {
+        const detail = msg.from === p.target ? "late ack" : "through a relay: only the direct path failed";
+        this.p.out.evidence(now, p.target, "answered", msg.from, { detail });
+      }
       this.#heard(p.target, false);
       this.p.awareness.apply(-1);
       return;
@@ -133,6 +155,11 @@ export class Prober {
     const p = this.#probe;
     if (p?.phase !== "indirect" || p.seq !== msg.seq) return;
     p.nacks++;
+    // Evidence names only the relays we asked, once each (a nack's `from` is as its datagram says).
+    if (p.asked.includes(msg.from) && !p.nackers.includes(msg.from)) {
+      p.nackers.push(msg.from);
+      this.p.out.evidence(now, p.target, "nack", msg.from, { detail: msg.refused ? "no ack, and its HTTP port refused the connection" : "no ack" });
+    }
     if (msg.refused) {
       p.refusedByRelays++;
       this.#checkRefused(now, p);
@@ -155,7 +182,16 @@ export class Prober {
     stats.relayed++;
     const wait = Math.floor(t.probeTimeoutMs * NACK_FRACTION);
     const nonce = msg.nonce;
-    this.#relays.set(seq, { seq, requester: source, requesterSeq: msg.seq, target: msg.target, nonce, nackAt: now + wait, nacked: false });
+    this.#relays.set(seq, {
+      seq,
+      requester: source,
+      requesterId: msg.from,
+      requesterSeq: msg.seq,
+      target: msg.target,
+      nonce,
+      nackAt: now + wait,
+      nacked: false,
+    });
     out.push(msg.targetGossip, { type: "ping", seq, from: this.p.table.self.info.id, to: msg.target, nonce, updates: [] });
     out.effect({ type: "check-http", target: msg.target, http: msg.targetHttp, nonce, timeoutMs: wait });
   }
@@ -163,13 +199,21 @@ export class Prober {
   onHttpCheck(now: number, check: Extract<Input, { type: "http-check" }>): void {
     const { target, nonce, proof } = check;
     let result = check.result;
+    let unproven = false;
     if (result === "answered" && (check.answeredAs !== target || !this.p.liveness.verify(target, nonce, proof))) {
       // Something answered at the member's address, but not as the member: it proves nothing.
       this.p.stats.unprovenAcks++;
       result = "silent";
+      unproven = true;
     }
     const p = this.#probe;
     if (p && p.target === target && sameBytes(p.nonce, nonce)) {
+      const self = this.p.table.self.info.id;
+      if (result === "answered") this.p.out.evidence(now, target, "answered", self, { detail: "over HTTP: only UDP was lost" });
+      else {
+        const other = check.answeredAs !== undefined && check.answeredAs !== target ? ` (answered as ${check.answeredAs})` : "";
+        this.p.out.evidence(now, target, "http", self, { detail: unproven ? `unproven answer${other}` : result });
+      }
       if (result === "answered") {
         this.#probe = undefined;
         this.#heard(target, false);
@@ -178,13 +222,13 @@ export class Prober {
         if (p.phase === "indirect") {
           p.refusedBySelf = true;
           this.#checkRefused(now, p);
-        } else this.#checkRefused(now, { ...p, phase: "indirect", relays: 0, nacks: 0, refusedBySelf: true, refusedByRelays: 0 });
+        } else this.#checkRefused(now, { ...p, phase: "indirect", relays: 0, nacks: 0, asked: [], nackers: [], refusedBySelf: true, refusedByRelays: 0 });
       }
     }
     if (result === "silent") return;
     for (const [seq, r] of this.#relays) {
       if (r.target !== target || r.nacked || !sameBytes(r.nonce, nonce)) continue;
-      if (result === "refused") this.#sendNack(r, true);
+      if (result === "refused") this.#sendNack(now, r, true);
       else {
         // The target answers over HTTP: vouch for it as if its UDP ack had come, with its proof.
         this.#relays.delete(seq);
@@ -216,7 +260,7 @@ export class Prober {
   #goIndirect(direct: Direct): void {
     const { t, table, out, stats, random } = this.p;
     const target = table.get(direct.target);
-    const relays = target ? pick(random, table.live(), t.indirectChecks, direct.target) : [];
+    const relays = target ? this.#pickRelays(random, table.live(), t.indirectChecks, direct.target) : [];
     this.#probe = {
       phase: "indirect",
       target: direct.target,
@@ -225,10 +269,17 @@ export class Prober {
       endAt: direct.endAt,
       relays: relays.length,
       nacks: 0,
+      asked: relays.map((r) => r.info.id),
+      nackers: [],
       refusedBySelf: false,
       refusedByRelays: 0,
     };
     if (!target) return;
+    this.p.out.evidence(direct.ackDeadline, direct.target, "ack-timeout", table.self.info.id, {
+      incarnation: target.incarnation,
+      relays: this.#probe.asked,
+      detail: `no ack within ${direct.ackDeadline - direct.sentAt} ms`,
+    });
     // memberlist's TCP fallback: an answer over HTTP clears a probe that UDP loss failed.
     out.effect({
       type: "check-http",
@@ -259,6 +310,14 @@ export class Prober {
     const m = this.p.table.get(p.target);
     const self = this.p.table.self.info.id;
     this.#heard(p.target, true);
+    if (m && isLive(m.state)) {
+      const silent = p.asked.filter((r) => !p.nackers.includes(r));
+      this.p.out.evidence(now, p.target, "probe-failed", self, {
+        incarnation: m.incarnation,
+        relays: silent,
+        detail: `no proof of life: ${p.relays} relays asked, ${p.nacks} nacks`,
+      });
+    }
     if (m?.state === "alive") this.tx.suspect(now, m, m.incarnation, self, "probe timeout");
     // Already suspected by someone else: our failed probe is an independent confirmation.
     else if (m?.state === "suspect") this.tx.apply(now, { kind: "suspect", id: m.info.id, incarnation: m.incarnation, from: self });
@@ -280,8 +339,9 @@ export class Prober {
     this.#probe = undefined;
   }
 
-  #sendNack(r: Relay, refused: boolean): void {
+  #sendNack(now: number, r: Relay, refused: boolean): void {
     r.nacked = true;
+    this.p.out.evidence(now, r.target, "nack", this.p.table.self.info.id, { relays: [r.requesterId], detail: refused ? "connection refused" : "no ack" });
     this.p.stats.nacksSent++;
     this.p.out.push(r.requester, { type: "nack", seq: r.requesterSeq, from: this.p.table.self.info.id, refused });
   }
@@ -291,10 +351,36 @@ export class Prober {
     this.p.out.push(r.requester, proof ? { ...ack, proof } : ack);
   }
 
+  /**
+   * Relays among members that proved they live to us within the last two rounds over the
+   * table, the rest at random only when too few did. A member an insider invented (listed
+   * alive until probes find it out) never nacks; asked as a relay, its missing nacks would read
+   * as our own fault (Lifeguard) and slow our probing, and a crash's refused port would wait for
+   * a relay's confirmation that never comes.
+   */
+  #pickRelays(random: () => number, live: Iterable<MemberRecord>, k: number, target: NodeId): MemberRecord[] {
+    const since = this.#round - 2 * this.p.table.live().length - 1;
+    const recent: MemberRecord[] = [];
+    const others: MemberRecord[] = [];
+    for (const m of live) {
+      if (m.info.id === target || m === this.p.table.self) continue;
+      ((this.#answered.get(m.info.id) ?? Number.NEGATIVE_INFINITY) >= since ? recent : others).push(m);
+    }
+    if (recent.length >= k) return pick(random, recent, k);
+    return [...recent, ...pick(random, others, k - recent.length)];
+  }
+
   /** Our probe of `id` ended: with its proof of life, or `silent`. */
   #heard(id: NodeId, silent: boolean): void {
     const m = this.p.table.get(id);
     if (m) this.p.table.setSilent(m, silent);
+    if (silent) this.#answered.delete(id);
+    else {
+      this.#answered.set(id, this.#round);
+      // Bounded by the table: members no longer in it are dropped once in a while.
+      if (this.#answered.size > 2 * this.p.table.live().length + 16)
+        for (const known of this.#answered.keys()) if (!this.p.table.get(known)) this.#answered.delete(known);
+    }
   }
 
   /** Does this answer prove that `target` itself saw `nonce`? Counted when it does not. */

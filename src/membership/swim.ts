@@ -4,7 +4,7 @@ import { BroadcastQueue } from "./broadcast-queue.ts";
 import { Deadlines, Round, type Visit } from "./deadlines.ts";
 import type { MemberDirectory } from "./member-directory.ts";
 import { type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, VIA_SYNC } from "./outbox.ts";
 import { type CoreParts, newStats, pick, plainLiveness, type SwimStats } from "./parts.ts";
 import { Prober } from "./probing.ts";
 import { openSuspicion } from "./suspicion.ts";
@@ -78,7 +78,7 @@ export class Swim {
     const t = cfg.timing;
     const table = new MemberTable(cfg.self, cfg.initialIncarnation ?? 0, cfg.now, cfg.directory);
     const queue = new BroadcastQueue(cfg.sizeOf);
-    const out = new Outbox(queue, t, () => table.liveCount);
+    const out = new Outbox(queue, t, () => table.liveCount, cfg.self.id);
     const liveness = cfg.liveness ?? plainLiveness(cfg.random);
     this.#p = { t, table, queue, awareness: new Awareness(t.maxAwareness), stats: this.stats, out, random: cfg.random, liveness };
     this.#table = table;
@@ -142,9 +142,19 @@ export class Swim {
     return this.#table.get(id);
   }
 
-  /** Full state for anti-entropy. */
+  /** The member whose gossip address this is, if any. */
+  memberAt(gossip: Address): Readonly<Member> | undefined {
+    const id = this.#table.holderOf(gossip);
+    return id === undefined ? undefined : this.#table.get(id);
+  }
+
+  /**
+   * Full state for anti-entropy. A member an operator force-left is shown as what this node can
+   * say of it unsigned: dead (a live one that sees it refutes; see Transitions.forceLeave).
+   */
   snapshot(): MemberSnapshot[] {
-    return [...this.#table.values()].map(toSnapshot);
+    const table = this.#table;
+    return [...table.values()].map((m) => (table.isForced(m) ? { ...toSnapshot(m), state: "dead" } : toSnapshot(m)));
   }
 
   /** Members that are alive or suspect, this node included: the cluster size estimate. */
@@ -160,12 +170,14 @@ export class Swim {
         break;
       case "message":
         this.stats.messagesIn++;
+        this.#p.out.via = input.message.from;
         this.#onMessage(now, input.source, input.message);
         break;
       case "http-check":
         if (!this.#addresses.onHttpCheck(now, input)) this.#prober.onHttpCheck(now, input);
         break;
       case "sync":
+        this.#p.out.via = VIA_SYNC;
         for (const s of input.members) this.#tx.applySnapshot(now, s);
         break;
       case "load":
@@ -174,6 +186,20 @@ export class Swim {
       case "leave":
         if (!this.#tx.leaving) this.#prober.stop();
         this.#tx.leave(now);
+        break;
+      case "expel": {
+        const m = this.#table.get(input.id);
+        if (m && m !== this.#table.self && (m.state === "alive" || m.state === "suspect")) this.#tx.declareDead(now, m, this.self.id, input.reason);
+        break;
+      }
+      case "retag":
+        this.#tx.announce(now, { ...this.self, tags: input.tags });
+        break;
+      case "force-leave":
+        this.#tx.forceLeave(now, input.id);
+        break;
+      case "forget":
+        this.#tx.forget(now, input.id);
         break;
     }
     return this.#p.out.drain(this.#deadlines.runDue(now));
@@ -252,7 +278,7 @@ export class Swim {
         return;
       case "ack":
         this.#tx.applyAll(now, msg.updates);
-        if (!this.#addresses.onAck(now, msg)) this.#prober.onAck(msg);
+        if (!this.#addresses.onAck(now, msg)) this.#prober.onAck(now, msg);
         return;
       case "ping-req":
         this.#tx.applyAll(now, msg.updates);

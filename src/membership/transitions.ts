@@ -3,7 +3,17 @@ import { ALIVE, DEAD, isLive, LEFT, type Liveness, type MemberRecord, toSnapshot
 import type { CoreParts } from "./parts.ts";
 import { supersedes } from "./precedence.ts";
 import { openSuspicion } from "./suspicion.ts";
-import type { MemberEventType, MemberSnapshot, MemberState, NodeId, Update } from "./types.ts";
+import type { EvidenceKind, MemberEventType, MemberSnapshot, MemberState, NodeId, NodeInfo, Update } from "./types.ts";
+
+/** The evidence a transition leaves (an `updated` alive, new address or name, leaves none). */
+const EVIDENCE_OF: Partial<Record<MemberEventType, EvidenceKind>> = {
+  joined: "joined",
+  suspect: "suspect",
+  alive: "refuted",
+  rejoined: "rejoined",
+  dead: "dead",
+  left: "left",
+};
 
 export interface TransitionHooks {
   /** Send the gossip queue now rather than at the next round. */
@@ -59,7 +69,7 @@ export class Transitions {
     }
     const id = u.kind === "alive" ? u.info.id : u.id;
     if (id === table.self.info.id) {
-      this.#aboutSelf(now, u.kind, u.incarnation, fromSnapshot);
+      this.#aboutSelf(now, u, fromSnapshot);
       return;
     }
     const cur = table.get(id);
@@ -68,7 +78,11 @@ export class Transitions {
       return;
     }
     if (u.kind === "suspect" && cur?.state === "suspect" && cur.incarnation === u.incarnation) {
-      if (cur.suspicion.confirm(u.from)) queue.enqueue(u);
+      if (cur.suspicion.confirm(u.from)) {
+        queue.enqueue(u);
+        const left = Math.max(0, Math.round(cur.suspicion.deadline - now));
+        this.p.out.evidence(now, id, "confirm", u.from, { incarnation: u.incarnation, detail: `dead in ${left} ms unless refuted` });
+      }
       return;
     }
     if (!supersedes(cur, { state: u.kind, incarnation: u.incarnation })) {
@@ -111,7 +125,9 @@ export class Transitions {
     if (s.load) this.apply(now, { kind: "load", id, load: s.load, proof: s.loadProof });
   }
 
-  suspect(now: number, m: MemberRecord, incarnation: number, from: NodeId, reason?: string): void {
+  suspect(now: number, row: MemberRecord, incarnation: number, from: NodeId, reason?: string): void {
+    // This table's own row as it is now (a caller may hold a shared row copied since).
+    const m = this.p.table.own(row);
     const suspicion = openSuspicion(this.p.t, this.p.table.liveCount, incarnation, now, from);
     this.p.stats.suspicions++;
     const u: Update = { kind: "suspect", id: m.info.id, incarnation, from };
@@ -123,7 +139,8 @@ export class Transitions {
     this.#transition(now, m, { state: "suspect", suspicion }, incarnation, "suspect", { by: from, reason });
   }
 
-  declareDead(now: number, m: MemberRecord, from: NodeId, reason?: string): void {
+  declareDead(now: number, row: MemberRecord, from: NodeId, reason?: string): void {
+    const m = this.p.table.own(row);
     this.p.stats.deaths++;
     this.p.queue.enqueue({ kind: "dead", id: m.info.id, incarnation: m.incarnation, from });
     this.hooks.gossipNow(now);
@@ -154,6 +171,35 @@ export class Transitions {
     // Tell everyone directly: a leave should be known at once, not after a few gossip rounds.
     for (const m of table.live()) this.p.out.push(m.info.gossip, { type: "gossip", from: self.info.id, updates: [u] });
     this.p.out.event(now, "left", toSnapshot(self));
+  }
+
+  /**
+   * An operator's force-leave: a dead or suspect member becomes `left` here, no longer probed or
+   * retried. Only the member signs its own `left`, so this one stays local (shown to others as
+   * `dead`); the member itself is told it was declared dead, and if it lives after all its
+   * refutation (a higher incarnation) outranks the tombstone everywhere. Refused (false) for this
+   * node, an unknown member and a live one.
+   */
+  forceLeave(now: number, id: NodeId): boolean {
+    const { table, out } = this.p;
+    const m = table.get(id);
+    if (!m || m === table.self || (m.state !== "dead" && m.state !== "suspect")) return false;
+    const self = table.self.info.id;
+    out.push(m.info.gossip, { type: "gossip", from: self, updates: [{ kind: "dead", id, incarnation: m.incarnation, from: self }] });
+    this.hooks.died(id);
+    this.#transition(now, m, LEFT, m.incarnation, "left", { by: self, reason: "force-leave" });
+    table.setForced(m);
+    return true;
+  }
+
+  /** An operator prunes a dead or left member (never a live one): the row is forgotten at once. */
+  forget(now: number, id: NodeId): boolean {
+    const { table, out } = this.p;
+    const m = table.get(id);
+    if (!m || m === table.self || (m.state !== "dead" && m.state !== "left")) return false;
+    table.remove(m);
+    out.evidence(now, id, "forgotten", table.self.info.id, { incarnation: m.incarnation, detail: "pruned by an operator" });
+    return true;
   }
 
   aliveUpdate(): Update {
@@ -188,10 +234,26 @@ export class Transitions {
 
   #replace(now: number, old: MemberRecord, by: NodeId): void {
     this.p.table.remove(old);
-    if (isLive(old.state)) this.p.out.event(now, "left", { ...toSnapshot(old), state: "left" }, { reason: `replaced by ${by}` });
+    if (!isLive(old.state)) return;
+    const reason = `replaced by ${by}`;
+    this.p.out.event(now, "left", { ...toSnapshot(old), state: "left" }, { reason });
+    this.p.out.evidence(now, old.info.id, "left", by, { incarnation: old.incarnation, detail: reason });
   }
 
   /** A refutation held back by its pace is due. */
+  /** This node's own info changed (its tags): a new incarnation of its alive claim says so. */
+  announce(now: number, info: NodeInfo): void {
+    const self = this.p.table.self;
+    if (this.#leaving || info.id !== self.info.id || info.gossip !== self.info.gossip) return;
+    this.p.table.readdress(self, info);
+    self.incarnation++;
+    self.changedAt = now;
+    self.proof = undefined;
+    this.p.queue.enqueue(this.aliveUpdate());
+    this.hooks.gossipNow(now);
+    this.p.out.event(now, "updated", toSnapshot(self), { reason: "announced new tags" });
+  }
+
   refuteNow(now: number): void {
     const r = this.#refuting;
     this.#refuteAt = Number.POSITIVE_INFINITY;
@@ -210,9 +272,13 @@ export class Transitions {
    * is ours, checked at the edge) or an entry of a peer's member table; anyone else naming it
    * made it up.
    */
-  #aboutSelf(now: number, kind: MemberState, incarnation: number, fromSnapshot: boolean): void {
+  #aboutSelf(now: number, u: Exclude<Update, { kind: "load" }>, fromSnapshot: boolean): void {
     if (this.#leaving) return;
+    const { kind, incarnation } = u;
     const self = this.p.table.self;
+    if ((u.kind === "suspect" || u.kind === "dead") && incarnation === self.incarnation) {
+      this.p.out.evidence(now, self.info.id, u.kind, u.from, { incarnation, detail: "about this node" });
+    }
     if (incarnation > self.incarnation) {
       if (kind === "alive" || fromSnapshot) this.#raiseSelf(now, incarnation + 1, kind, incarnation);
       else this.#invalid();
@@ -243,7 +309,9 @@ export class Transitions {
     if (kind !== "alive") this.p.awareness.apply(1);
     this.p.queue.enqueue(this.aliveUpdate());
     this.hooks.gossipNow(now);
-    this.p.out.event(now, "refuted", toSnapshot(self), { reason: `refuted ${kind} at incarnation ${incarnation}` });
+    const reason = `refuted ${kind} at incarnation ${incarnation}`;
+    this.p.out.event(now, "refuted", toSnapshot(self), { reason });
+    this.p.out.evidence(now, self.info.id, "refuted", self.info.id, { incarnation: to, detail: reason });
   }
 
   #setAlive(now: number, u: Extract<Update, { kind: "alive" }>, cur: MemberRecord | undefined): void {
@@ -269,8 +337,19 @@ export class Transitions {
     this.#transition(now, cur, ALIVE, incarnation, type);
   }
 
-  #transition(now: number, m: MemberRecord, to: Liveness, incarnation: number, type: MemberEventType, extra?: { by?: NodeId; reason?: string }): void {
-    const row = this.p.table.enter(m, to, incarnation, now);
-    this.p.out.event(now, type, toSnapshot(row), extra);
+  #transition(now: number, row: MemberRecord, to: Liveness, incarnation: number, type: MemberEventType, extra?: { by?: NodeId; reason?: string }): void {
+    const m = this.p.table.own(row);
+    const kind = EVIDENCE_OF[type];
+    const suspectedMs = m.state === "suspect" ? now - m.suspicion.startedAt : undefined;
+    const before = m.incarnation;
+    this.p.table.enter(m, to, incarnation, now);
+    this.p.out.event(now, type, toSnapshot(m), extra);
+    if (!kind) return;
+    const detail = type === "alive" ? `incarnation ${before} → ${incarnation}` : extra?.reason;
+    this.p.out.evidence(now, m.info.id, kind, extra?.by ?? m.info.id, {
+      incarnation,
+      ...(suspectedMs === undefined ? {} : { suspectedMs }),
+      ...(detail === undefined ? {} : { detail }),
+    });
   }
 }

@@ -10,7 +10,16 @@ export type NodeId = string;
 
 export type MemberState = "alive" | "suspect" | "dead" | "left";
 
-/** What a node says about itself; travels with every `alive` claim. */
+/** Operator labels (`--tag key=value`), limited by membership/tags.ts. */
+export type Tags = Readonly<Record<string, string>>;
+
+/** The wire protocol versions a node speaks, both ends included (wire/protocol.ts). */
+export interface ProtocolRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** What a node says about itself; travels with every `alive` claim (signed with it). */
 export interface NodeInfo {
   readonly id: NodeId;
   readonly name: string;
@@ -20,6 +29,10 @@ export interface NodeInfo {
   readonly http: Address;
   /** Promised capacity in work units per second. */
   readonly capacity: number;
+  /** None: no tags. */
+  readonly tags?: Tags;
+  /** None: version 1 only (nodes from before versions were announced). */
+  readonly protocol?: ProtocolRange;
 }
 
 /** Load figures a node shares about itself; a higher version always wins. */
@@ -137,7 +150,21 @@ export type Input =
   /** This node's current load figures, to share with the cluster. */
   | { readonly type: "load"; readonly backlog: number }
   /** Leave the cluster gracefully. */
-  | { readonly type: "leave" };
+  | { readonly type: "leave" }
+  /**
+   * The identity layer no longer admits this member (its certificate expired): declare it dead
+   * now, whatever it or its address still answers.
+   */
+  | { readonly type: "expel"; readonly id: NodeId; readonly reason: string }
+  /** This node's tags changed: announce them (a new incarnation of its alive claim). */
+  | { readonly type: "retag"; readonly tags: Tags }
+  /**
+   * An operator marks a dead or suspect member left (never an alive one, nor this node): it is
+   * no longer retried, and is told it was declared dead, so a live one refutes (docs/SECURITY.md).
+   */
+  | { readonly type: "force-leave"; readonly id: NodeId }
+  /** An operator prunes a dead or left member from the table (never a live one). */
+  | { readonly type: "forget"; readonly id: NodeId };
 
 export type MemberEventType = "joined" | "suspect" | "alive" | "dead" | "left" | "rejoined" | "refuted" | "updated";
 
@@ -150,6 +177,64 @@ export interface MemberEvent {
   readonly by?: NodeId;
   /** Why, when it is not obvious ("refused", "timeout", "replaced", ...). */
   readonly reason?: string;
+}
+
+/**
+ * What a node saw or heard about a member, as the core produces it (`Output.evidence`): the
+ * answer to "why was this node marked suspect, then dead?" (`dsef why`). Plain data, one record
+ * per fact, made only where something went wrong or changed, so a healthy cluster makes none.
+ *
+ * - `ack-timeout`  our ping got no ack in time; `relays` were asked (ping-req) and its HTTP port challenged
+ * - `nack`         a relay (`by`) could not get an ack either (and its HTTP check was refused, if `detail` says
+ *                  so); recorded by the relay too, naming the prober it told in `relays`
+ * - `answered`     after the ack timeout, its proof of life came after all: through a relay (`by`),
+ *                  as a late ack, or over HTTP (only UDP was lost); not suspected
+ * - `http`         our HTTP challenge of the member found no proof of life: refused / silent / unproven
+ * - `probe-failed` our probe ended with no proof of life; `relays` are those that sent no nack
+ * - `suspect`      it became suspect here, on `by`'s word (this node's own probe when `by` is us)
+ * - `confirm`      another member (`by`) suspects it too: the suspicion's timeout shrinks
+ * - `refuted`      its own alive at a higher incarnation ended the suspicion (or our own refutation, about us)
+ * - `dead`         declared dead here, on `by`'s word (`detail`: suspicion timeout, connection refused)
+ * - `left`         it left: signed by itself, or `detail` "force-leave" (an operator, here)
+ * - `joined` / `rejoined`  first learned, or back from dead or left
+ * - `forgotten`    pruned from the table by an operator
+ */
+export type EvidenceKind =
+  | "ack-timeout"
+  | "nack"
+  | "answered"
+  | "http"
+  | "probe-failed"
+  | "suspect"
+  | "confirm"
+  | "refuted"
+  | "dead"
+  | "left"
+  | "joined"
+  | "rejoined"
+  | "forgotten";
+
+export interface Evidence {
+  /** The core's clock (epoch-scaled milliseconds). */
+  readonly at: number;
+  /** The member it is about. */
+  readonly member: NodeId;
+  readonly kind: EvidenceKind;
+  /** Whose observation or claim it is: this node for its own probes, the suspecter, a relay, the member. */
+  readonly by: NodeId;
+  /** The node whose datagram brought it here (as the datagram says), or "sync" for a full state exchange. */
+  readonly via?: string;
+  /** The member's incarnation the fact is about. */
+  readonly incarnation?: number;
+  /**
+   * Other members involved: the relays asked (`ack-timeout`), the relays that stayed silent
+   * (`probe-failed`), the prober a relay's nack went to (`nack` by this node).
+   */
+  readonly relays?: readonly NodeId[];
+  /** How long the suspicion had run when it ended (`refuted`, `dead`, `left`). */
+  readonly suspectedMs?: number;
+  /** Kind-specific, short: a reason, a check's result. */
+  readonly detail?: string;
 }
 
 /** Side effects the runtime must carry out for the core. */
@@ -175,6 +260,8 @@ export interface Output {
   readonly send: Outbound[];
   readonly effects: Effect[];
   readonly events: MemberEvent[];
+  /** What was seen or heard about members (failed probes, suspicions and how they ended), for `dsef why`. */
+  readonly evidence: Evidence[];
   /** Absolute time at which the core wants the next `tick`. */
   readonly wakeAt: number;
 }
@@ -204,6 +291,8 @@ export interface MemberInspection {
   readonly awaitingReap: boolean;
   /** The gossip-address index points at this member. */
   readonly addressIndexed: boolean;
+  /** Left by an operator's force-leave, not by its own signed leave. */
+  readonly forced?: boolean;
 }
 
 /** A read-only view of one core's state but its table: cheap enough to take after every step. */

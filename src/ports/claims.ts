@@ -5,13 +5,29 @@ import type { Member, MemberSnapshot, Message, NodeId, Nonce, Proof, Update } fr
  * what leaves carries this node's signature. The identity layer implements it; the node driver
  * calls it.
  */
+/**
+ * Where a full state comes from, when that earns it more trust than gossip (new identities from
+ * elsewhere are rate-limited):
+ * - `joining`: our own join, answered by the seed we chose;
+ * - `proven`: the identity that just proved itself in the join handshake (its own claim).
+ */
+export interface AdmitContext {
+  readonly joining?: boolean;
+  readonly proven?: NodeId;
+}
+
 export interface ClaimHooks {
   /** Inbound updates and snapshots, before the core sees them: keep only what verifies. */
   admitUpdates(updates: readonly Update[]): readonly Update[];
-  admitSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  admitSnapshots(members: readonly MemberSnapshot[], ctx?: AdmitContext): MemberSnapshot[];
   /** Outbound: sign this node's own claims. */
   signMessage(m: Message): Message;
   signSnapshots(members: readonly MemberSnapshot[]): MemberSnapshot[];
+  /**
+   * Listed members whose standing has run out since the last call (CA mode: an expired
+   * certificate). The driver asks after every timer step and has the core declare them dead.
+   */
+  expired?(): readonly NodeId[];
   /** This node's proof of life over a prober's nonce (open mode: none). */
   proveLiveness(nonce: Nonce): Proof | undefined;
   /** Is `proof` the member's own proof of life over `nonce`? (Open mode: nothing to check.) */
@@ -32,6 +48,8 @@ export const openClaims: ClaimHooks = {
 export interface MemberTable {
   member(id: NodeId): Readonly<Member> | undefined;
   members(): readonly Readonly<Member>[];
+  /** Members alive or suspect, this node included. */
+  readonly liveCount: number;
 }
 
 /**

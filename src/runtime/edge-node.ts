@@ -1,4 +1,5 @@
 import type { NodeConfig } from "../config/node-config.ts";
+import { EvidenceLog } from "../driver/evidence-log.ts";
 import { NodeDriver, type TransportStats } from "../driver/node-driver.ts";
 import type { NodeIo } from "../driver/node-io.ts";
 import type { NodeIdentity } from "../identity/node-identity.ts";
@@ -6,11 +7,13 @@ import { exchangeState } from "../identity/sync-client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Swim } from "../membership/swim.ts";
 import type { Address, Input, Member, MemberEvent, MemberSnapshot, Message, NodeId, Output } from "../membership/types.ts";
-import type { ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
+import type { AdmitContext, ClaimHooks, ClaimsFactory } from "../ports/claims.ts";
 import type { PacketGuard } from "../ports/packet-guard.ts";
 import type { StateExchange } from "../ports/state-exchange.ts";
 import { joinAddress } from "../util/address.ts";
+import { nextVersionExtras, PROTOCOL, TEST_NEXT } from "../wire/protocol.ts";
 import { checkHealth } from "./http-check.ts";
+import { Pinger } from "./pinger.ts";
 import { UdpTransport } from "./udp-transport.ts";
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
@@ -40,6 +43,10 @@ export class EdgeNode {
   readonly identity: NodeIdentity;
   readonly log: Logger;
   readonly driver: NodeDriver;
+  /** What this node saw and heard about each member (`dsef why`), bounded. */
+  readonly evidence = new EvidenceLog();
+  /** One-off pings outside the probe rounds (`dsef reachability`, force-leave's check). */
+  readonly pinger: Pinger;
   readonly startedAt = Date.now();
   readonly #exchange: StateExchange;
   #socket: UdpTransport | undefined;
@@ -60,6 +67,8 @@ export class EdgeNode {
           gossip: joinAddress(config.ip, config.gossipPort),
           http: joinAddress(config.ip, config.port),
           capacity: config.capacity,
+          ...(Object.keys(config.tags).length > 0 ? { tags: config.tags } : {}),
+          protocol: PROTOCOL,
         },
         timing: config.timing,
         random: Math.random,
@@ -71,7 +80,10 @@ export class EdgeNode {
       guard: parts.guard,
       claims: parts.claims,
       log: parts.log,
+      ...(TEST_NEXT ? { extras: nextVersionExtras(identity.id) } : {}),
     });
+    this.driver.onEvidence((e) => this.evidence.record(e, this.driver.swim.member(e.member)?.info.name));
+    this.pinger = new Pinger(this.driver);
   }
 
   get swim(): Swim {
@@ -127,8 +139,8 @@ export class EdgeNode {
     return this.driver.swim.members();
   }
 
-  serveSync(members: readonly MemberSnapshot[], join: boolean): MemberSnapshot[] {
-    return this.driver.serveSync(members, join);
+  serveSync(members: readonly MemberSnapshot[], join: boolean, ctx?: AdmitContext): MemberSnapshot[] {
+    return this.driver.serveSync(members, join, ctx);
   }
 
   snapshot(): MemberSnapshot[] {

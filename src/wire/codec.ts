@@ -1,19 +1,25 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { z } from "zod";
 import { MAX_INCARNATION } from "../membership/incarnation.ts";
-import type { Message, Update } from "../membership/types.ts";
+import { tagsProblem } from "../membership/tags.ts";
+import type { Message, ProtocolRange, Tags, Update } from "../membership/types.ts";
 import { address, nodeId as id } from "./fields.ts";
+import { MAX_VERSION, PROTOCOL, speaks } from "./protocol.ts";
 
 /**
  * The datagram format: msgpack maps with one-letter keys (bytes matter at one packet per
- * probe), decoded with hard size limits and checked against a strict schema. Nothing that
- * fails here reaches the membership core; the caller counts the drop by its reason.
+ * probe), decoded with hard size limits and checked against a schema. Nothing that fails here
+ * reaches the membership core; the caller counts the drop by its reason. Every datagram says
+ * its protocol version (`v`, wire/protocol.ts); within a version, fields this build does not
+ * know are ignored and update kinds it does not know are skipped (counted), so a newer node's
+ * optional additions never cost a datagram.
  */
 
 /** Larger datagrams are dropped before decoding. */
 export const MAX_DATAGRAM_BYTES = 2048;
 const MAX_UPDATES = 64;
-const MAX_PROOF_BYTES = 128;
+/** An alive proof is 96 bytes; in CA mode the subject's certificate follows (73 more). */
+const MAX_PROOF_BYTES = 192;
 
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** Far below 2^53: a refutation's +1 can never step out of the range (membership/incarnation.ts). */
@@ -26,12 +32,31 @@ const proof = z
 /** A probe's nonce (16 bytes as sent; a little room either way). */
 const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
 
+const version = z.number().int().min(1).max(MAX_VERSION);
+const range = z.tuple([version, version]).refine(([lo, hi]) => lo <= hi);
+const tags = z
+  .record(z.string(), z.string())
+  .refine((t) => tagsProblem(t) === undefined)
+  .optional();
+/** Update kinds this build knows; others are skipped. */
+const KNOWN_KINDS = 5;
 const wireUpdate = z.discriminatedUnion("k", [
-  z.strictObject({ k: z.literal(0), i: inc, id, n: z.string().min(1).max(128), g: address, h: address, c: z.number().nonnegative().max(1e9), p: proof }),
-  z.strictObject({ k: z.literal(1), id, i: inc, f: id }),
-  z.strictObject({ k: z.literal(2), id, i: inc, f: id }),
-  z.strictObject({ k: z.literal(3), id, i: inc, p: proof }),
-  z.strictObject({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
+  z.object({
+    k: z.literal(0),
+    i: inc,
+    id,
+    n: z.string().min(1).max(128),
+    g: address,
+    h: address,
+    c: z.number().nonnegative().max(1e9),
+    p: proof,
+    r: range.optional(),
+    t: tags,
+  }),
+  z.object({ k: z.literal(1), id, i: inc, f: id }),
+  z.object({ k: z.literal(2), id, i: inc, f: id }),
+  z.object({ k: z.literal(3), id, i: inc, p: proof }),
+  z.object({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
 ]);
 type WireUpdate = z.infer<typeof wireUpdate>;
 /**
@@ -40,12 +65,13 @@ type WireUpdate = z.infer<typeof wireUpdate>;
  */
 const updates = z.array(z.unknown()).max(MAX_UPDATES);
 
+/** `v`: absent in datagrams of builds from before versions (version 1). */
 const wireMessage = z.discriminatedUnion("t", [
-  z.strictObject({ t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
-  z.strictObject({ t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
-  z.strictObject({ t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
-  z.strictObject({ t: z.literal(3), s: seq, f: id, r: z.boolean() }),
-  z.strictObject({ t: z.literal(4), f: id, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(3), s: seq, f: id, r: z.boolean() }),
+  z.object({ v: version.optional(), t: z.literal(4), f: id, u: updates }),
 ]);
 type WireMessage = z.infer<typeof wireMessage>;
 
@@ -59,8 +85,13 @@ function withProofField<T extends object>(u: T, p: Uint8Array | undefined): T {
 
 function toWireUpdate(u: Update): WireUpdate {
   switch (u.kind) {
-    case "alive":
-      return withProof({ k: 0, i: u.incarnation, id: u.info.id, n: u.info.name, g: u.info.gossip, h: u.info.http, c: u.info.capacity }, u.proof);
+    case "alive": {
+      const { info } = u;
+      const w: WireUpdate = { k: 0, i: u.incarnation, id: info.id, n: info.name, g: info.gossip, h: info.http, c: info.capacity };
+      if (info.protocol) w.r = [info.protocol.min, info.protocol.max];
+      if (info.tags && Object.keys(info.tags).length > 0) w.t = info.tags as Record<string, string>;
+      return withProof(w, u.proof);
+    }
     case "suspect":
       return { k: 1, id: u.id, i: u.incarnation, f: u.from };
     case "dead":
@@ -74,8 +105,18 @@ function toWireUpdate(u: Update): WireUpdate {
 
 function fromWireUpdate(w: WireUpdate): Update {
   switch (w.k) {
-    case 0:
-      return withProofField({ kind: "alive", incarnation: w.i, info: { id: w.id, name: w.n, gossip: w.g, http: w.h, capacity: w.c } }, w.p);
+    case 0: {
+      const info = {
+        id: w.id,
+        name: w.n,
+        gossip: w.g,
+        http: w.h,
+        capacity: w.c,
+        ...(w.t && Object.keys(w.t).length > 0 ? { tags: w.t as Tags } : {}),
+        ...(w.r ? { protocol: { min: w.r[0], max: w.r[1] } } : {}),
+      };
+      return withProofField({ kind: "alive", incarnation: w.i, info }, w.p);
+    }
     case 1:
       return { kind: "suspect", id: w.id, incarnation: w.i, from: w.f };
     case 2:
@@ -87,26 +128,32 @@ function fromWireUpdate(w: WireUpdate): Update {
   }
 }
 
-function toWire(m: Message): WireMessage {
+function toWire(m: Message, v: number): WireMessage {
   switch (m.type) {
     case "ping":
-      return { t: 0, s: m.seq, f: m.from, o: m.to, n: m.nonce, u: m.updates.map(toWireUpdate) };
+      return { v, t: 0, s: m.seq, f: m.from, o: m.to, n: m.nonce, u: m.updates.map(toWireUpdate) };
     case "ack":
-      return withProof({ t: 1, s: m.seq, f: m.from, n: m.nonce, u: m.updates.map(toWireUpdate) }, m.proof);
+      return withProof({ v, t: 1, s: m.seq, f: m.from, n: m.nonce, u: m.updates.map(toWireUpdate) }, m.proof);
     case "ping-req":
-      return { t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, n: m.nonce, u: m.updates.map(toWireUpdate) };
+      return { v, t: 2, s: m.seq, f: m.from, x: m.target, g: m.targetGossip, h: m.targetHttp, n: m.nonce, u: m.updates.map(toWireUpdate) };
     case "nack":
-      return { t: 3, s: m.seq, f: m.from, r: m.refused };
+      return { v, t: 3, s: m.seq, f: m.from, r: m.refused };
     case "gossip":
-      return { t: 4, f: m.from, u: m.updates.map(toWireUpdate) };
+      return { v, t: 4, f: m.from, u: m.updates.map(toWireUpdate) };
   }
 }
 
-function fromWire(w: WireMessage): { message: Message; droppedUpdates: number } {
+function fromWire(w: WireMessage): { message: Message; droppedUpdates: number; unknownUpdates: number } {
   let droppedUpdates = 0;
+  let unknownUpdates = 0;
   const ups = (raw: unknown[]): Update[] => {
     const kept: Update[] = [];
     for (const r of raw) {
+      const k = (r as { k?: unknown } | null)?.k;
+      if (typeof k === "number" && Number.isInteger(k) && k >= KNOWN_KINDS && k <= MAX_VERSION) {
+        unknownUpdates++;
+        continue;
+      }
       const parsed = wireUpdate.safeParse(r);
       if (parsed.success) kept.push(fromWireUpdate(parsed.data));
       else droppedUpdates++;
@@ -127,7 +174,7 @@ function fromWire(w: WireMessage): { message: Message; droppedUpdates: number } 
         return { type: "gossip", from: w.f, updates: ups(w.u) };
     }
   })();
-  return { message, droppedUpdates };
+  return { message, droppedUpdates, unknownUpdates };
 }
 
 const encoder = new Encoder();
@@ -135,12 +182,26 @@ const decoder = new Decoder({
   maxStrLength: 255,
   maxBinLength: MAX_PROOF_BYTES,
   maxArrayLength: MAX_UPDATES,
-  maxMapLength: 8,
+  // An alive update has 10 fields, tags up to 16 (membership/tags.ts).
+  maxMapLength: 16,
   maxExtLength: 0,
 });
 
-export function encodeMessage(m: Message): Uint8Array {
-  return encoder.encode(toWire(m));
+/**
+ * A datagram in protocol `version`. `extras` (tests of a future version only): fields and
+ * updates this build does not know, added as a newer build would add them.
+ */
+export function encodeMessage(m: Message, version = PROTOCOL.max, extras?: WireExtras): Uint8Array {
+  const w = toWire(m, version);
+  if (!extras) return encoder.encode(w);
+  const withExtras = { ...w, ...extras.fields } as Record<string, unknown>;
+  if ("u" in w && extras.updates) withExtras.u = [...w.u, ...extras.updates];
+  return encoder.encode(withExtras);
+}
+
+export interface WireExtras {
+  readonly fields?: Record<string, unknown>;
+  readonly updates?: readonly Record<string, unknown>[];
 }
 
 /** Encoded size of one update: what it costs in a datagram's budget. */
@@ -148,11 +209,17 @@ export function encodedSize(u: Update): number {
   return encoder.encode(toWireUpdate(u)).byteLength;
 }
 
-export type DropReason = "oversized" | "malformed" | "schema" | "unauthenticated" | "replayed";
-/** A decoded datagram, with how many of its updates were dropped by the per-update rule. */
-export type Decoded = { readonly ok: true; readonly message: Message; readonly droppedUpdates: number } | { readonly ok: false; readonly reason: DropReason };
+export type DropReason = "oversized" | "malformed" | "schema" | "version" | "unauthenticated" | "replayed";
+/**
+ * A decoded datagram: its version, how many of its updates were dropped by the per-update rule,
+ * and how many were of kinds this build does not know (skipped).
+ */
+export type Decoded =
+  | { readonly ok: true; readonly message: Message; readonly version: number; readonly droppedUpdates: number; readonly unknownUpdates: number }
+  | { readonly ok: false; readonly reason: DropReason };
 
-export function decodeMessage(bytes: Uint8Array): Decoded {
+/** `speaking`: the versions this node reads; a datagram in another is dropped as `version`. */
+export function decodeMessage(bytes: Uint8Array, speaking: ProtocolRange = PROTOCOL): Decoded {
   if (bytes.byteLength > MAX_DATAGRAM_BYTES) return { ok: false, reason: "oversized" };
   let raw: unknown;
   try {
@@ -161,5 +228,8 @@ export function decodeMessage(bytes: Uint8Array): Decoded {
     return { ok: false, reason: "malformed" };
   }
   const parsed = wireMessage.safeParse(raw);
-  return parsed.success ? { ok: true, ...fromWire(parsed.data) } : { ok: false, reason: "schema" };
+  if (!parsed.success) return { ok: false, reason: "schema" };
+  const v = parsed.data.v ?? 1;
+  if (!speaks(speaking, v)) return { ok: false, reason: "version" };
+  return { ok: true, version: v, ...fromWire(parsed.data) };
 }

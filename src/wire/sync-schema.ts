@@ -1,13 +1,22 @@
 import { z } from "zod";
 import { MAX_INCARNATION } from "../membership/incarnation.ts";
-import type { MemberSnapshot } from "../membership/types.ts";
+import { tagsProblem } from "../membership/tags.ts";
+import type { MemberSnapshot, ProtocolRange, Tags } from "../membership/types.ts";
 import { address, base64, nodeId } from "./fields.ts";
+import { MAX_VERSION, PROTOCOL } from "./protocol.ts";
 
-/** Anti-entropy over HTTP: JSON, because a full member table outgrows a datagram. */
-/** Proofs travel as base64 in JSON. */
-const b64 = base64(200);
+/**
+ * Anti-entropy over HTTP: JSON, because a full member table outgrows a datagram. As in the
+ * datagram codec, fields a newer build adds are ignored, never a reason to refuse an entry;
+ * each body says which protocol versions its sender speaks.
+ */
+/** Proofs travel as base64 in JSON (up to 192 bytes: an alive proof with a certificate). */
+const b64 = base64(256);
 
-export const snapshotSchema = z.strictObject({
+const version = z.number().int().min(1).max(MAX_VERSION);
+export const protocolSchema = z.object({ min: version, max: version }).refine((r) => r.min <= r.max, "min above max");
+
+export const snapshotSchema = z.object({
   id: nodeId,
   name: z.string().min(1).max(128),
   gossip: address,
@@ -16,8 +25,13 @@ export const snapshotSchema = z.strictObject({
   state: z.enum(["alive", "suspect", "dead", "left"]),
   incarnation: z.number().int().nonnegative().max(MAX_INCARNATION),
   proof: b64.optional(),
-  load: z.strictObject({ version: z.number().int().nonnegative(), backlog: z.number().nonnegative().max(1e12) }).optional(),
+  load: z.object({ version: z.number().int().nonnegative(), backlog: z.number().nonnegative().max(1e12) }).optional(),
   load_proof: b64.optional(),
+  tags: z
+    .record(z.string(), z.string())
+    .refine((t) => tagsProblem(t) === undefined)
+    .optional(),
+  protocol: protocolSchema.optional(),
 });
 export type SnapshotJson = z.infer<typeof snapshotSchema>;
 
@@ -44,8 +58,12 @@ export const memberTableSchema = z
     return kept;
   });
 
-export const syncRequestSchema = z.strictObject({ join: z.boolean(), members: memberTableSchema });
-export const syncResponseSchema = z.strictObject({ members: memberTableSchema });
+/** `protocol`: the sender's range (absent from builds before versions: version 1). */
+export const syncRequestSchema = z.object({ join: z.boolean(), members: memberTableSchema, protocol: protocolSchema.optional() });
+export const syncResponseSchema = z.object({ members: memberTableSchema, protocol: protocolSchema.optional() });
+
+/** What every sync and join body says about its sender. */
+export const protocolField = (): { protocol: ProtocolRange } => ({ protocol: PROTOCOL });
 
 export function snapshotToJson(s: MemberSnapshot): SnapshotJson {
   const { info, state, incarnation } = s;
@@ -53,11 +71,21 @@ export function snapshotToJson(s: MemberSnapshot): SnapshotJson {
   if (s.proof) j.proof = Buffer.from(s.proof).toString("base64");
   if (s.load) j.load = s.load;
   if (s.loadProof) j.load_proof = Buffer.from(s.loadProof).toString("base64");
+  if (info.tags && Object.keys(info.tags).length > 0) j.tags = { ...info.tags };
+  if (info.protocol) j.protocol = { ...info.protocol };
   return j;
 }
 
 export function snapshotFromJson(j: SnapshotJson): MemberSnapshot {
-  const info = { id: j.id, name: j.name, gossip: j.gossip, http: j.http, capacity: j.capacity };
+  const info = {
+    id: j.id,
+    name: j.name,
+    gossip: j.gossip,
+    http: j.http,
+    capacity: j.capacity,
+    ...(j.tags && Object.keys(j.tags).length > 0 ? { tags: j.tags as Tags } : {}),
+    ...(j.protocol ? { protocol: { min: j.protocol.min, max: j.protocol.max } } : {}),
+  };
   return {
     info,
     state: j.state,

@@ -10,12 +10,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededRandom } from "../../src/util/random.ts";
 import { Checker, type NodeReading } from "../support/nemesis/checker.ts";
-import { docker, engine, ROOT, run, testImage } from "./docker.ts";
+import { composeCommand, docker, engine, freePort, ROOT, run, testImage } from "./docker.ts";
 
 const hasSimulator = existsSync(join(ROOT, "esp/simulator.ts"));
 const EDGES = ["edge1", "edge2", "edge3"];
@@ -25,22 +24,6 @@ const REJOIN_BOUND_MS = 10_000;
 const POLL_MS = 1000;
 const FAULTS = 3;
 const ESP_DURATION_S = 75;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-/** `docker compose` (v2) when it exists, else the standalone docker-compose (v1). */
-async function composeCommand(): Promise<string[] | undefined> {
-  if ((await run(["docker", "compose", "version"])).code === 0) return ["docker", "compose"];
-  return Bun.which("docker-compose") ? ["docker-compose"] : undefined;
-}
 
 /** Read every edge's /peers and /status from inside edge1 (one exec per round; edge1 is never faulted). */
 const POLL_SCRIPT = `

@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from "testcontainers";
-import { engine, httpInside, type PeerRow, ROOT, run, testImage, waitUntil } from "./docker.ts";
+import { engine, freePort, httpInside, type PeerRow, ROOT, run, testImage, waitUntil } from "./docker.ts";
 
 const ESP = 20;
 const hasSimulator = existsSync(join(ROOT, "esp/simulator.ts"));
@@ -17,16 +16,6 @@ async function composeExecutable(): Promise<{ standalone: true; executablePath: 
   if ((await run(["docker", "compose", "version"])).code === 0) return undefined; // v2 plugin: the default
   const v1 = Bun.which("docker-compose");
   return v1 ? { standalone: true, executablePath: v1 } : undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 describe.skipIf(!engine)("docker-compose.yml", () => {

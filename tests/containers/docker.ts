@@ -5,6 +5,7 @@
  * Without an engine every container test skips (describe.skipIf(!engine)); CI starts one.
  * Image: DSEF_TEST_IMAGE if set (CI builds it first), else built once with .ci/build-image.sh.
  */
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 
@@ -181,4 +182,21 @@ export async function startEdge(image: string, s: EdgeSpec): Promise<StartedTest
 export async function subnetHost(network: string, n: number): Promise<string> {
   const subnet = await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", network);
   return subnet.replace(/\.0\/24$/, `.${n}`);
+}
+
+/** A TCP port free on the host right now (for a published port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** `docker compose` (v2) when it exists, else the standalone docker-compose (v1). */
+export async function composeCommand(): Promise<string[] | undefined> {
+  if ((await run(["docker", "compose", "version"])).code === 0) return ["docker", "compose"];
+  return Bun.which("docker-compose") ? ["docker-compose"] : undefined;
 }

@@ -9,7 +9,8 @@
  *   the bootstrap DNS name is the headless Service, selectors select the pods.
  */
 import { afterAll, describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import * as clientNode from "@kubernetes/client-node";
 import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
@@ -17,6 +18,7 @@ import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Secret, Service } from "kubernetes-models/v1";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { allocPorts, type NodeProcess, spawnNode } from "../support/processes.ts";
+import { testAuthority, tlsDataDir } from "../support/tls.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const K8S = join(ROOT, "k8s");
@@ -231,6 +233,88 @@ describe(`k8s manifests (rendered by ${rendered.by})`, () => {
       expect((await fetch(`${node.url}/readyz`)).status).toBe(404);
       // The image's HEALTHCHECK is the binary's `health` command, which GETs /health too.
       expect(dockerfile).toMatch(/^HEALTHCHECK .*CMD \["\/usr\/local\/bin\/dsef", "health"\]$/m);
+    }, 30_000);
+  });
+});
+
+/** k8s-tls/: the same objects with TLS patched in, rendered as `kubectl apply -k k8s-tls` does. */
+const kubectl = Bun.which("kubectl");
+describe.skipIf(!kubectl && process.env.CI !== "true")("k8s-tls overlay (rendered by kubectl kustomize)", () => {
+  const rendered = () => {
+    const p = Bun.spawnSync([kubectl ?? "kubectl", "kustomize", join(ROOT, "k8s-tls")], { stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(`kubectl kustomize k8s-tls failed: ${p.stderr.toString()}`);
+    return docs(p.stdout.toString());
+  };
+  const tlsObjs = kubectl ? rendered() : [];
+  const tlsSts = tlsObjs.find((o) => o.kind === "StatefulSet")!;
+  const tlsEdge = tlsSts?.spec.template.spec.containers[0];
+  const tlsEsp = tlsObjs.find((o) => o.kind === "Deployment")?.spec.template.spec;
+  /** Where a container finds a file named by an env var: the mounted volume that holds it. */
+  const mountedFile = (spec: any, c: any, env: string) => {
+    const path: string = envOf(c, env).value;
+    const mount = c.volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`));
+    const volume = spec.volumes.find((v: any) => v.name === mount?.name);
+    return { file: path.slice(mount.mountPath.length + 1), secret: volume?.secret };
+  };
+
+  it("the same objects as k8s/, valid and strict; only the TLS wiring differs", () => {
+    expect(tlsObjs.map(key).sort()).toEqual(objs.map(key).sort());
+    for (const o of tlsObjs) {
+      expect(() => new models[`${o.apiVersion}/${o.kind}`]!(o).validate(), key(o)).not.toThrow();
+      expect(unknownFields(o, apiTypes[o.kind]!, key(o), [])).toEqual([]);
+    }
+  });
+
+  it("edges: certificate, key and CA from the Secret dsef-tls, probes over HTTPS, the key not readable by others", () => {
+    const spec = tlsSts.spec.template.spec;
+    for (const [env, file] of [
+      ["DSEF_TLS_CERT", "tls.crt"],
+      ["DSEF_TLS_KEY", "tls.key"],
+      ["DSEF_TLS_CA", "ca.crt"],
+    ] as const) {
+      const m = mountedFile(spec, tlsEdge, env);
+      expect(m).toMatchObject({ file, secret: { secretName: "dsef-tls" } });
+      expect(m.secret.defaultMode & 0o007).toBe(0);
+    }
+    expect(envOf(tlsEdge, "DSEF_TLS_ANY_NODE_NAME").value).toBe("1");
+    expect([tlsEdge.readinessProbe.httpGet.scheme, tlsEdge.livenessProbe.httpGet.scheme]).toEqual(["HTTPS", "HTTPS"]);
+    expect(spec.securityContext.fsGroup).toBe(1000);
+  });
+
+  it("devices: https through the Service, verified against the CA; they get the CA only, never the key", () => {
+    const esp = tlsEsp.containers[0];
+    expect(esp.args[esp.args.indexOf("--bootstrap") + 1]).toStartWith("https://");
+    const m = mountedFile(tlsEsp, esp, "DSEF_TLS_CA");
+    expect(m.file).toBe("ca.crt");
+    expect(m.secret.items.map((i: any) => i.key)).toEqual(["ca.crt"]);
+  });
+
+  describe("a real node started as the overlay starts it", () => {
+    let node: NodeProcess | undefined;
+    afterAll(() => node?.kill("SIGKILL"));
+    it("answers the kubelet's HTTPS probes (certificates unverified, as the kubelet does) and refuses plain http", async () => {
+      // The Secret's files as the kubelet mounts them: root-owned, group-readable (0440).
+      const certDir = tlsDataDir(["dsef", "dsef-peers", "localhost", "127.0.0.1"]);
+      const mount = mkdtempSync(join(tmpdir(), "dsef-k8s-tls-"));
+      copyFileSync(join(certDir, "tls.crt"), join(mount, "tls.crt"));
+      copyFileSync(join(certDir, "tls.key"), join(mount, "tls.key"));
+      writeFileSync(join(mount, "ca.crt"), testAuthority().caPem);
+      for (const f of ["tls.crt", "tls.key", "ca.crt"])
+        chmodSync(join(mount, f), tlsSts.spec.template.spec.volumes.find((v: any) => v.name === "tls").secret.defaultMode);
+      const env = Object.fromEntries(
+        ["DSEF_TLS_CERT", "DSEF_TLS_KEY", "DSEF_TLS_CA", "DSEF_TLS_ANY_NODE_NAME"].map((k) => [k, envOf(tlsEdge, k).value.replace("/etc/dsef/tls", mount)]),
+      );
+      const [port] = allocPorts(1);
+      node = await spawnNode({ port: port!, env, tlsCa: testAuthority().caPem });
+      for (const probe of [tlsEdge.readinessProbe, tlsEdge.livenessProbe]) {
+        const res = await fetch(`https://127.0.0.1:${port}${probe.httpGet.path}`, { tls: { rejectUnauthorized: false } });
+        expect(res.status, probe.httpGet.path).toBe(200);
+      }
+      const plain = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status,
+        () => "no answer",
+      );
+      expect(plain).not.toBe(200);
     }, 30_000);
   });
 });

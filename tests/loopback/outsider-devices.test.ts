@@ -2,13 +2,14 @@
  * Device authentication end to end (--device-key): signed ESP devices at the usual load lose
  * nothing; an unsigned or wrongly keyed device gets 401 with a clear reason; a replayed signed
  * packet is acknowledged as a duplicate, not processed again; another device cannot pre-claim a
- * device's packet id; `dsef device-key` prints the key the node derives.
+ * device's packet id; a device reads its own packet's outcome from any node, and nobody else
+ * reads it; `dsef device-key` prints the key the node derives.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEVICE_AUTH_HEADER, deviceKeyFor, signPacket } from "../../src/identity/device-auth.ts";
+import { DEVICE_AUTH_HEADER, deviceKeyFor, signPacket, signStatusRead } from "../../src/identity/device-auth.ts";
 import { startSecuredCluster } from "../support/identity.ts";
 import { BUN, type NodeProcess, ROOT, stopAll } from "../support/processes.ts";
 
@@ -102,6 +103,36 @@ describe("--device-key", () => {
     const real = (await (await signed(a, { processing_load: 5, packet_id: "victim-1", device_id: "victim" })).json()) as Record<string, unknown>;
     expect(real.status).toBe("accepted");
     expect(real.duplicate).toBeUndefined();
+  });
+
+  test("GET /packets/:id: a device reads its own packet from any node; an outsider, another device or a packet's signature reads nothing", async () => {
+    const [a, b] = nodes as [NodeProcess, NodeProcess];
+    expect((await signed(a, { processing_load: 5, packet_id: "read-1", device_id: "reader" })).status).toBe(200);
+    const read = (n: NodeProcess, device: string, key = deviceKeyFor(MASTER, device)) =>
+      fetch(`${n.url}/packets/read-1?device_id=${device}&wait=2`, {
+        headers: { [DEVICE_AUTH_HEADER]: signStatusRead(key, "read-1", device, Date.now(), `127.0.0.1:${n.port}`) },
+      });
+    // From the node that did not take it: the lookup goes node to node (signed).
+    const own = await read(b, "reader");
+    expect(own.status).toBe(200);
+    const body = (await own.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ packet_id: "read-1", state: "done" });
+    expect(JSON.stringify(body)).not.toContain("reader");
+    // No signature: 401, and the id is not even looked up.
+    const outsider = await fetch(`${a.url}/packets/read-1`);
+    expect(outsider.status).toBe(401);
+    // Another device asking for the same id reads its own (none), not the reader's.
+    expect((await read(a, "other")).status).toBe(404);
+    // A device's key cannot read as another device.
+    expect((await read(a, "reader", deviceKeyFor(MASTER, "other"))).status).toBe(401);
+    // A signed packet's header cannot be replayed as a read: the signed text differs.
+    const text = JSON.stringify({ processing_load: 5, packet_id: "read-1", device_id: "reader" });
+    const asRead = await fetch(`${a.url}/packets/read-1?device_id=reader`, {
+      headers: { [DEVICE_AUTH_HEADER]: signPacket(deviceKeyFor(MASTER, "reader"), "read-1", "reader", text, Date.now(), `127.0.0.1:${a.port}`) },
+    });
+    expect(asRead.status).toBe(401);
+    // A node-to-node lookup (one hop) without node authentication is refused.
+    expect((await fetch(`${a.url}/packets/${encodeURIComponent("6:reader/read-1")}`, { headers: { "x-dsef-hop": "1" } })).status).toBe(401);
   });
 
   test("signed ESP devices at the usual load: 0 lost, every packet taken once", async () => {

@@ -109,3 +109,35 @@ describe("fair use per client address", () => {
     expect(text).toMatch(/dsef_http_refused_total\{reason="concurrency"\} [1-9]/);
   });
 });
+
+describe("fair use is for clients, not for the cluster's own nodes", () => {
+  let pair: NodeProcess[] = [];
+  afterAll(() => stopAll(pair));
+
+  test("a busy node's forwards and backup hand-offs to a peer with a tight --rate-limit all get through", async () => {
+    // b allows 2 requests/s per address; a (small) must forward to b and hand every packet it
+    // keeps to b as its backup, all from a's one address.
+    pair = await startSecuredCluster(2, (i) => ({
+      args: ["--cluster-key", KEY, "--promised_capacity", i === 0 ? "100" : "100000", ...(i === 1 ? ["--rate-limit", "2"] : [])],
+    }));
+    const [a, b] = pair as [NodeProcess, NodeProcess];
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        fetch(`${a.url}/handle_request`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ processing_load: 20, packet_id: `fair-${i}`, device_id: `fair-dev-${i}` }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(replies.filter((s) => s !== 200)).toEqual([]);
+    const [sa, sb] = await Promise.all([a.status(), b.status()]);
+    expect(sa.load.forwarded).toBeGreaterThan(5);
+    expect(sa.load.forward_failures + sa.load.handoff_failures).toBe(0);
+    expect(sb.security.node_requests.accepted).toBeGreaterThan(5);
+    // This test's own reads come from 127.0.0.1 too, without node authentication, and b allows
+    // that address 2/s (burst 4): wait for the allowance to refill before reading the count.
+    await Bun.sleep(2100);
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/dsef_http_refused_total\{reason="rate"\} 0/);
+  }, 30_000);
+});

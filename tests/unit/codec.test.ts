@@ -25,7 +25,7 @@ const messages: Message[] = [
 
 describe("wire codec", () => {
   test("every message round-trips", () => {
-    for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, message: m, droppedUpdates: 0 });
+    for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, message: m, version: 1, droppedUpdates: 0, unknownUpdates: 0 });
   });
 
   test("a ping with no updates stays small", () => {
@@ -56,7 +56,6 @@ describe("wire codec", () => {
       [1, 2, 3],
       { t: 0 },
       { t: 0, s: -1, f: "a", o: "b", u: [] },
-      { t: 0, s: 1, f: "a", o: "b", u: [], extra: 1 },
       { t: 9, f: "a", u: [] },
       { t: 4, f: "bad id with spaces", u: [] },
     ];
@@ -69,11 +68,47 @@ describe("wire codec", () => {
       { k: 0, i: 1, id: "x", n: "x", g: "not an address", h: "1.2.3.4:5", c: 1 },
       { k: 2, id: "x", i: 1.5, f: "y" },
       { k: 4, id: "x", v: 1796054897499.8623, b: 3 },
-      { k: 99, id: "x" },
+      { k: -1, id: "x" },
       "not an update",
     ];
     const d = decodeMessage(encode({ t: 4, f: "a", u: [good, ...bad] }));
-    expect(d).toEqual({ ok: true, message: { type: "gossip", from: "a", updates: [{ kind: "left", id: "d4", incarnation: 9 }] }, droppedUpdates: bad.length });
+    expect(d).toEqual({
+      ok: true,
+      message: { type: "gossip", from: "a", updates: [{ kind: "left", id: "d4", incarnation: 9 }] },
+      version: 1,
+      droppedUpdates: bad.length,
+      unknownUpdates: 0,
+    });
+  });
+});
+
+describe("wire codec: versions and additions", () => {
+  const tagged = { ...info, tags: { zone: "a", role: "gateway" }, protocol: { min: 1, max: 2 } };
+
+  test("tags and the protocol range travel in the alive claim", () => {
+    const m: Message = { type: "gossip", from: "a1", updates: [{ kind: "alive", incarnation: 3, info: tagged }] };
+    expect(decodeMessage(encodeMessage(m))).toMatchObject({ ok: true, message: m });
+  });
+
+  test("a newer build's fields and update kinds are skipped (counted), the rest is kept", () => {
+    const m: Message = { type: "gossip", from: "a1", updates: [{ kind: "left", id: "d4", incarnation: 9 }] };
+    const bytes = encodeMessage(m, 1, { fields: { x: 1, later: "field" }, updates: [{ k: 9, id: "a1", z: "next" }] });
+    expect(decodeMessage(bytes)).toEqual({ ok: true, message: m, version: 1, droppedUpdates: 0, unknownUpdates: 1 });
+    // An unknown field inside a known update is ignored too.
+    const withField = encode({ v: 1, t: 4, f: "a1", u: [{ k: 3, id: "d4", i: 9, later: true }] });
+    expect(decodeMessage(withField)).toEqual({ ok: true, message: m, version: 1, droppedUpdates: 0, unknownUpdates: 0 });
+  });
+
+  test("a datagram in a version this node does not speak is dropped as `version`; one in its range is read", () => {
+    const m: Message = { type: "nack", seq: 4, from: "b2", refused: true };
+    expect(decodeMessage(encodeMessage(m, 2))).toEqual({ ok: false, reason: "version" });
+    expect(decodeMessage(encodeMessage(m, 2), { min: 1, max: 2 })).toMatchObject({ ok: true, version: 2 });
+    expect(decodeMessage(encode({ v: 0, t: 3, s: 4, f: "b2", r: true })).ok).toBe(false);
+  });
+
+  test("tags beyond their limits fail the alive claim (dropped), not the datagram", () => {
+    const bad = { k: 0, i: 1, id: "x", n: "x", g: "1.2.3.4:5", h: "1.2.3.4:5", c: 1, t: { "bad key": "v" } };
+    expect(decodeMessage(encode({ v: 1, t: 4, f: "a", u: [bad] }))).toMatchObject({ ok: true, droppedUpdates: 1 });
   });
 
   test("load figures published by the core encode and decode (integer versions)", () => {

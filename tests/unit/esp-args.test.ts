@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseSimArgs } from "../../esp/args.ts";
 import { percentile } from "../../esp/report.ts";
 import { UsageError } from "../../src/util/usage-error.ts";
@@ -44,4 +47,12 @@ test("percentile is nearest-rank", () => {
       99,
     ),
   ).toBe(99);
+});
+
+test("--tls-any-node-name (or DSEF_TLS_ANY_NODE_NAME) needs a CA; the chain is still checked", () => {
+  const ca = join(mkdtempSync(join(tmpdir(), "esp-ca-")), "ca.crt");
+  writeFileSync(ca, "-----BEGIN CERTIFICATE-----\n");
+  expect(() => parseSimArgs(["--bootstrap", "edge", "--tls-any-node-name"])).toThrow("needs --tls-ca");
+  expect(parseSimArgs(["--bootstrap", "edge"], { DSEF_TLS_CA: ca, DSEF_TLS_ANY_NODE_NAME: "1" })).toMatchObject({ tlsAnyName: true });
+  expect(parseSimArgs(["--bootstrap", "edge", "--tls-ca", ca])).toMatchObject({ tlsAnyName: false });
 });

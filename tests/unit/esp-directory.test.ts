@@ -2,10 +2,10 @@ import { expect, test } from "bun:test";
 import { Directory } from "../../esp/directory.ts";
 import { seededRandom } from "../../src/util/random.ts";
 
-function dir(entries: [string, number, number][]): Directory {
+function dir(entries: [string, number, number, boolean?][]): Directory {
   const d = new Directory(["seed:1"], 100);
   d.nodes.clear();
-  for (const [http, capacity, ratio] of entries) d.nodes.set(http, { http, capacity, ratio, downUntil: 0 });
+  for (const [http, capacity, ratio, preferred] of entries) d.nodes.set(http, { http, capacity, ratio, downUntil: 0, preferred: preferred ?? false });
   return d;
 }
 
@@ -54,4 +54,14 @@ test("nodes marked down and nodes to avoid are skipped while others remain", () 
   // Everything down: still try something rather than nothing.
   d.markDown("c:1", 10_000);
   expect(d.choose(Math.random, new Set(["b:1"]))).toBeDefined();
+});
+
+test("--prefer-tag: devices stay on the preferred nodes while they are up and not full", () => {
+  const near = (ratio: number): [string, number, number, boolean] => ["near:1", 500, ratio, true];
+  const far: [string, number, number] = ["far:1", 5000, 0];
+  expect(Object.keys(share(dir([near(1), far])))).toEqual(["near:1"]);
+  // Full: every node again, and the idle far one takes nearly all.
+  expect(share(dir([near(4.5), far]))["far:1"]!).toBeGreaterThan(0.95);
+  // Avoided after a refusal: off site.
+  expect(Object.keys(share(dir([near(1), far]), 100, new Set(["near:1"])))).toEqual(["far:1"]);
 });

@@ -27,6 +27,7 @@ const LAYERS: Record<string, number> = {
   runtime: 8, // the driver over a real UDP socket, timers and fetch; join loop
   sim: 8, // the driver over a virtual clock and a simulated network (beside the runtime)
   metrics: 9,
+  hooks: 9, // event handlers and webhooks told of membership events (beside the metrics)
   http: 10,
   dashboard: 11,
   app: 12, // the composition root

@@ -83,4 +83,17 @@ describe("route", () => {
   test("a lone node keeps everything up to the limit", () => {
     expect(route({ hop: 0, ownRatio: 4.9, peers: () => [], policy, random }).kind).toBe("local");
   });
+  test("--prefer-tag: work stays among preferred peers; the others take it only when the site is full", () => {
+    const site = { ...c("near", 1000, 1.2), preferred: true };
+    const far = { ...c("far", 1000, 0), preferred: false };
+    // The far peer is idle, but the near one is clearly lighter than us: the near one gets it.
+    const r = route({ hop: 0, ownRatio: 2, peers: () => [site, far], policy, random });
+    expect(r.kind === "forward" && r.targets.map((t) => t.id)).toEqual(["near"]);
+    // No preferred peer clearly lighter, and room here: kept, not sent off site.
+    expect(route({ hop: 0, ownRatio: 1.5, peers: () => [site, far], policy, random }).kind).toBe("local");
+    // This node full and the site full: off site.
+    const fullSite = { ...site, ratio: 6 };
+    const off = route({ hop: 0, ownRatio: 5.5, peers: () => [fullSite, far], policy, random });
+    expect(off.kind === "forward" && off.targets.map((t) => t.id)).toEqual(["far"]);
+  });
 });

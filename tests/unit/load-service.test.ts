@@ -77,12 +77,9 @@ test("the first figure goes out at once; later ones only when peers' picture is 
   expect(svc.stats().load_published).toBe(3);
 });
 
-/** A busy node (1 s of work queued, capacity 100) with two idle peers it may forward to. */
-function busy() {
-  const client = new FakePeers();
-  const [b, c] = [client.add("10.0.0.2:5000"), client.add("10.0.0.3:5000")];
-  const members: Member[] = [member("127.0.0.1:1", "alive", 100), member(b.http, "alive", 100), member(c.http, "alive", 100)];
-  const svc = new LoadService(
+/** A node at 127.0.0.1:1 (capacity 100, forward above 0.5 s, limit 2 s) among `members`. */
+function clustered(members: Member[], client: FakePeers) {
+  return new LoadService(
     {
       selfId: "127.0.0.1:1",
       selfHttp: "127.0.0.1:1",
@@ -98,6 +95,13 @@ function busy() {
     { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
     { now: () => 0, random: () => 0, ticker: () => () => {} },
   );
+}
+
+/** A busy node (1 s of work queued, capacity 100) with two idle peers it may forward to. */
+function busy() {
+  const client = new FakePeers();
+  const [b, c] = [client.add("10.0.0.2:5000"), client.add("10.0.0.3:5000")];
+  const svc = clustered([member("127.0.0.1:1", "alive", 100), member(b.http, "alive", 100), member(c.http, "alive", 100)], client);
   svc.queue.add({ id: "queued", units: 100 }, 0);
   return { svc, b, c };
 }
@@ -129,4 +133,18 @@ test("an unclear forward is checked with that peer before the packet is taken he
   const r = await svc.handle({ processing_load: 10, packet_id: "uc" }, 0);
   expect(r.body).toMatchObject({ duplicate: true, handled_by: b.http });
   expect(svc.stats()).toMatchObject({ accepted: 0, duplicates: 1, forward_failures: 2 });
+});
+
+test("a burst while the backup has not acknowledged yet never takes more than --max-backlog here", async () => {
+  // Its only peer keeps the backups and is saturated.
+  const client = new FakePeers();
+  const peer = client.add("10.0.0.2:5000");
+  peer.forward = { kind: "declined", reason: "HTTP 503" };
+  const svc = clustered([member("127.0.0.1:1", "alive", 100), member(peer.http, "alive", 100)], client);
+  // Forty packets of 0.5 s each arrive together; their hand-offs are still in flight.
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => svc.handle({ processing_load: 50, packet_id: `burst-${i}` }, 0)));
+  const taken = replies.filter((r) => r.status === 200).length;
+  expect(taken).toBe(4); // 4 × 0.5 s = the 2 s limit
+  expect(svc.queue.seconds(0)).toBeLessThanOrEqual(2);
+  expect(replies.filter((r) => r.status === 503)).toHaveLength(36);
 });

@@ -139,7 +139,7 @@ describe("CLI formatting", () => {
       load_ratio: 0.05,
     });
     const out = membersTable([p("b", "dead"), p("a", "alive", true)], 65_000).split("\n");
-    expect(out[1]).toMatch(/^a \*\s+10\.0\.0\.1:5000\s+alive\s+1\s+800\s+40\s+0\.05\s+1m ago\s+id-a$/);
+    expect(out[1]).toMatch(/^a \*\s+10\.0\.0\.1:5000\s+alive\s+1\s+800\s+40\s+0\.05\s+1m ago\s+-\s+id-a$/);
     expect(out[2]).toContain("dead");
   });
   test("node addresses are normalised; status text lists the basics", () => {

@@ -42,7 +42,7 @@ export function renderMembers(tbody: HTMLElement, s: Snapshot): void {
       return h(
         "tr",
         { "data-id": m.id, "data-state": m.state, class: m.self ? "self" : undefined },
-        h("td", {}, m.name),
+        h("td", {}, m.name, ...Object.entries(m.tags ?? {}).map(([k, v]) => h("span", { class: "tag" }, `${k}=${v}`))),
         h("td", {}, `${m.ip}:${m.port}`),
         h("td", {}, h("span", { class: `badge ${m.state}` }, m.state)),
         h("td", {}, String(m.incarnation)),
