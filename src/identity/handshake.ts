@@ -30,7 +30,9 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
  * Fresh nonces on both sides make every transcript new, so nothing recorded can be replayed.
  * In CA mode without a secret the seed hands its cluster keys to the joiner (and takes the
  * joiner's, if any), encrypted under an ECDH secret of the ephemeral keys, which only the two
- * signers of T can know.
+ * signers of T can know. In shared-secret mode the seed hands its keys, its send key first, to a
+ * joiner that proved a key it accepts, wrapped the same way: a node that was down while the
+ * cluster rotated (`dsef keys`) rejoins with its old key and leaves with the current ones.
  */
 /** Exactly 32 bytes in base64 (keys and nonces). */
 const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
@@ -80,6 +82,11 @@ export interface Credentials {
   readonly cert?: Certificate;
   /** CA mode without a secret: cluster keys are handed over in the handshake. */
   readonly shareKeys: boolean;
+  /**
+   * Shared-secret mode: keys a seed handed over at our join, its send key first (the cluster
+   * rotated while this node was away; key-store.ts).
+   */
+  readonly learnKeys?: (keys: ClusterKey[]) => void;
 }
 
 export type Role = "seed" | "joiner";
@@ -141,9 +148,9 @@ export function checkPeer(
 /** Header of /join/finish: `<session>.<proof b64url>`, checked before the body is read. */
 export const JOIN_HEADER = "x-dsef-join";
 
-/** The joiner's cheapest full proof over T: the cluster-key MAC in secret mode, else its signature. */
-export function earlyProof(identity: NodeIdentity, creds: Credentials, t: Buffer): string {
-  const k = creds.secret ? creds.keyring.sendKey : undefined;
+/** The joiner's cheapest full proof over T: the cluster-key MAC (under `kid`, the key named at hello) in secret mode, else its signature. */
+export function earlyProof(identity: NodeIdentity, creds: Credentials, t: Buffer, kid?: string): string {
+  const k = creds.secret ? ((kid !== undefined ? creds.keyring.get(kid) : undefined) ?? creds.keyring.sendKey) : undefined;
   const raw = k ? Buffer.from(macTranscript(k, "joiner", t), "base64") : Buffer.from(signTranscript(identity, "joiner", t), "base64");
   return raw.toString("base64url");
 }
@@ -174,10 +181,13 @@ export function checkCert(creds: Credentials, key: Buffer, cert: unknown, nowS: 
   if (!c.ok) throw new Refusal(403, c.reason);
 }
 
-/** Our half of the credential for T. */
-export function credentialFields(creds: Credentials, role: Role, t: Buffer): { kid?: string; mac?: string } {
+/**
+ * Our half of the credential for T: under `kid` when we hold it (a seed proves the key its joiner
+ * named, so a joiner that missed a rotation can still check it), else under our send key.
+ */
+export function credentialFields(creds: Credentials, role: Role, t: Buffer, kid?: string): { kid?: string; mac?: string } {
   if (!creds.secret) return {};
-  const k = creds.keyring.sendKey;
+  const k = (kid !== undefined ? creds.keyring.get(kid) : undefined) ?? creds.keyring.sendKey;
   if (!k) return {};
   return { kid: k.kid, mac: macTranscript(k, role, t) };
 }

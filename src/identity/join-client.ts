@@ -49,7 +49,8 @@ const errorOf = (j: unknown): string =>
 
 /**
  * Join through `seed`: prove who we are and that we belong, check that the seed does too,
- * and get its member table (and, in CA mode, its cluster keys). Throws PeerRefusedError or a
+ * and get its member table (and its cluster keys: in CA mode, and in shared-secret mode the keys
+ * the cluster rotated to while we were away). Throws PeerRefusedError or a
  * network error.
  */
 export async function joinVia(
@@ -75,7 +76,8 @@ export async function joinVia(
   const finish: FinishBody = {
     session: reply.data.session,
     sig: signTranscript(identity, "joiner", t),
-    ...credentialFields(creds, "joiner", t),
+    // The key named at hello, even if another handshake meanwhile handed us a newer send key.
+    ...credentialFields(creds, "joiner", t, hello.kid),
     members: members.map(snapshotToJson),
   };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
@@ -85,7 +87,7 @@ export async function joinVia(
       creds.keyring.all().map((k) => k.material),
       "keys",
     );
-  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
+  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t, hello.kid)}` });
   if (r2.status !== 200) throw new PeerRefusedError("join", seed, r2.status, errorOf(r2.json));
   const done = finishReplySchema.safeParse(r2.json);
   if (!done.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");
@@ -96,6 +98,11 @@ export async function joinVia(
     const derived = keys.map(deriveClusterKey);
     creds.keyring.add(derived);
     if (!creds.keyring.sendKey) creds.keyring.setSend(derived[0]!);
+  } else if (creds.learnKeys && done.data.keys) {
+    // Shared-secret mode: the seed's current keys (none from an older seed); unusable ones are ignored.
+    const back = wrapKey(eph, reply.data.eph, t, "to-joiner");
+    const keys = back ? unwrapKeys(back, done.data.keys, "keys") : undefined;
+    if (keys && keys.length > 0) creds.learnKeys(keys.map(deriveClusterKey));
   }
   return done.data.members;
 }

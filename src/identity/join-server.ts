@@ -90,7 +90,7 @@ export class JoinServer {
     const t = transcript(hello, base);
     const session = randomBytes(16).toString("hex");
     this.#pending.set(session, { hello, t, eph, joinerId, expires: now + SESSION_TTL_MS });
-    const reply: HelloReply = { session, ...base, sig: signTranscript(this.identity, "seed", t), ...credentialFields(this.creds, "seed", t) };
+    const reply: HelloReply = { session, ...base, sig: signTranscript(this.identity, "seed", t), ...credentialFields(this.creds, "seed", t, hello.kid) };
     if (this.creds.cert) reply.cert = this.creds.cert;
     return reply;
   }
@@ -165,6 +165,17 @@ export class JoinServer {
           [send, ...mine.filter((k) => k !== send)].map((k) => k.material),
           "keys",
         );
+      } else if (this.creds.secret) {
+        // The joiner proved a key we accept: it gets the keys we hold, our send key first, so a
+        // node that missed a rotation (`dsef keys`) catches up. Never taken from the joiner.
+        const toJoiner = wrapKey(p.eph, p.hello.eph, p.t, "to-joiner");
+        const send = this.creds.keyring.sendKey;
+        if (toJoiner && send)
+          keys = wrapKeys(
+            toJoiner,
+            [send, ...this.creds.keyring.all().filter((k) => k !== send)].map((k) => k.material),
+            "keys",
+          );
       }
       const table = this.host.admit(members, p.joinerId);
       this.stats.admitted++;
