@@ -75,9 +75,7 @@ export function install(s: KeyState, configured: readonly ClusterKey[], key: Clu
   const held = heldKeys(s, configured);
   if (held.some((k) => k.kid === key.kid)) return { ok: true, state: s, changed: false };
   if (held.length >= MAX_KEYS) return { ok: false, status: 409, reason: `this node holds ${MAX_KEYS} keys, the most it may: remove one first` };
-  const state = s.configured.includes(key.kid)
-    ? { ...s, removed: s.removed.filter((kid) => kid !== key.kid) }
-    : { ...s, installed: [...s.installed, key] };
+  const state = s.configured.includes(key.kid) ? { ...s, removed: s.removed.filter((kid) => kid !== key.kid) } : { ...s, installed: [...s.installed, key] };
   return { ok: true, state, changed: true };
 }
 

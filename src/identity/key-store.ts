@@ -7,7 +7,19 @@
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../util/usage-error.ts";
-import { type KeyChange, type KeyState, decodeKeyState, encodeKeyState, hasRunTimeChanges, heldKeys, install, learn, reconcile, remove, use } from "./key-state.ts";
+import {
+  decodeKeyState,
+  encodeKeyState,
+  hasRunTimeChanges,
+  heldKeys,
+  install,
+  type KeyChange,
+  type KeyState,
+  learn,
+  reconcile,
+  remove,
+  use,
+} from "./key-state.ts";
 import type { ClusterKey, Keyring } from "./keyring.ts";
 
 export const KEY_STATE_FILE = "cluster-keys.json";
