@@ -214,10 +214,11 @@ export function wrapKey(own: Ephemeral, peerRaw: string, t: Buffer, direction: "
   }
 }
 
-export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials): Hello {
+/** A hello naming `kid` (default: our send key) as the cluster key we will prove. */
+export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials, kid = creds.keyring.sendKey?.kid): Hello {
   const h: Hello = { v: 1, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
   if (creds.cert) h.cert = creds.cert;
-  if (creds.secret && creds.keyring.sendKey) h.kid = creds.keyring.sendKey.kid;
+  if (creds.secret && kid) h.kid = kid;
   return h;
 }
 

@@ -61,8 +61,18 @@ export async function joinVia(
   timeoutMs = 3000,
 ): Promise<MemberSnapshot[]> {
   const eph = ephemeral();
-  const hello = newHello(identity, eph, creds);
-  const r1 = await post(seed, "/join/hello", hello, timeoutMs);
+  // Shared-secret mode: the send key first, then each other key held, while the seed refuses the
+  // key (403): a node that was down while the cluster rotated may hold the new key without
+  // sending with it yet, and the old one may be retired by now.
+  const send = creds.keyring.sendKey;
+  const kids = creds.secret && send ? [send.kid, ...creds.keyring.all().flatMap((k) => (k === send ? [] : [k.kid]))] : [undefined];
+  let hello = newHello(identity, eph, creds, kids[0]);
+  let r1 = await post(seed, "/join/hello", hello, timeoutMs);
+  for (const kid of kids.slice(1)) {
+    if (r1.status !== 403) break;
+    hello = newHello(identity, eph, creds, kid);
+    r1 = await post(seed, "/join/hello", hello, timeoutMs);
+  }
   if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
   const reply = helloReplySchema.safeParse(r1.json);
   if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");

@@ -1,9 +1,10 @@
 /**
- * `dsef keys` on a real secured cluster of 4 nodes, whose keys come from a key file, a flag and
+ * `dsef keys` on a real secured cluster of 5 nodes, whose keys come from a key file, a flag and
  * the environment: one command through one node installs a key everywhere, uses it everywhere
  * and removes the old one (refused while a member still sends with it). A node stopped before
  * the rotation comes back with only the old key, catches up in the join handshake and sends with
- * the new one; once the old key is removed a node holding only it is refused. Run-time changes
+ * the new one; one stopped after the install comes back after the remove holding both keys and
+ * joins with the new one; once the old key is removed a node holding only it is refused. Run-time changes
  * survive a restart and a SIGHUP of an unchanged key file. Without the operator token: 401.
  */
 import { afterAll, expect, test } from "bun:test";
@@ -35,12 +36,13 @@ test("install -> use -> remove from one command; a node down during it catches u
   const dir = mkdtempSync(join(tmpdir(), "dsef-keys-"));
   const file = join(dir, "cluster-key");
   writeFileSync(file, `${OLD}\n`, { mode: 0o600 });
-  const ports = allocPorts(5);
-  // The same secret from a key file, a flag, the environment, a flag.
+  const ports = allocPorts(6);
+  // The same secret from a key file, a flag, the environment, flags.
   const how = [
     { args: ["--cluster-key-file", file] },
     { args: ["--cluster-key", OLD] },
     { args: [], env: { DSEF_CLUSTER_KEY: OLD } },
+    { args: ["--cluster-key", OLD] },
     { args: ["--cluster-key", OLD] },
   ];
   for (const [i, h] of how.entries())
@@ -54,7 +56,7 @@ test("install -> use -> remove from one command; a node down during it catches u
       }),
     );
   await waitUntil(() => allSee(nodes, nodes, "alive"), 20_000);
-  const [a, b, c, d] = nodes as [NodeProcess, NodeProcess, NodeProcess, NodeProcess];
+  const [a, b, c, d, e] = nodes as [NodeProcess, NodeProcess, NodeProcess, NodeProcess, NodeProcess];
 
   // Without the operator token: refused, nothing changes.
   const anon = await dsef({ DSEF_API_TOKEN: undefined }, "list", "--node", a.url);
@@ -71,19 +73,23 @@ test("install -> use -> remove from one command; a node down during it catches u
   // d goes down (gracefully) before the rotation.
   d.kill("SIGTERM");
   await d.exited;
-  await waitUntil(() => allSee([a, b, c], [d], "left"), 10_000);
-  const live = [a, b, c];
+  await waitUntil(() => allSee([a, b, c, e], [d], "left"), 10_000);
 
   const installed = await dsef(op, "install", NEW, "--node", a.url);
   console.log(`$ dsef keys install NEW\n${installed.out}${installed.err}`);
   expect(installed.code).toBe(0);
-  expect(installed.out).toMatch(new RegExp(`${newKid}\\s+3/3\\s+0/3\\s+-`));
+  expect(installed.out).toMatch(new RegExp(`${newKid}\\s+4/4\\s+0/4\\s+-`));
   const listed = JSON.parse((await dsef(op, "list", "--json", "--node", b.url)).out);
-  expect(listed).toMatchObject({ complete: true, members: 3, answered: 3 });
+  expect(listed).toMatchObject({ complete: true, members: 4, answered: 4 });
   expect(listed.keys).toEqual([
-    { kid: oldKid, held_by: 3, sending: 3, missing: [] },
-    { kid: newKid, held_by: 3, sending: 0, missing: [] },
+    { kid: oldKid, held_by: 4, sending: 4, missing: [] },
+    { kid: newKid, held_by: 4, sending: 0, missing: [] },
   ]);
+  // e goes down after the install (it holds the new key, sends with the old one) and is back after the remove.
+  e.kill("SIGTERM");
+  await e.exited;
+  await waitUntil(() => allSee([a, b, c], [e], "left"), 10_000);
+  const live = [a, b, c];
 
   // Still in use by every member: removing it is refused, nothing changes.
   const early = await dsef(op, "remove", oldKid, "--node", c.url);
@@ -99,7 +105,7 @@ test("install -> use -> remove from one command; a node down during it catches u
 
   // d comes back with only the old key (still accepted): the seed hands it the current keys.
   await d.restart();
-  await waitUntil(async () => (await keysOf(d)).sending === newKid && (await allSee(nodes, nodes, "alive")), 20_000);
+  await waitUntil(async () => (await keysOf(d)).sending === newKid && (await allSee([a, b, c, d], [a, b, c, d], "alive")), 20_000);
   expect((await keysOf(d)).accepted.sort()).toEqual([oldKid, newKid].sort());
   expect(logLines(d).some((l) => l.msg?.includes("cluster keys updated at join"))).toBe(true);
 
@@ -107,14 +113,18 @@ test("install -> use -> remove from one command; a node down during it catches u
   expect(removed.code).toBe(0);
   expect(removed.out).toMatch(new RegExp(`${newKid}\\s+4/4\\s+4/4\\s+-`));
   expect(removed.out).not.toContain(oldKid);
-  for (const n of nodes) expect(await keysOf(n)).toEqual({ accepted: [newKid], sending: newKid });
+  for (const n of [a, b, c, d]) expect(await keysOf(n)).toEqual({ accepted: [newKid], sending: newKid });
   // The last key is never removed.
   const last = await dsef(op, "remove", newKid, "--node", a.url);
   expect(last.code).toBe(1);
   expect(last.err).toMatch(/still used by|only key/);
 
+  // e holds the new key besides the retired one it sent with: it proves the new one and sends with it.
+  await e.restart();
+  await waitUntil(async () => (await keysOf(e)).sending === newKid && (await allSee([a, b, c, d, e], [a, b, c, d, e], "alive")), 20_000);
+
   // A node holding only the retired key: refused at the handshake, with the reason.
-  const stale = await spawnNode({ port: ports[4]!, bootstrap: a.url, apiToken: TOKEN, args: ["--cluster-key", OLD, "--api-token", TOKEN] });
+  const stale = await spawnNode({ port: ports[5]!, bootstrap: a.url, apiToken: TOKEN, args: ["--cluster-key", OLD, "--api-token", TOKEN] });
   nodes.push(stale);
   await waitUntil(async () => JSON.stringify(await (await fetch(`${stale.url}/ready`)).json()).includes("not accepted"), 10_000);
   expect((await stale.status()).ready).toBe(false);
@@ -131,7 +141,7 @@ test("install -> use -> remove from one command; a node down during it catches u
   a.kill("SIGHUP");
   await Bun.sleep(500);
   expect(await keysOf(a)).toEqual({ accepted: [newKid], sending: newKid });
-  await waitUntil(() => allSee([a, b, c, d], [a, b, c, d], "alive"), 15_000);
+  await waitUntil(() => allSee([a, b, c, d, e], [a, b, c, d, e], "alive"), 15_000);
 
   // Nobody was declared dead during the rotation.
   expect(live.flatMap(logLines).filter((l) => l.event === "dead")).toEqual([]);

@@ -6,19 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { decodeKeyState, encodeKeyState, freshState, heldKeys, install, type KeyState, learn, reconcile, remove, use } from "../../src/identity/key-state.ts";
 import { KEY_STATE_FILE, KeyStore } from "../../src/identity/key-store.ts";
-import {
-  decodeKeyState,
-  encodeKeyState,
-  freshState,
-  heldKeys,
-  install,
-  type KeyState,
-  learn,
-  reconcile,
-  remove,
-  use,
-} from "../../src/identity/key-state.ts";
 import { openSealedKey, sealKeyFor } from "../../src/identity/key-transfer.ts";
 import { Keyring, keyFromSecret, MAX_KEYS, randomClusterKey } from "../../src/identity/keyring.ts";
 import { keysReport, removeBlocker, useBlocker } from "../../src/runtime/key-report.ts";
@@ -83,6 +72,9 @@ describe("merge: configured ∪ installed − removed, the used key first", () =
     const rolling = ok(learn(freshState([NEW, OLD]), [NEW, OLD], [OLD, NEW]));
     expect(kids(rolling, [NEW, OLD])).toEqual([NEW.kid, OLD.kid]);
     expect(learn(caughtUp, [OLD], [NEW, OLD])).toMatchObject({ ok: true, changed: false });
+    // Down after install, back after remove: it held NEW, sent with OLD, which the seed no longer holds.
+    const missedUse = ok(install(freshState([OLD]), [OLD], NEW));
+    expect(kids(ok(learn(missedUse, [OLD], [NEW])))).toEqual([NEW.kid, OLD.kid]);
   });
 });
 
