@@ -92,8 +92,17 @@ export function keyRoutes(parts: KeyRouteParts): Record<string, { GET?: Handler;
       }
     });
 
+  // Lists asked meanwhile share the one in flight: each asks every member.
+  let listing: Promise<RolloutResult> | undefined;
   return {
-    [KEYS_PATH]: { GET: async () => answer(await listKeys(cluster)) },
+    [KEYS_PATH]: {
+      GET: async () => {
+        listing ??= listKeys(cluster).finally(() => {
+          listing = undefined;
+        });
+        return answer(await listing);
+      },
+    },
     [`${KEYS_PATH}/install`]: {
       POST: write("install asked by an operator", async (text) => {
         const body = parseJson(text, installBody);
