@@ -102,22 +102,29 @@ export function remove(s: KeyState, configured: readonly ClusterKey[], kid: stri
 }
 
 /**
- * Keys a seed handed over at a join, its send key first: the ones not held are installed. The
- * cluster moved on while this node was away when the seed's send key is new here, or when our
- * own send key is not among the seed's (retired): then it sends with the seed's key too. (A
- * send key the seed holds too is this node's operator's choice: kept, as in a rolling restart.)
+ * Keys a seed handed over at a join, its send key first: the ones not held are installed, except
+ * those removed here (an operator's decision, not undone by a member that missed it). The cluster
+ * moved on while this node was away when the seed's send key is new here, or when our own send
+ * key is not among the seed's keys (the seed refused it at hello: retired): then this node sends
+ * with the seed's key, and drops the retired one. (A send key the seed holds too is this node's
+ * operator's choice: kept, as in a rolling restart.)
  */
 export function learn(s: KeyState, configured: readonly ClusterKey[], keys: readonly ClusterKey[]): KeyChange {
   const held = heldKeys(s, configured);
   const before = new Set(kidsOf(held));
-  const retired = held[0] !== undefined && !keys.some((k) => k.kid === held[0]!.kid);
+  const retired = held[0] !== undefined && !keys.some((k) => k.kid === held[0]!.kid) ? held[0].kid : undefined;
   let state = s;
   for (const k of keys) {
+    if (s.removed.includes(k.kid)) continue;
     const r = install(state, configured, k);
     if (r.ok) state = r.state;
   }
   const send = keys[0];
-  if (send && (!before.has(send.kid) || retired) && heldKeys(state, configured).some((k) => k.kid === send.kid)) state = { ...state, use: send.kid };
+  if (send && (!before.has(send.kid) || retired) && heldKeys(state, configured).some((k) => k.kid === send.kid)) {
+    state = { ...state, use: send.kid };
+    const dropped = retired ? remove(state, configured, retired) : undefined;
+    if (dropped?.ok) state = dropped.state;
+  }
   const changed = state !== s;
   return { ok: true, state, changed };
 }

@@ -122,6 +122,8 @@ test("install -> use -> remove from one command; a node down during it catches u
   // e holds the new key besides the retired one it sent with: it proves the new one and sends with it.
   await e.restart();
   await waitUntil(async () => (await keysOf(e)).sending === newKid && (await allSee([a, b, c, d, e], [a, b, c, d, e], "alive")), 20_000);
+  // The key the seed refused is dropped, so e does not hand it on to nodes that join through it.
+  expect(await keysOf(e)).toEqual({ accepted: [newKid], sending: newKid });
 
   // A node holding only the retired key: refused at the handshake, with the reason.
   const stale = await spawnNode({ port: ports[5]!, bootstrap: a.url, apiToken: TOKEN, args: ["--cluster-key", OLD, "--api-token", TOKEN] });
@@ -136,6 +138,7 @@ test("install -> use -> remove from one command; a node down during it catches u
   b.kill("SIGTERM");
   await b.exited;
   await b.restart();
+  await waitUntil(() => allSee([a, b, c, d, e], [b], "alive"), 15_000);
   expect(await keysOf(b)).toEqual({ accepted: [newKid], sending: newKid });
   // SIGHUP with the key file unchanged (still OLD) keeps the rotation.
   a.kill("SIGHUP");

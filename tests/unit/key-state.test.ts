@@ -74,7 +74,13 @@ describe("merge: configured ∪ installed − removed, the used key first", () =
     expect(learn(caughtUp, [OLD], [NEW, OLD])).toMatchObject({ ok: true, changed: false });
     // Down after install, back after remove: it held NEW, sent with OLD, which the seed no longer holds.
     const missedUse = ok(install(freshState([OLD]), [OLD], NEW));
-    expect(kids(ok(learn(missedUse, [OLD], [NEW])))).toEqual([NEW.kid, OLD.kid]);
+    const back = ok(learn(missedUse, [OLD], [NEW]));
+    expect(kids(back)).toEqual([NEW.kid]);
+    expect(back).toMatchObject({ removed: [OLD.kid], use: NEW.kid });
+    // A seed that missed a remove hands the removed key back: it stays removed here.
+    const rotated = ok(remove(ok(use(missedUse, [OLD], NEW.kid)), [OLD], OLD.kid));
+    expect(learn(rotated, [OLD], [NEW, OLD])).toMatchObject({ ok: true, changed: false });
+    expect(kids(rotated)).toEqual([NEW.kid]);
   });
 });
 
