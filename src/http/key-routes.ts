@@ -11,7 +11,9 @@
  *
  * GET /keys is an operator read (the API token when one is set). The writes are an operator's
  * (operator-write.ts: the bearer token, else the node's own host only); /keys/local is the
- * cluster's own, node-authenticated. A key travels from the CLI to the node in the request body
+ * cluster's own, node-authenticated, and with --api-token a change there also needs the
+ * operator's order relayed by the node asked (a MAC under the token, api-auth.ts), so a member
+ * holding the cluster key but not the token cannot switch another member to a key of its own. A key travels from the CLI to the node in the request body
  * (use TLS or the node's own host) and from node to node sealed under the current cluster key.
  */
 import type { Server } from "bun";
@@ -34,7 +36,7 @@ import {
   useKey,
 } from "../runtime/key-rollout.ts";
 import { hex } from "../wire/fields.ts";
-import type { ApiAuth } from "./api-auth.ts";
+import { type ApiAuth, ORDER_HEADER } from "./api-auth.ts";
 import { readBody } from "./body.ts";
 import { type NodeRequests, nodeBody } from "./handle-request.ts";
 import { json, parseJson, problem } from "./json.ts";
@@ -70,6 +72,7 @@ export function keyRoutes(parts: KeyRouteParts): Record<string, { GET?: Handler;
     keyring: security?.creds.keyring ?? new Keyring(),
     store: security?.keys,
     mode: security?.mode ?? "open",
+    order: parts.api && ((target, body) => ({ [ORDER_HEADER]: parts.api!.order(target, body) })),
   };
   // One change at a time on this node: each asks every member, and they must not interleave.
   let busy = false;
@@ -130,6 +133,9 @@ export function keyRoutes(parts: KeyRouteParts): Record<string, { GET?: Handler;
         if (!nr) return problem(409, "this cluster runs in open mode: it has no cluster keys");
         const text = await nodeBody(req, KEYS_LOCAL_PATH, MAX_BODY, nr);
         if (!text.ok) return text.response;
+        // With a token, a change needs the operator's order too: the cluster key alone (an insider) is not enough.
+        if (parts.api && !parts.api.isOrder(req.headers.get(ORDER_HEADER), nr.self, text.text))
+          return problem(403, "a key change needs the operator's order (relayed by the node the operator asked): the cluster key alone is not enough");
         const op = parseJson(text.text, peerOpSchema);
         if (op instanceof Response) return op;
         const r = applyPeerOp(cluster, op);

@@ -48,6 +48,8 @@ export interface KeyCluster {
   readonly store?: KeyStore;
   /** The mode, for the refusal where keys cannot be changed. */
   readonly mode: string;
+  /** Headers carrying the operator's order to the member at `target` (with --api-token). */
+  readonly order?: (target: string, body: string) => Record<string, string>;
 }
 
 export interface RolloutResult {
@@ -62,13 +64,13 @@ export interface RolloutResult {
 const viewOf = (p: Peer, v: KeyView): MemberKeys => ({ id: p.id, name: p.name, accepted: v.accepted, sending: v.sending });
 
 /** Ask one member (GET: its keys; POST: a change); its keys now, or why not. */
-async function ask(p: Peer, body: string | undefined, timeoutMs: number): Promise<MemberKeys | Unanswered> {
+async function ask(c: KeyCluster, p: Peer, body: string | undefined, timeoutMs: number): Promise<MemberKeys | Unanswered> {
   const missing = (why: string): Unanswered => ({ id: p.id, name: p.name, why });
   try {
     const res = await peerFetch(p.http, KEYS_LOCAL_PATH, {
       sign: true,
       signal: AbortSignal.timeout(timeoutMs),
-      ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+      ...(body === undefined ? {} : { body, headers: { "content-type": "application/json", ...c.order?.(p.http, body) } }),
     });
     const answer = (await res.json().catch(() => undefined)) as { error?: unknown } | undefined;
     if (!res.ok) return missing(typeof answer?.error === "string" ? `refused: ${answer.error.slice(0, 160)}` : `HTTP ${res.status}`);
@@ -87,7 +89,7 @@ async function survey(
   each?: (p: Peer) => string | undefined,
   timeoutMs = PEER_TIMEOUT_MS,
 ): Promise<{ views: MemberKeys[]; unanswered: Unanswered[] }> {
-  const answers = await fanOut(c.peers(), (p) => ask(p, each?.(p), timeoutMs));
+  const answers = await fanOut(c.peers(), (p) => ask(c, p, each?.(p), timeoutMs));
   return { views: [viewOf(c.self, keyView(c.keyring)), ...answers.filter(isView)], unanswered: answers.filter((a): a is Unanswered => !isView(a)) };
 }
 

@@ -5,14 +5,16 @@
  * the rotation comes back with only the old key, catches up in the join handshake and sends with
  * the new one; one stopped after the install comes back after the remove holding both keys and
  * joins with the new one; once the old key is removed a node holding only it is refused. Run-time changes
- * survive a restart and a SIGHUP of an unchanged key file. Without the operator token: 401.
+ * survive a restart and a SIGHUP of an unchanged key file. Without the operator token: 401; a
+ * member with the cluster key but not the token cannot change another member's keys.
  */
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KEY_STATE_FILE } from "../../src/identity/key-store.ts";
-import { keyFromSecret } from "../../src/identity/keyring.ts";
+import { Keyring, keyFromSecret } from "../../src/identity/keyring.ts";
+import { NodeAuth } from "../../src/identity/node-auth.ts";
 import { logLines } from "../support/identity.ts";
 import { allocPorts, allSee, BUN, type NodeProcess, ROOT, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 
@@ -69,6 +71,18 @@ test("install -> use -> remove from one command; a node down during it catches u
   // The members' own route needs a node's authentication.
   expect((await post("/keys/local", { op: "use", kid: oldKid })).status).toBe(401);
   expect((await fetch(`${a.url}/keys/local`)).status).toBe(401);
+  // A member holding the cluster key but not the operator's token: it reads, it cannot change keys.
+  const insider = new NodeAuth(new Keyring([keyFromSecret(OLD)]));
+  const target = `127.0.0.1:${a.port}`;
+  const order = JSON.stringify({ op: "use", kid: oldKid });
+  const forged = await fetch(`${a.url}/keys/local`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...insider.sign("POST", target, "/keys/local", order) },
+    body: order,
+  });
+  expect(forged.status).toBe(403);
+  expect(((await forged.json()) as { error: string }).error).toContain("operator's order");
+  expect((await fetch(`${a.url}/keys/local`, { headers: insider.sign("GET", target, "/keys/local") })).status).toBe(200);
 
   // d goes down (gracefully) before the rotation.
   d.kill("SIGTERM");

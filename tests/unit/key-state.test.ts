@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ApiAuth } from "../../src/http/api-auth.ts";
 import { decodeKeyState, encodeKeyState, freshState, heldKeys, install, type KeyState, learn, reconcile, remove, use } from "../../src/identity/key-state.ts";
 import { KEY_STATE_FILE, KeyStore } from "../../src/identity/key-store.ts";
 import { openSealedKey, sealKeyFor } from "../../src/identity/key-transfer.ts";
@@ -164,6 +165,20 @@ describe("between members", () => {
     expect(openSealedKey(ring, "10.0.0.2:5000", sealed)?.kid).toBe(NEW.kid);
     expect(openSealedKey(ring, "10.0.0.3:5000", sealed)).toBeUndefined();
     expect(openSealedKey(new Keyring([THIRD]), "10.0.0.2:5000", sealed)).toBeUndefined();
+  });
+
+  test("the operator's order relayed to a member: good for that node, that body, a minute, that token", () => {
+    let now = 1_000_000;
+    const api = new ApiAuth("keys-test-operator-token-01234", () => now);
+    const body = JSON.stringify({ op: "use", kid: NEW.kid });
+    const h = api.order("10.0.0.2:5000", body);
+    expect(api.isOrder(h, "10.0.0.2:5000", body)).toBe(true);
+    expect(api.isOrder(h, "10.0.0.3:5000", body)).toBe(false);
+    expect(api.isOrder(h, "10.0.0.2:5000", body.replace("use", "remove"))).toBe(false);
+    expect(new ApiAuth("another-operator-token-0123456", () => now).isOrder(h, "10.0.0.2:5000", body)).toBe(false);
+    expect(api.isOrder(null, "10.0.0.2:5000", body)).toBe(false);
+    now += 61_000;
+    expect(api.isOrder(h, "10.0.0.2:5000", body)).toBe(false);
   });
 
   test("the report: per key held by, sent with, missing where; use and remove refused while unsafe", () => {
