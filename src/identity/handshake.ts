@@ -11,7 +11,8 @@ import {
 } from "node:crypto";
 import { z } from "zod";
 import { base64 as b64, hex } from "../wire/fields.ts";
-import { memberTableSchema } from "../wire/sync-schema.ts";
+import { PROTOCOL } from "../wire/protocol.ts";
+import { memberTableSchema, protocolSchema } from "../wire/sync-schema.ts";
 import { type Certificate, certificateSchema, checkCertificate } from "./certificate.ts";
 import type { ClusterKey, Keyring } from "./keyring.ts";
 import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-identity.ts";
@@ -38,16 +39,18 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
 const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
 
 /** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
-export const helloSchema = z.strictObject({
+export const helloSchema = z.object({
   v: z.literal(1),
+  protocol: protocolSchema.optional(),
   key: key32,
   nonce: key32,
   eph: key32,
   cert: certificateSchema.optional(),
   kid: hex(8).optional(),
 });
-export const helloReplySchema = z.strictObject({
+export const helloReplySchema = z.object({
   session: hex(32),
+  protocol: protocolSchema.optional(),
   key: key32,
   nonce: key32,
   eph: key32,
@@ -56,7 +59,7 @@ export const helloReplySchema = z.strictObject({
   kid: hex(8).optional(),
   mac: b64(60).optional(),
 });
-export const finishSchema = z.strictObject({
+export const finishSchema = z.object({
   session: hex(32),
   sig: b64(100),
   kid: hex(8).optional(),
@@ -64,7 +67,7 @@ export const finishSchema = z.strictObject({
   members: memberTableSchema,
   keys: b64(2000).optional(),
 });
-export const finishReplySchema = z.strictObject({ members: memberTableSchema, keys: b64(2000).optional() });
+export const finishReplySchema = z.object({ members: memberTableSchema, keys: b64(2000).optional() });
 export type Hello = z.infer<typeof helloSchema>;
 export type HelloReply = z.infer<typeof helloReplySchema>;
 export type Finish = z.infer<typeof finishSchema>;
@@ -216,7 +219,7 @@ export function wrapKey(own: Ephemeral, peerRaw: string, t: Buffer, direction: "
 
 /** A hello naming `kid` (default: our send key) as the cluster key we will prove. */
 export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials, kid = creds.keyring.sendKey?.kid): Hello {
-  const h: Hello = { v: 1, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
+  const h: Hello = { v: 1, protocol: PROTOCOL, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
   if (creds.cert) h.cert = creds.cert;
   if (creds.secret && kid) h.kid = kid;
   return h;

@@ -1,6 +1,7 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
+import { mismatch } from "../wire/protocol.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
   type Credentials,
@@ -76,6 +77,8 @@ export async function joinVia(
   if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
   const reply = helloReplySchema.safeParse(r1.json);
   if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
+  const versions = mismatch(reply.data.protocol);
+  if (versions) throw new PeerRefusedError("join", seed, 409, versions);
   const t = transcript(hello, reply.data);
   try {
     checkPeer(creds, "seed", t, Buffer.from(reply.data.key, "base64"), reply.data.sig, reply.data.cert, reply.data.kid, reply.data.mac, Date.now() / 1000);
