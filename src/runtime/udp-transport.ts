@@ -29,15 +29,18 @@ export class UdpTransport {
   /** Fire and forget; `failed` is told when the datagram cannot be sent (a bad or unresolvable address, a full buffer). */
   send(to: Address, datagram: Uint8Array, failed: () => void): void {
     const { host, port } = splitAddress(to);
-    if (isLiteral(host)) return this.#sendTo(host, port, datagram, failed);
-    Bun.dns.lookup(host, { family: this.family }).then(
-      (found) => (found[0] ? this.#sendTo(found[0].address, port, datagram, failed) : failed()),
-      failed,
-    );
+    if (isLiteral(host)) {
+      this.#sendTo(host, port, datagram, failed);
+      return;
+    }
+    Bun.dns.lookup(host, { family: this.family }).then((found) => (found[0] ? this.#sendTo(found[0].address, port, datagram, failed) : failed()), failed);
   }
 
   #sendTo(host: string, port: number, datagram: Uint8Array, failed: () => void): void {
-    if (this.socket.closed) return failed();
+    if (this.socket.closed) {
+      failed();
+      return;
+    }
     let sent = false;
     try {
       sent = this.socket.send(datagram, port, host);
