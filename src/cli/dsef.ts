@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   health: () => import("./health-command.ts"),
   reload: () => import("./reload-command.ts"),
   tags: () => import("./tags-command.ts"),
+  keys: () => import("./keys-command.ts"),
   why: () => import("./why-command.ts"),
   "force-leave": () => import("./force-leave-command.ts"),
   reachability: () => import("./reachability-command.ts"),

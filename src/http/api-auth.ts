@@ -15,6 +15,8 @@ import { checkSecretFile } from "../identity/secret-files.ts";
 import { UsageError } from "../util/usage-error.ts";
 
 export const COOKIE = "dsef_session";
+/** An operator's order relayed node to node (`order` below). */
+export const ORDER_HEADER = "x-dsef-operator";
 const TICKET_MS = 10 * 60_000;
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -72,6 +74,23 @@ export class ApiAuth {
   ticket(): string {
     const exp = String(this.clock() + TICKET_MS);
     return `${exp}.${this.#mac(`ticket\n${exp}`)}`;
+  }
+
+  /**
+   * The operator's order carried by one node to another (`dsef keys`): a MAC under the token over
+   * the time, the receiving node and the body, so a member that holds the cluster key but not the
+   * token cannot forge one, and one seen on the way is good only there, for a minute.
+   */
+  order(target: string, body: string): string {
+    const ts = String(this.clock());
+    return `${ts}.${this.#mac(`order\n${ts}\n${target}\n${body}`)}`;
+  }
+
+  /** Is this an operator's order for this node (`self`) with this body, made within a minute? */
+  isOrder(header: string | null, self: string, body: string): boolean {
+    const m = header ? /^(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(header) : null;
+    if (!m || Math.abs(Number(m[1]) - this.clock()) > 60_000) return false;
+    return same(Buffer.from(m[2]!), Buffer.from(this.#mac(`order\n${m[1]}\n${self}\n${body}`)));
   }
 
   #validTicket(t: string): boolean {

@@ -5,7 +5,7 @@ import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER } from "../load/peer-client.ts";
 import { MAX_BODY_BYTES, parsePacketRequest, preferWait } from "../load/request-body.ts";
-import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
+import { ADDRESS, PACKET_ID } from "../wire/shapes.ts";
 import { readBody } from "./body.ts";
 import { json, problem } from "./json.ts";
 

@@ -16,6 +16,7 @@ import { clientKey } from "./client-limits.ts";
 import { Gate } from "./gate.ts";
 import { loadRoutes } from "./handle-request.ts";
 import { json, problem } from "./json.ts";
+import { KEYS_LOCAL_PATH, KEYS_PATH, keyRoutes } from "./key-routes.ts";
 import { EVIDENCE_ROUTE, memberRoutes, REACHABILITY_PATH, WHY_PATH } from "./member-routes.ts";
 import { packetRoutes } from "./packet-routes.ts";
 import { peerView } from "./peer-view.ts";
@@ -42,9 +43,9 @@ export interface HttpParts {
 }
 
 /** Read-only routes that --api-token protects (the page at / holds no data; /health and /ready are probes). */
-export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", "/monitor", WHY_PATH, REACHABILITY_PATH] as const;
-/** Read by other nodes only (device ids, evidence): authenticated as a node in a secured cluster. */
-export const NODE_ONLY_ROUTES = ["/stats", EVIDENCE_ROUTE] as const;
+export const OPERATOR_ROUTES = ["/peers", "/peer", "/status", "/metrics", "/events", "/stats", "/monitor", WHY_PATH, REACHABILITY_PATH, KEYS_PATH] as const;
+/** Read by other nodes only (device ids, evidence, keys held): authenticated as a node in a secured cluster. */
+export const NODE_ONLY_ROUTES = ["/stats", EVIDENCE_ROUTE, KEYS_LOCAL_PATH] as const;
 
 /** The node's HTTP API. Routes are small handlers over the node, behind the gate; errors are JSON. */
 export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<undefined> {
@@ -101,6 +102,7 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       ...(load ? packetRoutes(load, nodeRequests, devices) : {}),
       ...tagRoutes({ tags: () => node.swim.self.tags ?? {}, retag: (tags) => node.driver.dispatch({ type: "retag", tags }) }, api),
       ...memberRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
+      ...keyRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
     }) as Serve.Routes<undefined, string>,
     fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
     error: (err) => {

@@ -11,7 +11,8 @@ import {
 } from "node:crypto";
 import { z } from "zod";
 import { base64 as b64, hex } from "../wire/fields.ts";
-import { memberTableSchema } from "../wire/sync-schema.ts";
+import { PROTOCOL } from "../wire/protocol.ts";
+import { memberTableSchema, protocolSchema } from "../wire/sync-schema.ts";
 import { type Certificate, certificateSchema, checkCertificate } from "./certificate.ts";
 import type { ClusterKey, Keyring } from "./keyring.ts";
 import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-identity.ts";
@@ -30,22 +31,26 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
  * Fresh nonces on both sides make every transcript new, so nothing recorded can be replayed.
  * In CA mode without a secret the seed hands its cluster keys to the joiner (and takes the
  * joiner's, if any), encrypted under an ECDH secret of the ephemeral keys, which only the two
- * signers of T can know.
+ * signers of T can know. In shared-secret mode the seed hands its keys, its send key first, to a
+ * joiner that proved a key it accepts, wrapped the same way: a node that was down while the
+ * cluster rotated (`dsef keys`) rejoins with its old key and leaves with the current ones.
  */
 /** Exactly 32 bytes in base64 (keys and nonces). */
 const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
 
 /** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
-export const helloSchema = z.strictObject({
+export const helloSchema = z.object({
   v: z.literal(1),
+  protocol: protocolSchema.optional(),
   key: key32,
   nonce: key32,
   eph: key32,
   cert: certificateSchema.optional(),
   kid: hex(8).optional(),
 });
-export const helloReplySchema = z.strictObject({
+export const helloReplySchema = z.object({
   session: hex(32),
+  protocol: protocolSchema.optional(),
   key: key32,
   nonce: key32,
   eph: key32,
@@ -54,7 +59,7 @@ export const helloReplySchema = z.strictObject({
   kid: hex(8).optional(),
   mac: b64(60).optional(),
 });
-export const finishSchema = z.strictObject({
+export const finishSchema = z.object({
   session: hex(32),
   sig: b64(100),
   kid: hex(8).optional(),
@@ -62,7 +67,7 @@ export const finishSchema = z.strictObject({
   members: memberTableSchema,
   keys: b64(2000).optional(),
 });
-export const finishReplySchema = z.strictObject({ members: memberTableSchema, keys: b64(2000).optional() });
+export const finishReplySchema = z.object({ members: memberTableSchema, keys: b64(2000).optional() });
 export type Hello = z.infer<typeof helloSchema>;
 export type HelloReply = z.infer<typeof helloReplySchema>;
 export type Finish = z.infer<typeof finishSchema>;
@@ -80,6 +85,11 @@ export interface Credentials {
   readonly cert?: Certificate;
   /** CA mode without a secret: cluster keys are handed over in the handshake. */
   readonly shareKeys: boolean;
+  /**
+   * Shared-secret mode: keys a seed handed over at our join, its send key first (the cluster
+   * rotated while this node was away; key-store.ts).
+   */
+  readonly learnKeys?: (keys: ClusterKey[]) => void;
 }
 
 export type Role = "seed" | "joiner";
@@ -141,9 +151,9 @@ export function checkPeer(
 /** Header of /join/finish: `<session>.<proof b64url>`, checked before the body is read. */
 export const JOIN_HEADER = "x-dsef-join";
 
-/** The joiner's cheapest full proof over T: the cluster-key MAC in secret mode, else its signature. */
-export function earlyProof(identity: NodeIdentity, creds: Credentials, t: Buffer): string {
-  const k = creds.secret ? creds.keyring.sendKey : undefined;
+/** The joiner's cheapest full proof over T: the cluster-key MAC (under `kid`, the key named at hello) in secret mode, else its signature. */
+export function earlyProof(identity: NodeIdentity, creds: Credentials, t: Buffer, kid?: string): string {
+  const k = creds.secret ? ((kid !== undefined ? creds.keyring.get(kid) : undefined) ?? creds.keyring.sendKey) : undefined;
   const raw = k ? Buffer.from(macTranscript(k, "joiner", t), "base64") : Buffer.from(signTranscript(identity, "joiner", t), "base64");
   return raw.toString("base64url");
 }
@@ -174,10 +184,13 @@ export function checkCert(creds: Credentials, key: Buffer, cert: unknown, nowS: 
   if (!c.ok) throw new Refusal(403, c.reason);
 }
 
-/** Our half of the credential for T. */
-export function credentialFields(creds: Credentials, role: Role, t: Buffer): { kid?: string; mac?: string } {
+/**
+ * Our half of the credential for T: under `kid` when we hold it (a seed proves the key its joiner
+ * named, so a joiner that missed a rotation can still check it), else under our send key.
+ */
+export function credentialFields(creds: Credentials, role: Role, t: Buffer, kid?: string): { kid?: string; mac?: string } {
   if (!creds.secret) return {};
-  const k = creds.keyring.sendKey;
+  const k = (kid !== undefined ? creds.keyring.get(kid) : undefined) ?? creds.keyring.sendKey;
   if (!k) return {};
   return { kid: k.kid, mac: macTranscript(k, role, t) };
 }
@@ -204,10 +217,11 @@ export function wrapKey(own: Ephemeral, peerRaw: string, t: Buffer, direction: "
   }
 }
 
-export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials): Hello {
-  const h: Hello = { v: 1, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
+/** A hello naming `kid` (default: our send key) as the cluster key we will prove. */
+export function newHello(identity: NodeIdentity, eph: Ephemeral, creds: Credentials, kid = creds.keyring.sendKey?.kid): Hello {
+  const h: Hello = { v: 1, protocol: PROTOCOL, key: identity.publicKeyRaw.toString("base64"), nonce: randomBytes(32).toString("base64"), eph: eph.raw };
   if (creds.cert) h.cert = creds.cert;
-  if (creds.secret && creds.keyring.sendKey) h.kid = creds.keyring.sendKey.kid;
+  if (creds.secret && kid) h.kid = kid;
   return h;
 }
 

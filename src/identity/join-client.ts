@@ -1,6 +1,7 @@
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
+import { mismatch } from "../wire/protocol.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
   type Credentials,
@@ -49,7 +50,8 @@ const errorOf = (j: unknown): string =>
 
 /**
  * Join through `seed`: prove who we are and that we belong, check that the seed does too,
- * and get its member table (and, in CA mode, its cluster keys). Throws PeerRefusedError or a
+ * and get its member table (and its cluster keys: in CA mode, and in shared-secret mode the keys
+ * the cluster rotated to while we were away). Throws PeerRefusedError or a
  * network error.
  */
 export async function joinVia(
@@ -60,11 +62,23 @@ export async function joinVia(
   timeoutMs = 3000,
 ): Promise<MemberSnapshot[]> {
   const eph = ephemeral();
-  const hello = newHello(identity, eph, creds);
-  const r1 = await post(seed, "/join/hello", hello, timeoutMs);
+  // Shared-secret mode: the send key first, then each other key held, while the seed refuses the
+  // key (403): a node that was down while the cluster rotated may hold the new key without
+  // sending with it yet, and the old one may be retired by now.
+  const send = creds.keyring.sendKey;
+  const kids = creds.secret && send ? [send.kid, ...creds.keyring.all().flatMap((k) => (k === send ? [] : [k.kid]))] : [undefined];
+  let hello = newHello(identity, eph, creds, kids[0]);
+  let r1 = await post(seed, "/join/hello", hello, timeoutMs);
+  for (const kid of kids.slice(1)) {
+    if (r1.status !== 403) break;
+    hello = newHello(identity, eph, creds, kid);
+    r1 = await post(seed, "/join/hello", hello, timeoutMs);
+  }
   if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
   const reply = helloReplySchema.safeParse(r1.json);
   if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
+  const versions = mismatch(reply.data.protocol);
+  if (versions) throw new PeerRefusedError("join", seed, 409, versions);
   const t = transcript(hello, reply.data);
   try {
     checkPeer(creds, "seed", t, Buffer.from(reply.data.key, "base64"), reply.data.sig, reply.data.cert, reply.data.kid, reply.data.mac, Date.now() / 1000);
@@ -75,7 +89,8 @@ export async function joinVia(
   const finish: FinishBody = {
     session: reply.data.session,
     sig: signTranscript(identity, "joiner", t),
-    ...credentialFields(creds, "joiner", t),
+    // The key named at hello, even if another handshake meanwhile handed us a newer send key.
+    ...credentialFields(creds, "joiner", t, hello.kid),
     members: members.map(snapshotToJson),
   };
   const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
@@ -85,7 +100,7 @@ export async function joinVia(
       creds.keyring.all().map((k) => k.material),
       "keys",
     );
-  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t)}` });
+  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t, hello.kid)}` });
   if (r2.status !== 200) throw new PeerRefusedError("join", seed, r2.status, errorOf(r2.json));
   const done = finishReplySchema.safeParse(r2.json);
   if (!done.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");
@@ -96,6 +111,11 @@ export async function joinVia(
     const derived = keys.map(deriveClusterKey);
     creds.keyring.add(derived);
     if (!creds.keyring.sendKey) creds.keyring.setSend(derived[0]!);
+  } else if (creds.learnKeys && done.data.keys) {
+    // Shared-secret mode: the seed's current keys (none from an older seed); unusable ones are ignored.
+    const back = wrapKey(eph, reply.data.eph, t, "to-joiner");
+    const keys = back ? unwrapKeys(back, done.data.keys, "keys") : undefined;
+    if (keys && keys.length > 0) creds.learnKeys(keys.map(deriveClusterKey));
   }
   return done.data.members;
 }

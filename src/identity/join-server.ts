@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import type { Address, Member, MemberSnapshot, NodeId } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
+import { mismatch, PROTOCOL } from "../wire/protocol.ts";
 import { snapshotToJson } from "../wire/sync-schema.ts";
 import {
   type Credentials,
@@ -80,6 +81,8 @@ export class JoinServer {
       // Check the certificate at once: a stranger learns nothing more from an early refusal.
       checkCert(this.creds, Buffer.from(hello.key, "base64"), hello.cert, now / 1000);
       checkKid(this.creds, hello.kid);
+      const versions = mismatch(hello.protocol);
+      if (versions) throw new Refusal(409, versions);
     } catch (e) {
       throw this.#refuse(e, joinerId, from);
     }
@@ -90,7 +93,13 @@ export class JoinServer {
     const t = transcript(hello, base);
     const session = randomBytes(16).toString("hex");
     this.#pending.set(session, { hello, t, eph, joinerId, expires: now + SESSION_TTL_MS });
-    const reply: HelloReply = { session, ...base, sig: signTranscript(this.identity, "seed", t), ...credentialFields(this.creds, "seed", t) };
+    const reply: HelloReply = {
+      session,
+      protocol: PROTOCOL,
+      ...base,
+      sig: signTranscript(this.identity, "seed", t),
+      ...credentialFields(this.creds, "seed", t, hello.kid),
+    };
     if (this.creds.cert) reply.cert = this.creds.cert;
     return reply;
   }
@@ -165,6 +174,17 @@ export class JoinServer {
           [send, ...mine.filter((k) => k !== send)].map((k) => k.material),
           "keys",
         );
+      } else if (this.creds.secret) {
+        // The joiner proved a key we accept: it gets the keys we hold, our send key first, so a
+        // node that missed a rotation (`dsef keys`) catches up. Never taken from the joiner.
+        const toJoiner = wrapKey(p.eph, p.hello.eph, p.t, "to-joiner");
+        const send = this.creds.keyring.sendKey;
+        if (toJoiner && send)
+          keys = wrapKeys(
+            toJoiner,
+            [send, ...this.creds.keyring.all().filter((k) => k !== send)].map((k) => k.material),
+            "keys",
+          );
       }
       const table = this.host.admit(members, p.joinerId);
       this.stats.admitted++;

@@ -15,6 +15,7 @@ import type { Credentials } from "./handshake.ts";
 import { joinVia } from "./join-client.ts";
 import { JoinServer } from "./join-server.ts";
 import { KeyRotation } from "./key-rotation.ts";
+import { KeyStore } from "./key-store.ts";
 import { Keyring, keyFromSecret } from "./keyring.ts";
 import { NodeAuth } from "./node-auth.ts";
 import type { NodeIdentity } from "./node-identity.ts";
@@ -49,6 +50,8 @@ export interface AdmittingNode extends Omit<MemberTable, "liveCount"> {
 export interface Security {
   readonly mode: SecurityMode;
   readonly creds: Credentials;
+  /** Shared-secret mode: the keys held, changed at run time by `dsef keys` (key-store.ts). */
+  readonly keys?: KeyStore;
   /** Seals and opens every datagram. */
   readonly guard: PacketGuard;
   readonly syncAuth?: SyncAuth;
@@ -61,8 +64,9 @@ export interface Security {
   /** The seed side of the handshake over the running node (none in open mode). */
   joinServerFor(node: AdmittingNode): JoinServer | undefined;
   /**
-   * SIGHUP: re-read --cluster-key-file (rotation without a restart); in CA mode, rotate the
-   * gossip key (key-rotation.ts). Returns a log message.
+   * SIGHUP: re-read --cluster-key-file (rotation without a restart; what changed in the file
+   * applies over `dsef keys`' run-time changes, key-state.ts); in CA mode, rotate the gossip key
+   * (key-rotation.ts). Returns a log message.
    */
   reload(): string;
   status(): Record<string, unknown>;
@@ -102,7 +106,9 @@ export function checkSecrets(config: NodeConfig): boolean {
 /** Build the node's security from its config. Bad credentials: a one-line UsageError naming the flag. */
 export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Logger): Security {
   const secrets = secretsOf(config);
-  const keyring = new Keyring(secrets.map(keyFromSecret));
+  const keyring = new Keyring();
+  // Shared-secret mode: the configured keys merged with what `dsef keys` changed at run time.
+  const keys = secrets.length > 0 ? new KeyStore(keyring, secrets.map(keyFromSecret), config.dataDir) : undefined;
   let caKey: Buffer | undefined;
   let cert: Certificate | undefined;
   if (config.caPubkey) {
@@ -145,7 +151,20 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   }
   const secret = secrets.length > 0;
   const mode: SecurityMode = secret && caKey ? "secret+ca" : secret ? "secret" : caKey ? "ca" : "open";
-  const creds: Credentials = { keyring, secret, caKey, cert, shareKeys: mode === "ca" };
+  const creds: Credentials = {
+    keyring,
+    secret,
+    caKey,
+    cert,
+    shareKeys: mode === "ca",
+    learnKeys:
+      keys &&
+      ((handed) => {
+        const r = keys.learn(handed);
+        if (!r.ok) log.error({ reason: r.reason }, "cannot keep the cluster keys a seed handed over");
+        else if (r.changed) log.info(keys.view(), "cluster keys updated at join: the cluster rotated while this node was away");
+      }),
+  };
 
   if (mode === "open") {
     log.warn(
@@ -182,6 +201,7 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
   const sec: Security = {
     mode,
     creds,
+    keys,
     guard: aead,
     syncAuth,
     nodeAuth,
@@ -228,13 +248,12 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
     },
     reload() {
       if (rotation && admitting) return rotateGossipKey(rotation, admitting, identity.id, (http, members) => joinVia(http, identity, creds, members), log);
-      if (!config.clusterKeyFile) return "no --cluster-key-file to reload";
+      if (!config.clusterKeyFile || !keys) return "no --cluster-key-file to reload";
       checkSecretFile("cluster-key-file", config.clusterKeyFile);
       const secrets = readKeyFile(config.clusterKeyFile);
       refuseDemoKey(secrets, config.insecureDemoKey);
-      const keys = secrets.map(keyFromSecret);
-      keyring.replace(keys);
-      return `cluster keys reloaded: ${keys.length} accepted, sending with key id ${keys[0]!.kid}`;
+      keys.reload(secrets.map(keyFromSecret));
+      return `cluster keys reloaded: ${keyring.size} accepted, sending with key id ${keyring.sendKey?.kid}`;
     },
     status: () => ({
       mode,

@@ -2,7 +2,7 @@
  * The body of POST /handle_request, checked by hand (it is the hot path): clear one-line errors
  * for every way it can be wrong, never an exception.
  */
-import { ADDRESS, PACKET_ID } from "../wire/fields.ts";
+import { ADDRESS, PACKET_ID } from "../wire/shapes.ts";
 
 export interface PacketRequest {
   processing_load: number;

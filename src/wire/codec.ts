@@ -1,79 +1,21 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import { z } from "zod";
-import { MAX_INCARNATION } from "../membership/incarnation.ts";
-import { tagsProblem } from "../membership/tags.ts";
 import type { Message, ProtocolRange, Tags, Update } from "../membership/types.ts";
-import { address, nodeId as id } from "./fields.ts";
+import { checkMessage, checkUpdate, KNOWN_KINDS, MAX_PROOF_BYTES, MAX_UPDATES, type WireMessage, type WireUpdate } from "./datagram-schema.ts";
 import { MAX_VERSION, PROTOCOL, speaks } from "./protocol.ts";
 
 /**
  * The datagram format: msgpack maps with one-letter keys (bytes matter at one packet per
- * probe), decoded with hard size limits and checked against a schema. Nothing that fails here
- * reaches the membership core; the caller counts the drop by its reason. Every datagram says
- * its protocol version (`v`, wire/protocol.ts); within a version, fields this build does not
- * know are ignored and update kinds it does not know are skipped (counted), so a newer node's
- * optional additions never cost a datagram.
+ * probe), decoded with hard size limits and checked against the schema (wire/datagram-schema.ts).
+ * Nothing that fails here reaches the membership core; the caller counts the drop by its reason.
+ * Every datagram says its protocol version (`v`, wire/protocol.ts); within a version, fields this
+ * build does not know are ignored and update kinds it does not know are skipped (counted), so a
+ * newer node's optional additions never cost a datagram. Piggybacked updates follow the
+ * member-table rule: one that fails its schema is dropped and counted, the datagram and its
+ * other updates are kept. The envelope itself stays strict.
  */
 
 /** Larger datagrams are dropped before decoding. */
 export const MAX_DATAGRAM_BYTES = 2048;
-const MAX_UPDATES = 64;
-/** An alive proof is 96 bytes; in CA mode the subject's certificate follows (73 more). */
-const MAX_PROOF_BYTES = 192;
-
-const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-/** Far below 2^53: a refutation's +1 can never step out of the range (membership/incarnation.ts). */
-const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
-const seq = z.number().int().nonnegative().max(0xffffffff);
-const proof = z
-  .instanceof(Uint8Array)
-  .refine((b) => b.byteLength <= MAX_PROOF_BYTES)
-  .optional();
-/** A probe's nonce (16 bytes as sent; a little room either way). */
-const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
-
-const version = z.number().int().min(1).max(MAX_VERSION);
-const range = z.tuple([version, version]).refine(([lo, hi]) => lo <= hi);
-const tags = z
-  .record(z.string(), z.string())
-  .refine((t) => tagsProblem(t) === undefined)
-  .optional();
-/** Update kinds this build knows; others are skipped. */
-const KNOWN_KINDS = 5;
-const wireUpdate = z.discriminatedUnion("k", [
-  z.object({
-    k: z.literal(0),
-    i: inc,
-    id,
-    n: z.string().min(1).max(128),
-    g: address,
-    h: address,
-    c: z.number().nonnegative().max(1e9),
-    p: proof,
-    r: range.optional(),
-    t: tags,
-  }),
-  z.object({ k: z.literal(1), id, i: inc, f: id }),
-  z.object({ k: z.literal(2), id, i: inc, f: id }),
-  z.object({ k: z.literal(3), id, i: inc, p: proof }),
-  z.object({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
-]);
-type WireUpdate = z.infer<typeof wireUpdate>;
-/**
- * Piggybacked updates follow the member-table rule: one that fails its schema is dropped and
- * counted, the datagram and its other updates are kept. The envelope itself stays strict.
- */
-const updates = z.array(z.unknown()).max(MAX_UPDATES);
-
-/** `v`: absent in datagrams of builds from before versions (version 1). */
-const wireMessage = z.discriminatedUnion("t", [
-  z.object({ v: version.optional(), t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
-  z.object({ v: version.optional(), t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
-  z.object({ v: version.optional(), t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
-  z.object({ v: version.optional(), t: z.literal(3), s: seq, f: id, r: z.boolean() }),
-  z.object({ v: version.optional(), t: z.literal(4), f: id, u: updates }),
-]);
-type WireMessage = z.infer<typeof wireMessage>;
 
 function withProof<T extends object>(w: T, p: Uint8Array | undefined): T {
   return p ? { ...w, p } : w;
@@ -154,8 +96,8 @@ function fromWire(w: WireMessage): { message: Message; droppedUpdates: number; u
         unknownUpdates++;
         continue;
       }
-      const parsed = wireUpdate.safeParse(r);
-      if (parsed.success) kept.push(fromWireUpdate(parsed.data));
+      const checked = checkUpdate(r);
+      if (checked) kept.push(fromWireUpdate(checked));
       else droppedUpdates++;
     }
     return kept;
@@ -227,9 +169,9 @@ export function decodeMessage(bytes: Uint8Array, speaking: ProtocolRange = PROTO
   } catch {
     return { ok: false, reason: "malformed" };
   }
-  const parsed = wireMessage.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: "schema" };
-  const v = parsed.data.v ?? 1;
+  const checked = checkMessage(raw);
+  if (!checked) return { ok: false, reason: "schema" };
+  const v = checked.v ?? 1;
   if (!speaks(speaking, v)) return { ok: false, reason: "version" };
-  return { ok: true, version: v, ...fromWire(parsed.data) };
+  return { ok: true, version: v, ...fromWire(checked) };
 }

@@ -1,18 +1,12 @@
 /**
- * The fields every schema at the edge shares, defined once: a node id, a node address, a packet
- * id, base64 and hex strings. The datagram codec, the /sync and /join bodies, the node's peer
- * memory and the HTTP routes all check these the same way.
+ * The fields every zod schema at the HTTP edges shares, defined once from wire/shapes.ts: a node
+ * id, a node address, a packet id, base64 and hex strings. The /sync and /join bodies, the node's
+ * peer memory and the HTTP routes check these the same way the datagram checks do.
  */
 import { z } from "zod";
-import { BRACKETED_IPV6, HOST_NAME } from "../util/address.ts";
+import { ADDRESS, BASE64, NODE_ID, PACKET_ID } from "./shapes.ts";
 
-/** A node id: the identity's fingerprint, or any short name in tests and open mode. */
-export const NODE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-/** "host:port" as joinAddress writes it (IPv6 in brackets); the host rules of util/address.ts. */
-export const ADDRESS = new RegExp(`^(?:${HOST_NAME}|${BRACKETED_IPV6}):\\d{1,5}$`);
-/** A device's packet or device id: 1-128 printable ASCII characters. */
-export const PACKET_ID = /^[\x21-\x7e]{1,128}$/;
-const BASE64 = /^[A-Za-z0-9+/=]+$/;
+export { ADDRESS, NODE_ID, PACKET_ID } from "./shapes.ts";
 
 export const nodeId = z.string().regex(NODE_ID);
 export const address = z.string().regex(ADDRESS);

@@ -8,22 +8,42 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { testAuthority } from "../support/tls.ts";
 import { bunInside, composeCommand, docker, engine, freePort, ROOT, run, testImage, waitUntil } from "./docker.ts";
 
 const EDGES = ["edge1", "edge2", "edge3"];
 const ESP = 3;
 
-/** The certificates exactly as the file's header makes them. */
+/**
+ * The certificates as the file's header makes them, from the test run's one authority (made by
+ * `dsef ca init`, support/tls.ts): Bun keeps the first CA a process verified with, so every
+ * test in the process must use the same one.
+ */
 async function makeCertificates(image: string): Promise<{ dir: string; ca: string }> {
-  const root = mkdtempSync(join(tmpdir(), "dsef-compose-tls-"));
-  const dsef = (...args: string[]) => {
-    const p = Bun.spawnSync([process.execPath, join(ROOT, "src/cli/dsef.ts"), ...args], { stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`dsef ${args.join(" ")}: ${p.stderr.toString()}`);
-  };
-  dsef("ca", "init", "--dir", join(root, "ca"));
-  const dir = join(root, "tls");
-  dsef("ca", "issue", "--tls", "--ca-key", join(root, "ca/ca.key"), "--data-dir", dir, "--dns", "edge", "--dns", "localhost", "--ip", "127.0.0.1");
-  copyFileSync(join(root, "ca/tls-ca.crt"), join(dir, "tls-ca.crt"));
+  const authority = testAuthority();
+  const dir = join(mkdtempSync(join(tmpdir(), "dsef-compose-tls-")), "tls");
+  const p = Bun.spawnSync(
+    [
+      process.execPath,
+      join(ROOT, "src/cli/dsef.ts"),
+      "ca",
+      "issue",
+      "--tls",
+      "--ca-key",
+      join(authority.dir, "ca.key"),
+      "--data-dir",
+      dir,
+      "--dns",
+      "edge",
+      "--dns",
+      "localhost",
+      "--ip",
+      "127.0.0.1",
+    ],
+    { stderr: "pipe" },
+  );
+  if (p.exitCode !== 0) throw new Error(`dsef ca issue: ${p.stderr.toString()}`);
+  copyFileSync(authority.caFile, join(dir, "tls-ca.crt"));
   // `chown -R 1000 tls`: the image runs as uid 1000 (tls.key keeps mode 0600). Done as root
   // inside the image, so the test needs no root of its own.
   const script = `const fs = require("node:fs"); for (const f of [".", ...fs.readdirSync("/t")]) fs.chownSync("/t/" + f, 1000, 1000);`;

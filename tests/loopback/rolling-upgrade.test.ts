@@ -8,9 +8,11 @@
  * is ever declared dead, no device packet is lost.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { keyFromSecret } from "../../src/identity/keyring.ts";
 import { allocPorts, allSee, BUN, type NodeProcess, ROOT, spawnNode, stopAll, waitUntil } from "../support/processes.ts";
 
 const KEY = "rolling-upgrade-cluster-key-0123456789";
@@ -55,6 +57,12 @@ describe("protocol versions", () => {
     expect(await allSee([next1, next2], [next1, next2], "alive")).toBe(true);
     for (const n of [next1, next2]) expect((await transport(n)).drops.version).toBe(0);
     expect(deaths(nodes)).toEqual([]);
+    // A build too far ahead (versions 3..4 only) is told why at its join, not left to time out.
+    const b64 = () => randomBytes(32).toString("base64");
+    const hello = { v: 1, protocol: { min: 3, max: 4 }, key: b64(), nonce: b64(), eph: b64(), kid: keyFromSecret(KEY).kid };
+    const refused = await fetch(`${next1.url}/join/hello`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(hello) });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: string }).error).toContain("protocol versions 3..4 and this node's 1..2 have none in common");
     await stopAll([next1, next2]);
   }, 90_000);
 

@@ -1,0 +1,165 @@
+/**
+ * The hand-written datagram checks (src/wire/datagram-schema.ts) against the same rules written
+ * in zod, as the codec stated them before the checks were written by hand: both must accept and
+ * refuse exactly the same envelopes and updates, over valid datagrams and thousands of mutations
+ * of them (wrong types, out-of-range numbers, missing and extra fields, odd containers).
+ */
+import { describe, expect, test } from "bun:test";
+import { Decoder, encode } from "@msgpack/msgpack";
+import { z } from "zod";
+import { MAX_INCARNATION } from "../../src/membership/incarnation.ts";
+import { tagsProblem } from "../../src/membership/tags.ts";
+import { checkMessage, checkUpdate } from "../../src/wire/datagram-schema.ts";
+import { MAX_VERSION } from "../../src/wire/protocol.ts";
+import { ADDRESS, NODE_ID } from "../../src/wire/shapes.ts";
+
+// The reference: the zod schemas the codec used.
+const id = z.string().regex(NODE_ID);
+const address = z.string().regex(ADDRESS);
+const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
+const seq = z.number().int().nonnegative().max(0xffffffff);
+const proof = z
+  .instanceof(Uint8Array)
+  .refine((b) => b.byteLength <= 192)
+  .optional();
+const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
+const version = z.number().int().min(1).max(MAX_VERSION);
+const range = z.tuple([version, version]).refine(([lo, hi]) => lo <= hi);
+const tags = z
+  .record(z.string(), z.string())
+  .refine((t) => tagsProblem(t) === undefined)
+  .optional();
+const wireUpdate = z.discriminatedUnion("k", [
+  z.object({
+    k: z.literal(0),
+    i: inc,
+    id,
+    n: z.string().min(1).max(128),
+    g: address,
+    h: address,
+    c: z.number().nonnegative().max(1e9),
+    p: proof,
+    r: range.optional(),
+    t: tags,
+  }),
+  z.object({ k: z.literal(1), id, i: inc, f: id }),
+  z.object({ k: z.literal(2), id, i: inc, f: id }),
+  z.object({ k: z.literal(3), id, i: inc, p: proof }),
+  z.object({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
+]);
+const updates = z.array(z.unknown()).max(64);
+const wireMessage = z.discriminatedUnion("t", [
+  z.object({ v: version.optional(), t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
+  z.object({ v: version.optional(), t: z.literal(3), s: seq, f: id, r: z.boolean() }),
+  z.object({ v: version.optional(), t: z.literal(4), f: id, u: updates }),
+]);
+
+/** A small seeded generator: the same cases on every run. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
+}
+
+const bytes = (n: number) => new Uint8Array(n).fill(3);
+/** Values that sit on or across some rule's edge. */
+// biome-ignore format: a table of values reads better in rows
+const ODD: unknown[] = [
+  0, -0, 1, -1, 1.5, 255, 256, 0xffffffff, 0xffffffff + 1, MAX_INCARNATION, MAX_INCARNATION + 1, 2 ** 53, Number.MAX_SAFE_INTEGER, 1e9, 1e9 + 0.5, 1e12, 1e12 + 1,
+  Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, "", "a1", "x".repeat(64), "x".repeat(65), "x".repeat(128), "x".repeat(129), "bad id",
+  "10.0.0.1:5000", "[::1]:5000", "host:123456", "no-port", null, true, false, [], [1, 1], [1, 2], [2, 1], [0, 1], [1, 256], [1, 2, 3], {}, { a: "b" },
+  { "bad key": "v" }, { a: 1 }, bytes(0), bytes(7), bytes(8), bytes(16), bytes(32), bytes(33), bytes(128), bytes(129), bytes(192), bytes(193),
+];
+
+function validUpdate(r: ReturnType<typeof rng>): Record<string, unknown> {
+  switch (r.int(5)) {
+    case 0:
+      return { k: 0, i: r.int(1e6), id: "n1", n: "edge", g: "10.0.0.1:5000", h: "10.0.0.1:5001", c: 800, p: bytes(64), r: [1, 1], t: { zone: "a" } };
+    case 1:
+      return { k: 1, id: "n1", i: 3, f: "n2" };
+    case 2:
+      return { k: 2, id: "n1", i: 3, f: "n2" };
+    case 3:
+      return { k: 3, id: "n1", i: 3, p: bytes(64) };
+    default:
+      return { k: 4, id: "n1", v: 1_700_000_000_000, b: 12.5, p: bytes(64) };
+  }
+}
+
+function validMessage(r: ReturnType<typeof rng>): Record<string, unknown> {
+  const u = [validUpdate(r)];
+  switch (r.int(5)) {
+    case 0:
+      return { v: 1, t: 0, s: 7, f: "a1", o: "b2", n: bytes(16), u };
+    case 1:
+      return { v: 1, t: 1, s: 7, f: "a1", n: bytes(16), p: bytes(64), u };
+    case 2:
+      return { v: 1, t: 2, s: 7, f: "a1", x: "c3", g: "10.0.0.3:5000", h: "10.0.0.3:5000", n: bytes(16), u };
+    case 3:
+      return { v: 1, t: 3, s: 7, f: "a1", r: true };
+    default:
+      return { t: 4, f: "a1", u };
+  }
+}
+
+/** One to three changes: a field set to an odd value, removed, or an unknown field added. */
+function mutate(o: Record<string, unknown>, r: ReturnType<typeof rng>): Record<string, unknown> {
+  const m = { ...o };
+  for (let n = 1 + r.int(3); n > 0; n--) {
+    const keys = Object.keys(m);
+    const what = r.int(10);
+    if (what < 7 && keys.length > 0) m[r.pick(keys)] = r.pick(ODD);
+    else if (what < 9 && keys.length > 0) delete m[r.pick(keys)];
+    else m[r.pick(["zz", "later", "q"])] = r.pick(ODD);
+  }
+  return m;
+}
+
+// What the codec's decoder hands the checks: msgpack's own reading of the bytes.
+const decoder = new Decoder();
+const roundTrip = (x: unknown): unknown => decoder.decode(encode(x));
+
+describe("hand-written datagram checks agree with the zod rules", () => {
+  test("updates: valid ones and 20 000 mutations", () => {
+    const r = rng(1);
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const x = roundTrip(i % 10 === 0 ? validUpdate(r) : mutate(validUpdate(r), r));
+      const ours = checkUpdate(x) !== undefined;
+      if (ours !== wireUpdate.safeParse(x).success) throw new Error(`disagree on update ${JSON.stringify(x)}: ours ${ours}`);
+      if (ours) accepted++;
+    }
+    // Both outcomes were exercised.
+    expect(accepted).toBeGreaterThan(2000);
+    expect(accepted).toBeLessThan(18_000);
+  });
+
+  test("envelopes: valid ones and 20 000 mutations", () => {
+    const r = rng(2);
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const x = roundTrip(i % 10 === 0 ? validMessage(r) : mutate(validMessage(r), r));
+      const ours = checkMessage(x) !== undefined;
+      if (ours !== wireMessage.safeParse(x).success) throw new Error(`disagree on datagram ${JSON.stringify(x)}: ours ${ours}`);
+      if (ours) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(2000);
+    expect(accepted).toBeLessThan(18_000);
+  });
+
+  test("whole values of the wrong kind", () => {
+    for (const x of [...ODD, "ping", [validMessage(rng(3))], new Map()].map((v) => (v instanceof Map ? v : roundTrip(v)))) {
+      expect(checkMessage(x) !== undefined).toBe(wireMessage.safeParse(x).success);
+      expect(checkUpdate(x) !== undefined).toBe(wireUpdate.safeParse(x).success);
+    }
+  });
+});
