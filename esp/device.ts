@@ -167,7 +167,10 @@ export class Device {
         continue;
       }
       if (r.kind === "unclear") unclear = true;
-      if (!tried.includes(node) && r.kind !== "refused") tried.push(node);
+      // A refused node goes along too: the runtime retries a POST on a reused connection the
+      // node closed as it died, so "refused" can follow an attempt the node took. The taker then
+      // finds it gone and asks every member, the dead node's backup (holding its copy) included.
+      if (!tried.includes(node)) tried.push(node);
       avoid.add(node);
       if (avoid.size >= directory.nodes.size) avoid.clear();
       directory.markDown(node, r.kind === "refused" ? DOWN_MS : SLOW_MS);
