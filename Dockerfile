@@ -8,7 +8,7 @@
 
 # Pinned to the Bun version in package.json's devDependencies (npx bun --version). Used only to
 # build: the runtime is compiled into the binary.
-ARG BUN_IMAGE=oven/bun:1.3.5
+ARG BUN_IMAGE=oven/bun:1.4.5
 
 # ---- build: production dependencies exactly as locked, then one executable ----
 FROM ${BUN_IMAGE} AS build
