@@ -4,7 +4,7 @@
  * (read by other nodes' dashboards), and membership events with log lines at /monitor. Who may read them is the gate's business (http/gate.ts).
  */
 import type { Server } from "bun";
-import { Gauge } from "prom-client";
+import { Gauge } from "../util/prom.ts";
 import type { ApiAuth } from "../http/api-auth.ts";
 import { json } from "../http/json.ts";
 import type { LogTap } from "../log/log-tap.ts";

@@ -1,5 +1,5 @@
 /** The hooks' counters in the node's Prometheus registry, read at scrape time. */
-import { Counter, type Registry } from "prom-client";
+import { Counter, type Registry } from "../util/prom.ts";
 import type { EventHooks, HookKind } from "./event-hooks.ts";
 
 const KINDS: HookKind[] = ["handler", "webhook"];

@@ -1,5 +1,5 @@
 import type { Serve, Server } from "bun";
-import type { Registry } from "prom-client";
+import type { Registry } from "../util/prom.ts";
 import type { DeviceAuth } from "../identity/device-auth.ts";
 import type { JoinServer } from "../identity/join-server.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";

@@ -10,7 +10,7 @@
  * (`requestOutcome(status, body, selfHttp)` classifies a reply into these), and, as the work
  * queue knows its backlog better than the last gossiped figure, `new NodeMetrics(node, () => queue.backlog)`.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "../util/prom.ts";
 import type { Message } from "../membership/types.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "../util/prom.ts";
 import type { PeerTrust } from "../load/peer-trust.ts";
 
 /** Forward audits and distrusted peers (load/peer-trust.ts), read at scrape time. */

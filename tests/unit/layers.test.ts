@@ -16,7 +16,7 @@ const SRC = resolve(import.meta.dir, "../../src");
  */
 const LAYERS: Record<string, number> = {
   log: 0, // structured logging, imports nothing of ours
-  util: 0, // address parsing, seeded RNG, shuffle, UsageError: imports nothing of ours
+  util: 0, // address parsing, seeded RNG, shuffle, UsageError, prom-client's classes: imports nothing of ours
   membership: 1, // the sans-IO SWIM core
   wire: 2, // datagram codec, sync schema
   config: 3, // flags and environment → NodeConfig
