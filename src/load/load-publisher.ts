@@ -1,18 +1,16 @@
 /**
- * Publishing this node's load figure: once per probe interval, refresh the estimates of the
- * peers' loads and gossip our backlog if peers' picture of it is off (publish-policy decides).
+ * Publishing this node's load figure: once per probe interval (the load service's tick), refresh
+ * the estimates of the peers' loads and gossip our backlog if peers' picture of it is off
+ * (publish-policy decides).
  */
 import type { Member } from "../membership/types.ts";
 import type { LoadCounters } from "./counters.ts";
 import type { PeerLoads } from "./peer-loads.ts";
 import { type Published, shouldPublish } from "./publish-policy.ts";
-import { intervalTicker, type Ticker } from "./ticker.ts";
 
 export interface PublisherParts {
   readonly selfId: string;
   readonly capacity: number;
-  /** How often to consider publishing (the probe interval). */
-  readonly everyMs: number;
   /** Publish when peers' estimate is off by more than this many seconds of work. */
   readonly thresholdS: number;
   /** Our backlog in units of promised capacity (what peers divide by it). */
@@ -26,21 +24,8 @@ export interface PublisherParts {
 
 export class LoadPublisher {
   #published: Published | undefined;
-  #stop: (() => void) | undefined;
 
-  constructor(
-    private readonly p: PublisherParts,
-    private readonly ticker: Ticker = intervalTicker,
-  ) {}
-
-  start(): void {
-    this.#stop ??= this.ticker(this.p.everyMs, () => this.tick());
-  }
-
-  stop(): void {
-    this.#stop?.();
-    this.#stop = undefined;
-  }
+  constructor(private readonly p: PublisherParts) {}
 
   /** Refresh peer estimates (forgetting members gone) and publish our backlog if peers' picture of it is off. */
   tick(): void {

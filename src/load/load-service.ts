@@ -34,7 +34,7 @@ export class LoadService {
   readonly #stall: StallDetector;
   readonly admission: Admission;
   readonly #ticker: Ticker;
-  #stopBackups: (() => void) | undefined;
+  #stopTicker: (() => void) | undefined;
   readonly #publisher: LoadPublisher;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -108,35 +108,30 @@ export class LoadService {
       },
     });
     this.admission = new Admission(opts.policy, this.queue, () => this.peers.candidates(host.members(), opts.selfId));
-    this.#stall = new StallDetector(this.now, ticker);
-    this.#publisher = new LoadPublisher(
-      {
-        selfId: opts.selfId,
-        capacity: opts.capacity,
-        everyMs: opts.publishEveryMs,
-        thresholdS: opts.publishThresholdS,
-        queue: this.queue,
-        peers: this.peers,
-        counters: this.counters,
-        members: () => host.members(),
-        publish: (backlog) => host.publish(backlog),
-        now: this.now,
-      },
-      ticker,
-    );
+    this.#stall = new StallDetector(this.now, opts.publishEveryMs);
+    this.#publisher = new LoadPublisher({
+      selfId: opts.selfId,
+      capacity: opts.capacity,
+      thresholdS: opts.publishThresholdS,
+      queue: this.queue,
+      peers: this.peers,
+      counters: this.counters,
+      members: () => host.members(),
+      publish: (backlog) => host.publish(backlog),
+      now: this.now,
+    });
   }
 
+  /** One timer for all the periodic work (publishing, backups, the stall detector's beat). */
   start(): void {
-    this.#publisher.start();
     this.#stall.start();
-    this.#stopBackups ??= this.#ticker(this.opts.publishEveryMs, () => this.backups.tick());
+    this.#stopTicker ??= this.#ticker(this.opts.publishEveryMs, () => this.tick());
   }
 
   stop(): void {
-    this.#publisher.stop();
     this.#stall.stop();
-    this.#stopBackups?.();
-    this.#stopBackups = undefined;
+    this.#stopTicker?.();
+    this.#stopTicker = undefined;
   }
 
   /** Stop and release the handler (Workers). */
@@ -146,8 +141,9 @@ export class LoadService {
     await this.queue.close();
   }
 
-  /** Periodic (also run by start()'s timer): refresh peer estimates and publish our backlog if due. */
+  /** Periodic (run by start()'s timer): refresh peer estimates, publish our backlog if due, hand off backups. */
   tick(): void {
+    this.#stall.beat(this.now());
     this.#publisher.tick();
     this.backups.tick();
   }

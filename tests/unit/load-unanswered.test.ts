@@ -32,13 +32,13 @@ function setup() {
       askTimeoutMs: 100,
       windowTtlMs: 60_000,
       windowMaxEntries: 1000,
-      publishEveryMs: 60_000,
+      publishEveryMs: 1000,
       publishThresholdS: 0.1,
     },
     { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
     { now: () => now, ticker },
   );
-  return { svc, client, b, c, members, clock: () => now, advance: (ms: number) => void (now += ms) };
+  return { svc, client, b, c, members, clock: () => now, advance: (ms: number) => void (now += ms), tick: () => ticks.forEach((f) => f()) };
 }
 
 test("a retry is not taken while a live node it was tried at does not answer; the answer settles it", async () => {
@@ -99,10 +99,10 @@ test("addresses a device names that are not members are never contacted", async 
 });
 
 test("after a freeze, a queued first attempt is not taken while a peer that may have it is silent", async () => {
-  const { svc, b, c, clock, advance } = setup();
+  const { svc, b, c, clock, advance, tick } = setup();
   svc.start();
-  // The device timed out on us while we were frozen and retried at b, which took it; b is
-  // now starved of CPU and does not answer in time.
+  // The device timed out on us while we were frozen (6 s without the once-a-second tick) and
+  // retried at b, which took it; b is now starved of CPU and does not answer in time.
   advance(6000);
   b.ask = "silent";
   const r = await svc.handle({ processing_load: 10, packet_id: "f" }, 0);
@@ -117,6 +117,7 @@ test("after a freeze, a queued first attempt is not taken while a peer that may 
   b.ask = { seen: false };
   for (let i = 0; i < 25; i++) {
     advance(200);
+    if (i % 5 === 4) tick();
     expect((await svc.handle({ processing_load: 1, packet_id: `n${i}` }, 0)).status).toBe(200);
   }
   expect(c.asked).toBe(26);
