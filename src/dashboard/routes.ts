@@ -4,12 +4,12 @@
  * (read by other nodes' dashboards), and membership events with log lines at /monitor. Who may read them is the gate's business (http/gate.ts).
  */
 import type { Server } from "bun";
-import { Gauge } from "../util/prom.ts";
 import type { ApiAuth } from "../http/api-auth.ts";
 import { json } from "../http/json.ts";
 import type { LogTap } from "../log/log-tap.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { Gauge } from "../util/prom.ts";
 import { EventHub } from "./event-hub.ts";
 import { monitorRoute } from "./monitor.ts";
 import page from "./page/index.html";

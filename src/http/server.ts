@@ -1,5 +1,4 @@
 import type { Serve, Server } from "bun";
-import type { Registry } from "../util/prom.ts";
 import type { DeviceAuth } from "../identity/device-auth.ts";
 import type { JoinServer } from "../identity/join-server.ts";
 import { NODE_AUTH_HEADER, type NodeAuth } from "../identity/node-auth.ts";
@@ -9,6 +8,7 @@ import type { LoadService } from "../load/load-service.ts";
 import { mirrorCounter } from "../metrics/node-metrics.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { splitAddress } from "../util/address.ts";
+import type { Registry } from "../util/prom.ts";
 import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import type { ApiAuth } from "./api-auth.ts";

@@ -10,9 +10,10 @@
  * (`requestOutcome(status, body, selfHttp)` classifies a reply into these), and, as the work
  * queue knows its backlog better than the last gossiped figure, `new NodeMetrics(node, () => queue.backlog)`.
  */
-import { Counter, Gauge, Histogram, Registry } from "../util/prom.ts";
+
 import type { Message } from "../membership/types.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
+import { Counter, Gauge, Histogram, Registry } from "../util/prom.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import { ProbeRtt } from "./probe-rtt.ts";
 import { type RequestOutcome, RequestStats } from "./request-stats.ts";

@@ -1,5 +1,5 @@
-import { Counter, Gauge, type Registry } from "../util/prom.ts";
 import type { PeerTrust } from "../load/peer-trust.ts";
+import { Counter, Gauge, type Registry } from "../util/prom.ts";
 
 /** Forward audits and distrusted peers (load/peer-trust.ts), read at scrape time. */
 export function peerTrustMetrics(registry: Registry, trust: PeerTrust): void {

@@ -171,7 +171,9 @@ export class EdgeNode {
       send: (to, datagram) => this.#socket?.send(to, datagram, () => this.driver.sendFailed()),
       setTimer: (at, fire) => {
         clearTimeout(this.#timer);
-        this.#timer = Number.isFinite(at) ? setTimeout(fire, Math.max(0, at - monotonicNow())) : undefined;
+        // Whole milliseconds, rounded up: a timer that fires a fraction early finds nothing due and
+        // costs a second wake-up.
+        this.#timer = Number.isFinite(at) ? setTimeout(fire, Math.max(0, Math.ceil(at - monotonicNow()))) : undefined;
       },
       checkHttp: (http, timeoutMs, nonce, done) => void checkHealth(http, timeoutMs, nonce).then(done),
       exchange: (http, members, join, done) =>
