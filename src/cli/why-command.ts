@@ -1,7 +1,8 @@
 /** `dsef why NAME|ID`: the story of one member as the cluster saw it (who suspected it, on what, how it ended). */
 
+import * as v from "valibot";
 import { UsageError } from "../util/usage-error.ts";
-import { nodeReportSchema } from "../wire/evidence-schema.ts";
+import { type NodeReport, nodeReportSchema } from "../wire/evidence-schema.ts";
 import { CliError, commonHelp, parseClientArgs, runCli } from "./node-client.ts";
 import { nodeRequest, refusal } from "./node-request.ts";
 import { type WhyAnswer, whyText } from "./why-timeline.ts";
@@ -37,8 +38,12 @@ export function run(argv: string[]): Promise<number> {
 export function parseAnswer(body: unknown): WhyAnswer | undefined {
   const b = body as Partial<WhyAnswer> | null;
   if (typeof b?.member !== "string" || typeof b.asked_by !== "string" || !Array.isArray(b.reports) || !Array.isArray(b.unanswered)) return undefined;
-  const reports = b.reports.map((r) => nodeReportSchema.safeParse(r));
-  if (reports.some((r) => !r.success)) return undefined;
+  const reports: NodeReport[] = [];
+  for (const r of b.reports) {
+    const parsed = v.safeParse(nodeReportSchema, r);
+    if (!parsed.success) return undefined;
+    reports.push(parsed.output);
+  }
   const counts = typeof b.asked === "number" && typeof b.live === "number" ? { asked: b.asked, live: b.live } : {};
-  return { member: b.member, asked_by: b.asked_by, reports: reports.map((r) => r.data!), unanswered: b.unanswered, ...counts };
+  return { member: b.member, asked_by: b.asked_by, reports, unanswered: b.unanswered, ...counts };
 }

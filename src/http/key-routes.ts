@@ -17,7 +17,7 @@
  * (use TLS or the node's own host) and from node to node sealed under the current cluster key.
  */
 import type { Server } from "bun";
-import { z } from "zod";
+import * as v from "valibot";
 import { Keyring, keyFromSecret, MIN_SECRET_LENGTH } from "../identity/keyring.ts";
 import { isDemoKey } from "../identity/secret-files.ts";
 import type { Security } from "../identity/security.ts";
@@ -47,8 +47,8 @@ export { KEYS_LOCAL_PATH };
 
 const MAX_BODY = 2048;
 
-const installBody = z.strictObject({ key: z.string().min(MIN_SECRET_LENGTH).max(1024) });
-const kidBody = z.strictObject({ kid: hex(8) });
+const installBody = v.strictObject({ key: v.pipe(v.string(), v.minLength(MIN_SECRET_LENGTH), v.maxLength(1024)) });
+const kidBody = v.strictObject({ kid: hex(8) });
 
 export interface KeyRouteParts {
   readonly node: EdgeNode;

@@ -12,7 +12,7 @@
  * needs the API token (in an open cluster without one, anyone, as every route there), and
  * /members/forget a node's MAC over the body in a secured cluster.
  */
-import { z } from "zod";
+import * as v from "valibot";
 import type { Security, SecurityMode } from "../identity/security.ts";
 import type { EdgeNode } from "../runtime/edge-node.ts";
 import { localReport, peerReports } from "../runtime/evidence-report.ts";
@@ -36,8 +36,8 @@ const PEER_TIMEOUT_MS = 2000;
 const MAX_WHY_RUNS = 4;
 const MAX_BODY = 1024;
 
-const forceLeaveBody = z.strictObject({ member: z.string().min(1).max(128), prune: z.boolean().optional() });
-const forgetBody = z.strictObject({ id: nodeId, prune: z.boolean() });
+const forceLeaveBody = v.strictObject({ member: v.pipe(v.string(), v.minLength(1), v.maxLength(128)), prune: v.optional(v.boolean()) });
+const forgetBody = v.strictObject({ id: nodeId, prune: v.boolean() });
 
 export interface MemberRouteParts {
   readonly node: EdgeNode;

@@ -10,13 +10,13 @@
  * authentication every node-only route takes (identity/node-auth.ts); the owner must be a
  * member, at its own address.
  */
-import { z } from "zod";
+import * as v from "valibot";
 import { DEVICE_AUTH_HEADER, type DeviceAuth, STATUS_READ_BODY, scopedPacketId } from "../identity/device-auth.ts";
 import { NODE_AUTH_HEADER } from "../identity/node-auth.ts";
 import type { LoadService } from "../load/load-service.ts";
 import { HOP_HEADER, REPLICA_PATH } from "../load/peer-client.ts";
 import { MAX_PAYLOAD_BYTES, MAX_UNITS, MAX_WAIT_S, preferWait } from "../load/request-body.ts";
-import { address, nodeId, PACKET_ID, packetId } from "../wire/fields.ts";
+import { address, issueText, nodeId, PACKET_ID, packetId } from "../wire/fields.ts";
 import { readBody } from "./body.ts";
 import { type NodeRequests, nodeBody } from "./handle-request.ts";
 import { json, problem } from "./json.ts";
@@ -24,21 +24,23 @@ import { json, problem } from "./json.ts";
 /** A batch is at most this large (the owner keeps them near 2 MiB of payload). */
 export const MAX_REPLICA_BODY = 4 * 1024 * 1024;
 
-const heldPacket = z.object({
+const heldPacket = v.object({
   id: packetId,
-  units: z.number().positive().max(MAX_UNITS),
-  device_id: packetId.optional(),
-  payload: z
-    .unknown()
-    .refine((p) => p === undefined || (JSON.stringify(p)?.length ?? 0) <= MAX_PAYLOAD_BYTES, "payload too large")
-    .optional(),
+  units: v.pipe(v.number(), v.gtValue(0), v.maxValue(MAX_UNITS)),
+  device_id: v.optional(packetId),
+  payload: v.optional(
+    v.pipe(
+      v.unknown(),
+      v.check((p) => p === undefined || (JSON.stringify(p)?.length ?? 0) <= MAX_PAYLOAD_BYTES, "payload too large"),
+    ),
+  ),
 });
-const replicaBatch = z.object({
+const replicaBatch = v.object({
   owner: nodeId,
   owner_http: address,
-  boot: z.string().regex(/^[0-9a-z]{1,16}$/),
-  keep: z.array(heldPacket).max(4096),
-  done: z.array(packetId).max(16_384),
+  boot: v.pipe(v.string(), v.regex(/^[0-9a-z]{1,16}$/)),
+  keep: v.pipe(v.array(heldPacket), v.maxLength(4096)),
+  done: v.pipe(v.array(packetId), v.maxLength(16_384)),
 });
 
 type BunRequest = Request & { params: Record<string, string> };
@@ -83,10 +85,10 @@ export function packetRoutes(load: LoadService, node?: NodeRequests, devices?: D
         } catch {
           return problem(400, "body is not valid JSON");
         }
-        const batch = replicaBatch.safeParse(raw);
-        if (!batch.success) return problem(400, `invalid body: ${batch.error.issues[0]?.path.join(".") ?? ""} ${batch.error.issues[0]?.message ?? ""}`.trim());
-        const r = load.receiveReplicas(batch.data);
-        return r.ok ? json({ kept: batch.data.keep.length }) : problem(r.status, r.error);
+        const batch = v.safeParse(replicaBatch, raw);
+        if (!batch.success) return problem(400, `invalid body: ${issueText(batch.issues)}`);
+        const r = load.receiveReplicas(batch.output);
+        return r.ok ? json({ kept: batch.output.keep.length }) : problem(r.status, r.error);
       },
     },
     "/packets/:id": {

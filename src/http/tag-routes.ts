@@ -3,16 +3,17 @@
  * (`dsef tags set/unset`). The node announces them at once in a new signed alive claim.
  */
 import type { Server } from "bun";
-import { z } from "zod";
+import * as v from "valibot";
 import { tagsProblem } from "../membership/tags.ts";
 import type { Tags } from "../membership/types.ts";
+import { notList, record } from "../wire/fields.ts";
 import type { ApiAuth } from "./api-auth.ts";
 import { readBody } from "./body.ts";
 import { json, parseJson, problem } from "./json.ts";
 import { operatorWrite } from "./operator-write.ts";
 
 const MAX_BODY = 4096;
-const change = z.object({ set: z.record(z.string(), z.string()).optional(), unset: z.array(z.string()).max(64).optional() });
+const change = notList(v.object({ set: v.optional(record(v.string(), v.string())), unset: v.optional(v.pipe(v.array(v.string()), v.maxLength(64))) }));
 
 export interface Taggable {
   tags(): Tags;

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { z } from "zod";
+import * as v from "valibot";
 import { base64, hex } from "../wire/fields.ts";
 import { fingerprintRaw, identityFromPrivateKey, RAW_PUBLIC_KEY_BYTES, signWith, verifyRaw } from "./node-identity.ts";
 
@@ -8,20 +8,20 @@ import { fingerprintRaw, identityFromPrivateKey, RAW_PUBLIC_KEY_BYTES, signWith,
  * its name and an expiry. Small JSON, so an operator can read what it says.
  */
 const b64 = base64(200);
-export const certificateSchema = z.strictObject({
-  v: z.literal(1),
+export const certificateSchema = v.strictObject({
+  v: v.literal(1),
   /** Fingerprint of the CA public key (which authority signed it). */
   ca: hex(16),
   /** Raw Ed25519 public key of the node, base64. */
   key: b64,
-  name: z.string().min(1).max(128),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   /** Unix seconds after which the certificate is no longer valid. */
-  expires: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  expires: v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
   /** Optional: the host (IP or DNS name) the node must advertise for gossip and HTTP. */
-  addr: z.string().min(1).max(253).optional(),
+  addr: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(253))),
   sig: b64,
 });
-export type Certificate = z.infer<typeof certificateSchema>;
+export type Certificate = v.InferOutput<typeof certificateSchema>;
 
 const enc = new TextEncoder();
 /** What the CA signs. Certificates without an address keep the original five fields. */
@@ -72,9 +72,9 @@ export type CertificateCheck = { ok: true; name: string } | { ok: false; reason:
 
 /** Is `raw` a certificate by this CA, for this node key, still valid at `nowS`? */
 export function checkCertificate(raw: unknown, caKeyRaw: Uint8Array, nodeKeyRaw: Uint8Array, nowS: number): CertificateCheck {
-  const parsed = certificateSchema.safeParse(raw);
+  const parsed = v.safeParse(certificateSchema, raw);
   if (!parsed.success) return { ok: false, reason: "malformed certificate" };
-  const c = parsed.data;
+  const c = parsed.output;
   if (c.ca !== fingerprintRaw(caKeyRaw)) return { ok: false, reason: `certificate issued by another authority (${c.ca})` };
   if (!verifyRaw(caKeyRaw, certificateStatement(c), Buffer.from(c.sig, "base64"))) return { ok: false, reason: "certificate signature is not valid" };
   if (!Buffer.from(c.key, "base64").equals(Buffer.from(nodeKeyRaw))) return { ok: false, reason: "certificate is for another node key" };

@@ -9,7 +9,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
-import { z } from "zod";
+import * as v from "valibot";
 import { base64 as b64, hex } from "../wire/fields.ts";
 import { PROTOCOL } from "../wire/protocol.ts";
 import { memberTableSchema, protocolSchema } from "../wire/sync-schema.ts";
@@ -36,43 +36,43 @@ import { fingerprintRaw, type NodeIdentity, signWith, verifyRaw } from "./node-i
  * cluster rotated (`dsef keys`) rejoins with its old key and leaves with the current ones.
  */
 /** Exactly 32 bytes in base64 (keys and nonces). */
-const key32 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/);
+const key32 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{43}=$/));
 
 /** `kid`: the cluster key the joiner will prove (shared-secret mode), so an unknown one is refused at once. */
-export const helloSchema = z.object({
-  v: z.literal(1),
-  protocol: protocolSchema.optional(),
+export const helloSchema = v.object({
+  v: v.literal(1),
+  protocol: v.optional(protocolSchema),
   key: key32,
   nonce: key32,
   eph: key32,
-  cert: certificateSchema.optional(),
-  kid: hex(8).optional(),
+  cert: v.optional(certificateSchema),
+  kid: v.optional(hex(8)),
 });
-export const helloReplySchema = z.object({
+export const helloReplySchema = v.object({
   session: hex(32),
-  protocol: protocolSchema.optional(),
+  protocol: v.optional(protocolSchema),
   key: key32,
   nonce: key32,
   eph: key32,
-  cert: certificateSchema.optional(),
+  cert: v.optional(certificateSchema),
   sig: b64(100),
-  kid: hex(8).optional(),
-  mac: b64(60).optional(),
+  kid: v.optional(hex(8)),
+  mac: v.optional(b64(60)),
 });
-export const finishSchema = z.object({
+export const finishSchema = v.object({
   session: hex(32),
   sig: b64(100),
-  kid: hex(8).optional(),
-  mac: b64(60).optional(),
+  kid: v.optional(hex(8)),
+  mac: v.optional(b64(60)),
   members: memberTableSchema,
-  keys: b64(2000).optional(),
+  keys: v.optional(b64(2000)),
 });
-export const finishReplySchema = z.object({ members: memberTableSchema, keys: b64(2000).optional() });
-export type Hello = z.infer<typeof helloSchema>;
-export type HelloReply = z.infer<typeof helloReplySchema>;
-export type Finish = z.infer<typeof finishSchema>;
+export const finishReplySchema = v.object({ members: memberTableSchema, keys: v.optional(b64(2000)) });
+export type Hello = v.InferOutput<typeof helloSchema>;
+export type HelloReply = v.InferOutput<typeof helloReplySchema>;
+export type Finish = v.InferOutput<typeof finishSchema>;
 /** What a joiner sends: the member table still as JSON entries. */
-export type FinishBody = z.input<typeof finishSchema>;
+export type FinishBody = v.InferInput<typeof finishSchema>;
 
 /** What this node requires of others and presents itself. */
 export interface Credentials {

@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
@@ -75,47 +76,49 @@ export async function joinVia(
     r1 = await post(seed, "/join/hello", hello, timeoutMs);
   }
   if (r1.status !== 200) throw new PeerRefusedError("join", seed, r1.status, errorOf(r1.json));
-  const reply = helloReplySchema.safeParse(r1.json);
-  if (!reply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
-  const versions = mismatch(reply.data.protocol);
+  const parsedReply = v.safeParse(helloReplySchema, r1.json);
+  if (!parsedReply.success) throw new PeerRefusedError("join", seed, 0, "malformed handshake reply");
+  const reply = parsedReply.output;
+  const versions = mismatch(reply.protocol);
   if (versions) throw new PeerRefusedError("join", seed, 409, versions);
-  const t = transcript(hello, reply.data);
+  const t = transcript(hello, reply);
   try {
-    checkPeer(creds, "seed", t, Buffer.from(reply.data.key, "base64"), reply.data.sig, reply.data.cert, reply.data.kid, reply.data.mac, Date.now() / 1000);
+    checkPeer(creds, "seed", t, Buffer.from(reply.key, "base64"), reply.sig, reply.cert, reply.kid, reply.mac, Date.now() / 1000);
   } catch (e) {
     if (e instanceof Refusal) throw new PeerRefusedError("join", seed, 0, e.message);
     throw e;
   }
   const finish: FinishBody = {
-    session: reply.data.session,
+    session: reply.session,
     sig: signTranscript(identity, "joiner", t),
     // The key named at hello, even if another handshake meanwhile handed us a newer send key.
     ...credentialFields(creds, "joiner", t, hello.kid),
     members: members.map(snapshotToJson),
   };
-  const wrap = creds.shareKeys ? wrapKey(eph, reply.data.eph, t, "to-seed") : undefined;
+  const wrap = creds.shareKeys ? wrapKey(eph, reply.eph, t, "to-seed") : undefined;
   if (wrap && creds.keyring.size > 0)
     finish.keys = wrapKeys(
       wrap,
       creds.keyring.all().map((k) => k.material),
       "keys",
     );
-  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.data.session}.${earlyProof(identity, creds, t, hello.kid)}` });
+  const r2 = await post(seed, "/join/finish", finish, timeoutMs, { [JOIN_HEADER]: `${reply.session}.${earlyProof(identity, creds, t, hello.kid)}` });
   if (r2.status !== 200) throw new PeerRefusedError("join", seed, r2.status, errorOf(r2.json));
-  const done = finishReplySchema.safeParse(r2.json);
-  if (!done.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");
+  const parsedDone = v.safeParse(finishReplySchema, r2.json);
+  if (!parsedDone.success) throw new PeerRefusedError("join", seed, 0, "malformed member table");
+  const done = parsedDone.output;
   if (creds.shareKeys) {
-    const back = wrapKey(eph, reply.data.eph, t, "to-joiner");
-    const keys = back && done.data.keys ? unwrapKeys(back, done.data.keys, "keys") : undefined;
+    const back = wrapKey(eph, reply.eph, t, "to-joiner");
+    const keys = back && done.keys ? unwrapKeys(back, done.keys, "keys") : undefined;
     if (!keys || keys.length === 0) throw new PeerRefusedError("join", seed, 0, "the seed handed over no usable cluster key");
     const derived = keys.map(deriveClusterKey);
     creds.keyring.add(derived);
     if (!creds.keyring.sendKey) creds.keyring.setSend(derived[0]!);
-  } else if (creds.learnKeys && done.data.keys) {
+  } else if (creds.learnKeys && done.keys) {
     // Shared-secret mode: the seed's current keys (none from an older seed); unusable ones are ignored.
-    const back = wrapKey(eph, reply.data.eph, t, "to-joiner");
-    const keys = back ? unwrapKeys(back, done.data.keys, "keys") : undefined;
+    const back = wrapKey(eph, reply.eph, t, "to-joiner");
+    const keys = back ? unwrapKeys(back, done.keys, "keys") : undefined;
     if (keys && keys.length > 0) creds.learnKeys(keys.map(deriveClusterKey));
   }
-  return done.data.members;
+  return done.members;
 }

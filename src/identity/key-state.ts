@@ -13,8 +13,8 @@
  * installed, a new first key sends. An unchanged configuration changes nothing, so a node that
  * rotated at run time keeps its keys across restarts and reloads.
  */
-import { z } from "zod";
-import { base64, hex } from "../wire/fields.ts";
+import * as v from "valibot";
+import { base64, hex, issueText } from "../wire/fields.ts";
 import { type ClusterKey, deriveClusterKey, MAX_KEYS } from "./keyring.ts";
 
 export interface KeyState {
@@ -130,16 +130,16 @@ export function learn(s: KeyState, configured: readonly ClusterKey[], keys: read
 }
 
 /** On disk: ids and materials, no secret strings; bounded like the keyring. */
-const fileSchema = z.strictObject({
-  v: z.literal(1),
-  configured: z.array(hex(8)).max(MAX_KEYS),
-  installed: z.array(base64(44).length(44)).max(MAX_KEYS),
-  removed: z.array(hex(8)).max(MAX_KEYS),
-  use: hex(8).nullable(),
+const fileSchema = v.strictObject({
+  v: v.literal(1),
+  configured: v.pipe(v.array(hex(8)), v.maxLength(MAX_KEYS)),
+  installed: v.pipe(v.array(v.pipe(base64(44), v.length(44))), v.maxLength(MAX_KEYS)),
+  removed: v.pipe(v.array(hex(8)), v.maxLength(MAX_KEYS)),
+  use: v.nullable(hex(8)),
 });
 
 export function encodeKeyState(s: KeyState): string {
-  const body: z.infer<typeof fileSchema> = {
+  const body: v.InferOutput<typeof fileSchema> = {
     v: 1,
     configured: [...s.configured],
     installed: s.installed.map((k) => k.material.toString("base64")),
@@ -157,9 +157,9 @@ export function decodeKeyState(text: string): KeyState | { error: string } {
   } catch {
     return { error: "not JSON" };
   }
-  const p = fileSchema.safeParse(raw);
-  if (!p.success) return { error: `not a key state (${p.error.issues[0]?.path.join(".") || "shape"}: ${p.error.issues[0]?.message})` };
-  const installed = p.data.installed.map((m) => Buffer.from(m, "base64"));
+  const p = v.safeParse(fileSchema, raw);
+  if (!p.success) return { error: `not a key state (${issueText(p.issues)})` };
+  const installed = p.output.installed.map((m) => Buffer.from(m, "base64"));
   if (installed.some((m) => m.byteLength !== 32)) return { error: "an installed key is not 32 bytes" };
-  return { configured: p.data.configured, installed: installed.map(deriveClusterKey), removed: p.data.removed, use: p.data.use };
+  return { configured: p.output.configured, installed: installed.map(deriveClusterKey), removed: p.output.removed, use: p.output.use };
 }

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { readFlagFile } from "../config/flag-files.ts";
 import type { NodeConfig } from "../config/node-config.ts";
 import type { Logger } from "../log/logger.ts";
@@ -130,9 +131,9 @@ export function loadSecurity(config: NodeConfig, identity: NodeIdentity, log: Lo
       if (e instanceof UsageError) throw e;
       throw new UsageError(`--cert: ${certFile} is not a certificate (JSON expected)`);
     }
-    const parsed = certificateSchema.safeParse(raw);
+    const parsed = v.safeParse(certificateSchema, raw);
     if (!parsed.success) throw new UsageError(`--cert: ${certFile} is not a certificate`);
-    cert = parsed.data;
+    cert = parsed.output;
     // The certificate names the node: with no --name the node takes it; another name is refused by everyone.
     if (!config.nameGiven) config.name = cert.name;
     const check = checkCertificate(cert, caKey, identity.publicKeyRaw, Date.now() / 1000);

@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import type { Address, MemberSnapshot } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
 import { PeerRefusedError } from "../ports/peer-refused.ts";
@@ -36,9 +37,9 @@ export async function exchangeState(
   } catch {
     throw new Error(`${http} sent a malformed member table`);
   }
-  const parsed = syncResponseSchema.safeParse(raw);
+  const parsed = v.safeParse(syncResponseSchema, raw);
   if (!parsed.success) throw new Error(`${http} sent a malformed member table`);
-  const versions = mismatch(parsed.data.protocol);
+  const versions = mismatch(parsed.output.protocol);
   if (versions) throw new Error(`${http}: ${versions}`);
-  return parsed.data.members;
+  return parsed.output.members;
 }

@@ -3,6 +3,7 @@
  * Each node answers for itself (GET /members/:id/evidence, node-authenticated); the node the
  * operator asked gathers the answers, checked against their schema, and says who did not answer.
  */
+import * as v from "valibot";
 import { isLive } from "../membership/member-table.ts";
 import type { NodeId } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
@@ -82,10 +83,10 @@ export async function peerReports(
       }
       const raw = await res.text();
       if (raw.length > MAX_REPORT_BYTES) return missing("answer too large");
-      const parsed = nodeReportSchema.safeParse(JSON.parse(raw));
+      const parsed = v.safeParse(nodeReportSchema, JSON.parse(raw));
       if (!parsed.success) return missing("not a report");
       // A report speaks for the node that made it, and only the node asked may make it.
-      return parsed.data.node.id === p.info.id ? parsed.data : missing(`answered as ${parsed.data.node.id}`);
+      return parsed.output.node.id === p.info.id ? parsed.output : missing(`answered as ${parsed.output.node.id}`);
     } catch (e) {
       const err = e as Error;
       return missing(err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err instanceof SyntaxError ? "not JSON" : "unreachable");

@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import type { HealthAnswer } from "../driver/node-io.ts";
 import type { Address, Nonce } from "../membership/types.ts";
 import { peerFetch } from "../ports/peer-http.ts";
@@ -22,9 +23,9 @@ export async function checkHealth(address: Address, timeoutMs: number, nonce: No
     }
     const text = await res.text();
     if (text.length > MAX_ANSWER_BYTES) return { result: "answered" };
-    const parsed = healthAnswerSchema.safeParse(JSON.parse(text));
+    const parsed = v.safeParse(healthAnswerSchema, JSON.parse(text));
     if (!parsed.success) return { result: "answered" };
-    const { id, proof } = parsed.data;
+    const { id, proof } = parsed.output;
     return proof ? { result: "answered", id, proof: new Uint8Array(Buffer.from(proof, "base64")) } : { result: "answered", id };
   } catch (e) {
     if (isConnectionRefused(e)) return { result: "refused" };

@@ -10,7 +10,7 @@
  * with it: either would cut members off from each other. A member that does not answer blocks
  * both, since it might.
  */
-import { z } from "zod";
+import * as v from "valibot";
 import { type KeyOutcome, type KeyStore, type KeyView, keyView } from "../identity/key-store.ts";
 import { openSealedKey, sealKeyFor } from "../identity/key-transfer.ts";
 import { type ClusterKey, type Keyring, MAX_KEYS } from "../identity/keyring.ts";
@@ -24,13 +24,13 @@ const PEER_TIMEOUT_MS = 2000;
 
 const kid = hex(8);
 /** What one member asks another to do (POST /keys/local). */
-export const peerOpSchema = z.discriminatedUnion("op", [
-  z.strictObject({ op: z.literal("install"), kid, keys: base64(200) }),
-  z.strictObject({ op: z.literal("use"), kid }),
-  z.strictObject({ op: z.literal("remove"), kid }),
+export const peerOpSchema = v.variant("op", [
+  v.strictObject({ op: v.literal("install"), kid, keys: base64(200) }),
+  v.strictObject({ op: v.literal("use"), kid }),
+  v.strictObject({ op: v.literal("remove"), kid }),
 ]);
-export type PeerOp = z.infer<typeof peerOpSchema>;
-const viewSchema = z.object({ accepted: z.array(kid).max(MAX_KEYS), sending: kid.nullable() });
+export type PeerOp = v.InferOutput<typeof peerOpSchema>;
+const viewSchema = v.object({ accepted: v.pipe(v.array(kid), v.maxLength(MAX_KEYS)), sending: v.nullable(kid) });
 
 export interface Peer {
   readonly id: string;
@@ -74,8 +74,8 @@ async function ask(c: KeyCluster, p: Peer, body: string | undefined, timeoutMs: 
     });
     const answer = (await res.json().catch(() => undefined)) as { error?: unknown } | undefined;
     if (!res.ok) return missing(typeof answer?.error === "string" ? `refused: ${answer.error.slice(0, 160)}` : `HTTP ${res.status}`);
-    const v = viewSchema.safeParse(answer);
-    return v.success ? viewOf(p, v.data) : missing("answered no key list");
+    const view = v.safeParse(viewSchema, answer);
+    return view.success ? viewOf(p, view.output) : missing("answered no key list");
   } catch (e) {
     return missing((e as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : "unreachable");
   }

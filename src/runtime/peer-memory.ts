@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import * as v from "valibot";
 import type { Address } from "../membership/types.ts";
 import { address } from "../wire/fields.ts";
 import type { EdgeNode } from "./edge-node.ts";
@@ -11,12 +11,12 @@ import type { EdgeNode } from "./edge-node.ts";
  */
 const FILE = "peers.json";
 const SAVE_DELAY_MS = 2000;
-const schema = z.strictObject({ peers: z.array(address).max(10_000) });
+const schema = v.strictObject({ peers: v.pipe(v.array(address), v.maxLength(10_000)) });
 
 export function loadRememberedPeers(dataDir: string): Address[] {
   try {
-    const parsed = schema.safeParse(JSON.parse(readFileSync(join(dataDir, FILE), "utf8")));
-    return parsed.success ? parsed.data.peers : [];
+    const parsed = v.safeParse(schema, JSON.parse(readFileSync(join(dataDir, FILE), "utf8")));
+    return parsed.success ? parsed.output.peers : [];
   } catch {
     return [];
   }

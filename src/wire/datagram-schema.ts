@@ -2,9 +2,9 @@
  * The datagram schema, checked by hand: every datagram a node receives passes through here, and
  * a validation library's per-call allocations and code size cost an idle node more CPU and memory
  * than the protocol itself (docs/BENCHMARKS.md). The rules are the ones the HTTP edges state
- * with zod: strict envelope per message type, unknown fields ignored, numbers finite (integers
+ * with valibot: strict envelope per message type, unknown fields ignored, numbers finite (integers
  * safe), strings bounded and matched, objects not arrays. tests/unit/datagram-schema.test.ts holds
- * the same rules written in zod and checks both agree on generated and mutated datagrams.
+ * the same rules as valibot schemas and checks both agree on generated and mutated datagrams.
  */
 import { MAX_INCARNATION } from "../membership/incarnation.ts";
 import { tagsProblem } from "../membership/tags.ts";

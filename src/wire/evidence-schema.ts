@@ -4,35 +4,38 @@
  * through `nodeReportSchema`: bounded, and lenient about fields and kinds it does not know (a
  * newer node may say more).
  */
-import { z } from "zod";
+import * as v from "valibot";
 import type { Evidence } from "../membership/types.ts";
-import { nodeId } from "./fields.ts";
+import { count, nodeId, record } from "./fields.ts";
 
 export const MAX_REPORT_ENTRIES = 256;
 const MAX_NAMES = 512;
-const text = (max: number) => z.string().max(max);
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
 
-const entrySchema = z.object({
+const entrySchema = v.object({
   at: text(40),
   kind: text(32),
   by: nodeId,
-  via: text(64).optional(),
-  incarnation: z.number().int().nonnegative().optional(),
-  relays: z.array(nodeId).max(16).optional(),
-  suspected_ms: z.number().nonnegative().optional(),
-  detail: text(200).optional(),
+  via: v.optional(text(64)),
+  incarnation: v.optional(count),
+  relays: v.optional(v.pipe(v.array(nodeId), v.maxLength(16))),
+  suspected_ms: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
+  detail: v.optional(text(200)),
 });
-export type EvidenceJson = z.infer<typeof entrySchema>;
+export type EvidenceJson = v.InferOutput<typeof entrySchema>;
 
-export const nodeReportSchema = z.object({
-  node: z.object({ id: nodeId, name: text(128) }),
+export const nodeReportSchema = v.object({
+  node: v.object({ id: nodeId, name: text(128) }),
   /** The member as this node holds it now; absent when it holds no row for it. */
-  view: z.object({ state: z.enum(["alive", "suspect", "dead", "left"]), incarnation: z.number().int().nonnegative(), last_change: text(40) }).optional(),
-  entries: z.array(entrySchema).max(MAX_REPORT_ENTRIES),
+  view: v.optional(v.object({ state: v.picklist(["alive", "suspect", "dead", "left"]), incarnation: count, last_change: text(40) })),
+  entries: v.pipe(v.array(entrySchema), v.maxLength(MAX_REPORT_ENTRIES)),
   /** Names of the ids the entries mention, as this node knows them. */
-  names: z.record(nodeId, text(128)).refine((r) => Object.keys(r).length <= MAX_NAMES, "too many names"),
+  names: v.pipe(
+    record(nodeId, text(128)),
+    v.check((r) => Object.keys(r).length <= MAX_NAMES, "too many names"),
+  ),
 });
-export type NodeReport = z.infer<typeof nodeReportSchema>;
+export type NodeReport = v.InferOutput<typeof nodeReportSchema>;
 
 /** One piece of evidence as JSON; `wall` turns the core's clock into wall-clock milliseconds. */
 export function evidenceToJson(e: Evidence, wall: (t: number) => number): EvidenceJson {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as v from "valibot";
 import { base64, nodeId } from "./fields.ts";
 
 /**
@@ -8,7 +8,7 @@ import { base64, nodeId } from "./fields.ts";
 export const MAX_CHALLENGE_CHARS = 43;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-export const healthAnswerSchema = z.object({ status: z.string().max(16), id: nodeId, proof: base64(100).optional() });
+export const healthAnswerSchema = v.object({ status: v.pipe(v.string(), v.maxLength(16)), id: nodeId, proof: v.optional(base64(100)) });
 
 /** The nonce of a challenge, or why it is not one. */
 export function parseChallenge(raw: string): Uint8Array | string {

@@ -1,6 +1,6 @@
 /**
  * The shapes every check of outside input shares, as plain regular expressions (no validation
- * library): a node id, a node address, a packet id, base64. wire/fields.ts builds the zod
+ * library): a node id, a node address, a packet id, base64. wire/fields.ts builds the valibot
  * schemas of the HTTP edges from these; the datagram checks and request parsers use them as is.
  */
 import { BRACKETED_IPV6, HOST_NAME } from "../util/address.ts";

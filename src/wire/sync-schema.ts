@@ -1,8 +1,8 @@
-import { z } from "zod";
+import * as v from "valibot";
 import { MAX_INCARNATION } from "../membership/incarnation.ts";
 import { tagsProblem } from "../membership/tags.ts";
 import type { MemberSnapshot, ProtocolRange, Tags } from "../membership/types.ts";
-import { address, base64, nodeId } from "./fields.ts";
+import { address, base64, count, nodeId, record } from "./fields.ts";
 import { MAX_VERSION, PROTOCOL } from "./protocol.ts";
 
 /**
@@ -13,27 +13,35 @@ import { MAX_VERSION, PROTOCOL } from "./protocol.ts";
 /** Proofs travel as base64 in JSON (up to 192 bytes: an alive proof with a certificate). */
 const b64 = base64(256);
 
-const version = z.number().int().min(1).max(MAX_VERSION);
-export const protocolSchema = z.object({ min: version, max: version }).refine((r) => r.min <= r.max, "min above max");
+const version = v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(MAX_VERSION));
+export const protocolSchema = v.pipe(
+  v.object({ min: version, max: version }),
+  v.check((r) => r.min <= r.max, "min above max"),
+);
+/** Tags as the datagram checks take them: strings, within the tag rules (membership/tags.ts). */
+export const tagsSchema = v.pipe(
+  record(v.string(), v.string()),
+  v.check(
+    (t) => tagsProblem(t) === undefined,
+    (issue) => tagsProblem(issue.input) ?? "not tags",
+  ),
+);
 
-export const snapshotSchema = z.object({
+export const snapshotSchema = v.object({
   id: nodeId,
-  name: z.string().min(1).max(128),
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   gossip: address,
   http: address,
-  capacity: z.number().nonnegative().max(1e9),
-  state: z.enum(["alive", "suspect", "dead", "left"]),
-  incarnation: z.number().int().nonnegative().max(MAX_INCARNATION),
-  proof: b64.optional(),
-  load: z.object({ version: z.number().int().nonnegative(), backlog: z.number().nonnegative().max(1e12) }).optional(),
-  load_proof: b64.optional(),
-  tags: z
-    .record(z.string(), z.string())
-    .refine((t) => tagsProblem(t) === undefined)
-    .optional(),
-  protocol: protocolSchema.optional(),
+  capacity: v.pipe(v.number(), v.minValue(0), v.maxValue(1e9)),
+  state: v.picklist(["alive", "suspect", "dead", "left"]),
+  incarnation: v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(MAX_INCARNATION)),
+  proof: v.optional(b64),
+  load: v.optional(v.object({ version: count, backlog: v.pipe(v.number(), v.minValue(0), v.maxValue(1e12)) })),
+  load_proof: v.optional(b64),
+  tags: v.optional(tagsSchema),
+  protocol: v.optional(protocolSchema),
 });
-export type SnapshotJson = z.infer<typeof snapshotSchema>;
+export type SnapshotJson = v.InferOutput<typeof snapshotSchema>;
 
 export const MAX_SYNC_MEMBERS = 10_000;
 
@@ -45,22 +53,23 @@ export const memberTableStats = { entriesDropped: 0 };
  * its schema is dropped (and counted) and the rest is kept, so one bad or newer-format entry
  * never costs a whole join or sync. The table's own shape (an array, its length) stays strict.
  */
-export const memberTableSchema = z
-  .array(z.unknown())
-  .max(MAX_SYNC_MEMBERS)
-  .transform((entries): MemberSnapshot[] => {
+export const memberTableSchema = v.pipe(
+  v.array(v.unknown()),
+  v.maxLength(MAX_SYNC_MEMBERS),
+  v.transform((entries): MemberSnapshot[] => {
     const kept: MemberSnapshot[] = [];
     for (const e of entries) {
-      const parsed = snapshotSchema.safeParse(e);
-      if (parsed.success) kept.push(snapshotFromJson(parsed.data));
+      const parsed = v.safeParse(snapshotSchema, e);
+      if (parsed.success) kept.push(snapshotFromJson(parsed.output));
       else memberTableStats.entriesDropped++;
     }
     return kept;
-  });
+  }),
+);
 
 /** `protocol`: the sender's range (absent from builds before versions: version 1). */
-export const syncRequestSchema = z.object({ join: z.boolean(), members: memberTableSchema, protocol: protocolSchema.optional() });
-export const syncResponseSchema = z.object({ members: memberTableSchema, protocol: protocolSchema.optional() });
+export const syncRequestSchema = v.object({ join: v.boolean(), members: memberTableSchema, protocol: v.optional(protocolSchema) });
+export const syncResponseSchema = v.object({ members: memberTableSchema, protocol: v.optional(protocolSchema) });
 
 /** What every sync and join body says about its sender. */
 export const protocolField = (): { protocol: ProtocolRange } => ({ protocol: PROTOCOL });

@@ -1,5 +1,6 @@
 /** `dsef why`'s pure parts: the bounded evidence log, naming a member, the merged timeline; the reachability table. */
 import { describe, expect, test } from "bun:test";
+import * as v from "valibot";
 import { answersBoth, type ReachRow, reachTable } from "../../src/cli/reachability-command.ts";
 import { parseAnswer } from "../../src/cli/why-command.ts";
 import { type WhyAnswer, whyText } from "../../src/cli/why-timeline.ts";
@@ -68,7 +69,7 @@ describe("the why timeline", () => {
   const wall = (t: number) => t;
   const t0 = Date.parse("2030-01-01T12:00:00.000Z");
   const report = (id: string, name: string, entries: Evidence[], state = "dead") =>
-    nodeReportSchema.parse({
+    v.parse(nodeReportSchema, {
       node: { id, name },
       view: { state, incarnation: 7, last_change: new Date(t0).toISOString() },
       entries: entries.map((e) => evidenceToJson(e, wall)),
