@@ -1,61 +1,62 @@
 /**
  * The hand-written datagram checks (src/wire/datagram-schema.ts) against the same rules written
- * in zod, as the codec stated them before the checks were written by hand: both must accept and
+ * as schemas, as the codec stated them before the checks were written by hand: both must accept and
  * refuse exactly the same envelopes and updates, over valid datagrams and thousands of mutations
  * of them (wrong types, out-of-range numbers, missing and extra fields, odd containers).
  */
 import { describe, expect, test } from "bun:test";
 import { Decoder, encode } from "@msgpack/msgpack";
-import { z } from "zod";
+import * as v from "valibot";
 import { MAX_INCARNATION } from "../../src/membership/incarnation.ts";
-import { tagsProblem } from "../../src/membership/tags.ts";
 import { checkMessage, checkUpdate } from "../../src/wire/datagram-schema.ts";
+import { address, nodeId as id } from "../../src/wire/fields.ts";
 import { MAX_VERSION } from "../../src/wire/protocol.ts";
-import { ADDRESS, NODE_ID } from "../../src/wire/shapes.ts";
+import { tagsSchema } from "../../src/wire/sync-schema.ts";
 
-// The reference: the zod schemas the codec used.
-const id = z.string().regex(NODE_ID);
-const address = z.string().regex(ADDRESS);
-const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const inc = z.number().int().nonnegative().max(MAX_INCARNATION);
-const seq = z.number().int().nonnegative().max(0xffffffff);
-const proof = z
-  .instanceof(Uint8Array)
-  .refine((b) => b.byteLength <= 192)
-  .optional();
-const nonce = z.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
-const version = z.number().int().min(1).max(MAX_VERSION);
-const range = z.tuple([version, version]).refine(([lo, hi]) => lo <= hi);
-const tags = z
-  .record(z.string(), z.string())
-  .refine((t) => tagsProblem(t) === undefined)
-  .optional();
-const wireUpdate = z.discriminatedUnion("k", [
-  z.object({
-    k: z.literal(0),
+// The reference: the codec's rules as valibot schemas, built from the same fields as the HTTP
+// edges' schemas (wire/fields.ts, the tags of wire/sync-schema.ts).
+const uint = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+const inc = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(MAX_INCARNATION));
+const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(0xffffffff));
+const proof = v.optional(
+  v.pipe(
+    v.instance(Uint8Array),
+    v.check((b) => b.byteLength <= 192),
+  ),
+);
+const nonce = v.custom<Uint8Array>((b) => b instanceof Uint8Array && b.byteLength >= 8 && b.byteLength <= 32);
+const version = v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(MAX_VERSION));
+const range = v.pipe(
+  v.strictTuple([version, version]),
+  v.check(([lo, hi]) => lo <= hi),
+);
+const wireUpdate = v.variant("k", [
+  v.object({
+    k: v.literal(0),
     i: inc,
     id,
-    n: z.string().min(1).max(128),
+    n: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
     g: address,
     h: address,
-    c: z.number().nonnegative().max(1e9),
+    c: v.pipe(v.number(), v.minValue(0), v.maxValue(1e9)),
     p: proof,
-    r: range.optional(),
-    t: tags,
+    r: v.optional(range),
+    t: v.optional(tagsSchema),
   }),
-  z.object({ k: z.literal(1), id, i: inc, f: id }),
-  z.object({ k: z.literal(2), id, i: inc, f: id }),
-  z.object({ k: z.literal(3), id, i: inc, p: proof }),
-  z.object({ k: z.literal(4), id, v: uint, b: z.number().nonnegative().max(1e12), p: proof }),
+  v.object({ k: v.literal(1), id, i: inc, f: id }),
+  v.object({ k: v.literal(2), id, i: inc, f: id }),
+  v.object({ k: v.literal(3), id, i: inc, p: proof }),
+  v.object({ k: v.literal(4), id, v: uint, b: v.pipe(v.number(), v.minValue(0), v.maxValue(1e12)), p: proof }),
 ]);
-const updates = z.array(z.unknown()).max(64);
-const wireMessage = z.discriminatedUnion("t", [
-  z.object({ v: version.optional(), t: z.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
-  z.object({ v: version.optional(), t: z.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
-  z.object({ v: version.optional(), t: z.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
-  z.object({ v: version.optional(), t: z.literal(3), s: seq, f: id, r: z.boolean() }),
-  z.object({ v: version.optional(), t: z.literal(4), f: id, u: updates }),
+const updates = v.pipe(v.array(v.unknown()), v.maxLength(64));
+const wireMessage = v.variant("t", [
+  v.object({ v: v.optional(version), t: v.literal(0), s: seq, f: id, o: id, n: nonce, u: updates }),
+  v.object({ v: v.optional(version), t: v.literal(1), s: seq, f: id, n: nonce, p: proof, u: updates }),
+  v.object({ v: v.optional(version), t: v.literal(2), s: seq, f: id, x: id, g: address, h: address, n: nonce, u: updates }),
+  v.object({ v: v.optional(version), t: v.literal(3), s: seq, f: id, r: v.boolean() }),
+  v.object({ v: v.optional(version), t: v.literal(4), f: id, u: updates }),
 ]);
+const accepts = (schema: v.GenericSchema, x: unknown): boolean => v.safeParse(schema, x).success;
 
 /** A small seeded generator: the same cases on every run. */
 function rng(seed: number) {
@@ -128,14 +129,14 @@ function mutate(o: Record<string, unknown>, r: ReturnType<typeof rng>): Record<s
 const decoder = new Decoder();
 const roundTrip = (x: unknown): unknown => decoder.decode(encode(x));
 
-describe("hand-written datagram checks agree with the zod rules", () => {
+describe("hand-written datagram checks agree with the schema rules", () => {
   test("updates: valid ones and 20 000 mutations", () => {
     const r = rng(1);
     let accepted = 0;
     for (let i = 0; i < 20_000; i++) {
       const x = roundTrip(i % 10 === 0 ? validUpdate(r) : mutate(validUpdate(r), r));
       const ours = checkUpdate(x) !== undefined;
-      if (ours !== wireUpdate.safeParse(x).success) throw new Error(`disagree on update ${JSON.stringify(x)}: ours ${ours}`);
+      if (ours !== accepts(wireUpdate, x)) throw new Error(`disagree on update ${JSON.stringify(x)}: ours ${ours}`);
       if (ours) accepted++;
     }
     // Both outcomes were exercised.
@@ -149,7 +150,7 @@ describe("hand-written datagram checks agree with the zod rules", () => {
     for (let i = 0; i < 20_000; i++) {
       const x = roundTrip(i % 10 === 0 ? validMessage(r) : mutate(validMessage(r), r));
       const ours = checkMessage(x) !== undefined;
-      if (ours !== wireMessage.safeParse(x).success) throw new Error(`disagree on datagram ${JSON.stringify(x)}: ours ${ours}`);
+      if (ours !== accepts(wireMessage, x)) throw new Error(`disagree on datagram ${JSON.stringify(x)}: ours ${ours}`);
       if (ours) accepted++;
     }
     expect(accepted).toBeGreaterThan(2000);
@@ -157,9 +158,9 @@ describe("hand-written datagram checks agree with the zod rules", () => {
   });
 
   test("whole values of the wrong kind", () => {
-    for (const x of [...ODD, "ping", [validMessage(rng(3))], new Map()].map((v) => (v instanceof Map ? v : roundTrip(v)))) {
-      expect(checkMessage(x) !== undefined).toBe(wireMessage.safeParse(x).success);
-      expect(checkUpdate(x) !== undefined).toBe(wireUpdate.safeParse(x).success);
+    for (const x of [...ODD, "ping", [validMessage(rng(3))], new Map()].map((x) => (x instanceof Map ? x : roundTrip(x)))) {
+      expect(checkMessage(x) !== undefined).toBe(accepts(wireMessage, x));
+      expect(checkUpdate(x) !== undefined).toBe(accepts(wireUpdate, x));
     }
   });
 });
