@@ -30,6 +30,20 @@ export function rssAnonBytes(pid: number): number | undefined {
   return statusKb(pid, "RssAnon");
 }
 
+/**
+ * Proportional set size (Pss, /proc/PID/smaps_rollup) in bytes: each shared page divided by the
+ * processes mapping it, so N nodes started from one binary each carry 1/N of its pages. What a
+ * node adds to the machine's memory, where RSS counts the shared runtime N times.
+ */
+export function pssBytes(pid: number): number | undefined {
+  try {
+    const m = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function statusKb(pid: number, field: string): number | undefined {
   try {
     const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));

@@ -47,6 +47,7 @@ function rows(n: number): Row[] {
     { label: "RSS per node (mean)", pick: (s) => [s.rssMB], fmt: mb, target: (o) => `≤ 52 MB: ${o <= 52 ? "met" : "MISSED"}` },
     { label: "RSS per node (max)", pick: (s) => [s.rssMBMax], fmt: mb },
     { label: "  of which anonymous", pick: (s) => (s.rssAnonMB === undefined ? [] : [s.rssAnonMB]), fmt: mb },
+    { label: "PSS per node (shared pages split)", pick: (s) => (s.pssMB === undefined ? [] : [s.pssMB]), fmt: mb },
     { label: "UDP out per node (iptables)", pick: (s) => [s.udpBytesPerSec], fmt: bps, target: ratioTarget(1.5) },
     { label: "  UDP payload (node /status)", pick: (s) => (s.udpPayloadBytesPerSec === undefined ? [] : [s.udpPayloadBytesPerSec]), fmt: bps },
   ];

@@ -4,7 +4,7 @@
 import type { Agent, Driver, LaunchOptions } from "./agents.ts";
 import { Cluster, TimeoutError } from "./cluster.ts";
 import { addUdpLoss, removeUdpLoss, udpBytesOut } from "./netns.ts";
-import { CLK_TCK, cpuTicks, rssAnonBytes, rssBytes } from "./proc-stats.ts";
+import { CLK_TCK, cpuTicks, pssBytes, rssAnonBytes, rssBytes } from "./proc-stats.ts";
 
 export interface PortRange {
   first: number;
@@ -30,6 +30,7 @@ export interface MembershipSample {
   rssMBMax: number;
   /** Anonymous part of the RSS (not shared between nodes running the same executable). */
   rssAnonMB?: number;
+  pssMB?: number;
   /** From the namespace's iptables counter: IP+UDP headers included. */
   udpBytesPerSec: number;
   /** D-SEF only: UDP payload bytes/s from the nodes' own /status counters. */
@@ -131,12 +132,14 @@ async function measureIdle(c: Cluster, windowMs: number) {
   const cpu = agents.map((a, i) => (((cpuTicks(a.proc.pid!) ?? Number.NaN) - ticks0[i]!) / CLK_TCK / secs) * 100);
   const rss = agents.map((a) => (rssBytes(a.proc.pid!) ?? Number.NaN) / 2 ** 20);
   const anon = agents.map((a) => (rssAnonBytes(a.proc.pid!) ?? Number.NaN) / 2 ** 20);
+  const pss = agents.map((a) => (pssBytes(a.proc.pid!) ?? Number.NaN) / 2 ** 20);
   return {
     idleCpuPct: avg(cpu),
     idleCpuPctMax: Math.max(...cpu),
     rssMB: avg(rss),
     rssMBMax: Math.max(...rss),
     rssAnonMB: avg(anon),
+    pssMB: avg(pss),
     udpBytesPerSec: (udp1 - udp0) / secs / agents.length,
     udpPayloadBytesPerSec: payload0 !== undefined && payload1 !== undefined ? (payload1 - payload0) / secs / agents.length : undefined,
   };

@@ -3,7 +3,7 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast-queue.ts";
 import { Deadlines, Round, type Visit } from "./deadlines.ts";
 import type { MemberDirectory } from "./member-directory.ts";
-import { type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
+import { isLive, type MemberRecord, MemberTable, toSnapshot } from "./member-table.ts";
 import { Outbox, VIA_SYNC } from "./outbox.ts";
 import { type CoreParts, newStats, pick, plainLiveness, type SwimStats } from "./parts.ts";
 import { Prober } from "./probing.ts";
@@ -178,7 +178,7 @@ export class Swim {
         break;
       case "sync":
         this.#p.out.via = VIA_SYNC;
-        for (const s of input.members) this.#tx.applySnapshot(now, s);
+        this.#applySync(now, input.members);
         break;
       case "load":
         this.#tx.publishLoad(now, input.backlog);
@@ -308,6 +308,25 @@ export class Swim {
     const dead = [...this.#table.gone()].filter((g) => g.state === "dead");
     const m = pick(this.#p.random, dead, 1)[0];
     if (m) this.#requestSync(m);
+  }
+
+  /**
+   * A state exchange's members. Those it introduces may not know this node yet (it has just
+   * joined, or they have): each is told directly, once, instead of waiting for gossip's random
+   * picks to reach it, which left the last member of a join a gossip interval behind the rest.
+   */
+  #applySync(now: number, members: readonly MemberSnapshot[]): void {
+    const table = this.#table;
+    let introduced: MemberRecord[] | undefined;
+    for (const s of members) {
+      const known = table.get(s.info.id) !== undefined;
+      this.#tx.applySnapshot(now, s);
+      const m = known || s.info.id === this.self.id ? undefined : table.get(s.info.id);
+      if (m && isLive(m.state)) (introduced ??= []).push(m);
+    }
+    if (!introduced || this.#tx.leaving) return;
+    const updates = [this.#tx.aliveUpdate()];
+    for (const m of introduced) this.#p.out.push(m.info.gossip, { type: "gossip", from: this.self.id, updates });
   }
 
   #gossip(now: number): void {
