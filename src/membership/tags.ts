@@ -8,7 +8,8 @@ import type { Tags } from "./types.ts";
 
 export const MAX_TAGS = 16;
 export const MAX_TAG_BYTES = 512;
-export const TAG_KEY = /^[A-Za-z0-9_.-]{1,32}$/;
+/** Not __proto__, prototype or constructor: JSON tools drop or misread those as object keys. */
+export const TAG_KEY = /^(?!(?:__proto__|prototype|constructor)$)[A-Za-z0-9_.-]{1,32}$/;
 export const TAG_VALUE = /^[\x20-\x2b\x2d-\x7e]{0,64}$/;
 
 /** Why `tags` cannot be announced, or undefined when they can. */
@@ -17,7 +18,7 @@ export function tagsProblem(tags: Tags): string | undefined {
   if (entries.length > MAX_TAGS) return `at most ${MAX_TAGS} tags`;
   let bytes = 0;
   for (const [k, v] of entries) {
-    if (!TAG_KEY.test(k)) return `tag key "${k.slice(0, 40)}": 1-32 characters of A-Z a-z 0-9 _ . -`;
+    if (!TAG_KEY.test(k)) return `tag key "${k.slice(0, 40)}": 1-32 characters of A-Z a-z 0-9 _ . - (not __proto__, prototype or constructor)`;
     if (typeof v !== "string" || !TAG_VALUE.test(v)) return `tag ${k}: the value must be 0-64 printable ASCII characters, no comma`;
     bytes += k.length + v.length;
   }

@@ -35,11 +35,23 @@ const isPlainObject = (x: unknown): boolean => {
   return proto === Object.prototype || proto === null;
 };
 
-/** A record of `key` to `value` in a plain object (not a list, nor a byte array from msgpack). */
+/** Keys valibot's record leaves out (its guard against prototype pollution): refused, not dropped. */
+const RESERVED_KEYS = ["__proto__", "prototype", "constructor"];
+const reservedKey = (x: unknown): string | undefined => (typeof x === "object" && x !== null ? RESERVED_KEYS.find((k) => Object.hasOwn(x, k)) : undefined);
+
+/**
+ * A record of `key` to `value` in a plain object (not a list, nor a byte array from msgpack).
+ * A reserved key is refused with its name rather than silently left out, so what is checked (and
+ * signed, for tags) is what arrived.
+ */
 export const record = <K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(key: K, value: V) =>
   v.pipe(
     v.unknown(),
     v.check(isPlainObject, (issue) => `expected an object, got ${typeOf(issue.input)}`),
+    v.check(
+      (x) => reservedKey(x) === undefined,
+      (issue) => `reserved key "${reservedKey(issue.input)}"`,
+    ),
     v.record(key, value),
   );
 

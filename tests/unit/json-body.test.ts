@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { parseJson } from "../../src/http/json.ts";
+import { tagsProblem } from "../../src/membership/tags.ts";
 import { nodeId, notList, record } from "../../src/wire/fields.ts";
 
 const body = v.strictObject({
@@ -43,5 +44,13 @@ describe("schema-checked JSON bodies", () => {
     expect(await refusal("[]", tags)).toBe("invalid body: expected an object, not a list");
     expect(await refusal('{"set":["a"]}', tags)).toBe("invalid body: set: expected an object, got a list");
     expect(parseJson('{"set":{"zone":"a"}}', tags)).toEqual({ set: { zone: "a" } });
+  });
+
+  test("a key an object cannot hold plainly (__proto__, constructor) is refused by name, not dropped", async () => {
+    const tags = notList(v.object({ set: v.optional(record(v.string(), v.string())) }));
+    expect(await refusal('{"set":{"__proto__":"x"}}', tags)).toBe('invalid body: set: reserved key "__proto__"');
+    expect(await refusal('{"set":{"zone":"a","constructor":"x"}}', tags)).toBe('invalid body: set: reserved key "constructor"');
+    expect(tagsProblem({ prototype: "x" })).toContain("not __proto__, prototype or constructor");
+    expect(tagsProblem({ "proto-type": "x" })).toBeUndefined();
   });
 });

@@ -38,7 +38,18 @@ function setup() {
     { members: () => members, publish: () => {}, peerClient: client, log: silentLog },
     { now: () => now, ticker },
   );
-  return { svc, client, b, c, members, clock: () => now, advance: (ms: number) => void (now += ms), tick: () => ticks.forEach((f) => f()) };
+  return {
+    svc,
+    client,
+    b,
+    c,
+    members,
+    clock: () => now,
+    advance: (ms: number) => void (now += ms),
+    tick: () => {
+      for (const f of ticks) f();
+    },
+  };
 }
 
 test("a retry is not taken while a live node it was tried at does not answer; the answer settles it", async () => {
