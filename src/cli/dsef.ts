@@ -9,6 +9,8 @@
  * `dsef --port 5000 ...` (first argument a flag) is `dsef node --port 5000 ...`: the container
  * image passes the seed's node flags straight to the binary.
  */
+import { relaunchForJit } from "../config/jit-flag.ts";
+
 export type Command = { run(argv: string[]): Promise<number>; summary: string };
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -50,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
   const r = route(argv);
   if (r === "help") return (console.log(await usage()), 0);
   if (r === "version") return (console.log((await import("./version.ts")).version), 0);
+  // Before the node's modules load: a lean JIT means starting over (config/jit-flag.ts).
+  if (r.command === "node") relaunchForJit(r.args);
   const load = commands[r.command];
   if (!load) {
     console.error(`dsef: unknown command "${r.command}"\n${await usage()}`);

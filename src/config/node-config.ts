@@ -10,6 +10,7 @@ import { UsageError } from "../util/usage-error.ts";
 import { detectIp } from "./detect-ip.ts";
 import { type HookSettings, hookFlags } from "./hook-flags.ts";
 import { type InsiderSettings, insiderDefaults, insiderFlags } from "./insider-flags.ts";
+import { type JitMode, jitFlag } from "./jit-flag.ts";
 import { type OutsiderSettings, outsiderFlags } from "./outsider-flags.ts";
 import { parseChoice, parseDuration, parseInteger, parsePositive, splitList } from "./parse-values.ts";
 import { defaultDataDir } from "./state-dir.ts";
@@ -44,6 +45,8 @@ export interface NodeConfig extends OutsiderSettings, HookSettings, InsiderSetti
   upstream: string;
   workers: number;
   handlerTimeoutMs: number;
+  /** JIT tiers (jit-flag.ts); acted on before the config is parsed. */
+  jit: JitMode;
   /** Shared cluster secrets; the first sends, all are accepted (rotation). */
   clusterKeys: string[];
   clusterKeyFile: string;
@@ -257,6 +260,7 @@ const flags: FlagSpec[] = [
   ...insiderFlags,
   ...outsiderFlags,
   ...hookFlags,
+  jitFlag,
   {
     flag: "log-level",
     env: "DSEF_LOG_LEVEL",
@@ -339,6 +343,7 @@ export function parseNodeConfig(argv: string[], env: Record<string, string | und
     upstream: "",
     workers: Math.max(1, availableParallelism()),
     handlerTimeoutMs: 30_000,
+    jit: "auto",
     clusterKeys: [],
     clusterKeyFile: "",
     caPubkey: "",

@@ -4,7 +4,7 @@
  * operator CLI and container health check.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary } from "../../scripts/build-binary.ts";
@@ -100,5 +100,30 @@ describe("dsef binary", () => {
     expect(await second.exited).toBe(0);
     expect(second.output.join("\n")).toContain("leaving the cluster");
     await waitUntil(async () => (await first.peers()).some((p) => p.port === b && p.state === "left"), 10_000);
+  }, 60_000);
+
+  test("a node runs lean (no optimizing JIT) in its own process, unless --jit full or --handler", async () => {
+    const [a, b, c] = allocPorts(3) as [number, number, number];
+    const run = join(work, "run");
+    const jitEnv = (n: NodeProcess) => /(?:^|\0)BUN_JSC_useDFGJIT=([^\0]*)/.exec(readFileSync(`/proc/${n.proc.pid}/environ`, "utf8"))?.[1];
+    const lean = await spawnNode({ port: a, command: [bin, "node"], cwd: run });
+    const full = await spawnNode({ port: b, command: [bin, "node"], cwd: run, args: ["--jit", "full"] });
+    const handler = join(run, "handler.ts");
+    writeFileSync(handler, "export function handle(p: { packet_id: string }) { return { ok: p.packet_id }; }\n");
+    const withHandler = await spawnNode({ port: c, command: [bin, "node"], cwd: run, args: ["--handler", handler] });
+    nodes.push(lean, full, withHandler);
+    // Re-executed in place: the process we started is the node, now with the option set.
+    expect(jitEnv(lean)).toBe("0");
+    expect((await fetch(`${lean.url}/health`)).status).toBe(200);
+    expect(jitEnv(full)).toBeUndefined();
+    expect(jitEnv(withHandler)).toBeUndefined();
+    const r = await fetch(`${withHandler.url}/handle_request`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ processing_load: 0.01, packet_id: "jit-1", wait: true }),
+    });
+    expect(((await r.json()) as { result?: unknown }).result).toEqual({ ok: "jit-1" });
+    const wrong = await dsef("node", "--port", String(allocPorts(1)[0]), "--jit", "fast");
+    expect([wrong.code, wrong.err]).toEqual([2, expect.stringContaining("--jit")]);
   }, 60_000);
 });
