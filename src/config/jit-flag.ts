@@ -55,5 +55,9 @@ export function relaunchForJit(nodeArgs: readonly string[]): void {
   if (!env || typeof process.execve !== "function") return;
   // A compiled binary's argv[1] is its own embedded entry point, not an argument to pass on.
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
-  process.execve(process.execPath, [process.execPath, ...process.argv.slice(compiled ? 2 : 1)], env as Record<string, string>);
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.argv.slice(compiled ? 2 : 1)], env as Record<string, string>);
+  } catch {
+    // The executable cannot be run again (replaced or removed since it started): run as we are.
+  }
 }
