@@ -50,6 +50,13 @@ function rows(n: number): Row[] {
     { label: "PSS per node (shared pages split)", pick: (s) => (s.pssMB === undefined ? [] : [s.pssMB]), fmt: mb },
     { label: "UDP out per node (iptables)", pick: (s) => [s.udpBytesPerSec], fmt: bps, target: ratioTarget(1.5) },
     { label: "  UDP payload (node /status)", pick: (s) => (s.udpPayloadBytesPerSec === undefined ? [] : [s.udpPayloadBytesPerSec]), fmt: bps },
+    {
+      label: "idle window: false deaths (members)",
+      pick: (s) => (s.idleFalseDeaths === undefined ? [] : [s.idleFalseDeaths]),
+      fmt: (v) => String(v),
+      target: (o) => `0: ${o === 0 ? "met" : "MISSED"}`,
+    },
+    { label: "idle window: own suspicions (members)", pick: (s) => (s.idleFalseSuspects === undefined ? [] : [s.idleFalseSuspects]), fmt: (v) => String(v) },
   ];
 }
 

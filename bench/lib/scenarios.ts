@@ -35,6 +35,10 @@ export interface MembershipSample {
   udpBytesPerSec: number;
   /** D-SEF only: UDP payload bytes/s from the nodes' own /status counters. */
   udpPayloadBytesPerSec?: number;
+  /** Members anyone declared dead (or suspected) during the idle window, when nobody failed. */
+  idleFalseDeaths?: number;
+  idleFalseSuspects?: number;
+  idleWindowS?: number;
 }
 
 export interface Timings {
@@ -66,7 +70,11 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
     await join();
 
     await Bun.sleep(t.settleMs);
+    const idleFrom = performance.now();
     const idle = await measureIdle(c, t.idleWindowMs);
+    // Nobody failed during the idle window: any death or suspicion in it is a false one.
+    const idleEvents = c.log.since(idleFrom);
+    const falsely = (type: string) => new Set(idleEvents.filter((e) => e.type === type).map((e) => e.member)).size;
 
     const crash = await detect(c, "SIGKILL", t.detectTimeoutMs, t.trace);
     // Replace the crashed node so the silent failure is measured at size n as well.
@@ -84,6 +92,9 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
       silentFirstSuspectMs: silent.firstSuspectMs,
       silentAllDeadMs: silent.allDeadMs,
       ...idle,
+      idleFalseDeaths: falsely("dead"),
+      idleFalseSuspects: falsely("suspect-origin"),
+      idleWindowS: t.idleWindowMs / 1000,
     };
   } finally {
     await c.stop();
