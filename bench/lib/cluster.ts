@@ -54,7 +54,8 @@ export class Cluster {
     for (let i = 1; i < n; i += START_BATCH) {
       const batch: Agent[] = [];
       for (let j = i; j < Math.min(n, i + START_BATCH); j++) batch.push(this.spawn(seed));
-      await this.waitUp(batch);
+      // Each running agent takes its share of the two cores: a newcomer among 200 starts slower.
+      await this.waitUp(batch, 20_000 + 200 * i);
     }
     await this.waitViews(this.live, "alive", 30_000 + 1000 * n, "cluster formation");
   }
