@@ -327,9 +327,6 @@ export class Transitions {
     if (!cur) {
       const m = table.add(info, ALIVE, incarnation, now, u.proof);
       this.p.out.event(now, "joined", toSnapshot(m));
-      // A newcomer is passed on at once rather than at the next gossip round: each hop then costs
-      // a round trip, not up to a gossip interval, and the last members hear of it ~200 ms sooner.
-      this.hooks.gossipNow(now);
       return;
     }
     const prev = cur.state;
