@@ -48,7 +48,8 @@ export async function runScript(r: ScriptRun): Promise<ScriptResult> {
   const reading = Promise.all(readers.map((rd) => drain(rd, output)));
   try {
     // A handler that never reads its stdin must not stop us: a closed pipe is its business.
-    proc.stdin.write(r.stdin);
+    // write() returns a promise when the pipe is full; a handler gone by then rejects it (EPIPE).
+    await proc.stdin.write(r.stdin);
     await proc.stdin.end();
   } catch {
     // EPIPE: it exited or closed stdin without reading
