@@ -50,7 +50,7 @@ export class Backups {
       const packets = this.store.takeOver(e.member.info.id);
       if (packets.length > 0) this.#run(packets, e.member.info.http, e.type);
     }
-    this.replicator.rebalance();
+    this.replicator.rebalance(e.member);
   }
 
   /** Periodic: let members know this run of ours started (see Replicator.announce). */

@@ -13,7 +13,7 @@
  * leaves the ring, the unfinished packets it held are handed to the new one.
  */
 import type { Logger } from "../log/logger.ts";
-import type { Member } from "../membership/types.ts";
+import type { Member, MemberState } from "../membership/types.ts";
 import { backupCandidates } from "./backup-ring.ts";
 import type { PeerClient } from "./peer-protocol.ts";
 import type { HeldPacket } from "./replica-store.ts";
@@ -99,9 +99,18 @@ export class Replicator {
     this.#notice(t.at, id);
   }
 
-  /** The ring changed: packets whose backup is no longer alive go to the new one. */
-  rebalance(): void {
+  /**
+   * The ring changed (`changed`: the member an event was about): packets whose backup is no
+   * longer alive go to the new one. Runs at every membership event, so the whole table is read
+   * only while packets are held elsewhere; otherwise only the changed member's idle lane goes.
+   */
+  rebalance(changed?: { readonly info: { readonly http: string }; readonly state: MemberState }): void {
     this.#ring = undefined;
+    if (this.#tracked.size === 0) {
+      const lane = changed && changed.state !== "alive" ? this.#lanes.get(changed.info.http) : undefined;
+      if (lane && lane.inFlight === 0 && lane.keep.length === 0) this.#lanes.delete(changed!.info.http);
+      return;
+    }
     const alive = new Set(
       this.parts
         .members()

@@ -5,8 +5,9 @@ import { type CheckOptions, CoreHistory, checkHead, checkMembers, checkNode, lim
 import { MemberDirectory } from "../membership/member-directory.ts";
 import type { Swim } from "../membership/swim.ts";
 import { profiles, type Timing } from "../membership/timing.ts";
-import type { Address, MemberEvent, MemberSnapshot, MemberState } from "../membership/types.ts";
+import type { Address, MemberEvent, MemberSnapshot, MemberState, ProtocolRange } from "../membership/types.ts";
 import { seededRandom } from "../util/random.ts";
+import { PROTOCOL } from "../wire/protocol.ts";
 import { type NetworkConditions, SimNetwork } from "./sim-network.ts";
 import { SimNode } from "./sim-node.ts";
 import { securedParts, seededIdentity } from "./sim-security.ts";
@@ -47,6 +48,8 @@ export interface SimOptions {
    * true). Off for tests that corrupt a row behind the core's back.
    */
   shareRows?: boolean;
+  /** The protocol versions node i speaks, announced in its alive claim (default: this build's, as real nodes). */
+  protocols?: (i: number) => ProtocolRange;
 }
 
 /**
@@ -116,7 +119,8 @@ export class SimCluster {
     for (let i = 0; i < opts.n; i++) {
       const identity = opts.clusterKey ? seededIdentity(keys) : undefined;
       const id = identity?.id ?? `n${i}`;
-      const node = new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000 }, identity);
+      const protocol = opts.protocols?.(i) ?? PROTOCOL;
+      const node = new SimNode(i, { id, name: `node-${i}`, gossip: gossipOf(i), http: httpOf(i), capacity: 1000, protocol }, identity);
       // Large clusters: whole-table sweeps spread over the sweep period, not all at once.
       node.nextSweepAt = Math.floor((i * SWEEP_EVERY_MS) / opts.n);
       this.nodes.push(node);
@@ -270,6 +274,7 @@ export class SimCluster {
         now,
       },
       io: this.#io(n, () => driver),
+      protocol: n.info.protocol,
       guard: secured?.guard,
       claims: secured?.claims,
     });

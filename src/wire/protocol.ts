@@ -9,12 +9,14 @@ import type { ProtocolRange } from "../membership/types.ts";
 
 /**
  * Tests of rolling upgrades only (DSEF_PROTOCOL_TEST_NEXT=1): this build plays its own next
- * version, 2, which adds an envelope field and an update kind (see `nextVersionExtras`).
+ * version, which adds an envelope field and an update kind (see `nextVersionExtras`).
  */
 export const TEST_NEXT = typeof process !== "undefined" && process.env.DSEF_PROTOCOL_TEST_NEXT === "1";
 
+/** The highest version this build writes: 1 msgpack, 2 JSON (wire/codec.ts). */
+const CURRENT = 2;
 /** What this build speaks. */
-export const PROTOCOL: ProtocolRange = TEST_NEXT ? { min: 1, max: 2 } : { min: 1, max: 1 };
+export const PROTOCOL: ProtocolRange = { min: 1, max: TEST_NEXT ? CURRENT + 1 : CURRENT };
 /** A node that announces no range (none of today's) speaks version 1. */
 export const LEGACY: ProtocolRange = { min: 1, max: 1 };
 /** Versions fit a byte on the wire. */
@@ -46,13 +48,13 @@ export function clusterVersion(self: ProtocolRange, ranges: Iterable<ProtocolRan
 }
 
 /**
- * The test-only next version's additions: an envelope field (`x`) in datagrams written in
- * version 2, and an update kind (12) this build does not know, in every datagram: both are what
- * a real newer build would add, and older builds must skip them.
+ * The test-only next version's additions: an envelope field (`x`) in datagrams written in the
+ * next version, and an update kind (12) this build does not know, in every datagram: both are
+ * what a real newer build would add, and older builds must skip them.
  */
 export function nextVersionExtras(self: string): (version: number) => { fields?: Record<string, unknown>; updates: Record<string, unknown>[] } {
   const updates = [{ k: 12, id: self, z: "next" }];
-  const v2 = { fields: { x: 2 }, updates };
-  const v1 = { updates };
-  return (version) => (version >= 2 ? v2 : v1);
+  const next = { fields: { x: CURRENT + 1 }, updates };
+  const current = { updates };
+  return (version) => (version > CURRENT ? next : current);
 }

@@ -133,10 +133,10 @@ describe.skipIf(!engine)("rolling image update", () => {
     expect(logs.flatMap((l) => l.split("\n")).filter((l) => l.includes('"event":"dead"'))).toEqual([]);
     // Every node is on the new image now: the cluster writes the next version.
     await waitUntil(
-      "the cluster writes version 2",
+      "the cluster writes version 3",
       async () =>
         (await Promise.all(edges.map((e) => httpInside<{ transport: { protocol: { writes: number } } }>(e.id, "/status")))).every(
-          (s) => s.transport.protocol.writes === 2,
+          (s) => s.transport.protocol.writes === 3,
         ),
       15_000,
     );

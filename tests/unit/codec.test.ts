@@ -24,12 +24,41 @@ const messages: Message[] = [
 ];
 
 describe("wire codec", () => {
-  test("every message round-trips", () => {
-    for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual({ ok: true, message: m, version: 1, droppedUpdates: 0, unknownUpdates: 0 });
+  test("every message round-trips, in msgpack (version 1) and in JSON (version 2)", () => {
+    for (const version of [1, 2])
+      for (const m of messages)
+        expect(decodeMessage(encodeMessage(m, version))).toEqual({ ok: true, message: m, version, droppedUpdates: 0, unknownUpdates: 0 });
   });
 
-  test("a ping with no updates stays small", () => {
-    expect(encodeMessage({ type: "ping", seq: 123456, from: "0123456789abcdef", to: "fedcba9876543210", nonce, updates: [] }).byteLength).toBeLessThan(80);
+  test("a ping with no updates stays small; in JSON, a gossip of alive claims is no larger than in msgpack", () => {
+    const ping: Message = { type: "ping", seq: 123456, from: "0123456789abcdef", to: "fedcba9876543210", nonce, updates: [] };
+    expect(encodeMessage(ping, 1).byteLength).toBeLessThan(80);
+    expect(encodeMessage(ping, 2).byteLength).toBeLessThan(110);
+    const at = (i: number) => `10.0.0.${i}:5000`;
+    const claims: Message = {
+      type: "gossip",
+      from: "a1",
+      updates: Array.from({ length: 10 }, (_, i) => ({
+        kind: "alive",
+        incarnation: 1_796_087_423,
+        info: { ...info, id: `${i}123456789abcdef`, name: at(i), gossip: at(i), http: at(i) },
+      })),
+    };
+    expect(encodeMessage(claims, 2).byteLength).toBeLessThanOrEqual(encodeMessage(claims, 1).byteLength);
+    // An alive claim whose addresses differ from its name keeps them.
+    expect(decodeMessage(encodeMessage(messages[0]!, 2))).toMatchObject({ ok: true, message: messages[0] });
+  });
+
+  test("JSON that is not a version-2 datagram, or not UTF-8, is refused; base64 that is not, fails the schema", () => {
+    const text = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+    expect(decodeMessage(text({ t: 3, s: 4, f: "b2", r: true }))).toEqual({ ok: false, reason: "schema" });
+    expect(decodeMessage(text({ v: 1, t: 3, s: 4, f: "b2", r: true }))).toEqual({ ok: false, reason: "schema" });
+    expect(decodeMessage(text({ v: 2, t: 3, s: 4, f: "b2", r: true }))).toMatchObject({ ok: true, version: 2 });
+    expect(decodeMessage(new Uint8Array([0x7b, 0xff, 0x7d]))).toEqual({ ok: false, reason: "malformed" });
+    expect(decodeMessage(text({ v: 2, t: 1, s: 1, f: "b2", n: "not base64!", u: [] }))).toEqual({ ok: false, reason: "schema" });
+    expect(decodeMessage(text({ v: 2, t: 1, s: 1, f: "b2", n: [7, 7, 7, 7, 7, 7, 7, 7], u: [] }))).toEqual({ ok: false, reason: "schema" });
+    const deep = new TextEncoder().encode(`{"v":2,"t":4,"f":"a","u":${"[".repeat(900)}${"]".repeat(900)}}`);
+    expect(decodeMessage(deep).ok).toBe(true); // one update that is no update: dropped, counted
   });
 
   test("acks and pings without a nonce, or with one too short or too long, fail the schema", () => {
@@ -101,8 +130,9 @@ describe("wire codec: versions and additions", () => {
 
   test("a datagram in a version this node does not speak is dropped as `version`; one in its range is read", () => {
     const m: Message = { type: "nack", seq: 4, from: "b2", refused: true };
-    expect(decodeMessage(encodeMessage(m, 2))).toEqual({ ok: false, reason: "version" });
-    expect(decodeMessage(encodeMessage(m, 2), { min: 1, max: 2 })).toMatchObject({ ok: true, version: 2 });
+    expect(decodeMessage(encodeMessage(m, 3))).toEqual({ ok: false, reason: "version" });
+    expect(decodeMessage(encodeMessage(m, 3), { min: 1, max: 3 })).toMatchObject({ ok: true, version: 3 });
+    expect(decodeMessage(encodeMessage(m, 1), { min: 2, max: 3 })).toEqual({ ok: false, reason: "version" });
     expect(decodeMessage(encode({ v: 0, t: 3, s: 4, f: "b2", r: true })).ok).toBe(false);
   });
 
