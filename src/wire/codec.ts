@@ -1,4 +1,3 @@
-import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Message, ProtocolRange, Tags, Update } from "../membership/types.ts";
 import { checkMessage, checkUpdate, KNOWN_KINDS, MAX_PROOF_BYTES, MAX_UPDATES, type WireMessage, type WireUpdate } from "./datagram-schema.ts";
 import { MAX_VERSION, PROTOCOL, speaks } from "./protocol.ts";
@@ -142,15 +141,25 @@ function fromWire(w: WireMessage): { message: Message; droppedUpdates: number; u
   return { message, droppedUpdates, unknownUpdates };
 }
 
-const encoder = new Encoder();
-const decoder = new Decoder({
-  maxStrLength: 255,
-  maxBinLength: MAX_PROOF_BYTES,
-  maxArrayLength: MAX_UPDATES,
-  // An alive update has 10 fields, tags up to 16 (membership/tags.ts).
-  maxMapLength: 16,
-  maxExtLength: 0,
-});
+/** msgpack, for version-1 peers only (builds from before JSON): loaded on first use, so a node never met by one never loads it. */
+let msgpack: { readonly encoder: import("@msgpack/msgpack").Encoder; readonly decoder: import("@msgpack/msgpack").Decoder } | undefined;
+function v1() {
+  if (!msgpack) {
+    const { Decoder, Encoder } = require("@msgpack/msgpack") as typeof import("@msgpack/msgpack");
+    msgpack = {
+      encoder: new Encoder(),
+      decoder: new Decoder({
+        maxStrLength: 255,
+        maxBinLength: MAX_PROOF_BYTES,
+        maxArrayLength: MAX_UPDATES,
+        // An alive update has 10 fields, tags up to 16 (membership/tags.ts).
+        maxMapLength: 16,
+        maxExtLength: 0,
+      }),
+    };
+  }
+  return msgpack;
+}
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
@@ -165,7 +174,7 @@ export function encodeMessage(m: Message, version = PROTOCOL.max, extras?: WireE
     w = { ...w, ...extras.fields };
     if (Array.isArray(w.u) && extras.updates) w.u = [...w.u, ...extras.updates];
   }
-  return version >= JSON_VERSION ? utf8.encode(JSON.stringify(w)) : encoder.encode(w);
+  return version >= JSON_VERSION ? utf8.encode(JSON.stringify(w)) : v1().encoder.encode(w);
 }
 
 export interface WireExtras {
@@ -174,12 +183,14 @@ export interface WireExtras {
 }
 
 /**
- * Encoded size of one update: what it costs in a datagram's budget. The larger of its two forms
- * (a cluster writes msgpack while a version-1 node is alive), plus JSON's separating comma.
+ * Encoded size of one update: what it costs in a datagram's budget, JSON's separating comma
+ * included. Once this node has met a version-1 peer, the larger of its two forms (the cluster
+ * writes msgpack while one is alive); updates queued just before that may overshoot the budget
+ * by a few bytes each, well within what a receiver reads (MAX_DATAGRAM_BYTES).
  */
 export function encodedSize(u: Update): number {
   const json = utf8.encode(JSON.stringify(toWireUpdate(u, true))).byteLength + 1;
-  return Math.max(json, encoder.encode(toWireUpdate(u, false)).byteLength);
+  return msgpack ? Math.max(json, msgpack.encoder.encode(toWireUpdate(u, false)).byteLength) : json;
 }
 
 export type DropReason = "oversized" | "malformed" | "schema" | "version" | "unauthenticated" | "replayed";
@@ -196,7 +207,7 @@ export function decodeMessage(bytes: Uint8Array, speaking: ProtocolRange = PROTO
   if (bytes.byteLength > MAX_DATAGRAM_BYTES) return { ok: false, reason: "oversized" };
   let raw: unknown;
   try {
-    raw = bytes[0] === OPEN_BRACE ? fromJson(JSON.parse(utf8Strict.decode(bytes))) : decoder.decode(bytes);
+    raw = bytes[0] === OPEN_BRACE ? fromJson(JSON.parse(utf8Strict.decode(bytes))) : v1().decoder.decode(bytes);
   } catch {
     return { ok: false, reason: "malformed" };
   }
