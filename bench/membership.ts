@@ -29,7 +29,8 @@ const USAGE = `usage: npx bun bench/membership.ts [options]
   --loss-n N            cluster size for the false-death check (default 10)
   --loss-seconds S      how long the loss lasts (default 60)
   --idle-seconds S      idle measurement window (default 20)
-  --settle-seconds S    quiet time before the idle window (default 5)
+  --settle-seconds S    quiet time before the idle window (default 5, or 60 from 100 nodes on:
+                        a cluster that size is still re-sending its joins for 30-60 s)
   --detect-timeout S    give up waiting for a detection after S seconds (default 90)
   --dsef-args "ARGS"    extra flags for every D-SEF node (e.g. "--profile local")
   --bun-args "ARGS"     Bun runtime flags for every D-SEF node (e.g. "--smol")
@@ -57,7 +58,7 @@ function options() {
       "loss-n": { type: "string", default: "10" },
       "loss-seconds": { type: "string", default: "60" },
       "idle-seconds": { type: "string", default: "20" },
-      "settle-seconds": { type: "string", default: "5" },
+      "settle-seconds": { type: "string" },
       "detect-timeout": { type: "string", default: "90" },
       "dsef-args": { type: "string", default: "" },
       "bun-args": { type: "string", default: "" },
@@ -96,7 +97,7 @@ function options() {
     lossMs: num(values["loss-seconds"], "loss-seconds") * 1000,
     timings: {
       idleWindowMs: num(values["idle-seconds"], "idle-seconds") * 1000,
-      settleMs: num(values["settle-seconds"], "settle-seconds") * 1000,
+      settleMs: values["settle-seconds"] === undefined ? undefined : num(values["settle-seconds"], "settle-seconds") * 1000,
       detectTimeoutMs: num(values["detect-timeout"], "detect-timeout") * 1000,
       trace: values.trace === true,
     },

@@ -42,7 +42,8 @@ export interface MembershipSample {
 }
 
 export interface Timings {
-  settleMs: number;
+  /** Default: 5 s, or 60 s from 100 nodes on (forming that many leaves 30-60 s of gossip re-sends). */
+  settleMs?: number;
   idleWindowMs: number;
   detectTimeoutMs: number;
   /** Print each detection's event timeline to stderr. */
@@ -69,7 +70,7 @@ export async function membershipRun(driver: Driver, n: number, ports: PortRange,
     };
     await join();
 
-    await Bun.sleep(t.settleMs);
+    await Bun.sleep(t.settleMs ?? (n >= 100 ? 60_000 : 5_000));
     const idleFrom = performance.now();
     const idle = await measureIdle(c, t.idleWindowMs);
     // Nobody failed during the idle window: any death or suspicion in it is a false one.
