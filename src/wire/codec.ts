@@ -12,10 +12,10 @@ import { MAX_VERSION, PROTOCOL, speaks } from "./protocol.ts";
  * member-table rule: one that fails its schema is dropped and counted, the datagram and its
  * other updates are kept. The envelope itself stays strict.
  *
- * Version 1 is msgpack. Version 2 is JSON text, the runtime's native parser and printer: in the
- * node's lean JIT the msgpack library took 44 µs to encode and 58 µs to decode a gossip datagram
- * against 3 and 8 µs in JSON (`bench/codec.ts`), and 200 nodes forming on two cores spent a
- * quarter of their CPU in it. In JSON, byte fields are base64 (unpadded), an empty update list
+ * Version 1 is msgpack. Version 2 is JSON text, the runtime's native parser and printer: in
+ * the node's lean JIT the msgpack library took 44–62 µs to encode and 58 µs to decode a gossip
+ * datagram against 3 and 8 µs in JSON (`bench/codec.ts`), and 200 nodes forming on two cores
+ * spent a quarter of their CPU in it. In JSON, byte fields are base64 (unpadded), an empty update list
  * is left out, and an alive claim leaves out its gossip and HTTP addresses when they equal its
  * name (the usual case): gossip is no larger than in msgpack, a bare probe a third larger. The
  * first byte tells the formats apart.
