@@ -15,10 +15,10 @@ import { MAX_VERSION, PROTOCOL, speaks } from "./protocol.ts";
  * Version 1 is msgpack. Version 2 is JSON text, the runtime's native parser and printer: in
  * the node's lean JIT the msgpack library took 44–62 µs to encode and 58 µs to decode a gossip
  * datagram against 3 and 8 µs in JSON (`bench/codec.ts`), and 200 nodes forming on two cores
- * spent a quarter of their CPU in it. In JSON, byte fields are base64 (unpadded), an empty update list
- * is left out, and an alive claim leaves out its gossip and HTTP addresses when they equal its
- * name (the usual case): gossip is no larger than in msgpack, a bare probe a third larger. The
- * first byte tells the formats apart.
+ * spent a quarter of their CPU in it. In JSON, byte fields are base64 (unpadded), an empty
+ * update list is left out, and an alive claim leaves out its gossip and HTTP addresses when they
+ * equal its name (the usual case): gossip is no larger than in msgpack, a bare probe a third
+ * larger. The first byte tells the formats apart.
  */
 
 /** Larger datagrams are dropped before decoding. */
@@ -143,7 +143,7 @@ function fromWire(w: WireMessage): { message: Message; droppedUpdates: number; u
   return { message, droppedUpdates, unknownUpdates };
 }
 
-/** msgpack, for version-1 peers only (builds from before JSON): loaded on first use, so a node never met by one never loads it. */
+/** msgpack, for version-1 peers only (builds from before JSON): loaded when one is first met. */
 let msgpack: { readonly encoder: import("@msgpack/msgpack").Encoder; readonly decoder: import("@msgpack/msgpack").Decoder } | undefined;
 function v1() {
   if (!msgpack) {
