@@ -30,6 +30,25 @@ function linger(reader: ReadableStreamDefaultReader<Uint8Array>): void {
   })();
 }
 
+/** A body declared this small has arrived with its headers: nothing is left to reset the connection. */
+const SMALL_BODY = 64 * 1024;
+
+/**
+ * A route refused a request without reading its body (401, 415, 429...): the same short drain,
+ * so the client sees the answer instead of a reset. Only for a body still arriving (chunked, or
+ * declared large); a flood of small refused requests costs no reader each.
+ */
+export function discardUnread(req: Request): void {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) <= SMALL_BODY) return;
+  if (req.bodyUsed || req.body === null) return;
+  try {
+    linger(req.body.getReader());
+  } catch {
+    // Locked by a reader already: whoever holds it owns the body.
+  }
+}
+
 function refuse(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, maxBytes: number): Body {
   if (reader) linger(reader);
   return { ok: false, response: tooLarge(maxBytes) };

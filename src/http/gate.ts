@@ -10,6 +10,7 @@
  */
 import type { Server } from "bun";
 import { type ApiAuth, LOGIN_HELP } from "./api-auth.ts";
+import { discardUnread } from "./body.ts";
 import { ClientLimits, clientKey } from "./client-limits.ts";
 import { problem } from "./json.ts";
 
@@ -65,9 +66,11 @@ export class Gate {
     const out: Routes = {};
     for (const [path, entry] of Object.entries(table)) {
       const read = (h: Handler) => this.#cors(this.#token(path, h));
-      if (typeof entry === "function") out[path] = this.wrap(read(entry as Handler));
+      if (typeof entry === "function") out[path] = drainRefused(this.wrap(read(entry as Handler)));
       else if (isMethods(entry))
-        out[path] = Object.fromEntries(Object.entries(entry).map(([m, h]) => [m, this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : read(h as Handler))]));
+        out[path] = Object.fromEntries(
+          Object.entries(entry).map(([m, h]) => [m, drainRefused(this.wrap(m === "POST" ? this.#jsonOnly(h as Handler) : read(h as Handler)))]),
+        );
       else out[path] = entry;
     }
     return out;
@@ -162,4 +165,16 @@ function isMethods(v: unknown): v is Methods {
     Object.keys(v).every((k) => k === "GET" || k === "POST") &&
     Object.values(v).every((h) => typeof h === "function")
   );
+}
+
+/** A refusal sent before the body was read leaves the body draining for a moment (body.ts: else a reset can take the answer with it). */
+function drainRefused(handler: Handler): Handler {
+  return (req, server) => {
+    const after = (res: Response): Response => {
+      if (res.status >= 400) discardUnread(req);
+      return res;
+    };
+    const out = handler(req, server);
+    return out instanceof Promise ? out.then(after) : after(out);
+  };
 }

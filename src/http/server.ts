@@ -12,6 +12,7 @@ import type { Registry } from "../util/prom.ts";
 import { parseChallenge } from "../wire/health.ts";
 import { memberTableStats } from "../wire/sync-schema.ts";
 import type { ApiAuth } from "./api-auth.ts";
+import { discardUnread } from "./body.ts";
 import { clientKey } from "./client-limits.ts";
 import { Gate } from "./gate.ts";
 import { loadRoutes } from "./handle-request.ts";
@@ -104,7 +105,10 @@ export function startHttpServer(node: EdgeNode, parts: HttpParts = {}): Server<u
       ...memberRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
       ...keyRoutes({ node, api, security, nodeRequests: nodeRequests || undefined }),
     }) as Serve.Routes<undefined, string>,
-    fetch: (req) => problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`),
+    fetch: (req) => {
+      discardUnread(req);
+      return problem(404, `no route for ${req.method} ${new URL(req.url).pathname}`);
+    },
     error: (err) => {
       node.log.error({ err: err.message }, "http handler failed");
       return problem(500, "internal error");
